@@ -1,0 +1,188 @@
+"""Command line: argument handling and exit codes only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from rich.console import Console
+
+from proofcheck import __version__
+from proofcheck.errors import DeclarationError
+from proofcheck.kernel.verdict import Status
+from proofcheck.model import Declaration, Derivation, Part, Span, Text
+from proofcheck.verify import FileReport, Options, Planner, established, run_plans, verify_paths
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+FORMATS = ("text", "json", "junit", "github")
+
+
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    if not 0 < v <= 3600:
+        raise argparse.ArgumentTypeError("the timeout is in seconds, between 0 and 3600")
+    return v
+
+
+def _jobs(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {s!r}") from None
+    if not 1 <= v <= 64:
+        raise argparse.ArgumentTypeError("--jobs is between 1 and 64")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="proofcheck", description="Check every step of a derivation.")
+    parser.add_argument("--version", action="version", version=f"proofcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per step (default 10)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+        p.add_argument("--strict", action="store_true", help="`numeric` counts as not established")
+        p.add_argument("--jobs", type=_jobs, default=1, help="worker processes (default 1)")
+
+    v = sub.add_parser("verify", help="check derivation files or directories")
+    v.add_argument("paths", nargs="+", metavar="PATH")
+    v.add_argument("--format", choices=FORMATS, default="text")
+    common(v)
+
+    c = sub.add_parser("check", help='check one identity: proofcheck check "LHS" "RHS"')
+    c.add_argument("lhs")
+    c.add_argument("rhs", help="the right side; may start with a relation, e.g. '<= x^2'")
+    c.add_argument("--symbols", default="", help='declarations, e.g. "x: positive; n: positive integer"')
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    common(c)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `proofcheck` command."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    options = Options(timeout=args.timeout, seed=args.seed, strict=args.strict, jobs=args.jobs)
+    try:
+        if args.command == "verify":
+            return _verify(args, options)
+        if args.command == "check":
+            return _check(args, options)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    parser.print_usage(sys.stderr)
+    return EXIT_USAGE
+
+
+def _exit_code(reports: list[FileReport], strict: bool) -> int:
+    if any(r.status == Status.ERROR for r in reports):
+        return EXIT_USAGE
+    return EXIT_OK if all(established(r, strict) for r in reports) and reports else EXIT_FAILED
+
+
+def _verify(args, options: Options) -> int:
+    start = time.monotonic()
+    console = Console(highlight=False, soft_wrap=False)
+    progress_factory = None
+    progress = None
+    if args.format == "text" and console.is_terminal and len(args.paths) >= 1:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        progress = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=console, transient=True)
+
+        def progress_factory(total):
+            if total < 8:
+                return None
+            task = progress.add_task("steps", total=total)
+            progress.start()
+            return lambda i, res: progress.advance(task)
+    try:
+        reports = verify_paths(args.paths, options, progress_factory)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if not reports:
+        print("proofcheck: no derivation files (files with `proofcheck: 1`) under "
+              + ", ".join(args.paths), file=sys.stderr)
+        return EXIT_USAGE
+    _emit(args.format, console, reports, time.monotonic() - start, options.strict)
+    return _exit_code(reports, options.strict)
+
+
+def _emit(fmt: str, console: Console, reports: list[FileReport], seconds: float, strict: bool) -> None:
+    from proofcheck.report import json_report
+    if fmt == "json":
+        sys.stdout.write(json_report.render(reports, seconds) + "\n")
+    elif fmt == "junit":
+        from proofcheck.report import junit
+        sys.stdout.write(junit.render(reports, seconds) + "\n")
+    elif fmt == "github":
+        from proofcheck.report import github
+        sys.stdout.write(github.render(reports))
+    else:
+        from proofcheck.report import console as console_report
+        console_report.render(console, reports, json_report.summary(reports, seconds), strict)
+
+
+def parse_symbols(spec: str) -> list[tuple[list[str], str]]:
+    """`x: positive; n, d: positive integer` -> [(names, type)]."""
+    out = []
+    for chunk in spec.split(";"):
+        if not chunk.strip():
+            continue
+        names, _, typ = chunk.partition(":")
+        out.append(([n.strip() for n in names.split(",") if n.strip()], typ.strip() or "real"))
+    return out
+
+
+def check_report(lhs: str, rhs: str, symbols: str, options: Options) -> tuple[FileReport, list[str]]:
+    """Check `lhs = rhs` (or another relation) with the given declarations; undeclared names are real."""
+    rel = "="
+    body = rhs.strip()
+    for op in ("<=", ">=", "!=", "=", "<", ">"):
+        if body.startswith(op):
+            rel, body = op, body[len(op):].strip()
+            break
+    path = "<check>"
+    decls = []
+    for i, (names, typ) in enumerate(parse_symbols(symbols), 1):
+        decls.append(Declaration(tuple(names), Text(typ, path, ((1, 1),)), Span(path, 1, 1)))
+    auto: list[str] = []
+    for _ in range(60):
+        all_decls = decls + [Declaration(tuple(auto), Text("real", path, ((1, 1),)), Span(path, 1, 1))] if auto \
+            else decls
+        part = Part("main", Text(f"{lhs} {rel} {body}", path, ((1, 1),)),
+                    [Text(lhs, path, ((1, 1),)), Text(f"{rel} {body}", path, ((2, 1),))], all_decls)
+        derivation = Derivation(path, f"{lhs} {rel} {body}", [part], lines=[lhs, f"{rel} {body}"])
+        planner = Planner(options)
+        plan = planner.plan_derivation(derivation)
+        undeclared = [e.message.split("'")[1] for e in plan.errors if "is not declared; add it" in e.message]
+        if undeclared and undeclared[0] not in auto:
+            auto.append(undeclared[0])
+            continue
+        return run_plans(planner, [plan], options)[0], auto
+    raise DeclarationError("too many undeclared names")
+
+
+def _check(args, options: Options) -> int:
+    start = time.monotonic()
+    console = Console(highlight=False)
+    report, auto = check_report(args.lhs, args.rhs, args.symbols, options)
+    if auto and args.format == "text":
+        console.print(f"(taking {', '.join(auto)} as real; declare types with --symbols)", style="dim")
+    _emit(args.format, console, [report], time.monotonic() - start, options.strict)
+    return _exit_code([report], options.strict)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

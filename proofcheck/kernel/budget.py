@@ -1,0 +1,144 @@
+"""Worker processes that are really stopped at the time budget.
+
+SymPy has no timeout of its own, so every check runs in a forked worker; a worker that is
+still busy when its step's budget (plus a small grace) runs out is killed and replaced."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import signal
+import time
+from multiprocessing.connection import wait
+
+from proofcheck.kernel.verdict import Status, StepResult
+
+GRACE = 0.5  # seconds past the budget before the hard kill
+MEMORY_LIMIT = 3 * 1024 ** 3  # bytes of address space per worker
+
+
+def _worker_main(conn, fn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    except (ValueError, OSError):
+        pass
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        index, task = item
+        try:
+            result = fn(task)
+        except MemoryError:
+            result = StepResult(Status.UNKNOWN, "error", "ran out of memory while checking")
+        except BaseException as exc:  # noqa: BLE001 - report, never die silently
+            result = StepResult(Status.UNKNOWN, "error", f"internal error: {type(exc).__name__}: {exc}")
+        try:
+            conn.send((index, result))
+        except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
+            conn.send((index, StepResult(Status.UNKNOWN, "error", f"could not return the result: {exc}")))
+
+
+class _Worker:
+    def __init__(self, ctx, fn):
+        parent, child = ctx.Pipe()
+        self.conn = parent
+        self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
+        self.proc.start()
+        child.close()
+        self.busy: tuple[int, float, float] | None = None  # (index, started, budget)
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, TypeError):
+            pass
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
+        self.proc.join(timeout=1)
+        if self.proc.is_alive():
+            self.kill()
+
+
+class WorkerPool:
+    """Runs fn(task) for many tasks in `jobs` worker processes, each under its own budget."""
+
+    def __init__(self, fn, jobs: int = 1):
+        self.fn = fn
+        self.jobs = max(1, jobs)
+        self.ctx = mp.get_context("fork")
+        self.workers: list[_Worker] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        """Stop every worker."""
+        for w in self.workers:
+            w.stop()
+        self.workers = []
+
+    def map(self, tasks: list, budgets: list[float], on_done=None) -> list[StepResult]:
+        """Results in task order; a task over its budget is `unknown` ("timed out after N s")."""
+        results: list[StepResult | None] = [None] * len(tasks)
+        pending = list(range(len(tasks)))
+        pending.reverse()
+        while len(self.workers) < min(self.jobs, max(len(tasks), 1)):
+            self.workers.append(_Worker(self.ctx, self.fn))
+        while pending or any(w.busy for w in self.workers):
+            for i, w in enumerate(self.workers):
+                if w.busy is None and pending:
+                    k = pending.pop()
+                    try:
+                        w.conn.send((k, tasks[k]))
+                    except Exception as exc:  # noqa: BLE001 - e.g. a task that cannot be pickled
+                        results[k] = StepResult(Status.UNKNOWN, "error", f"could not start the check: {exc}")
+                        if on_done:
+                            on_done(k, results[k])
+                        continue
+                    w.busy = (k, time.monotonic(), budgets[k])
+            busy = [w for w in self.workers if w.busy]
+            if not busy:
+                continue
+            now = time.monotonic()
+            next_deadline = min(w.busy[1] + w.busy[2] + GRACE for w in busy)
+            ready = wait([w.conn for w in busy], timeout=max(0.0, next_deadline - now))
+            for w in list(busy):
+                k, started, budget = w.busy
+                if w.conn in ready:
+                    try:
+                        idx, res = w.conn.recv()
+                    except (EOFError, OSError):
+                        res = StepResult(Status.UNKNOWN, "error", "the checking process died (out of memory?)")
+                        idx = k
+                        self._replace(w)
+                    results[idx] = res
+                    w.busy = None
+                    if on_done:
+                        on_done(idx, res)
+                elif time.monotonic() >= started + budget + GRACE:
+                    results[k] = StepResult(Status.UNKNOWN, "timeout", f"timed out after {budget:g} s",
+                                            seconds=round(time.monotonic() - started, 3))
+                    self._replace(w)
+                    if on_done:
+                        on_done(k, results[k])
+        return results  # type: ignore[return-value]
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        i = self.workers.index(w)
+        self.workers[i] = _Worker(self.ctx, self.fn)

@@ -1,0 +1,234 @@
+"""The kernel's entry point: check_step(task) -> StepResult.
+
+`proved` comes only from `equivalence` (SymPy) on the obligations a rule produced; `refuted`
+only from a counterexample that numeric.search confirmed at higher precision."""
+
+from __future__ import annotations
+
+import time
+
+import sympy as sp
+
+from proofcheck.kernel import numeric
+from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
+from proofcheck.kernel.rules import RULES
+from proofcheck.kernel.terms import Context, Implication, Relation, StepTask
+from proofcheck.kernel.verdict import Status, StepResult, weakest
+
+SCREEN_POINTS = 3
+POINTS = 8
+INEQUALITY_POINTS = 24
+
+
+def check_step(task: StepTask) -> StepResult:
+    """One step in, one verdict out."""
+    start = time.monotonic()
+    clock = Clock(task.context.timeout * 0.85)  # leave room for reporting before the hard kill
+    rule = RULES.get(task.rule.name if task.rule else None)
+    if rule is None:
+        result = StepResult(Status.ERROR, "rule", f"unknown rule `{task.rule.name}`")
+    else:
+        try:
+            outcome = rule(task, clock)
+            if outcome.unknown:
+                result = StepResult(Status.UNKNOWN, "rule", outcome.unknown)
+            else:
+                rng = numeric.rng_for(task.context.seed, task.key, sp.srepr(task.prev), sp.srepr(task.cur)) \
+                    if _reprable(task) else numeric.rng_for(task.context.seed, task.key)
+                results = [discharge(ob, task.context, clock, rng) for ob in outcome.obligations]
+                result = weakest(results)
+                if outcome.note and result.status in (Status.PROVED, Status.NUMERIC):
+                    result.message = "; ".join(m for m in (outcome.note, result.message) if m)
+                if task.rule is not None and task.rule.name not in ("definition", "algebra", "given"):
+                    result.method = f"{result.method} ({task.rule.name})"
+        except RecursionError:
+            result = StepResult(Status.UNKNOWN, "error", "the expression is nested too deeply to check")
+        except MemoryError:
+            result = StepResult(Status.UNKNOWN, "error", "ran out of memory while checking")
+        except Exception as exc:  # noqa: BLE001 - an internal failure must read as unknown, never as a pass
+            result = StepResult(Status.UNKNOWN, "error", f"internal error while checking: {type(exc).__name__}: {exc}")
+    result.seconds = round(time.monotonic() - start, 4)
+    return result
+
+
+def _reprable(task: StepTask) -> bool:
+    return isinstance(task.prev, sp.Basic) and isinstance(task.cur, sp.Basic)
+
+
+def discharge(ob, context: Context, clock: Clock, rng) -> StepResult:
+    """Discharge one obligation: a Relation or an Implication."""
+    if isinstance(ob, Implication):
+        return _implication(ob, context, clock, rng)
+    reason = unsupported_reason(ob.lhs, ob.rhs)
+    if reason:
+        return StepResult(Status.UNKNOWN, "unsupported", reason)
+    if ob.op == "=":
+        return _equality(ob, context, clock, rng)
+    if ob.op == "!=":
+        return StepResult(Status.UNKNOWN, "unsupported", "`!=` steps are not checked")
+    return _inequality(ob, context, clock, rng)
+
+
+def _given_branches(context: Context, clock: Clock) -> list[dict] | None:
+    """Substitutions that eliminate a symbol through each equality given, when all branches are known."""
+    sampler = clock.attempt(lambda: numeric.Sampler(context), share=0.2)
+    if sampler is None or not sampler.equalities:
+        return None
+    branches = [{}]
+    for sym, sols in sampler.equalities:
+        branches = [dict(b, **{sym: s.xreplace(b)}) for b in branches for s in sols]
+    return branches[:8]
+
+
+def _sampler(context: Context, clock: Clock, hypotheses=()) -> numeric.Sampler | None:
+    return clock.attempt(lambda: numeric.Sampler(context, tuple(hypotheses)), share=0.3)
+
+
+def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
+    heads = clock.attempt(lambda: (evaluate_heads(ob.lhs), evaluate_heads(ob.rhs)), share=0.3)
+    l, r = heads if heads else (ob.lhs, ob.rhs)
+    if heads and equal(l, r, clock, strong=False):
+        return StepResult(Status.PROVED, "symbolic")
+    branches = _given_branches(context, clock) if context.givens else None
+    if heads and branches and equal(l, r, clock, strong=False, substitutions=branches):
+        return StepResult(Status.PROVED, "symbolic", "using the givens")
+    sampler = _sampler(context, clock)
+    if sampler is None:
+        return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
+    # Evaluate the written form unless only the symbolic form got rid of a limit.
+    nl, nr = (l, r) if heads and (ob.lhs.has(sp.Limit) or ob.rhs.has(sp.Limit)) and not (
+        _has(l, sp.Limit) or _has(r, sp.Limit)) else (ob.lhs, ob.rhs)
+    screen = numeric.search(nl, "=", nr, sampler, rng, SCREEN_POINTS, 30)
+    if screen.counterexample:
+        return _refuted(screen.counterexample)
+    if heads and equal(l, r, clock, strong=True):
+        return StepResult(Status.PROVED, "symbolic")
+    if heads and branches and equal(l, r, clock, strong=True, substitutions=branches):
+        return StepResult(Status.PROVED, "symbolic", "using the givens")
+    full = numeric.search(nl, "=", nr, sampler, rng, POINTS - screen.valid, 80)
+    if full.counterexample:
+        return _refuted(full.counterexample)
+    return _numeric_verdict(screen.valid + full.valid, full, screen,
+                            f"both sides agree to {numeric.AGREE_DIGITS} digits")
+
+
+def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, what: str) -> StepResult:
+    if full.approximate_mismatch or screen.approximate_mismatch:
+        return StepResult(Status.UNKNOWN, "numeric",
+                          "the sides differ where a limit was approximated numerically; not confirmed")
+    if valid >= POINTS:
+        return StepResult(Status.NUMERIC, "numeric", f"{what} at {valid} random points; no symbolic proof found")
+    reason = full.reason or screen.reason
+    return StepResult(Status.UNKNOWN, "numeric",
+                      f"only {valid} of the random points were usable (need {POINTS})" +
+                      (f": {reason}" if reason else ""))
+
+
+def _refuted(ce: dict) -> StepResult:
+    shown = ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs"))
+    return StepResult(Status.REFUTED, "numeric",
+                      f"at {shown}: the left side is {ce['lhs']} and the right side is {ce['rhs']}",
+                      counterexample=ce)
+
+
+def _has(e, cls) -> bool:
+    return isinstance(e, sp.Basic) and e.has(cls)
+
+
+_STRICT = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
+    heads = clock.attempt(lambda: (evaluate_heads(ob.lhs), evaluate_heads(ob.rhs)), share=0.3)
+    l, r = heads if heads else (ob.lhs, ob.rhs)
+    if isinstance(l, sp.MatrixBase) or isinstance(r, sp.MatrixBase):
+        return StepResult(Status.UNKNOWN, "unsupported", "inequalities between matrices are not supported")
+    if heads:
+        # lhs op rhs  <=>  (lhs - rhs) op 0
+        branches = _given_branches(context, clock) if context.givens else None
+        if sign_shown(l - r, ob.op, clock) or (branches and sign_shown(l - r, ob.op, clock, branches)):
+            return StepResult(Status.PROVED, "symbolic", "the difference has the right sign")
+    sampler = _sampler(context, clock)
+    if sampler is None:
+        return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
+    found = numeric.search(ob.lhs, ob.op, ob.rhs, sampler, rng, INEQUALITY_POINTS, 200)
+    if found.counterexample:
+        return _refuted(found.counterexample)
+    if found.valid >= POINTS:
+        return StepResult(Status.NUMERIC, "numeric",
+                          f"no counterexample at {found.valid} random points; not proved symbolically")
+    return _numeric_verdict(found.valid, found, numeric.Search(), "")
+
+
+def _implication(ob: Implication, context: Context, clock: Clock, rng) -> StepResult:
+    results = [_implies(ob.premise, ob.conclusion, context, clock, rng)]
+    if ob.both:
+        results.append(_implies(ob.conclusion, ob.premise, context, clock, rng))
+    return weakest(results)
+
+
+def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> StepResult:
+    reason = unsupported_reason(p.lhs, p.rhs, q.lhs, q.rhs)
+    if reason:
+        return StepResult(Status.UNKNOWN, "unsupported", reason)
+    heads = clock.attempt(lambda: [evaluate_heads(x) for x in (p.lhs, p.rhs, q.lhs, q.rhs)], share=0.3)
+    if heads:
+        pl, pr, ql, qr = heads
+        if _same_statement(Relation(pl, p.op, pr), Relation(ql, q.op, qr), clock):
+            return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent")
+        if p.op == "=" and q.op == "=" and _solved_implies(pl - pr, ql - qr, context, clock):
+            return StepResult(Status.PROVED, "symbolic", "solving the previous equation gives this one")
+    sampler = _sampler(context, clock, hypotheses=(p,))
+    if sampler is None:
+        return StepResult(Status.UNKNOWN, "numeric", "could not plan points satisfying the previous statement")
+    found = numeric.search(q.lhs, q.op, q.rhs, sampler, rng, POINTS, 200)
+    if found.counterexample:
+        ce = found.counterexample
+        return StepResult(Status.REFUTED, "numeric",
+                          "the previous statement holds but this one does not at "
+                          + ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs"))
+                          + f" (left side {ce['lhs']}, right side {ce['rhs']})", counterexample=ce)
+    return _numeric_verdict(found.valid, found, numeric.Search(),
+                            "the statement holds wherever the previous one does,")
+
+
+def _same_statement(p: Relation, q: Relation, clock: Clock) -> bool:
+    """q is p multiplied through by a factor of known sign (flipping an inequality if negative)."""
+    dp, dq = p.lhs - p.rhs, q.lhs - q.rhs
+    if isinstance(dp, sp.MatrixBase) or isinstance(dq, sp.MatrixBase):
+        return isinstance(dp, sp.MatrixBase) and isinstance(dq, sp.MatrixBase) and p.op == q.op == "=" \
+            and equal(dp, dq, clock, strong=False)
+    if dp == 0:
+        return False
+
+    def ratio():
+        return sp.simplify(sp.cancel(sp.together(dq / dp)))
+
+    r = clock.attempt(ratio, share=0.3)
+    if r is None or r.has(sp.zoo, sp.nan):
+        return False
+    if p.op == "=" and q.op == "=":
+        return r.is_nonzero is True and r.is_finite is True and not (r.free_symbols - dp.free_symbols - dq.free_symbols)
+    if q.op == p.op:
+        return r.is_positive is True
+    if q.op == _STRICT.get(p.op) or (p.op, q.op) in (("<", ">"), (">", "<")):
+        return r.is_negative is True
+    return False
+
+
+def _solved_implies(dp, dq, context: Context, clock: Clock) -> bool:
+    """Solving dp = 0 for one of its symbols (completely: it is polynomial there) makes dq vanish."""
+    if isinstance(dp, sp.MatrixBase) or isinstance(dq, sp.MatrixBase):
+        return False
+    num = clock.attempt(lambda: sp.numer(sp.together(dp)), share=0.1)
+    if num is None:
+        return False
+    for s in sorted(dp.free_symbols, key=lambda s: s.name, reverse=True):
+        if not num.is_polynomial(s):
+            continue
+        sols = clock.attempt(lambda: sp.solve(dp, s, dict=False), share=0.2)
+        if not sols:
+            continue
+        if all(equal(dq.xreplace({s: v}), sp.Integer(0), clock, strong=True) for v in sols):
+            return True
+    return False

@@ -1,0 +1,184 @@
+"""Symbolic attempts, cheapest first. The only place where `proved` comes from SymPy."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+import sympy as sp
+
+from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, Unsupported
+
+
+class OutOfTime(Exception):
+    """The soft deadline inside a worker passed (the hard kill is the parent's job)."""
+
+
+@contextmanager
+def soft_deadline(seconds: float):
+    """Interrupt pure-Python work (SymPy) after `seconds` by raising OutOfTime."""
+    if seconds <= 0:
+        raise OutOfTime()
+    if threading.current_thread() is not threading.main_thread():
+        yield  # no signals off the main thread: only the parent's hard kill applies
+        return
+
+    def _raise(signum, frame):
+        raise OutOfTime()
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+class Clock:
+    """The step's time budget, shared by all symbolic attempts."""
+
+    def __init__(self, budget: float):
+        self.start = time.monotonic()
+        self.budget = budget
+
+    def left(self) -> float:
+        """Seconds remaining."""
+        return self.budget - (time.monotonic() - self.start)
+
+    def attempt(self, fn, *args, share: float = 1.0):
+        """Run fn under a soft deadline of `share` of the remaining time; None if it runs out or fails."""
+        try:
+            with soft_deadline(self.left() * share):
+                return fn(*args)
+        except OutOfTime:
+            return None
+        except (RecursionError, MemoryError):
+            return None
+        except Exception:  # noqa: BLE001 - a SymPy failure is "not proved", never a verdict
+            return None
+
+
+def unsupported_reason(*exprs) -> str:
+    """Why these expressions cannot be checked yet, or ''."""
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            for u in e.atoms(Unsupported):
+                return f"{u.args[0]} is not supported yet"
+    return ""
+
+
+def evaluate_heads(e):
+    """Evaluate derivatives, substitutions, matrix operations and eigenvalues (may be slow)."""
+    if not isinstance(e, sp.Basic):
+        return e
+    if isinstance(e, Eigenvals):
+        m = e.args[0].doit()
+        if not isinstance(m, sp.MatrixBase):
+            return e
+        vals = sp.Matrix(m).eigenvals()
+        return Bag(*[v for v, k in vals.items() for _ in range(k)])
+    if e.has(Eigenvals):
+        e = e.replace(lambda x: isinstance(x, Eigenvals), evaluate_heads)
+    if e.has(Optimum):
+        return e
+    out = e.doit()
+    if isinstance(out, sp.MatrixExpr) and not isinstance(out, sp.MatrixBase):
+        try:
+            out = out.as_explicit()
+        except (ValueError, TypeError, AttributeError):
+            pass
+    return out
+
+
+def _zero_cheap(d) -> bool:
+    if d == 0:
+        return True
+    if d.is_zero is True:
+        return True
+    e = sp.expand(d)
+    if e == 0:
+        return True
+    return sp.cancel(sp.together(e)) == 0
+
+
+def _zero_strong(d) -> bool:
+    if _zero_cheap(d):
+        return True
+    for transform in (sp.simplify,
+                      lambda x: sp.simplify(sp.expand_log(sp.powsimp(sp.expand_power_base(x)))),
+                      lambda x: sp.simplify(sp.radsimp(sp.sqrtdenest(x))),
+                      lambda x: sp.simplify(x.rewrite(sp.exp))):
+        r = transform(d)
+        if r == 0 or (isinstance(r, sp.Basic) and r.is_zero is True):
+            return True
+    return False
+
+
+def scalar_zero(d, clock: Clock, strong: bool) -> bool:
+    """Whether d is shown to be 0 (cheap transforms, or also simplify when strong)."""
+    fn = _zero_strong if strong else _zero_cheap
+    return clock.attempt(fn, d, share=0.9 if strong else 0.5) is True
+
+
+def equal(lhs, rhs, clock: Clock, strong: bool, substitutions: list[dict] | None = None) -> bool:
+    """Whether lhs = rhs is shown symbolically (for every substitution branch, if given)."""
+    if lhs == rhs:
+        return True
+    branches = substitutions or [{}]
+    for sub in branches:
+        l, r = (x.xreplace(sub) if sub and isinstance(x, sp.Basic) else x for x in (lhs, rhs))
+        if not _equal_once(l, r, clock, strong):
+            return False
+    return True
+
+
+def _equal_once(l, r, clock: Clock, strong: bool) -> bool:
+    if isinstance(l, Bag) or isinstance(r, Bag):
+        if not (isinstance(l, Bag) and isinstance(r, Bag)) or len(l.args) != len(r.args):
+            return False
+        rest = list(r.args)
+        for a in l.args:
+            k = next((i for i, b in enumerate(rest) if scalar_zero(a - b, clock, strong)), None)
+            if k is None:
+                return False
+            rest.pop(k)
+        return True
+    lm, rm = isinstance(l, sp.MatrixBase), isinstance(r, sp.MatrixBase)
+    if lm or rm:
+        if lm and rm:
+            return l.shape == r.shape and all(scalar_zero(a - b, clock, strong) for a, b in zip(l, r))
+        m, s = (l, r) if lm else (r, l)
+        return m.shape == (1, 1) and scalar_zero(m[0, 0] - s, clock, strong)
+    if isinstance(l, sp.MatrixExpr) or isinstance(r, sp.MatrixExpr):
+        try:
+            d = l - r
+            return scalar_zero(d, clock, strong) if d == 0 else clock.attempt(lambda: (l - r).doit() == 0) is True
+        except (TypeError, ValueError, sp.ShapeError):
+            return False
+    try:
+        d = l - r
+    except (TypeError, ValueError):
+        return False
+    return scalar_zero(d, clock, strong)
+
+
+def sign_shown(d, op: str, clock: Clock, substitutions: list[dict] | None = None) -> bool:
+    """Whether `d op 0` is shown from the assumptions (op one of > >= < <=)."""
+    branches = substitutions or [{}]
+
+    def test(x):
+        prop = {">": "is_positive", ">=": "is_nonnegative", "<": "is_negative", "<=": "is_nonpositive"}[op]
+        for form in (lambda y: y, sp.simplify, sp.factor, lambda y: sp.factor(sp.simplify(y)), sp.expand):
+            v = form(x)
+            if getattr(v, prop) is True:
+                return True
+        return False
+
+    for sub in branches:
+        x = d.xreplace(sub) if sub else d
+        if clock.attempt(test, x, share=0.6) is not True:
+            return False
+    return True

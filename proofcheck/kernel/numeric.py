@@ -1,0 +1,490 @@
+"""Random points inside the declarations, high-precision evaluation, confirmed counterexamples."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from proofcheck.kernel.terms import Bag, Context, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+
+DPS = 30  # working precision of a check (digits)
+CONFIRM_DPS = 90  # a mismatch is re-evaluated at this precision before it is reported
+AGREE_DIGITS = 20  # two values agree when they match to this many digits relative to the terms' size
+LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
+
+
+class Undefined(Exception):
+    """The expression has no (real, finite) value at this point; draw another."""
+
+
+@dataclass
+class Point:
+    """Concrete values for every declared name: scalars, functions, matrices."""
+
+    values: dict = field(default_factory=dict)  # Symbol -> Rational
+    functions: dict = field(default_factory=dict)  # UndefinedFunction -> Lambda
+    matrices: dict = field(default_factory=dict)  # MatrixSymbol -> ImmutableMatrix
+
+    def describe(self) -> dict:
+        """Symbol name -> decimal string (functions and matrices shown as formulas)."""
+        out = {}
+        for s, v in sorted(self.values.items(), key=lambda kv: kv[0].name):
+            out[s.name] = _decimal(v)
+        for f, lam in sorted(self.functions.items(), key=lambda kv: str(kv[0])):
+            out[str(f)] = f"{tuple(lam.variables) if len(lam.variables) > 1 else lam.variables[0]} -> " \
+                          f"{sp.sstr(lam.expr)}"
+        for m, val in sorted(self.matrices.items(), key=lambda kv: kv[0].name):
+            out[m.name] = sp.sstr(val.tolist())
+        return out
+
+
+def _decimal(v) -> str:
+    if isinstance(v, sp.Rational):
+        if v.q == 1:
+            return str(v.p)
+        q, twos, fives = v.q, 0, 0
+        while q % 2 == 0:
+            q, twos = q // 2, twos + 1
+        while q % 5 == 0:
+            q, fives = q // 5, fives + 1
+        if q == 1:  # sampled values are k/10^m, so this decimal is exact
+            m = max(twos, fives)
+            n = abs(v.p) * 10 ** m // v.q
+            digits = str(n).rjust(m + 1, "0")
+            return f"{'-' if v < 0 else ''}{digits[:-m]}.{digits[-m:]}"
+        return str(sp.Float(v, 20))
+    if isinstance(v, sp.Basic) and v.is_number:
+        return str(sp.N(v, 20))
+    return str(v)
+
+
+def rng_for(*parts) -> random.Random:
+    """A generator seeded from the step's content, so verdicts do not depend on order or process."""
+    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return random.Random(int.from_bytes(h[:8], "big"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing values
+
+
+def _dec(rng: random.Random, lo: float, hi: float, digits: int = 3) -> sp.Rational:
+    scale = 10 ** digits
+    k = rng.randint(int(lo * scale), int(hi * scale))
+    return sp.Rational(k, scale)
+
+
+def draw_scalar(info: SymbolInfo, rng: random.Random, known: dict) -> sp.Expr:
+    """A random exact value inside the symbol's declared type."""
+    d = info.domain
+    if d == "positive":
+        return _dec(rng, 0.05, 1.0) if rng.random() < 0.5 else _dec(rng, 1.0, 4.0)
+    if d == "nonnegative":
+        return _dec(rng, 0.0, 3.0)
+    if d == "negative":
+        return -_dec(rng, 0.05, 3.0)
+    if d == "nonzero":
+        v = _dec(rng, 0.1, 3.0)
+        return v if rng.random() < 0.5 else -v
+    if d == "integer":
+        return sp.Integer(rng.randint(-6, 6))
+    if d == "posint":
+        return sp.Integer(rng.randint(1, 4))
+    if d == "complex":
+        return _dec(rng, -3, 3) + sp.I * _dec(rng, -3, 3)
+    if d == "interval":
+        lo = sp.sympify(info.low).xreplace(known) if info.low is not None else sp.Integer(-3)
+        hi = sp.sympify(info.high).xreplace(known) if info.high is not None else sp.Integer(3)
+        if lo == -sp.oo:
+            lo = hi - 4
+        if hi == sp.oo:
+            hi = lo + 4
+        if not (lo.is_number and hi.is_number) or not lo < hi:
+            raise Undefined(f"empty interval for {info.name}")
+        u = sp.Rational(rng.randint(1, 999), 1000)
+        return sp.nsimplify(lo + (hi - lo) * u) if not (lo.is_Rational and hi.is_Rational) else lo + (hi - lo) * u
+    return _dec(rng, -3.0, 3.0)
+
+
+def draw_function(info: SymbolInfo, rng: random.Random) -> sp.Lambda:
+    """A random smooth concrete function (monotone for `increasing`, a density for `density`)."""
+    xs = [sp.Symbol(f"x{i}" if info.arity > 1 else "x", real=True) for i in range(info.arity)]
+    c = lambda lo=-2.0, hi=2.0: _dec(rng, lo, hi, 2)  # noqa: E731
+    if info.kind == "density":
+        body = sp.Integer(1)
+        for x in xs:
+            w = _dec(rng, 0.2, 0.8, 2)
+            m1, m2 = c(), c()
+            s1, s2 = _dec(rng, 0.5, 1.5, 2), _dec(rng, 0.5, 1.5, 2)
+            body *= w * _gauss(x, m1, s1) + (1 - w) * _gauss(x, m2, s2)
+        return sp.Lambda(tuple(xs), body)
+    if "increasing" in info.flags:
+        x = xs[0]
+        return sp.Lambda(x, c() + _dec(rng, 0.3, 2, 2) * x + _dec(rng, 0.1, 1, 2) * sp.atan(x)
+                         + _dec(rng, 0.01, 0.2, 2) * x ** 3)
+    lin = sum(c() * x for x in xs)
+    mix = sum(c() * x for x in xs) + c()
+    body = c() + lin + c() * mix ** 2 / 2 + c() * sp.sin(sum(c(0.5, 2) * x for x in xs) + c())
+    return sp.Lambda(tuple(xs) if len(xs) > 1 else xs[0], body)
+
+
+def _gauss(x, m, s):
+    return sp.exp(-(x - m) ** 2 / (2 * s ** 2)) / (s * sp.sqrt(2 * sp.pi))
+
+
+def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict) -> sp.ImmutableMatrix:
+    """Random exact entries of the declared shape; symmetric and spd as declared."""
+    r, c = (int(sp.sympify(d).xreplace(known)) for d in info.shape)
+    m = sp.Matrix(r, c, lambda i, j: _dec(rng, -2, 2, 2))
+    if "spd" in info.flags:
+        m = m * m.T + sp.Rational(1, 2) * sp.eye(r)
+    elif "symmetric" in info.flags:
+        m = (m + m.T) / 2
+    return sp.ImmutableMatrix(m)
+
+
+class Sampler:
+    """Draws points inside the declared types that satisfy the givens (and extra hypotheses)."""
+
+    def __init__(self, context: Context, hypotheses: tuple[Relation, ...] = ()):
+        self.context = context
+        self.infos = list(context.symbols)
+        self.equalities: list[tuple[sp.Symbol, list]] = []  # dependent symbol, its solutions
+        self.checks: list[Relation] = []  # relations to test after drawing
+        relations = [g for _, g in context.givens] + list(hypotheses)
+        self._plan(relations)
+
+    def _plan(self, relations) -> None:
+        scalars = {i.obj: i for i in self.infos if i.kind == "scalar"}
+        dependent: set = set()
+        for rel in relations:
+            if rel.op == "=" and not _has_matrix(rel.lhs) and not _has_matrix(rel.rhs):
+                eq = rel.lhs - rel.rhs
+                candidates = [s for s in _ordered_symbols(eq, scalars) if s not in dependent
+                              and scalars[s].domain not in ("integer", "posint")]
+                choice = None
+                for s in reversed(candidates):  # the last-declared name is usually the derived one
+                    try:
+                        sols = sp.solve(eq, s, dict=False)
+                    except (NotImplementedError, ValueError, TypeError):
+                        continue
+                    sols = [x for x in sols if not x.has(s)]
+                    if sols and (choice is None or len(sols) < len(choice[1])):
+                        choice = (s, sols)
+                        if len(sols) == 1:
+                            break
+                if choice is not None:
+                    dependent.add(choice[0])
+                    self.equalities.append(choice)
+            self.checks.append(rel)
+        self.dependent = dependent
+
+    def draw(self, rng: random.Random) -> Point:
+        """One point; raises Undefined when the draw misses the givens."""
+        p = Point()
+        known: dict = {}
+        for info in self.infos:
+            if info.kind == "scalar" and info.obj not in self.dependent:
+                v = draw_scalar(info, rng, known)
+                known[info.obj] = v
+                p.values[info.obj] = v
+        for s, sols in self.equalities:
+            sol = sols[rng.randrange(len(sols))]
+            v = sol.xreplace(known)
+            num = v.evalf(DPS)
+            if not num.is_number or not num.is_real or num.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                raise Undefined("a given has no real solution here")
+            info = next(i for i in self.infos if i.obj == s)
+            if not _in_domain(num, info):
+                raise Undefined("a given's solution is outside the declared type")
+            known[s] = v
+            p.values[s] = v
+        for info in self.infos:
+            if info.kind in ("function", "density"):
+                p.functions[info.obj] = draw_function(info, rng)
+            elif info.kind == "matrix":
+                p.matrices[info.obj] = draw_matrix(info, rng, known)
+        for rel in self.checks:
+            try:
+                ok = holds(rel, p, DPS)
+            except Undefined:
+                ok = False
+            if not ok:
+                raise Undefined("the point does not satisfy the givens")
+        return p
+
+
+def _ordered_symbols(expr, scalars: dict) -> list:
+    order = list(scalars)
+    return [s for s in order if s in expr.free_symbols]
+
+
+def _has_matrix(e) -> bool:
+    return isinstance(e, (sp.MatrixBase, sp.MatrixExpr)) or (isinstance(e, sp.Basic) and e.has(sp.MatrixSymbol))
+
+
+def _in_domain(v, info: SymbolInfo) -> bool:
+    d = info.domain
+    if d == "positive" or (d == "interval" and info.obj.is_positive):
+        if not v > 0:
+            return False
+    if d == "nonnegative" and not v >= 0:
+        return False
+    if d == "negative" and not v < 0:
+        return False
+    if d == "nonzero" and v == 0:
+        return False
+    if d == "interval":
+        lo, hi = info.low, info.high
+        if lo is not None and lo.is_number and not v > lo:
+            return False
+        if hi is not None and hi.is_number and not v < hi:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluating
+
+
+def instantiate(expr, point: Point):
+    """Replace functions and matrices by the point's concrete ones and evaluate derivatives."""
+    e = expr
+    if not isinstance(e, sp.Basic):
+        return e
+    for f, lam in point.functions.items():
+        if e.has(f):
+            e = e.replace(f, lam)
+    if point.matrices and e.has(sp.MatrixSymbol):
+        e = e.xreplace(point.matrices)
+    if e.has(sp.MatrixSymbol):
+        raise Undefined("a matrix could not be instantiated")
+    dims = {s: v for s, v in point.values.items() if s.is_integer}
+    if dims:
+        e = e.xreplace(dims)
+    if e.has(sp.Derivative, sp.Subs, sp.Determinant, sp.Trace, sp.Inverse, sp.MatMul, sp.Transpose, sp.Sum,
+             sp.Product, sp.MatAdd, sp.MatPow, sp.Identity, sp.HadamardProduct):
+        e = e.doit()
+    if isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase):
+        e = e.as_explicit()
+    return e
+
+
+def _limits_to_points(e, extra_digits: int):
+    """Approximate each remaining Limit by evaluating just beside the limit point."""
+    def approx(lim):
+        body, var, to = lim.args[0], lim.args[1], lim.args[2]
+        h = sp.Rational(1, 10 ** (LIMIT_STEP_DIGITS + extra_digits))
+        if to == sp.oo:
+            at = 1 / h
+        elif to == -sp.oo:
+            at = -1 / h
+        else:
+            at = to - h if str(lim.args[3]) == "-" else to + h
+        return body.xreplace({var: at})
+    return e.replace(lambda x: isinstance(x, sp.Limit), approx)
+
+
+class Value:
+    """A numeric value of a side: a number, a matrix of numbers or a multiset."""
+
+    def __init__(self, kind: str, data, scale, approximate: bool = False):
+        self.kind, self.data, self.scale, self.approximate = kind, data, scale, approximate
+
+
+def evaluate(expr, point: Point, dps: int, real_only: bool) -> Value:
+    """The value of an expression at a point, at `dps` digits; raises Undefined off its domain."""
+    e = instantiate(expr, point)
+    approx = isinstance(e, sp.Basic) and e.has(sp.Limit)
+    if approx:
+        e = _limits_to_points(e, dps)
+    if isinstance(e, sp.MatrixBase):
+        vals = [_number(x, point, dps, real_only, approx) for x in e]
+        return Value("matrix", (e.shape, [v for v, _ in vals]), max(s for _, s in vals), approx)
+    if isinstance(e, Bag):
+        vals = [_number(x, point, dps, real_only, approx) for x in e.args]
+        return Value("bag", [v for v, _ in vals], max([s for _, s in vals] + [0]), approx)
+    if isinstance(e, Eigenvals):
+        return _eigenvalues(e.args[0], point, dps, real_only)
+    if isinstance(e, sp.Basic) and e.has(Unsupported, Optimum):
+        raise Undefined("this expression has a construct that cannot be evaluated")
+    v, s = _number(e, point, dps, real_only, approx)
+    return Value("number", v, s, approx)
+
+
+def _number(e, point: Point, dps: int, real_only: bool, approx: bool):
+    """(value, scale): scale is the largest magnitude among the top-level terms."""
+    if not isinstance(e, sp.Basic):
+        e = sp.sympify(e)
+    if isinstance(e, (sp.MatrixBase, Bag, Eigenvals)):
+        raise Undefined("a matrix appears where a number is expected")
+    subs = point.values
+    work = dps + (dps + LIMIT_STEP_DIGITS if approx else 0)
+    v = _evalf(e, work, subs, real_only)
+    scale = abs(v)
+    if isinstance(e, sp.Add) and len(e.args) <= 64:
+        for t in e.args:
+            scale = max(scale, abs(_evalf(t, work, subs, real_only)))
+    return v, scale
+
+
+def _evalf(e, dps: int, subs: dict, real_only: bool):
+    try:
+        with mpmath.workdps(dps + 10):
+            r = e.evalf(dps, subs=subs, maxn=dps * 4) if e.free_symbols else e.evalf(dps, maxn=dps * 4)
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
+        raise Undefined(f"cannot evaluate: {exc}") from None
+    if r.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not r.is_number:
+        raise Undefined("not finite or not a number here")
+    re, im = r.as_real_imag()
+    try:
+        re_m = mpmath.mpf(sp.Float(re, dps)._mpf_)
+        im_m = mpmath.mpf(sp.Float(im, dps)._mpf_)
+    except (TypeError, ValueError, AttributeError):
+        raise Undefined("not a number here") from None
+    if real_only:
+        if abs(im_m) > mpmath.mpf(10) ** (-AGREE_DIGITS) * max(abs(re_m), 1):
+            raise Undefined("not real here")
+        return re_m
+    return mpmath.mpc(re_m, im_m) if im_m != 0 else re_m
+
+
+def _eigenvalues(m, point: Point, dps: int, real_only: bool) -> Value:
+    m = instantiate(m, point)
+    vals = [_number(x, point, dps, False, False)[0] for x in m]
+    with mpmath.workdps(dps + 10):
+        mat = mpmath.matrix(m.shape[0], m.shape[1])
+        for k, v in enumerate(vals):
+            mat[k // m.shape[1], k % m.shape[1]] = v
+        ev = mpmath.eig(mat, left=False, right=False)
+    scale = max([abs(x) for x in ev] + [0])
+    return Value("bag", list(ev), scale)
+
+
+def _close(a, b, scale) -> bool:
+    tol = mpmath.mpf(10) ** (-AGREE_DIGITS)
+    return abs(a - b) <= tol * max(scale, mpmath.mpf(10) ** (-AGREE_DIGITS))
+
+
+def values_agree(left: Value, right: Value) -> bool:
+    """Whether two values are equal to AGREE_DIGITS digits relative to their size."""
+    scale = max(left.scale, right.scale)
+    if left.kind == "number" and right.kind == "number":
+        return _close(left.data, right.data, scale)
+    if left.kind == "matrix" and right.kind == "matrix":
+        (ls, lv), (rs, rv) = left.data, right.data
+        return ls == rs and all(_close(a, b, scale) for a, b in zip(lv, rv))
+    if left.kind == "matrix" and right.kind == "number" and left.data[0] == (1, 1):
+        return _close(left.data[1][0], right.data, scale)
+    if left.kind == "number" and right.kind == "matrix" and right.data[0] == (1, 1):
+        return _close(left.data, right.data[1][0], scale)
+    if left.kind == "bag" and right.kind == "bag":
+        if len(left.data) != len(right.data):
+            return False
+        rest = list(right.data)
+        for a in left.data:
+            k = next((i for i, b in enumerate(rest) if _close(a, b, scale)), None)
+            if k is None:
+                return False
+            rest.pop(k)
+        return True
+    return False
+
+
+def compare(left: Value, op: str, right: Value) -> bool:
+    """Whether `left op right` holds at this point (within the agreement tolerance)."""
+    if op == "=":
+        return values_agree(left, right)
+    if op == "!=":
+        return not values_agree(left, right)
+    if left.kind != "number" or right.kind != "number":
+        raise Undefined("an inequality between non-numbers")
+    a, b = left.data, right.data
+    if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
+        raise Undefined("an inequality between complex numbers")
+    slack = mpmath.mpf(10) ** (-AGREE_DIGITS) * max(left.scale, right.scale, 1e-30)
+    if op == "<=":
+        return a <= b + slack
+    if op == ">=":
+        return a >= b - slack
+    if op == "<":
+        return a < b + slack  # equality within rounding cannot refute a strict claim
+    if op == ">":
+        return a > b - slack
+    raise ValueError(op)
+
+
+def real_only(*exprs) -> bool:
+    """Whether values that turn out non-real mean 'outside the domain' rather than 'wrong'."""
+    for e in exprs:
+        if isinstance(e, sp.Basic) and (e.has(sp.I) or e.has(Eigenvals) or
+                                        any(s.is_complex and not s.is_real for s in e.free_symbols)):
+            return False
+    return True
+
+
+def holds(rel: Relation, point: Point, dps: int) -> bool:
+    """Whether a relation holds at a point."""
+    ro = real_only(rel.lhs, rel.rhs)
+    return compare(evaluate(rel.lhs, point, dps, ro), rel.op, evaluate(rel.rhs, point, dps, ro))
+
+
+@dataclass
+class Search:
+    """The outcome of testing `lhs op rhs` at random points."""
+
+    valid: int = 0
+    counterexample: dict | None = None
+    approximate_mismatch: bool = False
+    reason: str = ""
+
+
+def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, max_draws: int) -> Search:
+    """Test a relation at up to `want` valid points; confirm any mismatch at higher precision."""
+    out = Search()
+    ro = real_only(lhs, rhs)
+    last_reason = ""
+    for _ in range(max_draws):
+        if out.valid >= want:
+            break
+        try:
+            point = sampler.draw(rng)
+            left, right = evaluate(lhs, point, DPS, ro), evaluate(rhs, point, DPS, ro)
+            ok = compare(left, op, right)
+        except Undefined as exc:
+            last_reason = str(exc)
+            continue
+        out.valid += 1
+        if ok:
+            continue
+        try:
+            left2, right2 = evaluate(lhs, point, CONFIRM_DPS, ro), evaluate(rhs, point, CONFIRM_DPS, ro)
+            confirmed = not compare(left2, op, right2)
+        except Undefined:
+            confirmed = False
+        if not confirmed:
+            continue
+        if left.approximate or right.approximate:
+            out.approximate_mismatch = True
+            continue
+        ce = point.describe()
+        ce["lhs"], ce["rhs"] = _show(left2), _show(right2)
+        out.counterexample = ce
+        return out
+    out.reason = last_reason
+    return out
+
+
+def _show(v: Value) -> str:
+    if v.kind == "number":
+        return mpmath.nstr(v.data, 15)
+    if v.kind == "matrix":
+        (r, c), vals = v.data
+        rows = [[mpmath.nstr(vals[i * c + j], 10) for j in range(c)] for i in range(r)]
+        return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
+    return "{" + ", ".join(mpmath.nstr(x, 10) for x in v.data) + "}"

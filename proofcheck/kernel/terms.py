@@ -1,0 +1,125 @@
+"""Mathematical data shared by the parser and the kernel: relations, symbols, rules, heads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+# Relations are plain data: SymPy's Eq/Lt would evaluate to True/False on construction.
+RELATIONS = ("=", "!=", "<", "<=", ">", ">=")
+FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}
+
+
+@dataclass(frozen=True)
+class Relation:
+    """lhs op rhs, for op in RELATIONS."""
+
+    lhs: object
+    op: str
+    rhs: object
+
+    def __str__(self) -> str:
+        return f"{sp.sstr(self.lhs)} {self.op} {sp.sstr(self.rhs)}"
+
+
+@dataclass(frozen=True)
+class Implication:
+    """premise ==> conclusion, or <==> when `both`."""
+
+    premise: Relation
+    conclusion: Relation
+    both: bool = False
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    """A declared name: its SymPy object and what the sampler needs to draw values for it."""
+
+    name: str
+    kind: str  # scalar | matrix | function | density
+    obj: object  # Symbol, MatrixSymbol or UndefinedFunction
+    domain: str = "real"  # real positive nonnegative negative nonzero integer posint complex interval
+    low: object = None  # interval bounds (SymPy numbers or expressions in earlier symbols)
+    high: object = None
+    shape: tuple = ()  # (rows, cols) for matrices and vectors
+    arity: int = 1  # for functions and densities
+    flags: frozenset = frozenset()  # increasing, symmetric, spd
+
+
+@dataclass(frozen=True)
+class RuleCall:
+    """`by NAME(args)` as written."""
+
+    name: str
+    args: tuple = ()  # positional SymPy objects
+    kwargs: tuple = ()  # (name, value) from `x = 0`
+    arrows: tuple = ()  # (name, value) from `tau -> 0`
+    span: object = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a step may rely on besides its two lines."""
+
+    symbols: tuple[SymbolInfo, ...] = ()
+    givens: tuple[tuple[str, Relation], ...] = ()
+    seed: int = 0
+    timeout: float = 10.0
+
+    def given(self, label: str) -> Relation | None:
+        """The hypothesis with this label."""
+        return dict(self.givens).get(label)
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """One step to check: `prev op cur by rule` (expressions, or relations in statement chains)."""
+
+    prev: object
+    op: str
+    cur: object
+    rule: RuleCall | None
+    context: Context
+    key: str = ""  # a stable name used to seed the random points
+
+
+# Heads the parser builds and the kernel (or a plug-in) evaluates. They never evaluate by themselves.
+class Bag(sp.Function):
+    """A multiset, e.g. a set literal or the eigenvalues of a matrix."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+class Eigenvals(sp.Function):
+    """eigenvals(M), evaluated to a Bag by the kernel."""
+
+    nargs = 1
+
+
+class Unsupported(sp.Function):
+    """A construct that parses but has no checker yet; args[0] is a Symbol naming it."""
+
+
+class Optimum(sp.Function):
+    """argmax/argmin/maximum/minimum(expr, x); args: (kind symbol, expr, x)."""
+
+
+class Norm(sp.Function):
+    """||v|| of a vector expression that is not explicit."""
+
+
+def unsupported(what: str, *args) -> sp.Expr:
+    """An Unsupported head naming what is missing."""
+    return Unsupported(sp.Symbol(what), *args)
+
+
+@dataclass
+class Outcome:
+    """What a rule hands to the kernel: obligations to discharge, or a reason it cannot check."""
+
+    obligations: list = field(default_factory=list)  # list of Relation (or Implication)
+    unknown: str = ""
+    note: str = ""

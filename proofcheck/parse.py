@@ -1,0 +1,914 @@
+"""Formulas -> SymPy objects: the lark grammar in grammar/expr.lark plus a Transformer that
+knows the declarations. Nothing is ever eval'd or sympified from text."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sympy as sp
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
+from proofcheck.kernel.terms import (Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
+                                     SymbolInfo, unsupported)
+from proofcheck.model import Span, Text
+
+MAX_FORMULA_CHARS = 4000
+MAX_NESTING = 48
+MAX_NUMBER_DIGITS = 300
+MAX_RESULT_DIGITS = 2000  # an exact number with more digits than this is never built
+MAX_SYMBOLIC_EXPONENT = 10_000
+MAX_MATRIX_SIDE = 12
+MAX_DERIVATIVE_ORDER = 12
+
+STARTS = ["start_line", "step_line", "claim", "define", "given", "typedecl"]
+CONSTANTS = {"pi": sp.pi, "oo": sp.oo, "I": sp.I}
+SIMPLE_FUNCTIONS = {
+    "exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt, "abs": sp.Abs, "sin": sp.sin,
+    "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh,
+    "atan": sp.atan, "asin": sp.asin, "acos": sp.acos, "erf": sp.erf,
+    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+    "softplus": lambda x: sp.log(1 + sp.exp(x)),
+    "re": sp.re, "im": sp.im, "conj": sp.conjugate, "sign": sp.sign,
+}
+PROBABILITY_HEADS = {"Normal", "Bernoulli", "Uniform", "Dirac", "pdf"}
+RESERVED = set(CONSTANTS) | set(SIMPLE_FUNCTIONS) | PROBABILITY_HEADS | {
+    "min", "max", "diff", "integral", "limit", "sum", "prod", "subs", "argmax", "argmin", "maximum",
+    "minimum", "grad", "jacobian", "hessian", "det", "tr", "inv", "eigenvals", "diag", "eye", "norm",
+    "transpose", "E", "Var", "KL", "JSD", "by",
+}
+_TOKEN_NAMES = {
+    "REL": "a relation (=, <, <=, ...)", "IMPLIES": "==> or <==>", "NAME": "a name", "NUMBER": "a number",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
+    "COMMA": "','", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "CIRCUMFLEX": "'^'",
+    "BY": "'by'", "$END": "the end of the line", "NORM_CLOSE": "a closing '||'", "ABS_CLOSE": "a closing '|'",
+    "KLSEP": "'||'", "TILDE": "'~'", "EQUAL": "'='", "__ANON_0": "':='",
+}
+
+
+class BarLexer:
+    """Retypes `||` and `|` tokens: KL separator, norm bars or absolute-value bars, by context."""
+
+    always_accept = ("BARS",)
+
+    def process(self, stream):
+        """Yield tokens with bars given their meaning."""
+        stack: list[list] = [["top", 0, 0]]  # [bracket kind, open norms, open abs]
+        prev = None
+        for tok in stream:
+            if tok.type in ("LPAR", "LSQB", "LBRACE"):
+                kind = "kl" if prev is not None and prev.type == "DIVERGENCE" else tok.type
+                stack.append([kind, 0, 0])
+            elif tok.type in ("RPAR", "RSQB", "RBRACE") and len(stack) > 1:
+                stack.pop()
+            elif tok.type == "BARS":
+                top = stack[-1]
+                after_operand = prev is not None and (
+                    prev.type in ("NAME", "NUMBER", "RPAR", "RSQB", "RBRACE", "PRIMES", "TRANSPOSE",
+                                  "NORM_CLOSE", "ABS_CLOSE"))
+                if tok.value == "||":
+                    if top[1] > 0 and after_operand:
+                        top[1] -= 1
+                        tok = Token.new_borrow_pos("NORM_CLOSE", tok.value, tok)
+                    elif top[0] == "kl" and after_operand:
+                        tok = Token.new_borrow_pos("KLSEP", tok.value, tok)
+                    else:
+                        top[1] += 1
+                        tok = Token.new_borrow_pos("NORM_OPEN", tok.value, tok)
+                else:
+                    if top[2] > 0 and after_operand:
+                        top[2] -= 1
+                        tok = Token.new_borrow_pos("ABS_CLOSE", tok.value, tok)
+                    else:
+                        top[2] += 1
+                        tok = Token.new_borrow_pos("ABS_OPEN", tok.value, tok)
+            prev = tok
+            yield tok
+
+
+@lru_cache(maxsize=1)
+def grammar() -> Lark:
+    """The expression parser, built once per process."""
+    return Lark.open("grammar/expr.lark", rel_to=__file__, parser="lalr", start=STARTS,
+                     propagate_positions=True, maybe_placeholders=True, postlex=BarLexer())
+
+
+# ---------------------------------------------------------------------------------------------
+# Declarations
+
+
+@dataclass
+class Scope:
+    """The names a formula may use: declared symbols and definitions, in order."""
+
+    symbols: dict[str, SymbolInfo] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)  # name := expr
+    functions: dict[str, sp.Lambda] = field(default_factory=dict)  # name(args) := expr
+
+
+def build_scope(declarations, defines) -> Scope:
+    """Turn `symbols` and `define` into a Scope, checking every name and type."""
+    scope = Scope()
+    for decl in declarations:
+        for name in decl.names:
+            if name in RESERVED:
+                raise DeclarationError(f"{name!r} is a built-in name and cannot be declared", decl.span)
+            scope.symbols[name] = _declare(name, decl.type_text, scope)
+    for text in defines:
+        name, value, params = parse_define(text, scope)
+        if name in scope.symbols or name in scope.values or name in scope.functions:
+            raise DeclarationError(f"{name!r} is already declared or defined", text.span)
+        if name in RESERVED:
+            raise DeclarationError(f"{name!r} is a built-in name and cannot be defined", text.span)
+        if params is None:
+            scope.values[name] = value
+        else:
+            scope.functions[name] = sp.Lambda(tuple(params), value)
+    return scope
+
+
+_DOMAIN_WORDS = {
+    ("real",): "real", ("positive",): "positive", ("nonnegative",): "nonnegative", ("negative",): "negative",
+    ("nonzero",): "nonzero", ("integer",): "integer", ("positive", "integer"): "posint",
+    ("complex",): "complex",
+}
+_ASSUMPTIONS = {
+    "real": dict(real=True), "positive": dict(positive=True), "nonnegative": dict(nonnegative=True),
+    "negative": dict(negative=True), "nonzero": dict(real=True, nonzero=True), "integer": dict(integer=True),
+    "posint": dict(integer=True, positive=True), "complex": dict(complex=True),
+}
+
+
+def _declare(name: str, text: Text, scope: Scope) -> SymbolInfo:
+    tree = _parse_tree(text, "typedecl")
+    words = [str(t) for t in tree.children if isinstance(t, Token) and t.type == "TYPEWORD"]
+    if tree.data == "type_words":
+        key = tuple(words)
+        if key in _DOMAIN_WORDS:
+            domain = _DOMAIN_WORDS[key]
+            return SymbolInfo(name, "scalar", sp.Symbol(name, **_ASSUMPTIONS[domain]), domain)
+        if key in (("function",), ("increasing", "function")):
+            flags = frozenset({"increasing"}) if "increasing" in key else frozenset()
+            return SymbolInfo(name, "function", sp.Function(name, real=True), "real", arity=1, flags=flags)
+        if key == ("density",):
+            return SymbolInfo(name, "density", sp.Function(name, positive=True), "positive", arity=1)
+        raise DeclarationError(f"unknown type {text.text.strip()!r}; see FORMAT.md section 1 for the types",
+                               text.span)
+    call_name = next(c for c in tree.children if isinstance(c, Token) and c.type == "NAME")
+    arg_tree = next((c for c in tree.children if not isinstance(c, Token) and c is not None), None)
+    sub = ExprBuilder(scope, text)
+    args = _transform(sub, arg_tree).children if arg_tree is not None else []
+    if call_name == "interval" and not words:
+        if len(args) != 2:
+            raise DeclarationError("interval takes two bounds: interval(a, b)", text.span)
+        low, high = (sub.finish(a) for a in args)
+        assume = dict(positive=True) if low.is_nonnegative else dict(real=True)
+        return SymbolInfo(name, "scalar", sp.Symbol(name, **assume), "interval", low=low, high=high)
+    if call_name == "function" and len(args) == 1 and words in ([], ["increasing"]):
+        k = sub.finish(args[0])
+        if not (k.is_Integer and 1 <= int(k) <= 8):
+            raise DeclarationError("function(k) takes a whole number of arguments from 1 to 8", text.span)
+        return SymbolInfo(name, "function", sp.Function(name, real=True), "real", arity=int(k))
+    if call_name == "density" and len(args) == 1 and not words:
+        k = sub.finish(args[0])
+        if not (k.is_Integer and 1 <= int(k) <= 4):
+            raise DeclarationError("density(k) takes a whole number of arguments from 1 to 4", text.span)
+        return SymbolInfo(name, "density", sp.Function(name, positive=True), "positive", arity=int(k))
+    if call_name in ("matrix", "vector"):
+        want = 2 if call_name == "matrix" else 1
+        if len(args) != want:
+            raise DeclarationError(f"{call_name} takes {want} dimension(s)", text.span)
+        dims = [sub.finish(a) for a in args]
+        for d in dims:
+            ok = (d.is_Integer and d > 0) or (d.is_Symbol and d.is_integer and d.is_positive)
+            if not ok:
+                raise DeclarationError(f"dimension {d} must be a whole number or a name declared "
+                                       "`positive integer`", text.span)
+        if call_name == "vector":
+            dims.append(sp.Integer(1))
+        flags = frozenset(w for w in words if w in ("symmetric", "spd"))
+        if set(words) - flags:
+            raise DeclarationError(f"unknown matrix property in {text.text.strip()!r}", text.span)
+        if flags and dims[0] != dims[1]:
+            raise DeclarationError("only a square matrix can be symmetric or spd", text.span)
+        return SymbolInfo(name, "matrix", sp.MatrixSymbol(name, dims[0], dims[1]), "real",
+                          shape=(dims[0], dims[1]), flags=flags)
+    raise DeclarationError(f"unknown type {text.text.strip()!r}; see FORMAT.md section 1 for the types", text.span)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text -> tree
+
+
+def _precheck(text: Text) -> None:
+    src = text.text
+    if len(src) > MAX_FORMULA_CHARS:
+        raise LimitError(f"formula is {len(src)} characters long; the limit is {MAX_FORMULA_CHARS}", text.span)
+    depth = 0
+    line, col = 1, 0
+    for ch in src:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise LimitError(f"brackets nested deeper than {MAX_NESTING} levels", text.span_at(line, col))
+        elif ch in ")]}":
+            depth -= 1
+    run = 0
+    for i, ch in enumerate(src):
+        run = run + 1 if ch.isdigit() else 0
+        if run > MAX_NUMBER_DIGITS:
+            before = src[:i]
+            raise LimitError(f"a number with more than {MAX_NUMBER_DIGITS} digits",
+                             text.span_at(before.count("\n") + 1, i - before.rfind("\n")))
+
+
+def _parse_tree(text: Text, start: str):
+    _precheck(text)
+    try:
+        return grammar().parse(text.text, start=start)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, start) from None
+    except RecursionError:
+        raise LimitError("formula nested too deeply", text.span) from None
+
+
+def _syntax_error(exc: UnexpectedInput, text: Text, start: str) -> ParseError:
+    line, col = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text.text.splitlines()[line - 1][col - 1] if line - 1 < len(text.text.splitlines()) else "?"
+        msg = f"unexpected character {ch!r}"
+    elif isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        msg = "the formula ends too early"
+        lines = text.text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+    else:
+        tok = exc.token
+        msg = f"unexpected {tok.value!r}"
+    expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+    names = sorted({_TOKEN_NAMES.get(e, None) for e in expected} - {None})
+    if names and len(names) <= 6:
+        msg += "; expected " + ", ".join(names)
+    if start == "step_line" and isinstance(exc, UnexpectedToken) and exc.token.type not in ("REL", "IMPLIES") \
+            and exc.token.start_pos == 0:
+        msg = "a step starts with a relation (=, <=, <, >=, >) or with ==> / <==>"
+    return ParseError(msg, text.span_at(line, col))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tree -> SymPy
+
+
+class _Binding:
+    def __init__(self, name: str, dist, span):
+        self.name, self.dist, self.span = name, dist, span
+
+
+class _KwArg:
+    def __init__(self, name: str, value, arrow: bool = False):
+        self.name, self.value, self.arrow = name, value, arrow
+
+
+class _Args:
+    def __init__(self, items):
+        self.children = items
+
+
+def _placeholder(name: str) -> sp.Symbol:
+    # '?' cannot appear in a user's name, so these never clash with declared symbols.
+    return sp.Symbol("?" + name)
+
+
+def _is_matrix(x) -> bool:
+    return isinstance(x, (sp.MatrixBase, sp.MatrixExpr))
+
+
+@v_args(inline=True, meta=True)
+class ExprBuilder(Transformer):
+    """Builds SymPy objects bottom-up; undeclared names become placeholders checked in finish()."""
+
+    def __init__(self, scope: Scope, text: Text, bound: dict[str, sp.Symbol] | None = None,
+                 display: bool = False):
+        super().__init__()
+        self.scope, self.text = scope, text
+        self.display = display  # keep defined names as names, for printing
+        self.bound = dict(bound or {})
+        self.unresolved: dict[str, Span] = {}
+
+    # -- helpers
+    def span(self, meta_or_token) -> Span:
+        """The file position of a tree node or token."""
+        line = getattr(meta_or_token, "line", None)
+        col = getattr(meta_or_token, "column", None)
+        if line is None:
+            return self.text.span
+        return self.text.span_at(line, col)
+
+    def fail(self, where, message: str, cls=DeclarationError):
+        """Raise an input error at a node's position."""
+        raise cls(message, self.span(where))
+
+    def finish(self, value):
+        """Refuse placeholders left over (names used but never declared or bound)."""
+        objs = value if isinstance(value, (list, tuple)) else [value]
+        for obj in objs:
+            if isinstance(obj, (Relation,)):
+                self.finish(obj.lhs)
+                self.finish(obj.rhs)
+                continue
+            if not isinstance(obj, sp.Basic):
+                continue
+            for s in obj.free_symbols:
+                if s.name.startswith("?"):
+                    name = s.name[1:]
+                    raise DeclarationError(f"{name!r} is not declared; add it under `symbols:` "
+                                           f"(e.g. `{name}: real`)", self.unresolved.get(name, self.text.span))
+        return value
+
+    def _bind(self, expr, var, kind_assumptions):
+        """Replace a bound variable's placeholder (or declared symbol) by a fresh bound symbol."""
+        name = var.name.lstrip("?")
+        new = sp.Symbol(name, **kind_assumptions)
+        return expr.xreplace({_placeholder(name): new, var: new}) if isinstance(expr, sp.Basic) else expr, new
+
+    def _scalar(self, meta, x, what: str):
+        if _is_matrix(x):
+            if x.shape == (1, 1):
+                return x[0, 0]
+            self.fail(meta, f"{what} needs a scalar, but this is a {x.shape[0]}×{x.shape[1]} matrix")
+        if isinstance(x, (_KwArg, _Binding, Relation)):
+            self.fail(meta, f"{what} needs an expression here")
+        return x
+
+    # -- atoms
+    def number(self, meta, tok):
+        return sp.Rational(str(tok)) if "." in tok else sp.Integer(str(tok))
+
+    def name(self, meta, tok):
+        name = str(tok)
+        if name in self.bound:
+            return self.bound[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in self.scope.values:
+            return sp.Symbol(name) if self.display else self.scope.values[name]
+        info = self.scope.symbols.get(name)
+        if info is not None:
+            if info.kind in ("function", "density"):
+                self.fail(tok, f"{name!r} is a function; call it, e.g. {name}(x)")
+            return info.obj
+        if name in self.scope.functions:
+            self.fail(tok, f"{name!r} is a defined function; call it, e.g. {name}(x)")
+        self.unresolved.setdefault(name, self.span(tok))
+        return _placeholder(name)
+
+    # -- arithmetic
+    def add(self, meta, a, b):
+        return self._combine(meta, a, b, "+")
+
+    def sub(self, meta, a, b):
+        return self._combine(meta, a, b, "-")
+
+    def _combine(self, meta, a, b, op):
+        a, b = self._unwrap(a), self._unwrap(b)
+        if _is_matrix(a) != _is_matrix(b):
+            m = a if _is_matrix(a) else b
+            if m.shape == (1, 1):
+                a, b = (a[0, 0] if _is_matrix(a) else a), (b[0, 0] if _is_matrix(b) else b)
+            else:
+                self.fail(meta, f"cannot add a scalar and a {m.shape[0]}×{m.shape[1]} matrix")
+        try:
+            return a + b if op == "+" else a - b
+        except sp.ShapeError:
+            self.fail(meta, f"shapes do not match: {a.shape[0]}×{a.shape[1]} {op} {b.shape[0]}×{b.shape[1]}")
+
+    def mul(self, meta, a, b):
+        return self._product(meta, a, b)
+
+    def jux(self, meta, a, b):
+        return self._product(meta, a, b)
+
+    def _product(self, meta, a, b):
+        a, b = self._unwrap(a), self._unwrap(b)
+        if _is_matrix(a) and _is_matrix(b):
+            if a.shape[1] != b.shape[0]:
+                if a.shape == (1, 1) or b.shape == (1, 1):
+                    return self._one_by_one(a * b[0, 0] if b.shape == (1, 1) else a[0, 0] * b)
+                self.fail(meta, f"shapes do not match for a product: {a.shape[0]}×{a.shape[1]} "
+                                f"times {b.shape[0]}×{b.shape[1]}")
+            return self._one_by_one(a * b)
+        return a * b
+
+    def _one_by_one(self, m):
+        if _is_matrix(m) and m.shape == (1, 1):
+            return m[0, 0]
+        return m
+
+    def div(self, meta, a, b):
+        a, b = self._unwrap(a), self._unwrap(b)
+        if _is_matrix(b):
+            if b.shape != (1, 1):
+                self.fail(meta, "cannot divide by a matrix; use inv(...)")
+            b = b[0, 0]
+        if b == 0:
+            self.fail(meta, "division by zero", ParseError)
+        return a / b
+
+    def elemwise(self, meta, a, op, b):
+        a, b = self._unwrap(a), self._unwrap(b)
+        if isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase):
+            if a.shape != b.shape:
+                self.fail(meta, f"shapes do not match for .*: {a.shape} and {b.shape}")
+            return a.multiply_elementwise(b)
+        if _is_matrix(a) and _is_matrix(b):
+            return sp.hadamard_product(a, b)
+        return a * b
+
+    def neg(self, meta, a):
+        return -self._unwrap(a)
+
+    def pow(self, meta, base, exp):
+        base, exp = self._unwrap(base), self._scalar(meta, self._unwrap(exp), "an exponent")
+        if _is_matrix(base):
+            if exp == -1:
+                return self._inverse(meta, base)
+            if exp.is_Integer and base.shape[0] == base.shape[1]:
+                if int(exp) < 0:
+                    return self._inverse(meta, base) ** (-int(exp))
+                return base ** int(exp)
+            if exp == sp.Rational(1, 2) and base.shape[0] == base.shape[1]:
+                return sp.MatPow(base, exp) if isinstance(base, sp.MatrixExpr) else base ** exp
+            if base.shape == (1, 1):
+                base = base[0, 0]
+            else:
+                self.fail(meta, "a matrix power needs a square matrix and a whole exponent (or ^T, ^-1)")
+        _guard_power(base, exp, self, meta)
+        return sp.Pow(base, exp)
+
+    def transpose(self, meta, base, tok):
+        base = self._unwrap(base)
+        if not _is_matrix(base) and "T" in self.scope.symbols:
+            return self.pow(meta, base, self.scope.symbols["T"].obj)
+        return base.T if _is_matrix(base) else base
+
+    def _unwrap(self, x):
+        if isinstance(x, (_KwArg, _Binding)):
+            raise DeclarationError("a keyword argument or binding is not an expression here", self.text.span)
+        if isinstance(x, Relation):
+            raise ParseError("a relation cannot be used inside an expression", self.text.span)
+        return x
+
+    # -- brackets
+    def bracket(self, meta, args):
+        items = [self._unwrap(i) for i in args.children]
+        if len(items) == 1 and not _is_matrix(items[0]):
+            return items[0]
+        if all(isinstance(i, sp.MatrixBase) and i.shape[1] == 1 for i in items):
+            n = items[0].shape[0]
+            if any(i.shape[0] != n for i in items):
+                self.fail(meta, "the rows of a matrix must have the same length")
+            rows = [list(i) for i in items]
+            if len(rows) > MAX_MATRIX_SIDE or n > MAX_MATRIX_SIDE:
+                self.fail(meta, f"explicit matrices are limited to {MAX_MATRIX_SIDE}×{MAX_MATRIX_SIDE}", LimitError)
+            return sp.ImmutableMatrix(rows)
+        if any(_is_matrix(i) for i in items):
+            self.fail(meta, "mixing numbers and lists in [...]; write [[a, b], [c, d]] for a matrix")
+        if len(items) > MAX_MATRIX_SIDE:
+            self.fail(meta, f"explicit vectors are limited to {MAX_MATRIX_SIDE} entries", LimitError)
+        return sp.ImmutableMatrix([[i] for i in items])
+
+    def set_literal(self, meta, args):
+        return Bag(*[self._scalar(meta, self._unwrap(i), "a set element") for i in args.children])
+
+    def norm(self, meta, _open, x, _close):
+        x = self._unwrap(x)
+        if isinstance(x, sp.MatrixBase):
+            return sp.sqrt(sum((e * sp.conjugate(e) if e.is_real is not True else e ** 2) for e in x))
+        if _is_matrix(x):
+            return unsupported("norm of a symbolic-size vector", x)
+        return sp.Abs(x)
+
+    def abs_bars(self, meta, _open, x, _close):
+        x = self._unwrap(x)
+        if _is_matrix(x):
+            if x.shape[0] == x.shape[1]:
+                return sp.Determinant(x) if isinstance(x, sp.MatrixExpr) else x.det()
+            self.fail(meta, "|...| of a non-square matrix")
+        return sp.Abs(x)
+
+    def args(self, meta, *items):
+        return _Args(list(items))
+
+    def kwarg(self, meta, name, value):
+        return _KwArg(str(name), value)
+
+    def arrow_arg(self, meta, name, arrow, value):
+        return _KwArg(str(name), value, arrow=True)
+
+    def bindings(self, meta, *items):
+        return list(items)
+
+    def binding(self, meta, name, dist):
+        return _Binding(str(name), dist, self.span(meta))
+
+    # -- calls
+    def call(self, meta, name_tok, args):
+        name = str(name_tok)
+        items = args.children if args is not None else []
+        if name in SIMPLE_FUNCTIONS:
+            self._arity(meta, name, items, 1)
+            return SIMPLE_FUNCTIONS[name](self._scalar(meta, self._unwrap(items[0]), name))
+        if name in ("min", "max"):
+            if len(items) < 2:
+                self.fail(meta, f"{name} takes two or more arguments")
+            vals = [self._scalar(meta, self._unwrap(i), name) for i in items]
+            return sp.Min(*vals) if name == "min" else sp.Max(*vals)
+        handler = getattr(self, "call_" + name, None)
+        if handler is not None and name not in self.scope.symbols:
+            return handler(meta, items)
+        if name in self.scope.functions:
+            lam = self.scope.functions[name]
+            self._arity(meta, name, items, len(lam.variables))
+            if self.display:
+                return sp.Function(name)(*[self._unwrap(i) for i in items])
+            return lam(*[self._scalar(meta, self._unwrap(i), name) for i in items])
+        info = self.scope.symbols.get(name)
+        if info is not None and info.kind in ("function", "density"):
+            self._arity(meta, name, items, info.arity)
+            return info.obj(*[self._scalar(meta, self._unwrap(i), name) for i in items])
+        if name in PROBABILITY_HEADS:
+            return unsupported(f"{name}(...) (probability is not supported yet)")
+        if name in self.scope.values or info is not None or name in self.bound:
+            # `a (b)` with `a` not a function: juxtaposition, i.e. multiplication.
+            if len(items) != 1:
+                self.fail(meta, f"{name!r} is not a function, so '{name}(...)' can only multiply one factor")
+            return self._product(meta, self.name(meta, name_tok), self._unwrap(items[0]))
+        self.unresolved.setdefault(name, self.span(meta))
+        self.fail(meta, f"{name!r} is not declared; declare it under `symbols:` (e.g. `{name}: function`)")
+
+    def _arity(self, meta, name, items, n):
+        if len(items) != n:
+            self.fail(meta, f"{name} takes {n} argument{'s' if n != 1 else ''}, got {len(items)}")
+        for i in items:
+            if isinstance(i, (_KwArg, _Binding)):
+                self.fail(meta, f"{name} does not take keyword arguments")
+
+    def prime_call(self, meta, name_tok, primes, args):
+        name, k = str(name_tok), len(primes)
+        info = self.scope.symbols.get(name)
+        if info is None or info.kind != "function":
+            self.fail(meta, f"{name}{primes} needs {name!r} declared as a `function`")
+        if info.arity != 1:
+            self.fail(meta, f"{name}{primes} is for one-argument functions; use diff(...) instead")
+        self._arity(meta, name, args.children, 1)
+        arg = self._scalar(meta, self._unwrap(args.children[0]), name)
+        u = sp.Symbol("ξ", real=True)  # not typeable, so never a user name
+        deriv = sp.Derivative(info.obj(u), (u, k))
+        return deriv.subs(u, arg) if arg != u else deriv
+
+    def index(self, meta, name_tok, args):
+        name = str(name_tok)
+        info = self.scope.symbols.get(name)
+        items = [self._unwrap(i) for i in args.children]
+        if info is not None and info.kind == "matrix":
+            rows, cols = info.shape
+            if len(items) == 1 and cols == 1:
+                items = [items[0], sp.Integer(1)]
+            if len(items) != 2:
+                self.fail(meta, f"{name} is {rows}×{cols}; index it as {name}[i, j]")
+            for it, size in zip(items, (rows, cols)):
+                if it.is_Integer and not (1 <= it and (not size.is_Integer or it <= size)):
+                    self.fail(meta, f"index {it} is outside 1..{size} (indices are 1-based)")
+            return info.obj[items[0] - 1, items[1] - 1]
+        # Not a vector or matrix: the bracket is a factor.
+        return self._product(meta, self.name(meta, name_tok), self.bracket(meta, args))
+
+    def dderiv(self, meta, tok, expr):
+        var_name = str(tok)[3:]
+        var = self.name(meta, Token.new_borrow_pos("NAME", var_name, tok))
+        return self._derivative(meta, self._unwrap(expr), var, 1)
+
+    def _derivative(self, meta, expr, var, order):
+        if not isinstance(var, sp.Symbol):
+            self.fail(meta, "differentiate with respect to a name")
+        if _is_matrix(expr):
+            if isinstance(expr, sp.MatrixBase):
+                return expr.applyfunc(lambda e: sp.Derivative(e, (var, order)))
+            return unsupported("derivative of a symbolic-size matrix", expr)
+        return sp.Derivative(expr, (var, order))
+
+    def expectation(self, meta, tok, bindings, expr):
+        return unsupported(f"{tok}[...] (expectations are not supported yet)")
+
+    def divergence(self, meta, tok, p, sep, q):
+        return unsupported(f"{tok}(P || Q) (divergences are not supported yet)")
+
+    # Built-in calls with structure. Each takes the raw argument list.
+    def call_diff(self, meta, items):
+        if len(items) not in (2, 3):
+            self.fail(meta, "diff takes (expr, x) or (expr, x, n)")
+        order = 1
+        if len(items) == 3:
+            order = self._unwrap(items[2])
+            if not (order.is_Integer and 1 <= order <= MAX_DERIVATIVE_ORDER):
+                self.fail(meta, f"the order of a derivative is a whole number from 1 to {MAX_DERIVATIVE_ORDER}")
+        return self._derivative(meta, self._unwrap(items[0]), self._unwrap(items[1]), int(order))
+
+    def _bound_call(self, meta, items, fname, assumptions):
+        var = self._unwrap(items[1])
+        if not isinstance(var, sp.Symbol):
+            self.fail(meta, f"the second argument of {fname} is the name of the variable")
+        return self._bind(self._unwrap(items[0]), var, assumptions)
+
+    def call_integral(self, meta, items):
+        if len(items) not in (2, 4):
+            self.fail(meta, "integral takes (expr, x) or (expr, x, a, b)")
+        body, var = self._bound_call(meta, items, "integral", dict(real=True))
+        if len(items) == 2:
+            return sp.Integral(body, (var, -sp.oo, sp.oo))
+        a, b = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
+        return sp.Integral(body, (var, a, b))
+
+    def call_limit(self, meta, items):
+        if len(items) != 3:
+            self.fail(meta, "limit takes (expr, x, a)")
+        body, var = self._bound_call(meta, items, "limit", dict(real=True))
+        return sp.Limit(body, var, self._unwrap(items[2]))
+
+    def _sum_or_prod(self, meta, items, cls, fname):
+        if len(items) != 4:
+            self.fail(meta, f"{fname} takes (expr, j, from, to)")
+        body, var = self._bound_call(meta, items, fname, dict(integer=True))
+        lo, hi = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
+        return cls(body, (var, lo, hi))
+
+    def call_sum(self, meta, items):
+        return self._sum_or_prod(meta, items, sp.Sum, "sum")
+
+    def call_prod(self, meta, items):
+        return self._sum_or_prod(meta, items, sp.Product, "prod")
+
+    def call_subs(self, meta, items):
+        if len(items) < 2 or any(not isinstance(i, _KwArg) or i.arrow for i in items[1:]):
+            self.fail(meta, "subs takes (expr, x = value, ...)")
+        expr = self._unwrap(items[0])
+        pairs = [(self.name(meta, Token("NAME", i.name)), self._unwrap(i.value)) for i in items[1:]]
+        if _is_matrix(expr) and isinstance(expr, sp.MatrixBase):
+            return expr.applyfunc(lambda e: sp.Subs(e, *zip(*pairs)))
+        return sp.Subs(expr, *zip(*pairs))
+
+    def _optimum(self, meta, items, kind):
+        if len(items) != 2:
+            self.fail(meta, f"{kind} takes (expr, x)")
+        var = self._unwrap(items[1])
+        if not isinstance(var, sp.Symbol):
+            self.fail(meta, f"{kind} optimises over a declared name")
+        return Optimum(sp.Symbol(kind), self._scalar(meta, self._unwrap(items[0]), kind), var)
+
+    def call_argmax(self, meta, items):
+        return self._optimum(meta, items, "argmax")
+
+    def call_argmin(self, meta, items):
+        return self._optimum(meta, items, "argmin")
+
+    def call_maximum(self, meta, items):
+        return self._optimum(meta, items, "maximum")
+
+    def call_minimum(self, meta, items):
+        return self._optimum(meta, items, "minimum")
+
+    def _variables(self, meta, x, fname):
+        x = self._unwrap(x)
+        if isinstance(x, sp.MatrixBase):
+            vs = list(x)
+        else:
+            vs = [x]
+        if not all(isinstance(v, sp.Symbol) for v in vs):
+            if _is_matrix(x):
+                return None
+            self.fail(meta, f"{fname} differentiates with respect to names, e.g. [a, b]")
+        return vs
+
+    def call_grad(self, meta, items):
+        self._arity(meta, "grad", items, 2)
+        f = self._scalar(meta, self._unwrap(items[0]), "grad")
+        vs = self._variables(meta, items[1], "grad")
+        if vs is None:
+            return unsupported("grad with respect to a symbolic-size vector", f)
+        return sp.ImmutableMatrix([[sp.Derivative(f, v)] for v in vs])
+
+    def call_jacobian(self, meta, items):
+        self._arity(meta, "jacobian", items, 2)
+        fs = self._unwrap(items[0])
+        fs = list(fs) if isinstance(fs, sp.MatrixBase) else [fs]
+        vs = self._variables(meta, items[1], "jacobian")
+        if vs is None:
+            return unsupported("jacobian with respect to a symbolic-size vector")
+        return sp.ImmutableMatrix([[sp.Derivative(f, v) for v in vs] for f in fs])
+
+    def call_hessian(self, meta, items):
+        self._arity(meta, "hessian", items, 2)
+        f = self._scalar(meta, self._unwrap(items[0]), "hessian")
+        vs = self._variables(meta, items[1], "hessian")
+        if vs is None:
+            return unsupported("hessian with respect to a symbolic-size vector", f)
+        return sp.ImmutableMatrix([[sp.Derivative(f, a, b) for b in vs] for a in vs])
+
+    def _square(self, meta, items, fname):
+        self._arity(meta, fname, items, 1)
+        m = self._unwrap(items[0])
+        if not _is_matrix(m):
+            return None
+        if m.shape[0] != m.shape[1]:
+            self.fail(meta, f"{fname} needs a square matrix; this one is {m.shape[0]}×{m.shape[1]}")
+        return m
+
+    def call_det(self, meta, items):
+        m = self._square(meta, items, "det")
+        return self._unwrap(items[0]) if m is None else sp.Determinant(m)
+
+    def call_tr(self, meta, items):
+        m = self._square(meta, items, "tr")
+        return self._unwrap(items[0]) if m is None else sp.Trace(m)
+
+    def call_inv(self, meta, items):
+        m = self._square(meta, items, "inv")
+        return 1 / self._unwrap(items[0]) if m is None else self._inverse(meta, m)
+
+    def _inverse(self, meta, m):
+        if m.shape[0] != m.shape[1]:
+            self.fail(meta, f"only a square matrix has an inverse; this one is {m.shape[0]}×{m.shape[1]}")
+        return sp.Inverse(m)
+
+    def call_transpose(self, meta, items):
+        self._arity(meta, "transpose", items, 1)
+        m = self._unwrap(items[0])
+        return m.T if _is_matrix(m) else m
+
+    def call_eigenvals(self, meta, items):
+        m = self._square(meta, items, "eigenvals")
+        if m is None:
+            self.fail(meta, "eigenvals needs a square matrix")
+        if not isinstance(m, sp.MatrixBase):
+            return unsupported("eigenvalues of a symbolic-size matrix", m)
+        return Eigenvals(m)
+
+    def call_eye(self, meta, items):
+        self._arity(meta, "eye", items, 1)
+        n = self._unwrap(items[0])
+        if n.is_Integer and 1 <= n <= MAX_MATRIX_SIDE:
+            return sp.ImmutableMatrix(sp.eye(int(n)))
+        return sp.Identity(n)
+
+    def call_diag(self, meta, items):
+        self._arity(meta, "diag", items, 1)
+        m = self._unwrap(items[0])
+        if isinstance(m, sp.MatrixBase):
+            if m.shape[1] == 1:
+                return sp.ImmutableMatrix(sp.diag(*list(m)))
+            if m.shape[0] == m.shape[1]:
+                return sp.ImmutableMatrix(sp.diag(*[m[i, i] for i in range(m.shape[0])]))
+        return unsupported("diag of a symbolic-size matrix", m)
+
+    def call_norm(self, meta, items):
+        self._arity(meta, "norm", items, 1)
+        return self.norm(meta, None, items[0], None)
+
+
+def _guard_power(base, exp, builder, meta) -> None:
+    """Refuse powers whose exact value would be astronomically large (e.g. 2^(10^(10^10)))."""
+    if base.is_Number and exp.is_Number and base not in (0, 1, -1):
+        b = abs(base)
+        if exp.is_Rational and not exp.is_Integer:
+            digits = float(abs(exp)) * max(math.log10(float(b.p)), math.log10(float(b.q)) if b.q > 1 else 0)
+        else:
+            size = max(abs(int(b.p)), abs(int(b.q))) if b.is_Rational else float(b)
+            digits = float(abs(exp)) * math.log10(float(size)) if size > 1 else 0
+        if digits > MAX_RESULT_DIGITS:
+            builder.fail(meta, f"this power would have about {digits:.3g} digits; the limit is "
+                               f"{MAX_RESULT_DIGITS}", LimitError)
+    elif exp.is_Number and abs(exp) > MAX_SYMBOLIC_EXPONENT:
+        builder.fail(meta, f"exponents are limited to ±{MAX_SYMBOLIC_EXPONENT}", LimitError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+@dataclass(frozen=True)
+class ParsedStep:
+    """One parsed step line."""
+
+    op: str  # = <= < >= > ==> <==>
+    body: object  # SymPy expression (expression chain) or Relation (statement chain)
+    rule: RuleCall | None
+    text: Text
+    body_text: str = ""  # the formula after the relation, without the rule
+
+
+def _transform(builder: ExprBuilder, tree):
+    try:
+        return builder.transform(tree)
+    except VisitError as exc:
+        orig = exc.orig_exc
+        if isinstance(orig, ProofcheckError):
+            raise orig from None
+        if isinstance(orig, RecursionError):
+            raise LimitError("formula nested too deeply", builder.text.span) from None
+        if isinstance(orig, (ValueError, TypeError, ZeroDivisionError, sp.ShapeError, AttributeError,
+                             NotImplementedError)):
+            line = getattr(exc.obj, "meta", None)
+            span = builder.span(line) if line is not None and not getattr(line, "empty", True) else builder.text.span
+            raise ParseError(f"cannot build this formula: {orig}", span) from None
+        raise
+
+
+def _relation(builder: ExprBuilder, tree) -> Relation:
+    lhs, op, rhs = tree.children
+    lhs, rhs = _transform(builder, lhs), _transform(builder, rhs)
+    for side in (lhs, rhs):
+        if isinstance(side, (_KwArg, _Binding, _Args)):
+            raise ParseError("a relation compares two expressions", builder.text.span)
+    return Relation(lhs, str(op), rhs)
+
+
+def parse_expression_or_relation(text: Text, scope: Scope, display: bool = False):
+    """The first line of a chain: an expression or a relation."""
+    tree = _parse_tree(text, "start_line")
+    b = ExprBuilder(scope, text, display=display)
+    inner = tree.children[0]
+    value = _relation(b, inner) if tree.data == "line_relation" else _transform(b, inner)
+    return b.finish(value)
+
+
+def parse_step(text: Text, scope: Scope, display: bool = False) -> ParsedStep:
+    """A step line: `REL expr [by rule]` or `==> relation [by rule]`."""
+    tree = _parse_tree(text, "step_line")
+    b = ExprBuilder(scope, text, display=display)
+    op_tok, body, rule_tree = tree.children
+    if tree.data == "step_bad_chain":
+        raise ParseError("a step line holds one relation; start a statement chain step with ==> or <==>",
+                         b.span(op_tok))
+    value = _relation(b, body) if tree.data == "step_stmt" else _transform(b, body)
+    b.finish(value)
+    rule = _rule(rule_tree, text, scope) if rule_tree is not None else None
+    meta = body.meta
+    body_text = text.text[meta.start_pos:meta.end_pos] if not meta.empty else ""
+    return ParsedStep(str(op_tok), value, rule, text, " ".join(body_text.split()))
+
+
+def _rule(tree, text: Text, scope: Scope) -> RuleCall:
+    name_tok = tree.children[1]
+    b = ExprBuilder(scope, text)
+    args, kwargs, arrows = [], [], []
+    if tree.data == "rule_call":
+        for arg in tree.children[2].children:
+            v = _transform(b, arg)
+            if isinstance(v, _KwArg):
+                value = b.finish(b._unwrap(v.value))
+                (arrows if v.arrow else kwargs).append((v.name, value))
+            else:
+                args.append(v)
+    # Names inside rule arguments (e.g. `x` in at(x = 0)) must still be declared.
+    for name, _ in kwargs + arrows:
+        if name not in scope.symbols:
+            raise DeclarationError(f"{name!r} is not declared", b.span(name_tok))
+    return RuleCall(str(name_tok), tuple(args), tuple(kwargs), tuple(arrows), b.span(name_tok))
+
+
+def parse_claim(text: Text, scope: Scope):
+    """A claim: a relation, or `relation ==> relation`."""
+    tree = _parse_tree(text, "claim")
+    b = ExprBuilder(scope, text)
+    if tree.data == "claim_relation":
+        return b.finish(_relation(b, tree.children[0]))
+    p, op, q = tree.children
+    return Implication(b.finish(_relation(b, p)), b.finish(_relation(b, q)), both=str(op) == "<==>")
+
+
+def parse_relation(text: Text, scope: Scope) -> Relation:
+    """A given: one relation."""
+    tree = _parse_tree(text, "given")
+    b = ExprBuilder(scope, text)
+    return b.finish(_relation(b, tree.children[0]))
+
+
+def parse_define(text: Text, scope: Scope):
+    """`name := expr` or `name(params) := expr` -> (name, value, params or None)."""
+    tree = _parse_tree(text, "define")
+    if tree.data == "define_value":
+        name_tok, body = tree.children
+        b = ExprBuilder(scope, text)
+        return str(name_tok), b.finish(_transform(b, body)), None
+    name_tok, params_tree, body = tree.children
+    params = [str(t) for t in params_tree.children]
+    if len(set(params)) != len(params):
+        raise DeclarationError("a parameter name appears twice", text.span)
+    bound = {p: sp.Symbol(p, real=True) for p in params}
+    b = ExprBuilder(scope, text, bound)
+    return str(name_tok), b.finish(_transform(b, body)), [bound[p] for p in params]

@@ -1,0 +1,1 @@
+"""Reports of verdicts: console (rich), JSON and the CI formats."""

@@ -1,0 +1,434 @@
+"""The check stage: derivation files -> parsed chains -> kernel tasks -> file reports."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+
+from proofcheck.errors import ProofcheckError, show_line
+from proofcheck.kernel.budget import WorkerPool
+from proofcheck.kernel.check import check_step
+from proofcheck.kernel.rules import RULES
+from proofcheck.kernel.terms import Context, Implication, Relation, RuleCall, StepTask
+from proofcheck.kernel.verdict import Status, StepResult
+from proofcheck.model import Derivation, Part, Text
+from proofcheck.parse import (build_scope, parse_claim, parse_expression_or_relation, parse_relation,
+                              parse_step)
+from proofcheck.read import is_derivation_text, load_text, parse_derivation_text
+
+
+@dataclass
+class Options:
+    """What the user asked for on the command line."""
+
+    timeout: float = 10.0
+    seed: int = 0
+    strict: bool = False
+    jobs: int = 1
+
+
+@dataclass
+class ErrorInfo:
+    """An input error with its position and the source line."""
+
+    line: int
+    column: int
+    message: str
+    source: str = ""
+    path: str = ""
+
+
+@dataclass
+class StepReport:
+    """One step's verdict, with where it is and what it says."""
+
+    index: int
+    line: int
+    column: int
+    relation: str
+    text: str
+    rule: str
+    result: StepResult
+    display: object = None  # a SymPy object to pretty-print, or None
+
+
+@dataclass
+class PartReport:
+    """One chain's steps, its claim and its status."""
+
+    name: str
+    claim: str
+    status: Status
+    claim_established: bool
+    claim_message: str
+    steps: list[StepReport]
+    start_text: str = ""
+    start_display: object = None
+
+
+@dataclass
+class FileReport:
+    """Everything said about one file."""
+
+    path: str
+    title: str
+    status: Status
+    errors: list[ErrorInfo] = field(default_factory=list)
+    parts: list[PartReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: parse everything, collect kernel tasks
+
+
+@dataclass
+class _StepPlan:
+    index: int
+    line: int
+    column: int
+    relation: str
+    text: str
+    rule: str
+    task: int | None = None
+    preset: StepResult | None = None
+    display: object = None
+
+
+@dataclass
+class _PartPlan:
+    name: str
+    claim: str
+    steps: list[_StepPlan] = field(default_factory=list)
+    claim_tasks: list[tuple[str, int]] = field(default_factory=list)
+    claim_problem: str = ""
+    start_text: str = ""
+    start_display: object = None
+
+
+@dataclass
+class _FilePlan:
+    path: str
+    title: str
+    errors: list[ErrorInfo] = field(default_factory=list)
+    parts: list[_PartPlan] = field(default_factory=list)
+
+
+class Planner:
+    """Collects kernel tasks from many files so one worker pool can run them all."""
+
+    def __init__(self, options: Options):
+        self.options = options
+        self.tasks: list[StepTask] = []
+
+    def add(self, task: StepTask) -> int:
+        """Queue a task; returns its index."""
+        self.tasks.append(task)
+        return len(self.tasks) - 1
+
+    def plan_path(self, path: str) -> _FilePlan:
+        """Read and parse one file into a plan (errors are recorded, never raised)."""
+        try:
+            text = load_text(path)
+            derivation = parse_derivation_text(text, path)
+        except ProofcheckError as exc:
+            lines = _safe_lines(path)
+            return _FilePlan(path, "", [_error_info(exc, lines)])
+        return self.plan_derivation(derivation)
+
+    def plan_derivation(self, derivation: Derivation) -> _FilePlan:
+        """Parse every part of a derivation into a plan."""
+        plan = _FilePlan(derivation.path, derivation.title)
+        for part in derivation.parts:
+            try:
+                plan.parts.append(self._plan_part(part, derivation, plan))
+            except ProofcheckError as exc:
+                plan.errors.append(_error_info(exc, derivation.lines))
+        return plan
+
+    def _plan_part(self, part: Part, derivation: Derivation, plan: _FilePlan) -> _PartPlan:
+        scope = build_scope(part.symbols, part.define)
+        givens = tuple((g.label, parse_relation(g.text, scope)) for g in part.given)
+        context = Context(tuple(scope.symbols.values()), givens, self.options.seed, self.options.timeout)
+        pp = _PartPlan(part.name, " ".join(part.claim.text.split()) if part.claim else "")
+        claim = parse_claim(part.claim, scope) if part.claim is not None else None
+
+        start_text = part.steps[0]
+        start = parse_expression_or_relation(start_text, scope)
+        pp.start_text = " ".join(start_text.text.split())
+        pp.start_display = _display(lambda: parse_expression_or_relation(start_text, scope, display=True))
+        statement_chain = isinstance(start, Relation)
+        prev, prev_ok = start, True
+        left = start
+        ops: list[str] = []
+        for i, step_text in enumerate(part.steps[1:], 1):
+            span = step_text.span
+            try:
+                step = parse_step(step_text, scope)
+            except ProofcheckError as exc:
+                plan.errors.append(_error_info(exc, derivation.lines))
+                pp.steps.append(_StepPlan(i, span.line, span.col, _leading_op(step_text.text), step_text.text.strip(),
+                                          "", preset=StepResult(Status.ERROR, "parse", exc.message)))
+                prev_ok = False
+                ops.append("?")
+                continue
+            rule_name = step.rule.name if step.rule else ""
+            sp_plan = _StepPlan(i, span.line, span.col, step.op, step.body_text, _rule_text(step.rule),
+                                display=_display(lambda: parse_step(step_text, scope, display=True).body))
+            pp.steps.append(sp_plan)
+            problem = self._step_problem(step, statement_chain, givens)
+            if problem:
+                plan.errors.append(ErrorInfo(step.rule.span.line if step.rule and "rule" in problem else span.line,
+                                             step.rule.span.col if step.rule and "rule" in problem else span.col,
+                                             problem, show_line(derivation.lines,
+                                                                step.rule.span if step.rule and "rule" in problem
+                                                                else span), derivation.path))
+                sp_plan.preset = StepResult(Status.ERROR, "parse", problem)
+                prev, prev_ok = step.body, False
+                ops.append("?")
+                continue
+            if not prev_ok:
+                sp_plan.preset = StepResult(Status.UNKNOWN, "skipped", "the previous line could not be read")
+            else:
+                key = f"{part.name}:{i}"
+                sp_plan.task = self.add(StepTask(prev, step.op, step.body, step.rule, context, key))
+            ops.append(step.op)
+            if rule_name == "at":
+                names, values = zip(*step.rule.kwargs) if step.rule.kwargs else ((), ())
+                syms = [scope.symbols[n].obj for n in names]
+                left = sp.Subs(left, tuple(syms), tuple(values)) if syms else left
+            elif rule_name == "limit" and step.rule.arrows:
+                name, to = step.rule.arrows[0]
+                left = sp.Limit(left, scope.symbols[name].obj, to)
+            prev, prev_ok = step.body, True
+
+        if claim is None:
+            pp.claim_problem = "no claim given"
+            return pp
+        if "?" in ops:
+            pp.claim_problem = "a step could not be read"
+            return pp
+        right = prev
+        composed = compose(ops, statement_chain)
+        if statement_chain:
+            if isinstance(claim, Implication):
+                if composed is None or (claim.both and composed != "<==>"):
+                    pp.claim_problem = f"the steps give `{composed or 'nothing'}`, the claim needs " \
+                                       f"`{'<==>' if claim.both else '==>'}`"
+                    return pp
+                pp.claim_tasks.append(("start", self.add(StepTask(claim.premise, "<==>", left, None, context,
+                                                                  f"{part.name}:claim-start"))))
+                pp.claim_tasks.append(("end", self.add(StepTask(right, "<==>", claim.conclusion, None, context,
+                                                                f"{part.name}:claim-end"))))
+            else:
+                # The chain starts from a fact (e.g. a given) and ends at the claimed relation.
+                pp.claim_tasks.append(("start", self.add(StepTask(left.lhs, left.op, left.rhs, None, context,
+                                                                  f"{part.name}:claim-start"))))
+                pp.claim_tasks.append(("end", self.add(StepTask(right, "<==>", claim, None, context,
+                                                                f"{part.name}:claim-end"))))
+            return pp
+        if isinstance(claim, Implication):
+            pp.claim_problem = "the claim is an implication, but the steps form an expression chain"
+            return pp
+        if composed is None or not implies_relation(composed, claim.op):
+            pp.claim_problem = f"the steps give `{composed or 'no single relation'}`, the claim says `{claim.op}`"
+            return pp
+        pp.claim_tasks.append(("start", self.add(StepTask(claim.lhs, "=", left, None, context,
+                                                          f"{part.name}:claim-start"))))
+        pp.claim_tasks.append(("end", self.add(StepTask(right, "=", claim.rhs, None, context,
+                                                        f"{part.name}:claim-end"))))
+        return pp
+
+    def _step_problem(self, step, statement_chain: bool, givens) -> str:
+        if statement_chain and step.op not in ("==>", "<==>"):
+            return "this chain starts with a relation, so each step starts with ==> or <==>"
+        if not statement_chain and step.op in ("==>", "<==>"):
+            return "==> and <==> join statements; this chain starts with an expression"
+        if step.rule is not None:
+            if step.rule.name not in RULES or step.rule.name is None:
+                known = ", ".join(sorted(k for k in RULES if k))
+                return f"unknown rule `{step.rule.name}`; the rules are: {known}"
+            if step.rule.name == "given":
+                labels = {label for label, _ in givens}
+                for a in step.rule.args:
+                    name = str(a).lstrip("?")
+                    if name not in labels:
+                        return f"rule given({name}): no given is labelled {name!r}"
+        return ""
+
+
+def compose(ops: list[str], statement_chain: bool) -> str | None:
+    """The relation a chain of steps establishes, or None (e.g. <= then >=)."""
+    if statement_chain:
+        return "<==>" if all(o == "<==>" for o in ops) else "==>"
+    kinds = set(ops)
+    if kinds <= {"="}:
+        return "="
+    if kinds <= {"=", "<", "<="}:
+        return "<" if "<" in kinds else "<="
+    if kinds <= {"=", ">", ">="}:
+        return ">" if ">" in kinds else ">="
+    return None
+
+
+def implies_relation(have: str, want: str) -> bool:
+    """Whether `a have b` implies `a want b`."""
+    return want == have or (have == "=" and want in ("<=", ">=")) or (have, want) in (("<", "<="), (">", ">="))
+
+
+def _leading_op(text: str) -> str:
+    for op in ("<==>", "==>", "<=", ">=", "!=", "=", "<", ">"):
+        if text.lstrip().startswith(op):
+            return op
+    return ""
+
+
+def _rule_text(rule: RuleCall | None) -> str:
+    if rule is None:
+        return ""
+    args = [sp.sstr(a).lstrip("?") for a in rule.args]
+    args += [f"{k}={sp.sstr(v)}" for k, v in rule.kwargs]
+    args += [f"{k} -> {sp.sstr(v)}" for k, v in rule.arrows]
+    return rule.name + (f"({', '.join(args)})" if args else "")
+
+
+def _display(make):
+    try:
+        return make()
+    except Exception:  # noqa: BLE001 - display is best effort; the verdict does not depend on it
+        return None
+
+
+def _error_info(exc: ProofcheckError, lines: list[str]) -> ErrorInfo:
+    span = exc.span
+    return ErrorInfo(span.line if span else 1, span.col if span else 1, exc.message, show_line(lines, span),
+                     span.path if span else "")
+
+
+def _safe_lines(path: str) -> list[str]:
+    try:
+        data = Path(path).read_bytes()[:200_000]
+        return data.decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembling reports
+
+
+def _assemble(plan: _FilePlan, results: list[StepResult], strict: bool) -> FileReport:
+    report = FileReport(plan.path, plan.title, Status.ERROR, list(plan.errors))
+    for pp in plan.parts:
+        steps = []
+        for s in pp.steps:
+            res = s.preset if s.preset is not None else results[s.task]
+            steps.append(StepReport(s.index, s.line, s.column, s.relation, s.text, s.rule, res, s.display))
+        established, message = _claim_verdict(pp, results)
+        statuses = [s.result.status for s in steps]
+        if Status.ERROR in statuses:
+            status = Status.ERROR
+        elif Status.REFUTED in statuses:
+            status = Status.REFUTED
+        elif established and all(st == Status.PROVED for st in statuses) and \
+                all(results[t].status == Status.PROVED for _, t in pp.claim_tasks):
+            status = Status.PROVED
+        elif established and all(st in (Status.PROVED, Status.NUMERIC) for st in statuses):
+            status = Status.NUMERIC
+        else:
+            status = Status.UNKNOWN
+        report.parts.append(PartReport(pp.name, pp.claim, status, established, message, steps,
+                                       pp.start_text, pp.start_display))
+    if report.errors:
+        report.status = Status.ERROR
+    else:
+        order = [Status.ERROR, Status.REFUTED, Status.UNKNOWN, Status.NUMERIC, Status.PROVED]
+        report.status = min((p.status for p in report.parts), key=order.index, default=Status.UNKNOWN)
+    return report
+
+
+def _claim_verdict(pp: _PartPlan, results: list[StepResult]) -> tuple[bool, str]:
+    if pp.claim_problem:
+        return False, pp.claim_problem
+    bad = []
+    for which, t in pp.claim_tasks:
+        r = results[t]
+        if r.status not in (Status.PROVED, Status.NUMERIC):
+            where = "first line" if which == "start" else "last line"
+            side = "left" if which == "start" else "right"
+            detail = f": {r.message}" if r.message else ""
+            bad.append(f"the {where} does not match the claim's {side} side ({r.status}{detail})")
+    return (not bad), "; ".join(bad)
+
+
+def established(report: FileReport, strict: bool) -> bool:
+    """Whether a file counts as established for the exit code."""
+    ok = {Status.PROVED} if strict else {Status.PROVED, Status.NUMERIC}
+    return report.status in ok
+
+
+def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Files to check (directories searched recursively for derivation files) and missing paths."""
+    files, missing = [], []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for f in sorted(list(path.rglob("*.yaml")) + list(path.rglob("*.yml"))):
+                try:
+                    head = f.read_bytes()[:100_000].decode("utf-8", errors="replace")
+                except OSError:
+                    continue
+                if is_derivation_text(head):
+                    files.append(str(f))
+        elif path.exists():
+            files.append(str(path))
+        else:
+            missing.append(p)
+    return files, missing
+
+
+def run_plans(planner: Planner, plans: list[_FilePlan], options: Options, progress=None) -> list[FileReport]:
+    """Run every queued task in time-budgeted workers and assemble the reports."""
+    start = time.monotonic()
+    budgets = [options.timeout] * len(planner.tasks)
+    if planner.tasks:
+        with WorkerPool(check_step, options.jobs) as pool:
+            results = pool.map(planner.tasks, budgets, on_done=progress)
+    else:
+        results = []
+    reports = [_assemble(p, results, options.strict) for p in plans]
+    elapsed = time.monotonic() - start
+    for r in reports:
+        r.seconds = round(sum(s.result.seconds for p in r.parts for s in p.steps), 3)
+    del elapsed
+    return reports
+
+
+def verify_paths(paths: list[str], options: Options, progress_factory=None) -> list[FileReport]:
+    """Check every derivation file under the given paths."""
+    files, missing = expand_paths(paths)
+    planner = Planner(options)
+    plans = [planner.plan_path(f) for f in files]
+    reports_missing = [FileReport(m, "", Status.ERROR, [ErrorInfo(1, 1, "no such file or directory", "", m)])
+                       for m in missing]
+    progress = progress_factory(len(planner.tasks)) if progress_factory else None
+    return reports_missing + run_plans(planner, plans, options, progress)
+
+
+def verify_text(text: str, path: str, options: Options) -> FileReport:
+    """Check a derivation given as text (used by `check` and the tests)."""
+    planner = Planner(options)
+    try:
+        derivation = parse_derivation_text(text, path)
+        plan = planner.plan_derivation(derivation)
+    except ProofcheckError as exc:
+        plan = _FilePlan(path, "", [_error_info(exc, text.splitlines())])
+    return run_plans(planner, [plan], options)[0]
+
+
+def formula_text(t: Text) -> str:
+    """A formula's text on one line."""
+    return " ".join(t.text.split())

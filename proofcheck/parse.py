@@ -12,7 +12,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
-from proofcheck.kernel.terms import (Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
+from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported)
 from proofcheck.model import Span, Text
 
@@ -598,7 +598,7 @@ class ExprBuilder(Transformer):
             self.fail(meta, "differentiate with respect to a name")
         if _is_matrix(expr):
             if isinstance(expr, sp.MatrixBase):
-                return expr.applyfunc(lambda e: sp.Derivative(e, (var, order)))
+                return sp.ImmutableMatrix(expr.rows, expr.cols, [sp.Derivative(e, (var, order)) for e in expr])
             return unsupported("derivative of a symbolic-size matrix", expr)
         return sp.Derivative(expr, (var, order))
 
@@ -658,9 +658,8 @@ class ExprBuilder(Transformer):
             self.fail(meta, "subs takes (expr, x = value, ...)")
         expr = self._unwrap(items[0])
         pairs = [(self.name(meta, Token("NAME", i.name)), self._unwrap(i.value)) for i in items[1:]]
-        if _is_matrix(expr) and isinstance(expr, sp.MatrixBase):
-            return expr.applyfunc(lambda e: sp.Subs(e, *zip(*pairs)))
-        return sp.Subs(expr, *zip(*pairs))
+        syms, values = zip(*pairs)
+        return at_point(expr, syms, values)
 
     def _optimum(self, meta, items, kind):
         if len(items) != 2:

@@ -12,7 +12,7 @@ from proofcheck.errors import ProofcheckError, show_line
 from proofcheck.kernel.budget import WorkerPool
 from proofcheck.kernel.check import check_step
 from proofcheck.kernel.rules import RULES
-from proofcheck.kernel.terms import Context, Implication, Relation, RuleCall, StepTask
+from proofcheck.kernel.terms import at_point, Context, Implication, Relation, RuleCall, StepTask
 from proofcheck.kernel.verdict import Status, StepResult
 from proofcheck.model import Derivation, Part, Text
 from proofcheck.parse import (build_scope, parse_claim, parse_expression_or_relation, parse_relation,
@@ -199,7 +199,7 @@ class Planner:
             if rule_name == "at":
                 names, values = zip(*step.rule.kwargs) if step.rule.kwargs else ((), ())
                 syms = [scope.symbols[n].obj for n in names]
-                left = sp.Subs(left, tuple(syms), tuple(values)) if syms else left
+                left = at_point(left, syms, values) if syms else left
             elif rule_name == "limit" and step.rule.arrows:
                 name, to = step.rule.arrows[0]
                 left = sp.Limit(left, scope.symbols[name].obj, to)

@@ -71,7 +71,7 @@ def discharge(ob, context: Context, clock: Clock, rng) -> StepResult:
 
 def _given_branches(context: Context, clock: Clock) -> list[dict] | None:
     """Substitutions that eliminate a symbol through each equality given, when all branches are known."""
-    sampler = clock.attempt(lambda: numeric.Sampler(context), share=0.2)
+    sampler = clock.attempt(lambda: numeric.sampler_for(context), share=0.2)
     if sampler is None or not sampler.equalities:
         return None
     branches = [{}]
@@ -81,7 +81,7 @@ def _given_branches(context: Context, clock: Clock) -> list[dict] | None:
 
 
 def _sampler(context: Context, clock: Clock, hypotheses=()) -> numeric.Sampler | None:
-    return clock.attempt(lambda: numeric.Sampler(context, tuple(hypotheses)), share=0.3)
+    return clock.attempt(lambda: numeric.sampler_for(context, tuple(hypotheses)), share=0.3)
 
 
 def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import sympy as sp
 
-from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, Unsupported
+from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, Unsupported, deep_doit
 
 
 class OutOfTime(Exception):
@@ -75,7 +75,7 @@ def evaluate_heads(e):
     if not isinstance(e, sp.Basic):
         return e
     if isinstance(e, Eigenvals):
-        m = e.args[0].doit()
+        m = deep_doit(e.args[0])
         if not isinstance(m, sp.MatrixBase):
             return e
         vals = sp.Matrix(m).eigenvals()
@@ -84,7 +84,7 @@ def evaluate_heads(e):
         e = e.replace(lambda x: isinstance(x, Eigenvals), evaluate_heads)
     if e.has(Optimum):
         return e
-    out = e.doit()
+    out = deep_doit(e)
     if isinstance(out, sp.MatrixExpr) and not isinstance(out, sp.MatrixBase):
         try:
             out = out.as_explicit()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from proofcheck.kernel.terms import Bag, Context, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import Bag, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 30  # working precision of a check (digits)
 CONFIRM_DPS = 90  # a mismatch is re-evaluated at this precision before it is reported
@@ -148,6 +149,12 @@ def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict) -> sp.Immutab
     return sp.ImmutableMatrix(m)
 
 
+@lru_cache(maxsize=64)
+def sampler_for(context: Context, hypotheses: tuple = ()) -> "Sampler":
+    """A Sampler, planned once per process for each context (solving givens costs time)."""
+    return Sampler(context, hypotheses)
+
+
 class Sampler:
     """Draws points inside the declared types that satisfy the givens (and extra hypotheses)."""
 
@@ -257,6 +264,8 @@ def instantiate(expr, point: Point):
     e = expr
     if not isinstance(e, sp.Basic):
         return e
+    if isinstance(e, sp.MatrixBase):  # entry by entry: Matrix.replace/applyfunc merge entries that compare equal
+        return sp.ImmutableMatrix(e.rows, e.cols, [instantiate(x, point) for x in e])
     for f, lam in point.functions.items():
         if e.has(f):
             e = e.replace(f, lam)
@@ -269,7 +278,7 @@ def instantiate(expr, point: Point):
         e = e.xreplace(dims)
     if e.has(sp.Derivative, sp.Subs, sp.Determinant, sp.Trace, sp.Inverse, sp.MatMul, sp.Transpose, sp.Sum,
              sp.Product, sp.MatAdd, sp.MatPow, sp.Identity, sp.HadamardProduct):
-        e = e.doit()
+        e = deep_doit(e)
     if isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase):
         e = e.as_explicit()
     return e
@@ -302,9 +311,10 @@ def evaluate(expr, point: Point, dps: int, real_only: bool) -> Value:
     e = instantiate(expr, point)
     approx = isinstance(e, sp.Basic) and e.has(sp.Limit)
     if approx:
-        e = _limits_to_points(e, dps)
+        e = _limits_to_points(e, dps) if not isinstance(e, sp.MatrixBase) else \
+            sp.ImmutableMatrix(e.rows, e.cols, [_limits_to_points(x, dps) for x in e])
     if isinstance(e, sp.MatrixBase):
-        vals = [_number(x, point, dps, real_only, approx) for x in e]
+        vals = [_number(x, point, dps, real_only, x.has(sp.Limit)) for x in e]
         return Value("matrix", (e.shape, [v for v, _ in vals]), max(s for _, s in vals), approx)
     if isinstance(e, Bag):
         vals = [_number(x, point, dps, real_only, approx) for x in e.args]

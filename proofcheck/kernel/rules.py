@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from proofcheck.kernel.equivalence import Clock, sign_shown
-from proofcheck.kernel.terms import Implication, Optimum, Outcome, Relation, StepTask
+from proofcheck.kernel.terms import at_point, Implication, Optimum, Outcome, Relation, StepTask
 
 
 def plain(task: StepTask, clock: Clock) -> Outcome:
@@ -122,9 +122,7 @@ def _symbol(task: StepTask, name: str) -> sp.Symbol:
 
 
 def _subs(expr, syms, values):
-    if isinstance(expr, sp.MatrixBase):
-        return expr.applyfunc(lambda e: sp.Subs(e, tuple(syms), tuple(values)))
-    return sp.Subs(expr, tuple(syms), tuple(values))
+    return at_point(expr, syms, values)
 
 
 def _zero_like(e):

@@ -111,6 +111,43 @@ class Norm(sp.Function):
     """||v|| of a vector expression that is not explicit."""
 
 
+class At(sp.Function):
+    """subs(expr, x = a, ...): args (expr, Tuple(vars), Tuple(values)); evaluated by deep_doit.
+
+    Used instead of SymPy's Subs, whose equality treats e.g. Subs(d/dtheta(..), (theta, psi), (0, 0))
+    and Subs(d/dpsi(..), (theta, psi), (0, 0)) as equal, so matrices of them get merged entries."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+def at_point(expr, syms, values):
+    """expr evaluated at syms = values (entrywise for explicit matrices), unevaluated."""
+    if isinstance(expr, sp.MatrixBase):
+        return sp.ImmutableMatrix(expr.rows, expr.cols,
+                                  [At(e, sp.Tuple(*syms), sp.Tuple(*values)) for e in expr])
+    return At(expr, sp.Tuple(*syms), sp.Tuple(*values))
+
+
+def deep_doit(e):
+    """doit(), applying each Subs only after its body is evaluated.
+
+    SymPy's own Subs.doit mishandles a Derivative inside (e.g. the Jacobian of f'(theta psi)
+    evaluated at the origin comes out wrong), so substitutions are done here, innermost first."""
+    if not isinstance(e, sp.Basic):
+        return e
+    if isinstance(e, sp.MatrixBase):  # entry by entry: applyfunc merges entries that compare equal
+        return sp.ImmutableMatrix(e.rows, e.cols, [deep_doit(x) for x in e])
+    if e.has(At):
+        e = e.replace(lambda x: isinstance(x, At),
+                      lambda a: deep_doit(a.args[0]).subs(dict(zip(a.args[1], a.args[2])), simultaneous=True))
+    if e.has(sp.Subs):
+        e = e.replace(lambda x: isinstance(x, sp.Subs),
+                      lambda s: deep_doit(s.expr).subs(dict(zip(s.variables, s.point)), simultaneous=True))
+    return e.doit()
+
+
 def unsupported(what: str, *args) -> sp.Expr:
     """An Unsupported head naming what is missing."""
     return Unsupported(sp.Symbol(what), *args)

@@ -440,7 +440,11 @@ class ExprBuilder(Transformer):
             if exp.is_Integer and base.shape[0] == base.shape[1]:
                 if int(exp) < 0:
                     return self._inverse(meta, base) ** (-int(exp))
+                if abs(int(exp)) > 64:
+                    self.fail(meta, "matrix powers are limited to exponents up to 64", LimitError)
                 return base ** int(exp)
+            if exp.is_integer and base.shape[0] == base.shape[1]:
+                return sp.MatPow(base, exp)  # a symbolic power, evaluated by the kernel
             if exp == sp.Rational(1, 2) and base.shape[0] == base.shape[1]:
                 return sp.MatPow(base, exp) if isinstance(base, sp.MatrixExpr) else base ** exp
             if base.shape == (1, 1):

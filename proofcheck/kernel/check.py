@@ -72,11 +72,11 @@ def discharge(ob, context: Context, clock: Clock, rng) -> StepResult:
 def _given_branches(context: Context, clock: Clock) -> list[dict] | None:
     """Substitutions that eliminate a symbol through each equality given, when all branches are known."""
     sampler = clock.attempt(lambda: numeric.sampler_for(context), share=0.2)
-    if sampler is None or not sampler.equalities:
+    if sampler is None or not (sampler.equalities or sampler.rewrites):
         return None
-    branches = [{}]
+    branches = [dict(sampler.rewrites)]
     for sym, sols in sampler.equalities:
-        branches = [dict(b, **{sym: s.xreplace(b)}) for b in branches for s in sols]
+        branches = [{**b, sym: s.xreplace(b)} for b in branches for s in sols]
     return branches[:8]
 
 

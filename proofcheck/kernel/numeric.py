@@ -13,9 +13,9 @@ from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel.terms import Bag, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
-DPS = 30  # working precision of a check (digits)
-CONFIRM_DPS = 90  # a mismatch is re-evaluated at this precision before it is reported
-AGREE_DIGITS = 20  # two values agree when they match to this many digits relative to the terms' size
+DPS = 50  # working precision of a check (digits)
+CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
+AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
 
 
@@ -163,15 +163,25 @@ class Sampler:
         self.infos = list(context.symbols)
         self.equalities: list[tuple[sp.Symbol, list]] = []  # dependent symbol, its solutions
         self.checks: list[Relation] = []  # relations to test after drawing
+        self.rewrites: dict = {}  # function-valued givens, e.g. theta'(t) -> ...
         relations = [g for _, g in context.givens] + list(hypotheses)
         self._plan(relations)
 
     def _plan(self, relations) -> None:
         scalars = {i.obj: i for i in self.infos if i.kind == "scalar"}
         dependent: set = set()
+        solved: dict = {}  # earlier unique solutions, substituted into later equations
         for rel in relations:
+            if rel.op == "=" and _is_rewrite(rel.lhs):
+                # e.g. theta'(t) = v(theta(t), psi(t)): no point can be tested against it, so it is
+                # used as a rewrite of the left side into the right side wherever it appears.
+                self.rewrites[rel.lhs] = rel.rhs
+                continue
             if rel.op == "=" and not _has_matrix(rel.lhs) and not _has_matrix(rel.rhs):
-                eq = rel.lhs - rel.rhs
+                eq = (rel.lhs - rel.rhs).xreplace(solved)
+                if eq == 0:
+                    self.checks.append(rel)
+                    continue
                 candidates = [s for s in _ordered_symbols(eq, scalars) if s not in dependent
                               and scalars[s].domain not in ("integer", "posint")]
                 choice = None
@@ -188,6 +198,8 @@ class Sampler:
                 if choice is not None:
                     dependent.add(choice[0])
                     self.equalities.append(choice)
+                    if len(choice[1]) == 1:
+                        solved[choice[0]] = choice[1][0]
             self.checks.append(rel)
         self.dependent = dependent
 
@@ -224,6 +236,10 @@ class Sampler:
             if not ok:
                 raise Undefined("the point does not satisfy the givens")
         return p
+
+
+def _is_rewrite(lhs) -> bool:
+    return isinstance(lhs, (sp.Derivative, sp.Subs, AppliedUndef))
 
 
 def _ordered_symbols(expr, scalars: dict) -> list:
@@ -314,7 +330,7 @@ def evaluate(expr, point: Point, dps: int, real_only: bool) -> Value:
         e = _limits_to_points(e, dps) if not isinstance(e, sp.MatrixBase) else \
             sp.ImmutableMatrix(e.rows, e.cols, [_limits_to_points(x, dps) for x in e])
     if isinstance(e, sp.MatrixBase):
-        vals = [_number(x, point, dps, real_only, x.has(sp.Limit)) for x in e]
+        vals = [_number(x, point, dps, real_only, approx) for x in e]
         return Value("matrix", (e.shape, [v for v, _ in vals]), max(s for _, s in vals), approx)
     if isinstance(e, Bag):
         vals = [_number(x, point, dps, real_only, approx) for x in e.args]
@@ -336,10 +352,11 @@ def _number(e, point: Point, dps: int, real_only: bool, approx: bool):
     subs = point.values
     work = dps + (dps + LIMIT_STEP_DIGITS if approx else 0)
     v = _evalf(e, work, subs, real_only)
-    scale = abs(v)
-    if isinstance(e, sp.Add) and len(e.args) <= 64:
-        for t in e.args:
-            scale = max(scale, abs(_evalf(t, work, subs, real_only)))
+    with mpmath.workdps(work + 10):
+        scale = abs(v)
+        if isinstance(e, sp.Add) and len(e.args) <= 64:
+            for t in e.args:
+                scale = max(scale, abs(_evalf(t, work, subs, real_only)))
     return v, scale
 
 
@@ -353,15 +370,19 @@ def _evalf(e, dps: int, subs: dict, real_only: bool):
         raise Undefined("not finite or not a number here")
     re, im = r.as_real_imag()
     try:
-        re_m = mpmath.mpf(sp.Float(re, dps)._mpf_)
-        im_m = mpmath.mpf(sp.Float(im, dps)._mpf_)
+        with mpmath.workdps(dps + 10):  # mpf() rounds to the context precision: keep every digit
+            re_m = mpmath.mpf(sp.Float(re, dps)._mpf_)
+            im_m = mpmath.mpf(sp.Float(im, dps)._mpf_)
     except (TypeError, ValueError, AttributeError):
         raise Undefined("not a number here") from None
     if real_only:
         if abs(im_m) > mpmath.mpf(10) ** (-AGREE_DIGITS) * max(abs(re_m), 1):
             raise Undefined("not real here")
         return re_m
-    return mpmath.mpc(re_m, im_m) if im_m != 0 else re_m
+    if im_m == 0:
+        return re_m
+    with mpmath.workdps(dps + 10):
+        return mpmath.mpc(re_m, im_m)
 
 
 def _eigenvalues(m, point: Point, dps: int, real_only: bool) -> Value:
@@ -372,7 +393,7 @@ def _eigenvalues(m, point: Point, dps: int, real_only: bool) -> Value:
         for k, v in enumerate(vals):
             mat[k // m.shape[1], k % m.shape[1]] = v
         ev = mpmath.eig(mat, left=False, right=False)
-    scale = max([abs(x) for x in ev] + [0])
+        scale = max([abs(x) for x in ev] + [0])
     return Value("bag", list(ev), scale)
 
 
@@ -383,6 +404,11 @@ def _close(a, b, scale) -> bool:
 
 def values_agree(left: Value, right: Value) -> bool:
     """Whether two values are equal to AGREE_DIGITS digits relative to their size."""
+    with mpmath.workdps(CONFIRM_DPS + 10):  # differences of close values need the full precision
+        return _agree(left, right)
+
+
+def _agree(left: Value, right: Value) -> bool:
     scale = max(left.scale, right.scale)
     if left.kind == "number" and right.kind == "number":
         return _close(left.data, right.data, scale)
@@ -412,6 +438,11 @@ def compare(left: Value, op: str, right: Value) -> bool:
         return values_agree(left, right)
     if op == "!=":
         return not values_agree(left, right)
+    with mpmath.workdps(CONFIRM_DPS + 10):
+        return _ordered(left, op, right)
+
+
+def _ordered(left: Value, op: str, right: Value) -> bool:
     if left.kind != "number" or right.kind != "number":
         raise Undefined("an inequality between non-numbers")
     a, b = left.data, right.data
@@ -438,6 +469,15 @@ def real_only(*exprs) -> bool:
     return True
 
 
+def rewrite(e, rules: dict):
+    """Apply function-valued givens (lhs -> rhs) after evaluating derivatives."""
+    if not isinstance(e, sp.Basic):
+        return e
+    if isinstance(e, sp.MatrixBase):
+        return sp.ImmutableMatrix(e.rows, e.cols, [rewrite(x, rules) for x in e])
+    return deep_doit(e).xreplace(rules)
+
+
 def holds(rel: Relation, point: Point, dps: int) -> bool:
     """Whether a relation holds at a point."""
     ro = real_only(rel.lhs, rel.rhs)
@@ -457,6 +497,8 @@ class Search:
 def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, max_draws: int) -> Search:
     """Test a relation at up to `want` valid points; confirm any mismatch at higher precision."""
     out = Search()
+    if sampler.rewrites:
+        lhs, rhs = rewrite(lhs, sampler.rewrites), rewrite(rhs, sampler.rewrites)
     ro = real_only(lhs, rhs)
     last_reason = ""
     for _ in range(max_draws):

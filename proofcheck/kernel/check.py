@@ -176,6 +176,11 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
         pl, pr, ql, qr = heads
         if _same_statement(Relation(pl, p.op, pr), Relation(ql, q.op, qr), clock):
             return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent")
+        branches = _given_branches(context, clock) if context.givens else None
+        if branches and all(_same_statement(Relation(*(_sub(x, b) for x in (pl, p.op, pr))),
+                                            Relation(*(_sub(x, b) for x in (ql, q.op, qr))), clock)
+                            for b in branches):
+            return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent under the givens")
         if p.op == "=" and q.op == "=" and _solved_implies(pl - pr, ql - qr, context, clock):
             return StepResult(Status.PROVED, "symbolic", "solving the previous equation gives this one")
     sampler = _sampler(context, clock, hypotheses=(p,))
@@ -190,6 +195,10 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
                           + f" (left side {ce['lhs']}, right side {ce['rhs']})", counterexample=ce)
     return _numeric_verdict(found.valid, found, numeric.Search(),
                             "the statement holds wherever the previous one does,")
+
+
+def _sub(x, b: dict):
+    return x.xreplace(b) if isinstance(x, sp.Basic) else x
 
 
 def _same_statement(p: Relation, q: Relation, clock: Clock) -> bool:

@@ -1,0 +1,70 @@
+"""The derivation library: every step has the status we expect, and planted mistakes are refuted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from proofcheck.verify import Options, verify_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+EXPECTED = yaml.safe_load((DATA / "expected_status.yaml").read_text())
+
+
+def _planted_rows():
+    rows = []
+    for line in (DATA / "planted" / "EXPECTED.md").read_text().splitlines():
+        m = re.match(r"\|\s*(\S+\.yaml)\s*\|\s*(\w+)\s*\|\s*(\d+)\s*\|\s*refuted\s*\|", line)
+        if m:
+            rows.append((m.group(1), m.group(2), int(m.group(3))))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def library():
+    reports = verify_paths([str(ROOT / "derivations")], Options(timeout=10, jobs=2))
+    return {str(Path(r.path).relative_to(ROOT)): r for r in reports}
+
+
+def test_every_library_file_is_listed(library):
+    assert sorted(library) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+def test_library_statuses(library, path):
+    report = library[path]
+    assert report.errors == []
+    got = {p.name: [s.result.status.value for s in p.steps] for p in report.parts}
+    assert got == EXPECTED[path]
+    for p in report.parts:
+        assert p.claim_established, (p.name, p.claim_message)
+    assert report.status.value in ("proved", "numeric")
+
+
+PLANTED = _planted_rows()
+
+
+def test_enough_planted_mistakes():
+    assert len(PLANTED) >= 5
+    assert len({f.split("_")[0] for f, _, _ in PLANTED}) >= 3
+
+
+@pytest.fixture(scope="module")
+def planted_reports():
+    files = sorted({f for f, _, _ in PLANTED})
+    reports = verify_paths([str(DATA / "planted" / f) for f in files], Options(timeout=10, jobs=2))
+    return {Path(r.path).name: r for r in reports}
+
+
+@pytest.mark.parametrize("name,part,index", PLANTED)
+def test_planted_mistake_is_refuted(planted_reports, name, part, index):
+    report = planted_reports[name]
+    assert report.status.value == "refuted"
+    step = next(p for p in report.parts if p.name == part).steps[index - 1]
+    assert step.result.status.value == "refuted"
+    ce = step.result.counterexample
+    assert ce and "lhs" in ce and "rhs" in ce and ce["lhs"] != ce["rhs"]

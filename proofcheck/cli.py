@@ -61,7 +61,32 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--symbols", default="", help='declarations, e.g. "x: positive; n: positive integer"')
     c.add_argument("--format", choices=("text", "json"), default="text")
     common(c)
+
+    # Further subcommands live in their own modules: add_arguments(subparser) and run(args) -> exit code.
+    for name, module, help_text in PLUGGED_COMMANDS:
+        mod = _load(module)
+        if mod is not None:
+            p = sub.add_parser(name, help=help_text)
+            mod.add_arguments(p)
+            common(p)
     return parser
+
+
+PLUGGED_COMMANDS = [
+    ("grade", "proofcheck.grade_cli", "grade student submissions against an answer key"),
+    ("report", "proofcheck.report.html_cli", "write a self-contained HTML report"),
+    ("latex", "proofcheck.report.latex_cli", "write a derivation as a LaTeX solution sheet"),
+]
+
+
+def _load(module: str):
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args, options)
         if args.command == "check":
             return _check(args, options)
+        for name, module, _ in PLUGGED_COMMANDS:
+            if args.command == name:
+                return _load(module).run(args, options)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -15,6 +15,8 @@ from proofcheck.errors import DeclarationError, LimitError, ParseError, Proofche
 from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported)
 from proofcheck.model import Span, Text
+from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, Normal, Uniform,
+                                          is_distribution, pdf)
 
 MAX_FORMULA_CHARS = 4000
 MAX_NESTING = 48
@@ -359,6 +361,10 @@ class ExprBuilder(Transformer):
             return sp.Symbol(name) if self.display else self.scope.values[name]
         info = self.scope.symbols.get(name)
         if info is not None:
+            if info.kind == "density" and info.arity == 1:
+                # A density named on its own is the distribution it defines (KL(f0 || f1), z ~ f).
+                x = sp.Symbol("x", real=True)
+                return sp.Lambda(x, info.obj(x))
             if info.kind in ("function", "density"):
                 self.fail(tok, f"{name!r} is a function; call it, e.g. {name}(x)")
             return info.obj
@@ -545,8 +551,6 @@ class ExprBuilder(Transformer):
         if info is not None and info.kind in ("function", "density"):
             self._arity(meta, name, items, info.arity)
             return info.obj(*[self._scalar(meta, self._unwrap(i), name) for i in items])
-        if name in PROBABILITY_HEADS:
-            return unsupported(f"{name}(...) (probability is not supported yet)")
         if name in self.scope.values or info is not None or name in self.bound:
             # `a (b)` with `a` not a function: juxtaposition, i.e. multiplication.
             if len(items) != 1:
@@ -607,10 +611,62 @@ class ExprBuilder(Transformer):
         return sp.Derivative(expr, (var, order))
 
     def expectation(self, meta, tok, bindings, expr):
-        return unsupported(f"{tok}[...] (expectations are not supported yet)")
+        body = self._unwrap(expr)
+        if _is_matrix(body):
+            if body.shape != (1, 1):
+                return unsupported("the expectation of a matrix", body)
+            body = body[0, 0]
+        for b in reversed(bindings):
+            dist = self._unwrap(b.dist)
+            if not is_distribution(dist):
+                raise DeclarationError(f"after `{b.name} ~` comes a distribution (Normal(mu, var), Bernoulli(p), "
+                                       "a declared density, ...)", b.span)
+            info = self.scope.symbols.get(b.name)
+            if info is not None and info.kind == "matrix":
+                return unsupported("expectations over random vectors and matrices")
+            var = self.bound.get(b.name) or (info.obj if info is not None else _placeholder(b.name))
+            body, z = self._bind(body, var, dict(real=True))
+            if str(tok) == "Var" and b is bindings[0] and len(bindings) == 1:
+                return Expectation(sp.Lambda(z, body ** 2), dist) - Expectation(sp.Lambda(z, body), dist) ** 2
+            body = Expectation(sp.Lambda(z, body), dist)
+        if str(tok) == "Var":
+            return unsupported("Var over several variables")
+        return body
 
     def divergence(self, meta, tok, p, sep, q):
-        return unsupported(f"{tok}(P || Q) (divergences are not supported yet)")
+        p, q = self._unwrap(p), self._unwrap(q)
+        for d in (p, q):
+            if not is_distribution(d):
+                self.fail(meta, f"{tok} compares two distributions or declared densities")
+        return KL(p, q) if str(tok) == "KL" else JSD(p, q)
+
+    def _distribution(self, meta, items, cls, n):
+        self._arity(meta, cls.__name__, items, n)
+        args = [self._unwrap(i) for i in items]
+        if cls is Normal and any(_is_matrix(a) for a in args):
+            return unsupported("multivariate Normal")
+        return cls(*[self._scalar(meta, a, cls.__name__) for a in args])
+
+    def call_Normal(self, meta, items):
+        return self._distribution(meta, items, Normal, 2)
+
+    def call_Bernoulli(self, meta, items):
+        return self._distribution(meta, items, Bernoulli, 1)
+
+    def call_Uniform(self, meta, items):
+        return self._distribution(meta, items, Uniform, 2)
+
+    def call_Dirac(self, meta, items):
+        return self._distribution(meta, items, Dirac, 1)
+
+    def call_pdf(self, meta, items):
+        self._arity(meta, "pdf", items, 2)
+        dist, z = self._unwrap(items[0]), self._scalar(meta, self._unwrap(items[1]), "pdf")
+        if not is_distribution(dist):
+            self.fail(meta, "pdf takes a distribution (or a declared density) and a point: pdf(D, z)")
+        if isinstance(dist, Dirac):
+            self.fail(meta, "a Dirac distribution has no density")
+        return pdf(dist, z)
 
     # Built-in calls with structure. Each takes the raw argument list.
     def call_diff(self, meta, items):

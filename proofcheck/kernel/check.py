@@ -9,7 +9,7 @@ import time
 
 import sympy as sp
 
-from proofcheck.kernel import numeric
+from proofcheck.kernel import numeric, plugins
 from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
 from proofcheck.kernel.rules import RULES
 from proofcheck.kernel.terms import Context, Implication, Relation, StepTask
@@ -57,6 +57,7 @@ def _reprable(task: StepTask) -> bool:
 
 def discharge(ob, context: Context, clock: Clock, rng) -> StepResult:
     """Discharge one obligation: a Relation or an Implication."""
+    ob = clock.attempt(lambda: _lowered(ob, context), share=0.3) or ob
     if isinstance(ob, Implication):
         return _implication(ob, context, clock, rng)
     reason = unsupported_reason(ob.lhs, ob.rhs)
@@ -67,6 +68,18 @@ def discharge(ob, context: Context, clock: Clock, rng) -> StepResult:
     if ob.op == "!=":
         return StepResult(Status.UNKNOWN, "unsupported", "`!=` steps are not checked")
     return _inequality(ob, context, clock, rng)
+
+
+def _lowered(ob, context: Context):
+    """The obligation with plug-in heads (expectations, divergences) lowered."""
+    if isinstance(ob, Implication):
+        return Implication(_lowered(ob.premise, context), _lowered(ob.conclusion, context), ob.both)
+    return Relation(plugins.lower(ob.lhs, context), ob.op, plugins.lower(ob.rhs, context))
+
+
+def _heads(exprs, context: Context, clock: Clock):
+    """Evaluated forms for the symbolic attempts (derivatives done, plug-in facts applied), or None."""
+    return clock.attempt(lambda: [plugins.facts(evaluate_heads(x), context) for x in exprs], share=0.3)
 
 
 def _given_branches(context: Context, clock: Clock) -> list[dict] | None:
@@ -85,7 +98,7 @@ def _sampler(context: Context, clock: Clock, hypotheses=()) -> numeric.Sampler |
 
 
 def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
-    heads = clock.attempt(lambda: (evaluate_heads(ob.lhs), evaluate_heads(ob.rhs)), share=0.3)
+    heads = _heads((ob.lhs, ob.rhs), context, clock)
     l, r = heads if heads else (ob.lhs, ob.rhs)
     if heads and equal(l, r, clock, strong=False):
         return StepResult(Status.PROVED, "symbolic")
@@ -139,7 +152,7 @@ _STRICT = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
-    heads = clock.attempt(lambda: (evaluate_heads(ob.lhs), evaluate_heads(ob.rhs)), share=0.3)
+    heads = _heads((ob.lhs, ob.rhs), context, clock)
     l, r = heads if heads else (ob.lhs, ob.rhs)
     if isinstance(l, sp.MatrixBase) or isinstance(r, sp.MatrixBase):
         return StepResult(Status.UNKNOWN, "unsupported", "inequalities between matrices are not supported")
@@ -171,7 +184,7 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
     reason = unsupported_reason(p.lhs, p.rhs, q.lhs, q.rhs)
     if reason:
         return StepResult(Status.UNKNOWN, "unsupported", reason)
-    heads = clock.attempt(lambda: [evaluate_heads(x) for x in (p.lhs, p.rhs, q.lhs, q.rhs)], share=0.3)
+    heads = _heads((p.lhs, p.rhs, q.lhs, q.rhs), context, clock)
     if heads:
         pl, pr, ql, qr = heads
         if _same_statement(Relation(pl, p.op, pr), Relation(ql, q.op, qr), clock):

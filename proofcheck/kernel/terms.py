@@ -145,7 +145,8 @@ def deep_doit(e):
     if e.has(sp.Subs):
         e = e.replace(lambda x: isinstance(x, sp.Subs),
                       lambda s: deep_doit(s.expr).subs(dict(zip(s.variables, s.point)), simultaneous=True))
-    return e.doit()
+    # Integrals stay unevaluated: SymPy's integrate can take minutes; quadrature evaluates them numerically.
+    return e.doit(integrals=False)
 
 
 def unsupported(what: str, *args) -> sp.Expr:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sympy as sp
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text as RichText
 
@@ -13,7 +12,7 @@ from proofcheck.verify import FileReport, PartReport
 
 STYLE = {Status.PROVED: "bold green", Status.NUMERIC: "green", Status.REFUTED: "bold red",
          Status.UNKNOWN: "yellow", Status.ERROR: "bold magenta"}
-MAX_PRETTY_WIDTH = 60
+MAX_PRETTY_WIDTH = 44
 
 
 def pretty(obj, fallback: str) -> str:
@@ -45,11 +44,11 @@ def part_table(part: PartReport) -> Table:
     table = Table(show_header=True, header_style="bold", expand=False, show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("line", justify="right")
-    table.add_column("step")
+    table.add_column("step", no_wrap=True)
     table.add_column("rule")
     table.add_column("status")
     table.add_column("note", overflow="fold", max_width=60)
-    table.add_row("", "", pretty(part.start_display, part.start_text), "", "", "starting line")
+    table.add_row("", "", RichText(pretty(part.start_display, part.start_text)), "", "", "starting line")
     for s in part.steps:
         note = s.result.message
         if s.result.counterexample:
@@ -57,8 +56,9 @@ def part_table(part: PartReport) -> Table:
             note = "counterexample: " + ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs")) \
                 + f"\nleft side = {ce['lhs']}\nright side = {ce['rhs']}"
         formula = pretty(s.display, s.text)
-        table.add_row(str(s.index), str(s.line), f"{s.relation} " + formula if "\n" not in formula
-                      else _prefix(s.relation, formula), s.rule, status_text(s.result.status), escape(note))
+        cell = f"{s.relation} " + formula if "\n" not in formula else _prefix(s.relation, formula)
+        table.add_row(str(s.index), str(s.line), RichText(cell), RichText(s.rule), status_text(s.result.status),
+                      RichText(note))
     return table
 
 

@@ -1,0 +1,36 @@
+"""The one interface through which plug-ins (probability, ...) reach the kernel.
+
+A plug-in supplies `lower(expr, densities) -> expr`, turning its heads into ordinary SymPy
+objects (closed forms, integrals). Lowering never decides a verdict: the kernel checks the
+lowered expressions like any others, so a wrong lowering cannot pass a wrong step silently
+unless the closed form itself is wrong, which the plug-in's tests check against definitions."""
+
+from __future__ import annotations
+
+from proofcheck.kernel.terms import Context
+from proofcheck.probability import lower as probability
+
+LOWERINGS = (probability.lower,)
+# Symbolic-only facts (e.g. a declared density integrates to 1); never used for numeric checks.
+SYMBOLIC_FACTS = (probability.density_integrals,)
+
+
+def densities(context: Context) -> frozenset:
+    """The declared density functions of a context."""
+    return frozenset(i.obj for i in context.symbols if i.kind == "density")
+
+
+def lower(expr, context: Context):
+    """Every plug-in's lowering, in order."""
+    d = densities(context)
+    for fn in LOWERINGS:
+        expr = fn(expr, d)
+    return expr
+
+
+def facts(expr, context: Context):
+    """Symbolic rewrites that hold for the declared objects."""
+    d = densities(context)
+    for fn in SYMBOLIC_FACTS:
+        expr = fn(expr, d)
+    return expr

@@ -1,0 +1,96 @@
+"""Unevaluated heads for distributions, expectations and divergences."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+class Distribution(sp.Function):
+    """A named distribution; never evaluates on its own."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+class Normal(Distribution):
+    """Normal(mu, variance)."""
+
+    nargs = 2
+
+
+class Bernoulli(Distribution):
+    """Bernoulli(p) on {0, 1}."""
+
+    nargs = 1
+
+
+class Uniform(Distribution):
+    """Uniform(a, b) on the interval (a, b)."""
+
+    nargs = 2
+
+
+class Dirac(Distribution):
+    """A point mass at x0."""
+
+    nargs = 1
+
+
+class Expectation(sp.Function):
+    """E[z ~ D](body): args (Lambda(z, body), D); the Lambda binds z."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+class KL(sp.Function):
+    """KL(P || Q) between distributions or densities (a density is a Lambda(x, f(x)))."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+class JSD(sp.Function):
+    """JSD(P || Q) = KL(P || M)/2 + KL(Q || M)/2 with M = (P + Q)/2."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+DISTRIBUTIONS = {"Normal": Normal, "Bernoulli": Bernoulli, "Uniform": Uniform, "Dirac": Dirac}
+
+
+def is_distribution(x) -> bool:
+    """A distribution head or a density (a one-argument Lambda)."""
+    return isinstance(x, Distribution) or (isinstance(x, sp.Lambda) and len(x.variables) == 1)
+
+
+def pdf(dist, z):
+    """The density (or mass function) of a distribution at z."""
+    if isinstance(dist, sp.Lambda):
+        return dist(z)
+    if isinstance(dist, Normal):
+        mu, var = dist.args
+        return sp.exp(-(z - mu) ** 2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+    if isinstance(dist, Bernoulli):
+        p = dist.args[0]
+        return p ** z * (1 - p) ** (1 - z)
+    if isinstance(dist, Uniform):
+        a, b = dist.args
+        return sp.Piecewise((1 / (b - a), (z > a) & (z < b)), (0, True))
+    raise ValueError(f"{type(dist).__name__} has no density")
+
+
+def support_is_real_line(dist) -> bool:
+    """Whether a draw can be any real number (so a bound variable is just `real`)."""
+    return isinstance(dist, (Normal, sp.Lambda))

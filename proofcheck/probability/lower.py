@@ -1,0 +1,117 @@
+"""Lowering probability heads to ordinary SymPy: closed forms, Gaussian moments, integrals."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Distribution, Expectation, Normal,
+                                          Uniform, pdf)
+
+_HEADS = (Expectation, KL, JSD)
+
+
+def lower(expr, densities: frozenset = frozenset()):
+    """Replace expectations and divergences by closed forms or integrals, innermost first."""
+    if not isinstance(expr, sp.Basic) or not expr.has(*_HEADS):
+        return expr
+    if isinstance(expr, sp.MatrixBase):
+        return sp.ImmutableMatrix(expr.rows, expr.cols, [lower(x, densities) for x in expr])
+    return expr.replace(lambda x: isinstance(x, _HEADS), _lower_head)
+
+
+def _lower_head(head):
+    if isinstance(head, Expectation):
+        lam, dist = head.args
+        return expectation(lam, dist)
+    if isinstance(head, KL):
+        return kl(*head.args)
+    if isinstance(head, JSD):
+        return jsd(*head.args)
+    return head
+
+
+def normal_moment(k: int, mu, var):
+    """E[z^k] for z ~ Normal(mu, var)."""
+    return sum(sp.binomial(k, j) * mu ** (k - j) * var ** (j // 2) * sp.factorial2(j - 1)
+               for j in range(0, k + 1, 2))
+
+
+def expectation(lam: sp.Lambda, dist):
+    """E[z ~ dist](lam(z))."""
+    z = lam.variables[0]
+    body = lam.expr
+    if isinstance(dist, Dirac):
+        return body.xreplace({z: dist.args[0]})
+    if isinstance(dist, Bernoulli):
+        p = dist.args[0]
+        return p * body.xreplace({z: sp.Integer(1)}) + (1 - p) * body.xreplace({z: sp.Integer(0)})
+    if isinstance(dist, Normal):
+        mu, var = dist.args
+        terms = sp.Add.make_args(sp.expand(sp.expand_log(body, force=False)))
+        poly, rest = sp.Integer(0), []
+        for t in terms:
+            if t.is_polynomial(z):
+                poly += t
+            else:
+                rest.append(t)
+        total = sp.Integer(0)
+        if poly != 0:
+            p = sp.Poly(poly, z)
+            total += sum(c * normal_moment(k, mu, var) for (k,), c in p.terms())
+        for t in rest:
+            total += sp.Integral(pdf(dist, z) * t, (z, -sp.oo, sp.oo))
+        return total
+    if isinstance(dist, Uniform):
+        a, b = dist.args
+        return sp.Integral(body / (b - a), (z, a, b))
+    if isinstance(dist, sp.Lambda):
+        return sp.Integral(dist(z) * body, (z, -sp.oo, sp.oo))
+    return Expectation(lam, dist)  # unknown: stays, and the step is unknown
+
+
+def kl(p, q):
+    """KL(p || q): closed form where one is known, otherwise the definition."""
+    if isinstance(p, Normal) and isinstance(q, Normal):
+        (m1, v1), (m2, v2) = p.args, q.args
+        return (sp.log(v2 / v1) + (v1 + (m1 - m2) ** 2) / v2 - 1) / 2
+    if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
+        a, b = p.args[0], q.args[0]
+        return a * sp.log(a / b) + (1 - a) * sp.log((1 - a) / (1 - b))
+    x = sp.Symbol("x_kl", real=True)
+    return expectation(sp.Lambda(x, sp.log(pdf(p, x)) - sp.log(pdf(q, x))), p)
+
+
+def jsd(p, q):
+    """JSD(p || q) by its definition through the mixture M = (p + q)/2."""
+    x = sp.Symbol("x_js", real=True)
+    m = (pdf(p, x) + pdf(q, x)) / 2
+    return (expectation(sp.Lambda(x, sp.log(pdf(p, x) / m)), p)
+            + expectation(sp.Lambda(x, sp.log(pdf(q, x) / m)), q)) / 2
+
+
+def density_integrals(expr, densities: frozenset):
+    """Symbolic facts about declared densities: each integrates to 1 over the real line (linearly)."""
+    if not densities or not isinstance(expr, sp.Basic) or not expr.has(sp.Integral):
+        return expr
+
+    def rewrite(integral):
+        if len(integral.limits) != 1 or len(integral.limits[0]) != 3:
+            return integral
+        x, lo, hi = integral.limits[0]
+        if (lo, hi) != (-sp.oo, sp.oo):
+            return integral
+        pieces = sp.Add.make_args(sp.expand(integral.function))
+        out = []
+        for t in pieces:
+            coeff, rest = t.as_independent(x, as_Add=False)
+            if isinstance(rest, AppliedUndef) and rest.func in densities and rest.args == (x,):
+                out.append(coeff)
+            else:
+                return integral  # a piece we cannot integrate: leave the whole integral alone
+        return sp.Add(*out)
+
+    return expr.replace(lambda e: isinstance(e, sp.Integral), rewrite)
+
+
+__all__ = ["lower", "expectation", "kl", "jsd", "density_integrals", "normal_moment", "Distribution"]

@@ -153,10 +153,10 @@ def _emit(fmt: str, console: Console, reports: list[FileReport], seconds: float,
         sys.stdout.write(json_report.render(reports, seconds) + "\n")
     elif fmt == "junit":
         from proofcheck.report import junit
-        sys.stdout.write(junit.render(reports, seconds) + "\n")
+        sys.stdout.write(junit.render(reports, seconds, strict=strict) + "\n")
     elif fmt == "github":
         from proofcheck.report import github
-        sys.stdout.write(github.render(reports))
+        sys.stdout.write(github.render(reports, strict=strict))
     else:
         from proofcheck.report import console as console_report
         console_report.render(console, reports, json_report.summary(reports, seconds), strict)

@@ -369,6 +369,9 @@ class ExprBuilder(Transformer):
                 self.fail(tok, f"{name!r} is a function; call it, e.g. {name}(x)")
             return info.obj
         if name in self.scope.functions:
+            lam = self.scope.functions[name]
+            if len(lam.variables) == 1 and not self.display:
+                return lam  # a one-argument definition named on its own: a density, e.g. KL(q || post)
             self.fail(tok, f"{name!r} is a defined function; call it, e.g. {name}(x)")
         self.unresolved.setdefault(name, self.span(tok))
         return _placeholder(name)

@@ -99,6 +99,18 @@ class _StepPlan:
 
 
 @dataclass
+class ParsedChain:
+    """A part's parsed lines, kept on its plan for callers that queue their own tasks (grading)."""
+
+    context: Context
+    scope: object  # parse.Scope: the part's declarations, to parse more formulas in them
+    claim: object  # Relation, Implication or None
+    lines: list = field(default_factory=list)  # the start and each step's body; None where unreadable
+    ops: list[str] = field(default_factory=list)  # each step's relation; "?" where unreadable
+    left: object = None  # the chain's left end after `at` / `limit` steps
+
+
+@dataclass
 class _PartPlan:
     name: str
     claim: str
@@ -107,6 +119,7 @@ class _PartPlan:
     claim_problem: str = ""
     start_text: str = ""
     start_display: object = None
+    chain: ParsedChain | None = None
 
 
 @dataclass
@@ -123,6 +136,7 @@ class Planner:
     def __init__(self, options: Options):
         self.options = options
         self.tasks: list[StepTask] = []
+        self.results: list[StepResult] = []  # filled by run_plans, one per task, for callers' own tasks
 
     def add(self, task: StepTask) -> int:
         """Queue a task; returns its index."""
@@ -164,6 +178,7 @@ class Planner:
         prev, prev_ok = start, True
         left = start
         ops: list[str] = []
+        pp.chain = ParsedChain(context, scope, claim, [start], ops)
         for i, step_text in enumerate(part.steps[1:], 1):
             span = step_text.span
             try:
@@ -174,7 +189,9 @@ class Planner:
                                           "", preset=StepResult(Status.ERROR, "parse", exc.message)))
                 prev_ok = False
                 ops.append("?")
+                pp.chain.lines.append(None)
                 continue
+            pp.chain.lines.append(step.body)
             rule_name = step.rule.name if step.rule else ""
             sp_plan = _StepPlan(i, span.line, span.col, step.op, step.body_text, _rule_text(step.rule),
                                 display=_display(lambda: parse_step(step_text, scope, display=True).body))
@@ -204,6 +221,7 @@ class Planner:
                 name, to = step.rule.arrows[0]
                 left = sp.Limit(left, scope.symbols[name].obj, to)
             prev, prev_ok = step.body, True
+        pp.chain.left = left
 
         if claim is None:
             pp.claim_problem = "no claim given"
@@ -399,6 +417,7 @@ def run_plans(planner: Planner, plans: list[_FilePlan], options: Options, progre
             results = pool.map(planner.tasks, budgets, on_done=progress)
     else:
         results = []
+    planner.results = results
     reports = [_assemble(p, results, options.strict) for p in plans]
     elapsed = time.monotonic() - start
     for r in reports:

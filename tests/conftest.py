@@ -5,6 +5,9 @@
 * `verify(text)` checks a derivation in-process through `proofcheck.verify.verify_text` and returns the
   JSON-shaped dict of the file (the same structure as `--format json`).
 * `parse_expr(text, symbols)` parses one formula of the expression language with the given declarations.
+
+Test modules import these helpers as `from testlib import ...`: this module registers itself under that
+name, because `conftest` alone is ambiguous (tests/data has a conftest.py of its own).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+sys.modules.setdefault("testlib", sys.modules[__name__])
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = 3  # seconds per step for most tests

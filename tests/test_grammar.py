@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from conftest import derivation, parse_expr, statuses, verify
+from testlib import derivation, parse_expr, statuses, verify
 
 R = dict(real=True)
 x, y, a, b, c, d, k, sigma = sp.symbols("x y a b c d k sigma", real=True)
@@ -294,10 +294,17 @@ def test_set_literal_is_a_multiset():
     assert Counter(P("{1, 1, 2}").args) == Counter([1, 1, 2])
 
 
-def test_eigenvals_of_explicit_matrix():
-    from proofcheck.kernel.equivalence import evaluate_heads
-    got = evaluate_heads(P("eigenvals([[2, 0], [0, 3]])"))
-    assert Counter(got.args) == Counter([2, 3])
+def test_eigenvals_of_explicit_matrix_is_a_multiset():
+    doc = verify(derivation("x: real", "eigenvals([[2, 0], [0, 3]]) = {3, 2}", """
+        eigenvals([[2, 0], [0, 3]])
+          = {3, 2}
+        """))
+    assert statuses(doc) == ["proved"]
+    doc = verify(derivation("x: real", "eigenvals([[2, 0], [0, 3]]) = {2, 2}", """
+        eigenvals([[2, 0], [0, 3]])
+          = {2, 2}
+        """))
+    assert statuses(doc) == ["refuted"]  # multisets: {2, 3} is not {2, 2}
 
 
 def test_abs_bars():
@@ -437,13 +444,26 @@ def test_undeclared_name_in_a_define_position():
 
 
 def test_undeclared_variable_of_d_dx():
-    doc = verify(derivation("x: real", "x = x", """
-        x
-          = d/dz(x)
+    """A typo in the variable of d/dx must not make the derivative silently 0 (and the step `proved`)."""
+    doc = verify(derivation("theta: real", "d/dtheta(theta^2) = 2 theta", """
+        d/dtheta(theta^2)
+          = d/dthetta(theta^2) + 2 theta
         """))
     e = only_error(doc)
-    assert e["line"] == 8
-    assert "z" in e["message"] and "not declared" in e["message"]
+    # line 8 is "    = d/dthetta(theta^2) + 2 theta": the d/dthetta starts at column 7
+    assert (e["line"], e["column"]) == (8, 7)
+    assert "thetta" in e["message"] and "not declared" in e["message"]
+
+
+def test_undeclared_variable_of_diff():
+    doc = verify(derivation("theta: real", "diff(theta^2, theta) = 2 theta", """
+        diff(theta^2, theta)
+          = diff(theta^2, thetta) + 2 theta
+        """))
+    e = only_error(doc)
+    # `thetta` starts at column 21 of line 8
+    assert (e["line"], e["column"]) == (8, 21)
+    assert "thetta" in e["message"]
 
 
 def test_syntax_error_on_the_third_line_of_steps():

@@ -6,6 +6,7 @@ only from a counterexample that numeric.search confirmed at higher precision."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import sympy as sp
 
@@ -35,7 +36,10 @@ def check_step(task: StepTask) -> StepResult:
             else:
                 rng = numeric.rng_for(task.context.seed, task.key, sp.srepr(task.prev), sp.srepr(task.cur)) \
                     if _reprable(task) else numeric.rng_for(task.context.seed, task.key)
-                results = [discharge(ob, task.context, clock, rng) for ob in outcome.obligations]
+                context = task.context
+                if outcome.extra:
+                    context = replace(context, symbols=context.symbols + tuple(outcome.extra))
+                results = [discharge(ob, context, clock, rng) for ob in outcome.obligations]
                 result = weakest(results)
                 if outcome.note and result.status in (Status.PROVED, Status.NUMERIC):
                     result.message = "; ".join(m for m in (outcome.note, result.message) if m)

@@ -11,11 +11,14 @@ import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from proofcheck.kernel import mpeval
 from proofcheck.kernel.terms import Bag, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
 AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
+INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
+INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
 
 
@@ -318,32 +321,50 @@ def _limits_to_points(e, extra_digits: int):
 class Value:
     """A numeric value of a side: a number, a matrix of numbers or a multiset."""
 
-    def __init__(self, kind: str, data, scale, approximate: bool = False):
+    def __init__(self, kind: str, data, scale, approximate: bool = False, digits: int = AGREE_DIGITS):
         self.kind, self.data, self.scale, self.approximate = kind, data, scale, approximate
+        self.digits = digits  # how many digits of this value can be trusted to agree
+        self.error = 0  # absolute error estimate from quadrature
 
 
 def evaluate(expr, point: Point, dps: int, real_only: bool) -> Value:
     """The value of an expression at a point, at `dps` digits; raises Undefined off its domain."""
     e = instantiate(expr, point)
+    errors = mpeval.Errors()
+    value = _evaluate(e, point, dps, real_only, errors)
+    value.error = errors.total
+    return value
+
+
+def _evaluate(e, point: Point, dps: int, real_only: bool, errors) -> Value:
     approx = isinstance(e, sp.Basic) and e.has(sp.Limit)
     if approx:
         e = _limits_to_points(e, dps) if not isinstance(e, sp.MatrixBase) else \
             sp.ImmutableMatrix(e.rows, e.cols, [_limits_to_points(x, dps) for x in e])
     if isinstance(e, sp.MatrixBase):
-        vals = [_number(x, point, dps, real_only, approx) for x in e]
-        return Value("matrix", (e.shape, [v for v, _ in vals]), max(s for _, s in vals), approx)
+        vals = [_number(x, point, dps, real_only, approx, errors) for x in e]
+        return Value("matrix", (e.shape, [v for v, _ in vals]), max(s for _, s in vals), approx,
+                     min(_digits(x, dps) for x in e))
     if isinstance(e, Bag):
-        vals = [_number(x, point, dps, real_only, approx) for x in e.args]
-        return Value("bag", [v for v, _ in vals], max([s for _, s in vals] + [0]), approx)
+        vals = [_number(x, point, dps, real_only, approx, errors) for x in e.args]
+        return Value("bag", [v for v, _ in vals], max([s for _, s in vals] + [0]), approx,
+                     min([_digits(x, dps) for x in e.args] + [AGREE_DIGITS]))
     if isinstance(e, Eigenvals):
         return _eigenvalues(e.args[0], point, dps, real_only)
     if isinstance(e, sp.Basic) and e.has(Unsupported, Optimum):
         raise Undefined("this expression has a construct that cannot be evaluated")
-    v, s = _number(e, point, dps, real_only, approx)
-    return Value("number", v, s, approx)
+    v, s = _number(e, point, dps, real_only, approx, errors)
+    return Value("number", v, s, approx, _digits(e, dps))
 
 
-def _number(e, point: Point, dps: int, real_only: bool, approx: bool):
+def _digits(e, dps: int) -> int:
+    # Quadrature runs at a lower precision (it is the slow part), so integrals agree to fewer digits.
+    if isinstance(e, sp.Basic) and e.has(sp.Integral):
+        return INTEGRAL_AGREE_DIGITS * dps // DPS
+    return AGREE_DIGITS * dps // DPS
+
+
+def _number(e, point: Point, dps: int, real_only: bool, approx: bool, errors=None):
     """(value, scale): scale is the largest magnitude among the top-level terms."""
     if not isinstance(e, sp.Basic):
         e = sp.sympify(e)
@@ -351,16 +372,27 @@ def _number(e, point: Point, dps: int, real_only: bool, approx: bool):
         raise Undefined("a matrix appears where a number is expected")
     subs = point.values
     work = dps + (dps + LIMIT_STEP_DIGITS if approx else 0)
-    v = _evalf(e, work, subs, real_only)
+    if isinstance(e, sp.Add) and len(e.args) <= 64 and e.has(sp.Integral):
+        # Evaluate each term once: the value is their sum and the scale their largest size.
+        terms = [_evalf(t, work, subs, real_only, errors) for t in e.args]
+        with mpmath.workdps(work + 10):
+            v = mpmath.fsum(terms)
+            return v, max([abs(v)] + [abs(t) for t in terms])
+    v = _evalf(e, work, subs, real_only, errors)
     with mpmath.workdps(work + 10):
         scale = abs(v)
         if isinstance(e, sp.Add) and len(e.args) <= 64:
             for t in e.args:
-                scale = max(scale, abs(_evalf(t, work, subs, real_only)))
+                scale = max(scale, abs(_evalf(t, work, subs, real_only, errors)))
     return v, scale
 
 
-def _evalf(e, dps: int, subs: dict, real_only: bool):
+def _evalf(e, dps: int, subs: dict, real_only: bool, errors=None):
+    if e.has(sp.Integral):
+        try:
+            return _mp_value(e, INTEGRAL_DPS * dps // DPS, subs, real_only, errors)
+        except mpeval.NotSupported:
+            pass  # SymPy's evalf below handles what the interpreter does not
     try:
         with mpmath.workdps(dps + 10):
             r = e.evalf(dps, subs=subs, maxn=dps * 4) if e.free_symbols else e.evalf(dps, maxn=dps * 4)
@@ -385,6 +417,23 @@ def _evalf(e, dps: int, subs: dict, real_only: bool):
         return mpmath.mpc(re_m, im_m)
 
 
+def _mp_value(e, dps: int, subs: dict, real_only: bool, errors=None):
+    with mpmath.workdps(dps + 10):
+        env = {k: mpmath.mpf(int(v.p)) / int(v.q) if v.is_Rational else mpmath.mpmathify(complex(v))
+               for k, v in subs.items()}
+        try:
+            v = mpeval.evaluate(e, env, errors)
+        except (ZeroDivisionError, ValueError, OverflowError, ArithmeticError) as exc:
+            raise Undefined(f"cannot evaluate: {exc}") from None
+        if isinstance(v, mpmath.mpc):
+            if real_only and abs(v.imag) > mpmath.mpf(10) ** (-AGREE_DIGITS) * max(abs(v.real), 1):
+                raise Undefined("not real here")
+            v = v.real if (real_only or v.imag == 0) else v
+        if not mpmath.isfinite(v):
+            raise Undefined("not finite here")
+        return v
+
+
 def _eigenvalues(m, point: Point, dps: int, real_only: bool) -> Value:
     m = instantiate(m, point)
     vals = [_number(x, point, dps, False, False)[0] for x in m]
@@ -397,9 +446,9 @@ def _eigenvalues(m, point: Point, dps: int, real_only: bool) -> Value:
     return Value("bag", list(ev), scale)
 
 
-def _close(a, b, scale) -> bool:
-    tol = mpmath.mpf(10) ** (-AGREE_DIGITS)
-    return abs(a - b) <= tol * max(scale, mpmath.mpf(10) ** (-AGREE_DIGITS))
+def _close_digits(a, b, scale, digits: int = AGREE_DIGITS) -> bool:
+    tol = mpmath.mpf(10) ** (-digits)
+    return abs(a - b) <= tol * max(scale, tol)
 
 
 def values_agree(left: Value, right: Value) -> bool:
@@ -410,6 +459,18 @@ def values_agree(left: Value, right: Value) -> bool:
 
 def _agree(left: Value, right: Value) -> bool:
     scale = max(left.scale, right.scale)
+    digits = min(left.digits, right.digits)
+    err = left.error + right.error
+    if err and left.kind == right.kind == "number":
+        # Quadrature: equal within tolerance, different beyond 100x the error estimate, else no verdict.
+        tol = mpmath.mpf(10) ** (-digits) * max(scale, mpmath.mpf(10) ** (-digits))
+        diff = abs(left.data - right.data)
+        if diff <= tol and err <= tol:
+            return True
+        if diff > 100 * err + tol:
+            return False
+        raise Undefined("quadrature was not precise enough at this point")
+    _close = lambda a, b, s: _close_digits(a, b, s, digits)  # noqa: E731
     if left.kind == "number" and right.kind == "number":
         return _close(left.data, right.data, scale)
     if left.kind == "matrix" and right.kind == "matrix":
@@ -448,7 +509,7 @@ def _ordered(left: Value, op: str, right: Value) -> bool:
     a, b = left.data, right.data
     if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
         raise Undefined("an inequality between complex numbers")
-    slack = mpmath.mpf(10) ** (-AGREE_DIGITS) * max(left.scale, right.scale, 1e-30)
+    slack = mpmath.mpf(10) ** (-min(left.digits, right.digits)) * max(left.scale, right.scale, 1e-30)
     if op == "<=":
         return a <= b + slack
     if op == ">=":

@@ -12,7 +12,7 @@ from proofcheck.probability import lower as probability
 
 LOWERINGS = (probability.lower,)
 # Symbolic-only facts (e.g. a declared density integrates to 1); never used for numeric checks.
-SYMBOLIC_FACTS = (probability.density_integrals,)
+SYMBOLIC_FACTS = (probability.split_integrals, probability.density_integrals)
 
 
 def densities(context: Context) -> frozenset:

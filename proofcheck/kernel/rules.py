@@ -106,6 +106,91 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     return Outcome(obligations, note=note)
 
 
+_CONCAVE = {sp.log: "log", sp.sqrt: "sqrt"}
+
+
+def _outer(e):
+    """(g, inner, concave?) when e = g(inner) for a function g of known curvature, else None."""
+    if isinstance(e, sp.log):
+        return (sp.log, e.args[0], True, "log")
+    if isinstance(e, sp.exp):
+        return (sp.exp, e.args[0], False, "exp")
+    if isinstance(e, sp.Pow) and e.exp == sp.Rational(1, 2):
+        return (sp.sqrt, e.base, True, "sqrt")
+    if isinstance(e, sp.Pow) and e.exp == 2:
+        return ((lambda x: x ** 2), e.base, False, "the square")
+    if isinstance(e, sp.Abs):
+        return (sp.Abs, e.args[0], False, "abs")
+    return None
+
+
+def jensen(task: StepTask, clock: Clock) -> Outcome:
+    """g(E[X]) >= E[g(X)] for concave g (log, sqrt);  g(E[X]) <= E[g(X)] for convex g (exp, square, abs)
+    -------------------------------------------------------------------------------------------------------
+    the other side of the step equals the Jensen counterpart (checked as an obligation)."""
+    from proofcheck.probability.heads import Expectation
+    if task.op not in ("<=", ">=", "<", ">") or isinstance(task.prev, Relation):
+        return Outcome(unknown="jensen justifies an inequality step between expressions")
+    big, small = (task.prev, task.cur) if task.op in (">=", ">") else (task.cur, task.prev)
+    for side, other, is_big in ((big, small, True), (small, big, False)):
+        outer = _outer(side)
+        if outer and isinstance(outer[1], Expectation):
+            g, expect, concave, name = outer
+            if concave != is_big:
+                continue
+            lam, dist = expect.args
+            z = lam.variables[0]
+            counterpart = Expectation(sp.Lambda(z, g(lam.expr)), dist)
+            kind = "concave" if concave else "convex"
+            return Outcome([Relation(counterpart, "=", other)],
+                           note=f"Jensen's inequality for the {kind} function {name}")
+        if isinstance(side, Expectation):
+            lam, dist = side.args
+            outer = _outer(lam.expr)
+            if outer is None:
+                continue
+            g, inner, concave, name = outer
+            if concave == is_big:
+                continue
+            counterpart = g(Expectation(sp.Lambda(lam.variables[0], inner), dist))
+            kind = "concave" if concave else "convex"
+            return Outcome([Relation(counterpart, "=", other)],
+                           note=f"Jensen's inequality for the {kind} function {name}")
+    return Outcome(unknown="the step does not have the shape g(E[X]) vs E[g(X)] for a log, sqrt, exp, "
+                           "square or abs with the inequality in Jensen's direction")
+
+
+def integrand(task: StepTask, clock: Clock) -> Outcome:
+    """integral(f, x) op integral(g, x)  (or E[x ~ D](f) op E[x ~ D](g))
+    --------------------------------------------------------------------
+    f(x) op g(x) for every x in the range (monotonicity of the integral)."""
+    from proofcheck.kernel.terms import SymbolInfo
+    from proofcheck.probability.heads import Expectation
+    a, b = task.prev, task.cur
+    if isinstance(a, Expectation) and isinstance(b, Expectation):
+        if a.args[1] != b.args[1]:
+            return Outcome(unknown="the two expectations are over different distributions")
+        x = a.args[0].variables[0]
+        fa, fb = a.args[0].expr, b.args[0](x)
+        info = SymbolInfo(x.name, "scalar", x, "real")
+        return Outcome([Relation(fa, task.op, fb)], note="compared the integrands pointwise", extra=(info,))
+    if isinstance(a, sp.Integral) and isinstance(b, sp.Integral):
+        if len(a.limits) != 1 or len(b.limits) != 1 or len(a.limits[0]) != 3 or len(b.limits[0]) != 3:
+            return Outcome(unknown="integrand compares two one-variable definite integrals")
+        (x, lo, hi), (y, lo2, hi2) = a.limits[0], b.limits[0]
+        if (lo, hi) != (lo2, hi2):
+            return Outcome(unknown="the two integrals have different ranges")
+        if task.op != "=" and not (sp.sympify(hi - lo).is_nonnegative):
+            return Outcome(unknown="cannot tell that the range runs upwards, so an inequality may flip")
+        fb = b.function.xreplace({y: x})
+        domain = "real" if (lo, hi) == (-sp.oo, sp.oo) else "interval"
+        info = SymbolInfo(x.name, "scalar", x, domain, low=None if domain == "real" else lo,
+                          high=None if domain == "real" else hi)
+        return Outcome([Relation(a.function, task.op, fb)], note="compared the integrands pointwise",
+                       extra=(info,))
+    return Outcome(unknown="integrand needs an integral (or expectation) on both sides")
+
+
 def not_yet(name: str):
     """A rule that exists in the format but has no checker yet: the step is `unknown`."""
     def rule(task: StepTask, clock: Clock) -> Outcome:
@@ -138,7 +223,7 @@ RULES = {
     "limit": limit,
     "solve": solve,
     "stationary": stationary,
-    "jensen": not_yet("jensen"),
-    "integrand": not_yet("integrand"),
+    "jensen": jensen,
+    "integrand": integrand,
     "substitute": not_yet("substitute"),
 }

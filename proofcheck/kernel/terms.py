@@ -161,3 +161,4 @@ class Outcome:
     obligations: list = field(default_factory=list)  # list of Relation (or Implication)
     unknown: str = ""
     note: str = ""
+    extra: tuple = ()  # SymbolInfo for variables a rule frees (e.g. the integration variable)

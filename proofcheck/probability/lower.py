@@ -114,4 +114,25 @@ def density_integrals(expr, densities: frozenset):
     return expr.replace(lambda e: isinstance(e, sp.Integral), rewrite)
 
 
-__all__ = ["lower", "expectation", "kl", "jsd", "density_integrals", "normal_moment", "Distribution"]
+def split_integrals(expr, densities: frozenset = frozenset()):
+    """Linearity over the real line: integral(a + b) = integral(a) + integral(b), logs expanded.
+
+    Used for symbolic proofs only; the numeric check evaluates the integrals as written."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Integral):
+        return expr
+
+    def split(integral):
+        if len(integral.limits) != 1 or len(integral.limits[0]) != 3:
+            return integral
+        x = integral.limits[0][0]
+        body = sp.expand(sp.expand_log(integral.function, force=False))
+        pieces = sp.Add.make_args(body)
+        if len(pieces) == 1:
+            coeff, rest = body.as_independent(x, as_Add=False)
+            return coeff * sp.Integral(rest, integral.limits[0]) if coeff != 1 else integral
+        return sp.Add(*[split(sp.Integral(t, integral.limits[0])) for t in pieces])
+
+    return expr.replace(lambda e: isinstance(e, sp.Integral), split)
+
+
+__all__ = ["lower", "expectation", "kl", "jsd", "density_integrals", "split_integrals", "normal_moment", "Distribution"]

@@ -42,11 +42,11 @@ def status_text(status: Status) -> RichText:
 def part_table(part: PartReport) -> Table:
     """The steps of one chain as a table."""
     table = Table(show_header=True, header_style="bold", expand=False, show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("line", justify="right")
-    table.add_column("step", no_wrap=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("line", justify="right", no_wrap=True)
+    table.add_column("step", overflow="fold")
     table.add_column("rule")
-    table.add_column("status")
+    table.add_column("status", no_wrap=True)
     table.add_column("note", overflow="fold", max_width=60)
     table.add_row("", "", RichText(pretty(part.start_display, part.start_text)), "", "", "starting line")
     for s in part.steps:

@@ -1,0 +1,253 @@
+"""Scores from verdicts: points per step, for the final result and for required intermediate
+results, under the key's policy; feedback a student can act on; a class summary.
+
+Nothing is checked here: every verdict comes from the kernel (planned in proofcheck/submissions.py)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from proofcheck.kernel.verdict import Status, StepResult
+from proofcheck.rubric import STOP, PartRubric, Required
+from proofcheck.verify import ErrorInfo, StepReport
+
+MAX_MENTIONS = 3  # wrong steps spelled out in a feedback paragraph; the table lists them all
+BINS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))  # percent ranges of the score distribution
+
+
+@dataclass
+class PartOutcome:
+    """What the kernel said about one submitted chain (verdicts only)."""
+
+    name: str
+    attempted: bool = True
+    steps: list[StepReport] = field(default_factory=list)  # verify's step reports, in order
+    errors: list[ErrorInfo] = field(default_factory=list)  # what could not be read
+    final: StepResult | None = None  # the last line against the claim's right side
+    start: StepResult | None = None  # the first line against the claim's left side
+    relation_problem: str = ""  # why the steps' relations do not give the claim's, or ""
+    required: list[list[tuple[int, StepResult]]] = field(default_factory=list)  # per result: (line, verdict)
+    notes: list[str] = field(default_factory=list)
+    readable: bool = True  # False: the chain (or the whole file) could not be read
+
+
+@dataclass
+class PartGrade:
+    """One part's score and what earned it."""
+
+    name: str
+    score: float
+    max_score: float
+    first_error: int | None  # first refuted or unreadable step; 0 = the chain itself could not be read
+    final_matches_claim: bool
+    final_points: float
+    steps: list[StepReport]
+    step_points: list[float]
+    required: list[tuple[Required, int | None, float]]  # (result, line where reached or None, points)
+    feedback: str
+    attempted: bool = True
+    errors: list[ErrorInfo] = field(default_factory=list)
+
+    @property
+    def steps_valid(self) -> int:
+        """How many steps hold (whatever they earned)."""
+        return sum(1 for s in self.steps if s.result.status in (Status.PROVED, Status.NUMERIC))
+
+
+@dataclass
+class Grade:
+    """One submission's grade."""
+
+    id: str
+    path: str
+    parts: list[PartGrade]
+    errors: list[ErrorInfo] = field(default_factory=list)  # the file could not be read
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """Points earned."""
+        return round(sum(p.score for p in self.parts), 2)
+
+    @property
+    def max_score(self) -> float:
+        """Points available."""
+        return round(sum(p.max_score for p in self.parts), 2)
+
+    @property
+    def first_error(self) -> tuple[str, int] | None:
+        """(part, step index) of the first error, parts in key order."""
+        for p in self.parts:
+            if p.first_error is not None:
+                return p.name, p.first_error
+        return None
+
+    @property
+    def final_matches_claim(self) -> bool:
+        """Whether every attempted part ends at the key's result."""
+        tried = [p for p in self.parts if p.attempted]
+        return bool(tried) and all(p.final_matches_claim for p in tried)
+
+    @property
+    def steps_valid(self) -> int:
+        """Valid steps over all parts."""
+        return sum(p.steps_valid for p in self.parts)
+
+    @property
+    def steps_total(self) -> int:
+        """Submitted steps over all parts."""
+        return sum(len(p.steps) for p in self.parts)
+
+    @property
+    def feedback(self) -> str:
+        """One paragraph for the whole submission."""
+        head = " ".join(f"{_where(e)}: {e.message}." for e in self.errors)
+        named = len(self.parts) > 1 or any(p.name != "main" for p in self.parts)
+        body = " ".join((f"Part {p.name}: " if named else "") + p.feedback for p in self.parts if p.feedback)
+        notes = " ".join(n.rstrip(".") + "." for n in self.notes)
+        total = f"Score {fmt(self.score)}/{fmt(self.max_score)}."
+        return " ".join(s for s in (head, body, notes, total) if s)
+
+
+def valid(result: StepResult | None, strict: bool = False) -> bool:
+    """Whether a verdict counts as shown (`numeric` does not under --strict)."""
+    if result is None:
+        return False
+    return result.status == Status.PROVED or (result.status == Status.NUMERIC and not strict)
+
+
+def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -> PartGrade:
+    """Score one chain from its verdicts under the part's rubric."""
+    if not outcome.attempted or not outcome.readable:
+        reason = "not attempted" if not outcome.attempted else "could not be read, so it earns no points"
+        first = None if not outcome.attempted else 0
+        return PartGrade(outcome.name, 0.0, rubric.max_score, first, False, 0.0, [], [],
+                         [(r, None, 0.0) for r in rubric.required],
+                         _part_feedback(rubric, outcome, first, [], False, 0.0, reason),
+                         outcome.attempted, outcome.errors)
+    steps = outcome.steps
+    wrong = [s.index for s in steps if s.result.status in (Status.REFUTED, Status.ERROR)]
+    first = wrong[0] if wrong else None
+    stopped = rubric.policy == STOP and first is not None
+
+    def counts(line: int) -> bool:  # under `stop`, nothing from the first error on earns credit
+        return not stopped or line < first
+
+    points = []
+    budget = rubric.step_max
+    share = rubric.steps_total / len(steps) if rubric.steps_total is not None and steps else rubric.per_step
+    for s in steps:
+        earn = share if valid(s.result, strict) and counts(s.index) and budget > 1e-9 else 0.0
+        earn = min(earn, budget)  # per-step credit stops at the key's number of steps
+        budget -= earn
+        points.append(earn)
+
+    final_matches = valid(outcome.final, strict) and not outcome.relation_problem
+    final_points = rubric.final if final_matches and valid(outcome.start, strict) and not stopped else 0.0
+
+    required = []
+    for req, checks in zip(rubric.required, outcome.required):
+        line = next((i for i, r in checks if valid(r, strict) and counts(i)), None)
+        required.append((req, line, req.points if line is not None else 0.0))
+    score = round(sum(points) + final_points + sum(p for _, _, p in required), 2)
+    feedback = _part_feedback(rubric, outcome, first, points, final_matches, final_points, "", strict)
+    return PartGrade(outcome.name, score, rubric.max_score, first, final_matches, final_points, steps, points,
+                     required, feedback, True, outcome.errors)
+
+
+def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points: list[float],
+                   final_matches: bool, final_points: float, reason: str, strict: bool = False) -> str:
+    out = [f"{_where(e)}: {e.message}." for e in o.errors if not any(e.line == s.line for s in o.steps)]
+    if reason:
+        return " ".join(out + [f"This part {reason}."])
+    steps = o.steps
+    out.append(f"{sum(1 for s in steps if valid(s.result, strict))} of {len(steps)} step(s) hold.")
+    mentioned = 0
+    for s in steps:
+        r = s.result
+        if r.status in (Status.REFUTED, Status.ERROR) and mentioned < MAX_MENTIONS:
+            mentioned += 1
+            prev = "the starting line" if s.index == 1 else f"step {s.index - 1}"
+            if r.status == Status.REFUTED:
+                out.append(f"Step {s.index} does not follow from {prev}" + (f": {_clause(r.message)}." if r.message
+                                                                             else "."))
+            else:
+                out.append(f"Step {s.index} (line {s.line}, column {s.column}) could not be read: "
+                           f"{_clause(r.message)}.")
+    unchecked = [s.index for s in steps if s.result.status == Status.UNKNOWN
+                 and s.result.method != "skipped"] + \
+        [s.index for s in steps if s.result.status == Status.NUMERIC and strict]
+    if unchecked:
+        out.append(f"Step(s) {', '.join(map(str, sorted(unchecked)))} could not be checked automatically and "
+                   "earn nothing unless reviewed by hand.")
+    if rubric.policy == STOP and first is not None and any(s.index > first for s in steps):
+        out.append(f"Under the `stop` policy nothing after step {first} earns credit.")
+    elif first is not None and any(p > 0 for s, p in zip(steps, points) if s.index > first):
+        out.append("Later steps that follow from your own previous line still earn credit.")
+    if final_matches and final_points:
+        out.append("The final line matches the key's result.")
+    elif final_matches:
+        why = "the first line does not match the claim's left side" if not valid(o.start, strict) else \
+            "an earlier step is wrong (policy `stop`)"
+        out.append(f"The final line matches the key's result, but earns nothing: {why}.")
+    elif o.relation_problem:
+        out.append(f"The final result does not match the claim: {o.relation_problem}.")
+    elif o.final is not None and o.final.status == Status.REFUTED:
+        out.append("The final line does not match the key's result" +
+                   (f": {_clause(o.final.message)}." if o.final.message else "."))
+    else:
+        detail = f" ({_clause(o.final.message)})" if o.final is not None and o.final.message else ""
+        out.append(f"The final line could not be matched to the key's result{detail}.")
+    for req, checks in zip(rubric.required, o.required):
+        reached = [i for i, r in checks if valid(r, strict)]
+        if not reached:
+            out.append(f"The chain never reaches the required result `{req.label}`.")
+        elif rubric.policy == STOP and first is not None and min(reached) >= first:
+            out.append(f"The required result `{req.label}` is reached only after step {first} (policy `stop`).")
+    return " ".join(out)
+
+
+def _clause(message: str) -> str:
+    """A kernel message as a clause inside a sentence."""
+    m = " ".join(message.split()).rstrip(".")
+    return m.replace(": the left side", " the left side", 1)
+
+
+def _where(e: ErrorInfo) -> str:
+    return f"{e.path}:{e.line}:{e.column}" if e.path else f"line {e.line}, column {e.column}"
+
+
+def fmt(x: float) -> str:
+    """Points for people: 2, 2.5, 0.33."""
+    return f"{round(x, 2):g}"
+
+
+@dataclass
+class ClassSummary:
+    """Across all submissions."""
+
+    count: int
+    mean: float
+    median: float
+    distribution: list[tuple[str, int]]  # (percent range, submissions)
+    most_wrong: tuple[str, int, int] | None  # (part, step index, submissions wrong there)
+    unreadable: int
+
+
+def class_summary(grades: list[Grade]) -> ClassSummary:
+    """Score distribution and the step most often wrong."""
+    pct = [100 * g.score / g.max_score if g.max_score else 0.0 for g in grades]
+    dist = []
+    for lo, hi in BINS:
+        label = f"{lo}-{min(hi, 100)}%" if hi <= 100 else f"{lo}-100%"
+        dist.append((label, sum(1 for p in pct if lo <= p < hi)))
+    wrong = Counter((p.name, s.index) for g in grades for p in g.parts for s in p.steps
+                    if s.result.status in (Status.REFUTED, Status.ERROR))
+    # most common first; ties broken by part name and step so the summary is deterministic
+    most = min(wrong.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1])) if wrong else None
+    return ClassSummary(len(grades), round(statistics.fmean(pct), 1) if pct else 0.0,
+                        round(statistics.median(pct), 1) if pct else 0.0, dist,
+                        (most[0][0], most[0][1], most[1]) if most else None,
+                        sum(1 for g in grades if g.errors))

@@ -1,0 +1,192 @@
+"""Direct mpmath evaluation of an instantiated SymPy tree, with quadrature for integrals.
+
+SymPy's Integral.evalf takes seconds per integral. Here the tree is turned once into nested
+Python closures over mpmath functions (an interpreter over a fixed set of node types: no code is
+generated from text), and each quadrature node reports its error estimate."""
+
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+MAX_SUM_TERMS = 10_000
+
+
+class NotSupported(Exception):
+    """A node this evaluator does not know; the caller falls back to evalf."""
+
+
+_UNARY = {
+    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan,
+    sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh, sp.atan: mpmath.atan,
+    sp.asin: mpmath.asin, sp.acos: mpmath.acos, sp.erf: mpmath.erf, sp.Abs: abs,
+    sp.re: mpmath.re, sp.im: mpmath.im, sp.conjugate: mpmath.conj,
+}
+
+
+class Errors:
+    """Collects the quadrature error estimates of one evaluation."""
+
+    def __init__(self):
+        self.total = mpmath.mpf(0)
+
+
+def evaluate(e, env: dict, errors: Errors | None = None):
+    """The value of e with symbols from env (Symbol -> mpf); raises NotSupported for unknown nodes."""
+    return compile_expr(e, errors or Errors())(env)
+
+
+def compile_expr(e, errors: Errors):
+    """A function env -> value computing e."""
+    if not e.free_symbols and not e.is_Number and not e.has(sp.Integral, sp.Sum):
+        # A constant subtree (sqrt(2*pi), ...) is computed once per precision, not at every point.
+        inner = _compile(e, errors)
+        cache: dict = {}
+
+        def constant(env):
+            key = mpmath.mp.prec
+            if key not in cache:
+                cache[key] = inner(env)
+            return cache[key]
+        return constant
+    return _compile(e, errors)
+
+
+def _compile(e, errors: Errors):
+    if e.is_Number:
+        if e in (sp.oo, -sp.oo, sp.zoo, sp.nan):
+            raise NotSupported("infinite constant")
+        if e.is_Integer:
+            n = int(e)
+            return lambda env: mpmath.mpf(n)
+        if e.is_Rational:
+            p, q = int(e.p), int(e.q)
+            return lambda env: mpmath.mpf(p) / q
+        s = str(e)
+        return lambda env: mpmath.mpf(s)
+    if e.is_Symbol:
+        def sym(env, e=e):
+            try:
+                return env[e]
+            except KeyError:
+                raise NotSupported(f"free symbol {e}") from None
+        return sym
+    if e is sp.pi:
+        return lambda env: +mpmath.pi
+    if e is sp.E:
+        return lambda env: mpmath.e
+    if e is sp.I:
+        return lambda env: mpmath.mpc(0, 1)
+    if isinstance(e, sp.Add):
+        parts = [compile_expr(a, errors) for a in e.args]
+        return lambda env: mpmath.fsum(p(env) for p in parts)
+    if isinstance(e, sp.Mul):
+        parts = [compile_expr(a, errors) for a in e.args]
+
+        def mul(env):
+            total = mpmath.mpf(1)
+            for p in parts:
+                total *= p(env)
+            return total
+        return mul
+    if isinstance(e, sp.Pow):
+        base = compile_expr(e.base, errors)
+        if e.exp.is_Integer:
+            k = int(e.exp)
+            return lambda env: base(env) ** k
+        if e.exp == sp.Rational(1, 2):
+            return lambda env: mpmath.sqrt(base(env))
+        exp = compile_expr(e.exp, errors)
+        return lambda env: mpmath.power(base(env), exp(env))
+    fn = _UNARY.get(e.func)
+    if fn is not None:
+        arg = compile_expr(e.args[0], errors)
+        return lambda env: fn(arg(env))
+    if isinstance(e, (sp.Min, sp.Max)):
+        parts = [compile_expr(a, errors) for a in e.args]
+        pick = min if isinstance(e, sp.Min) else max
+        return lambda env: pick(p(env) for p in parts)
+    if isinstance(e, sp.Piecewise):
+        pieces = [(compile_expr(x, errors), _condition(c, errors)) for x, c in e.args]
+
+        def piecewise(env):
+            for value, cond in pieces:
+                if cond(env):
+                    return value(env)
+            raise ZeroDivisionError("outside every piece")
+        return piecewise
+    if isinstance(e, sp.Integral):
+        return _integral(e, errors)
+    if isinstance(e, sp.Sum):
+        return _sum(e, errors)
+    raise NotSupported(type(e).__name__)
+
+
+def _condition(cond, errors: Errors):
+    if cond is sp.true:
+        return lambda env: True
+    if cond is sp.false:
+        return lambda env: False
+    if isinstance(cond, (sp.And, sp.Or)):
+        parts = [_condition(c, errors) for c in cond.args]
+        join = all if isinstance(cond, sp.And) else any
+        return lambda env: join(p(env) for p in parts)
+    if isinstance(cond, sp.core.relational.Relational):
+        a, b = compile_expr(cond.lhs, errors), compile_expr(cond.rhs, errors)
+        op = cond.rel_op
+        tests = {"<": lambda x, y: x < y, "<=": lambda x, y: x <= y, ">": lambda x, y: x > y,
+                 ">=": lambda x, y: x >= y, "==": lambda x, y: x == y, "!=": lambda x, y: x != y}
+        test = tests[op]
+        return lambda env: test(a(env), b(env))
+    raise NotSupported("condition")
+
+
+def _integral(e: sp.Integral, errors: Errors):
+    limits = list(e.limits)
+    if any(len(lim) != 3 for lim in limits):
+        raise NotSupported("indefinite integral")
+    body = compile_expr(e.function, errors)
+    bounds = [(x, _bound(lo, errors), _bound(hi, errors)) for x, lo, hi in limits]
+
+    def run(env, k=0):
+        x, lo, hi = bounds[k]
+        a, b = lo(env), hi(env)
+
+        def f(t):
+            inner = dict(env)
+            inner[x] = t
+            return run(inner, k + 1) if k + 1 < len(bounds) else body(inner)
+
+        points = [a, 0, b] if (a == -mpmath.inf and b == mpmath.inf) else [a, b]  # densities sit near 0
+        value, err = mpmath.quad(f, points, error=True)
+        errors.total += abs(err)
+        return value
+
+    return run
+
+
+def _bound(b, errors: Errors):
+    if b == sp.oo:
+        return lambda env: mpmath.inf
+    if b == -sp.oo:
+        return lambda env: -mpmath.inf
+    return compile_expr(b, errors)
+
+
+def _sum(e: sp.Sum, errors: Errors):
+    (j, lo, hi), *rest = e.limits
+    inner = compile_expr(sp.Sum(e.function, *rest) if rest else e.function, errors)
+    lo_f, hi_f = compile_expr(lo, errors), compile_expr(hi, errors)
+
+    def run(env):
+        a, b = lo_f(env), hi_f(env)
+        if a != int(a) or b != int(b) or b - a > MAX_SUM_TERMS:
+            raise NotSupported("sum bounds")
+        total = mpmath.mpf(0)
+        for k in range(int(a), int(b) + 1):
+            env2 = dict(env)
+            env2[j] = mpmath.mpf(k)
+            total += inner(env2)
+        return total
+
+    return run

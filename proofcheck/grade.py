@@ -31,6 +31,7 @@ class PartOutcome:
     required: list[list[tuple[int, StepResult]]] = field(default_factory=list)  # per result: (line, verdict)
     notes: list[str] = field(default_factory=list)
     readable: bool = True  # False: the chain (or the whole file) could not be read
+    sources: dict[int, str] = field(default_factory=dict)  # line index -> the line as written (0 = start)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class PartGrade:
     feedback: str
     attempted: bool = True
     errors: list[ErrorInfo] = field(default_factory=list)
+    sources: dict[int, str] = field(default_factory=dict)  # line index -> the line as written (0 = start)
 
     @property
     def steps_valid(self) -> int:
@@ -63,8 +65,9 @@ class Grade:
     id: str
     path: str
     parts: list[PartGrade]
-    errors: list[ErrorInfo] = field(default_factory=list)  # the file could not be read
+    errors: list[ErrorInfo] = field(default_factory=list)  # what in the file could not be read
     notes: list[str] = field(default_factory=list)
+    unreadable: bool = False  # nothing in the file could be read
 
     @property
     def score(self) -> float:
@@ -105,10 +108,13 @@ class Grade:
         """One paragraph for the whole submission."""
         head = " ".join(f"{_where(e)}: {e.message}." for e in self.errors)
         named = len(self.parts) > 1 or any(p.name != "main" for p in self.parts)
-        body = " ".join((f"Part {p.name}: " if named else "") + p.feedback for p in self.parts if p.feedback)
+        body = " ".join((f"Part {p.name}: " if named else "") + p.feedback for p in self.parts if p.attempted)
+        skipped = [p.name for p in self.parts if not p.attempted]
+        if skipped:
+            body += f" Not attempted: {', '.join(skipped)}."
         notes = " ".join(n.rstrip(".") + "." for n in self.notes)
         total = f"Score {fmt(self.score)}/{fmt(self.max_score)}."
-        return " ".join(s for s in (head, body, notes, total) if s)
+        return " ".join(s.strip() for s in (head, body, notes, total) if s.strip())
 
 
 def valid(result: StepResult | None, strict: bool = False) -> bool:
@@ -121,7 +127,7 @@ def valid(result: StepResult | None, strict: bool = False) -> bool:
 def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -> PartGrade:
     """Score one chain from its verdicts under the part's rubric."""
     if not outcome.attempted or not outcome.readable:
-        reason = "not attempted" if not outcome.attempted else "could not be read, so it earns no points"
+        reason = "was not attempted" if not outcome.attempted else "could not be read, so it earns no points"
         first = None if not outcome.attempted else 0
         return PartGrade(outcome.name, 0.0, rubric.max_score, first, False, 0.0, [], [],
                          [(r, None, 0.0) for r in rubric.required],
@@ -137,15 +143,17 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
 
     points = []
     budget = rubric.step_max
-    share = rubric.steps_total / len(steps) if rubric.steps_total is not None and steps else rubric.per_step
+    # shared: a correct chain earns all step points however many steps it takes; per step: showing
+    # work pays, up to as many steps as the key's chain has
+    share = rubric.per_step if rubric.per_step is not None else (rubric.step_max / len(steps) if steps else 0.0)
     for s in steps:
-        earn = share if valid(s.result, strict) and counts(s.index) and budget > 1e-9 else 0.0
-        earn = min(earn, budget)  # per-step credit stops at the key's number of steps
+        earn = min(share, budget) if valid(s.result, strict) and counts(s.index) else 0.0
         budget -= earn
         points.append(earn)
 
-    final_matches = valid(outcome.final, strict) and not outcome.relation_problem
-    final_points = rubric.final if final_matches and valid(outcome.start, strict) and not stopped else 0.0
+    final_matches = valid(outcome.final, strict)
+    established = final_matches and valid(outcome.start, strict) and not outcome.relation_problem
+    final_points = rubric.final if established and not stopped else 0.0
 
     required = []
     for req, checks in zip(rubric.required, outcome.required):
@@ -154,65 +162,85 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     score = round(sum(points) + final_points + sum(p for _, _, p in required), 2)
     feedback = _part_feedback(rubric, outcome, first, points, final_matches, final_points, "", strict)
     return PartGrade(outcome.name, score, rubric.max_score, first, final_matches, final_points, steps, points,
-                     required, feedback, True, outcome.errors)
+                     required, feedback, True, outcome.errors, outcome.sources)
 
 
 def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points: list[float],
                    final_matches: bool, final_points: float, reason: str, strict: bool = False) -> str:
-    out = [f"{_where(e)}: {e.message}." for e in o.errors if not any(e.line == s.line for s in o.steps)]
+    step_lines = {s.line for s in o.steps}  # an unreadable step is reported with the step, not twice
+    out = [f"{_where(e)}: {e.message}." for e in o.errors if e.line not in step_lines]
     if reason:
         return " ".join(out + [f"This part {reason}."])
     steps = o.steps
     out.append(f"{sum(1 for s in steps if valid(s.result, strict))} of {len(steps)} step(s) hold.")
-    mentioned = 0
-    for s in steps:
-        r = s.result
-        if r.status in (Status.REFUTED, Status.ERROR) and mentioned < MAX_MENTIONS:
-            mentioned += 1
-            prev = "the starting line" if s.index == 1 else f"step {s.index - 1}"
-            if r.status == Status.REFUTED:
-                out.append(f"Step {s.index} does not follow from {prev}" + (f": {_clause(r.message)}." if r.message
-                                                                             else "."))
-            else:
-                out.append(f"Step {s.index} (line {s.line}, column {s.column}) could not be read: "
-                           f"{_clause(r.message)}.")
-    unchecked = [s.index for s in steps if s.result.status == Status.UNKNOWN
-                 and s.result.method != "skipped"] + \
-        [s.index for s in steps if s.result.status == Status.NUMERIC and strict]
+    wrong = [s for s in steps if s.result.status in (Status.REFUTED, Status.ERROR)]
+    for s in wrong[:MAX_MENTIONS]:
+        prev = "the starting line" if s.index == 1 else f"step {s.index - 1}"
+        if s.result.status == Status.REFUTED:
+            out.append(f"Step {s.index} does not follow from {prev}{_because(s.result)}.")
+        else:
+            col = next((e.column for e in o.errors if e.line == s.line), s.column)  # where the parser stopped
+            out.append(f"Step {s.index} (line {s.line}, column {col}) could not be read: "
+                       f"{_clause(s.result.message)}.")
+    if len(wrong) > MAX_MENTIONS:
+        out.append(f"Step(s) {', '.join(str(s.index) for s in wrong[MAX_MENTIONS:])} are wrong as well.")
+    unchecked = [s.index for s in steps if (s.result.status == Status.UNKNOWN and s.result.method != "skipped")
+                 or (s.result.status == Status.NUMERIC and strict)]
     if unchecked:
-        out.append(f"Step(s) {', '.join(map(str, sorted(unchecked)))} could not be checked automatically and "
-                   "earn nothing unless reviewed by hand.")
+        out.append(f"Step(s) {', '.join(map(str, unchecked))} could not be checked automatically; they earn "
+                   "nothing unless reviewed by hand.")
     if rubric.policy == STOP and first is not None and any(s.index > first for s in steps):
         out.append(f"Under the `stop` policy nothing after step {first} earns credit.")
     elif first is not None and any(p > 0 for s, p in zip(steps, points) if s.index > first):
         out.append("Later steps that follow from your own previous line still earn credit.")
+    if rubric.per_step is not None and sum(1 for s in steps if valid(s.result, strict)) > rubric.key_steps:
+        out.append(f"Step credit stops at {rubric.key_steps} step(s), as many as the key's chain has.")
     if final_matches and final_points:
         out.append("The final line matches the key's result.")
     elif final_matches:
-        why = "the first line does not match the claim's left side" if not valid(o.start, strict) else \
-            "an earlier step is wrong (policy `stop`)"
-        out.append(f"The final line matches the key's result, but earns nothing: {why}.")
+        why = o.relation_problem or ("the chain does not start from the claim's left side"
+                                     if not valid(o.start, strict) else
+                                     f"it comes after the first wrong step (policy `{STOP}`)")
+        out.append(f"The final line matches the key's result but earns nothing: {why}.")
     elif o.relation_problem:
-        out.append(f"The final result does not match the claim: {o.relation_problem}.")
+        out.append(f"The chain does not establish the claim: {o.relation_problem}.")
     elif o.final is not None and o.final.status == Status.REFUTED:
-        out.append("The final line does not match the key's result" +
-                   (f": {_clause(o.final.message)}." if o.final.message else "."))
+        why = _because(o.final, "your last line", "the key's result")
+        out.append(f"The final line does not match the key's result{why}.")
+    elif o.final is None:
+        out.append("The last line could not be read, so it cannot match the key's result.")
     else:
-        detail = f" ({_clause(o.final.message)})" if o.final is not None and o.final.message else ""
-        out.append(f"The final line could not be matched to the key's result{detail}.")
+        detail = f" ({_clause(o.final.message)})" if o.final.message else ""
+        out.append(f"Whether the final line matches the key's result could not be decided{detail}.")
     for req, checks in zip(rubric.required, o.required):
         reached = [i for i, r in checks if valid(r, strict)]
         if not reached:
             out.append(f"The chain never reaches the required result `{req.label}`.")
         elif rubric.policy == STOP and first is not None and min(reached) >= first:
-            out.append(f"The required result `{req.label}` is reached only after step {first} (policy `stop`).")
+            out.append(f"The required result `{req.label}` is reached only after step {first} (policy `{STOP}`).")
     return " ".join(out)
+
+
+def _because(r: StepResult, left: str = "the left side", right: str = "the right side") -> str:
+    """': at x = 0.5, y = 1.2 the left side is 0.81 and the right side is 1.62' from a counterexample."""
+    ce = r.counterexample
+    if not ce or "lhs" not in ce or "rhs" not in ce:
+        return f": {_clause(r.message)}" if r.message else ""
+    at = ", ".join(f"{k} = {_short(v)}" for k, v in ce.items() if k not in ("lhs", "rhs"))
+    return f": {'at ' + at + ' ' if at else ''}{left} is {_short(ce['lhs'])} and {right} is {_short(ce['rhs'])}"
+
+
+def _short(value) -> str:
+    """A decimal string to 4 significant digits (anything else as it is)."""
+    try:
+        return f"{float(str(value)):.4g}"  # a decimal written by the kernel; float() never evaluates code
+    except ValueError:
+        return str(value)
 
 
 def _clause(message: str) -> str:
     """A kernel message as a clause inside a sentence."""
-    m = " ".join(message.split()).rstrip(".")
-    return m.replace(": the left side", " the left side", 1)
+    return " ".join(message.split()).rstrip(".")
 
 
 def _where(e: ErrorInfo) -> str:
@@ -250,4 +278,4 @@ def class_summary(grades: list[Grade]) -> ClassSummary:
     return ClassSummary(len(grades), round(statistics.fmean(pct), 1) if pct else 0.0,
                         round(statistics.median(pct), 1) if pct else 0.0, dist,
                         (most[0][0], most[0][1], most[1]) if most else None,
-                        sum(1 for g in grades if g.errors))
+                        sum(1 for g in grades if g.unreadable))

@@ -25,6 +25,7 @@ MAX_RESULT_DIGITS = 2000  # an exact number with more digits than this is never 
 MAX_SYMBOLIC_EXPONENT = 10_000
 MAX_MATRIX_SIDE = 12
 MAX_DERIVATIVE_ORDER = 12
+BOUND_INDEX = 7_000_001  # fixed dummy index of bound variables: deterministic across processes
 
 STARTS = ["start_line", "step_line", "claim", "define", "given", "typedecl"]
 CONSTANTS = {"pi": sp.pi, "oo": sp.oo, "I": sp.I}
@@ -68,9 +69,7 @@ class BarLexer:
                 stack.pop()
             elif tok.type == "BARS":
                 top = stack[-1]
-                after_operand = prev is not None and (
-                    prev.type in ("NAME", "NUMBER", "RPAR", "RSQB", "RBRACE", "PRIMES", "TRANSPOSE",
-                                  "NORM_CLOSE", "ABS_CLOSE"))
+                after_operand = _after_operand(prev)
                 if tok.value == "||":
                     if top[1] > 0 and after_operand:
                         top[1] -= 1
@@ -89,6 +88,43 @@ class BarLexer:
                         tok = Token.new_borrow_pos("ABS_OPEN", tok.value, tok)
             prev = tok
             yield tok
+
+
+def mark_inner_products(src: str) -> str:
+    """Rewrite the `<` and `>` of each inner product `<u, v>` as ⟨ and ⟩ (same positions).
+
+    Done on the text because the contextual lexer cannot look ahead: a `<` opens an inner product
+    when it stands where an operand starts and a comma, then a `>`, follow at its bracket depth."""
+    if "<" not in src:
+        return src
+    chars = list(src)
+    for i, ch in enumerate(src):
+        if ch != "<" or src[i + 1:i + 2] == "=":
+            continue
+        before = src[:i].rstrip()
+        if before and (before[-1].isalnum() or before[-1] in "_)]}'|⟩"):
+            continue
+        depth, comma = 0, False
+        for j in range(i + 1, len(src)):
+            c = src[j]
+            if c in "([{⟨":
+                depth += 1
+            elif c in ")]}⟩":
+                depth -= 1
+                if depth < 0:
+                    break
+            elif depth == 0 and c == ",":
+                comma = True
+            elif depth == 0 and c in "<>=!":
+                if c == ">" and comma and src[j + 1:j + 2] != "=":
+                    chars[i], chars[j] = "⟨", "⟩"
+                break
+    return "".join(chars)
+
+
+def _after_operand(prev) -> bool:
+    return prev is not None and prev.type in ("NAME", "NUMBER", "RPAR", "RSQB", "RBRACE", "PRIMES", "TRANSPOSE",
+                                              "NORM_CLOSE", "ABS_CLOSE", "ANGLE_CLOSE")
 
 
 @lru_cache(maxsize=1)
@@ -145,7 +181,13 @@ _ASSUMPTIONS = {
 
 
 def _declare(name: str, text: Text, scope: Scope) -> SymbolInfo:
-    tree = _parse_tree(text, "typedecl")
+    try:
+        tree = _parse_tree(text, "typedecl")
+    except ParseError:
+        raise DeclarationError(f"unknown type {text.text.strip()!r}; the types are real, positive, nonnegative, "
+                               "negative, nonzero, integer, positive integer, complex, interval(a, b), "
+                               "matrix(r, c), vector(n), function, increasing function, density",
+                               text.span) from None
     words = [str(t) for t in tree.children if isinstance(t, Token) and t.type == "TYPEWORD"]
     if tree.data == "type_words":
         key = tuple(words)
@@ -233,7 +275,7 @@ def _precheck(text: Text) -> None:
 def _parse_tree(text: Text, start: str):
     _precheck(text)
     try:
-        return grammar().parse(text.text, start=start)
+        return grammar().parse(mark_inner_products(text.text), start=start)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, start) from None
     except RecursionError:
@@ -301,6 +343,7 @@ class ExprBuilder(Transformer):
         self.display = display  # keep defined names as names, for printing
         self.bound = dict(bound or {})
         self.unresolved: dict[str, Span] = {}
+        self.bound_names: set[str] = set()  # names some binder (sum, integral, E[z ~ ...]) bound
 
     # -- helpers
     def span(self, meta_or_token) -> Span:
@@ -316,7 +359,11 @@ class ExprBuilder(Transformer):
         raise cls(message, self.span(where))
 
     def finish(self, value):
-        """Refuse placeholders left over (names used but never declared or bound)."""
+        """Refuse names used but never declared or bound, even ones SymPy cancelled (0*q, d/dq of x)."""
+        for name, span in self.unresolved.items():
+            if name not in self.bound_names:
+                raise DeclarationError(f"{name!r} is not declared; add it under `symbols:` "
+                                       f"(e.g. `{name}: real`)", span)
         objs = value if isinstance(value, (list, tuple)) else [value]
         for obj in objs:
             if isinstance(obj, (Relation,)):
@@ -335,7 +382,9 @@ class ExprBuilder(Transformer):
     def _bind(self, expr, var, kind_assumptions):
         """Replace a bound variable's placeholder (or declared symbol) by a fresh bound symbol."""
         name = var.name.lstrip("?")
-        new = sp.Symbol(name, **kind_assumptions)
+        self.bound_names.add(name)
+        # A Dummy, so a bound j never equals a declared j (which the sampler gives a value).
+        new = sp.Dummy(name, dummy_index=BOUND_INDEX, **kind_assumptions)
         return expr.xreplace({_placeholder(name): new, var: new}) if isinstance(expr, sp.Basic) else expr, new
 
     def _scalar(self, meta, x, what: str):
@@ -503,8 +552,19 @@ class ExprBuilder(Transformer):
         if isinstance(x, sp.MatrixBase):
             return sp.sqrt(sum((e * sp.conjugate(e) if e.is_real is not True else e ** 2) for e in x))
         if _is_matrix(x):
+            if x.shape[1] == 1 and x.shape[0].is_Integer and x.shape[0] <= MAX_MATRIX_SIDE:
+                return sp.sqrt(sum(x[i, 0] ** 2 for i in range(int(x.shape[0]))))
             return unsupported("norm of a symbolic-size vector", x)
         return sp.Abs(x)
+
+    def inner(self, meta, _open, u, v, _close):
+        u, v = self._unwrap(u), self._unwrap(v)
+        if not (_is_matrix(u) and _is_matrix(v)):
+            return u * v
+        if u.shape != v.shape or u.shape[1] != 1:
+            self.fail(meta, f"<u, v> needs two column vectors of the same size; these are "
+                            f"{u.shape[0]}×{u.shape[1]} and {v.shape[0]}×{v.shape[1]}")
+        return self._one_by_one(u.T * v)
 
     def abs_bars(self, meta, _open, x, _close):
         x = self._unwrap(x)

@@ -18,7 +18,7 @@ from proofcheck.read import scalar_text
 ECF, STOP = "error-carried-forward", "stop"
 POLICIES = (ECF, STOP)
 DEFAULT_FINAL = 2.0
-DEFAULT_PER_STEP = 1.0
+DEFAULT_STEP_POINTS = 1.0  # per step of the key's chain, shared by the submitted steps
 MAX_POINTS = 1_000_000.0
 MAX_REQUIRED = 20  # per part: each one costs a kernel task per submitted line
 PART_KEYS = {"policy", "final", "per_step", "steps_total", "required"}
@@ -43,17 +43,19 @@ class PartRubric:
     """How one part of the key is scored."""
 
     name: str
-    key_steps: int  # steps in the key's own chain: per-step credit is capped at this many steps
+    key_steps: int  # steps in the key's own chain
     final: float = DEFAULT_FINAL
-    per_step: float = DEFAULT_PER_STEP
-    steps_total: float | None = None  # when set, these points are shared by the submitted steps
+    per_step: float | None = None  # when set: points per valid step, up to key_steps steps
+    steps_total: float | None = None  # points shared by the submitted steps (default: 1 per key step)
     policy: str = ECF
     required: list[Required] = field(default_factory=list)
 
     @property
     def step_max(self) -> float:
         """The most the steps can earn."""
-        return self.steps_total if self.steps_total is not None else self.per_step * self.key_steps
+        if self.per_step is not None:
+            return self.per_step * self.key_steps
+        return self.steps_total if self.steps_total is not None else DEFAULT_STEP_POINTS * self.key_steps
 
     @property
     def max_score(self) -> float:
@@ -114,7 +116,7 @@ def _apply(rubric: PartRubric, m: dict, path: str, lines: list[str]) -> None:
     if "per_step" in m:
         rubric.per_step, rubric.steps_total = _points(m["per_step"][1], path, "per_step"), None
     if "steps_total" in m:
-        rubric.steps_total = _points(m["steps_total"][1], path, "steps_total")
+        rubric.steps_total, rubric.per_step = _points(m["steps_total"][1], path, "steps_total"), None
     if "required" in m:
         rubric.required = _required(m["required"][1], path, lines)
 

@@ -10,6 +10,7 @@ message."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -171,10 +172,15 @@ def _read_derivation(sub: Submission, text: str, key: Key, part: str | None, com
         sub.attempts.append(_merge(key.parts[part], chosen[0], chosen[0].steps, chosen[0].span))
         return
     sub.targets = list(key.parts)  # a whole sheet: scored over every part of the key
+    if not any(p.name in key.parts for p in d.parts):
+        raise ReadError(f"no part of this file is a part of the key; the key's parts are: {', '.join(key.parts)}",
+                        Span(sub.path, 1, 1))
     for p in d.parts:
         if p.name not in key.parts:
-            sub.errors.append(ErrorInfo(p.span.line, p.span.col, f"the key has no part named `{p.name}`; its parts "
-                                        f"are: {', '.join(key.parts)}", show_line(sub.lines, p.span), sub.path))
+            hint = difflib.get_close_matches(p.name, list(key.parts), n=1)
+            sub.errors.append(ErrorInfo(p.span.line, p.span.col, f"the key has no part named `{p.name}`"
+                                        + (f" (did you mean `{hint[0]}`?)" if hint else ""),
+                                        show_line(sub.lines, p.span), sub.path))
             continue
         sub.attempts.append(_merge(key.parts[p.name], p, p.steps, p.span))
 
@@ -351,7 +357,8 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
                         results[ap.final] if ap.final is not None else None,
                         results[ap.start] if ap.start is not None else None, ap.relation_problem,
                         [[(i, results[t]) for i, t in checks] for checks in ap.required], ap.attempt.notes,
-                        readable=pr is not None)
+                        readable=pr is not None,
+                        sources={i: " ".join(t.text.split()) for i, t in enumerate(ap.attempt.part.steps)})
         outcomes[id(ap.submission)][o.name] = o
     grades = []
     for sub in subs:
@@ -361,5 +368,5 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
             o = got.get(name) or PartOutcome(name, attempted=sub.unreadable, readable=False)
             parts.append(score_part(key.rubric[name], o, options.strict))
         notes = sub.notes + [n for o in got.values() for n in o.notes]
-        grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes))
+        grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes, sub.unreadable))
     return grades, planner

@@ -52,7 +52,14 @@ class StepReport:
     text: str
     rule: str
     result: StepResult
-    display: object = None  # a SymPy object to pretty-print, or None
+    display_fn: object = None  # makes the SymPy object to pretty-print (parsed again only when shown)
+
+    @property
+    def display(self):
+        """The formula as a SymPy object with definitions folded, or None."""
+        if callable(self.display_fn):
+            self.display_fn = _display(self.display_fn)
+        return self.display_fn
 
 
 @dataclass
@@ -66,7 +73,14 @@ class PartReport:
     claim_message: str
     steps: list[StepReport]
     start_text: str = ""
-    start_display: object = None
+    start_display_fn: object = None
+
+    @property
+    def start_display(self):
+        """The starting line as a SymPy object, or None."""
+        if callable(self.start_display_fn):
+            self.start_display_fn = _display(self.start_display_fn)
+        return self.start_display_fn
 
 
 @dataclass
@@ -173,7 +187,7 @@ class Planner:
         start_text = part.steps[0]
         start = parse_expression_or_relation(start_text, scope)
         pp.start_text = " ".join(start_text.text.split())
-        pp.start_display = _display(lambda: parse_expression_or_relation(start_text, scope, display=True))
+        pp.start_display = lambda: parse_expression_or_relation(start_text, scope, display=True)
         statement_chain = isinstance(start, Relation)
         prev, prev_ok = start, True
         left = start
@@ -194,7 +208,7 @@ class Planner:
             pp.chain.lines.append(step.body)
             rule_name = step.rule.name if step.rule else ""
             sp_plan = _StepPlan(i, span.line, span.col, step.op, step.body_text, _rule_text(step.rule),
-                                display=_display(lambda: parse_step(step_text, scope, display=True).body))
+                                display=lambda step_text=step_text: parse_step(step_text, scope, display=True).body)
             pp.steps.append(sp_plan)
             problem = self._step_problem(step, statement_chain, givens)
             if problem:

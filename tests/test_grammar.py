@@ -13,7 +13,6 @@ from sympy.core.function import AppliedUndef
 
 from testlib import derivation, parse_expr, statuses, verify
 
-R = dict(real=True)
 x, y, a, b, c, d, k, sigma = sp.symbols("x y a b c d k sigma", real=True)
 SYMS = {"x, y, a, b, c, d, k, sigma": "real", "f": "function", "v": "vector(3)", "X": "matrix(2, 3)",
         "M": "matrix(2, 2)", "n": "positive integer"}

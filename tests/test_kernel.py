@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import sympy as sp
 
-from testlib import derivation, run_cli, run_json, statuses, verify, write_yaml
+from testlib import derivation, run_json, statuses, verify, write_yaml
 
 x, y, a, b = sp.symbols("x y a b", real=True)
 
@@ -205,6 +204,19 @@ def test_not_equal_step_is_never_silently_passed():
         """))
     assert statuses(doc)[0] in ("unknown", "refuted")  # false: must not pass
     assert doc["status"] not in ("proved", "numeric")
+
+
+def test_sum_index_with_a_declared_name_is_bound():
+    # `j` is also declared, but inside sum(..., j, 1, 3) it is the bound index: the random value drawn for
+    # the declared j must not be substituted into the sum
+    doc = verify(derivation("j: integer\nx: real", "sum(j x, j, 1, 3) = 7 x", """
+        sum(j x, j, 1, 3)
+          = 7 x
+        """))
+    s = step(doc)
+    assert s["status"] == "refuted", s
+    vx = rat(s["counterexample"]["x"])
+    assert sum(jj * vx for jj in range(1, 4)) != 7 * vx
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,6 +102,8 @@ def _sampler(context: Context, clock: Clock, hypotheses=()) -> numeric.Sampler |
 
 
 def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
+    if ob.lhs == ob.rhs:
+        return StepResult(Status.PROVED, "symbolic", "the two sides are the same expression")
     heads = _heads((ob.lhs, ob.rhs), context, clock)
     l, r = heads if heads else (ob.lhs, ob.rhs)
     if heads and equal(l, r, clock, strong=False):
@@ -143,8 +145,9 @@ def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, w
 
 def _refuted(ce: dict) -> StepResult:
     shown = ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs"))
+    where = f"at {shown}: " if shown else ""
     return StepResult(Status.REFUTED, "numeric",
-                      f"at {shown}: the left side is {ce['lhs']} and the right side is {ce['rhs']}",
+                      f"{where}the left side is {ce['lhs']} and the right side is {ce['rhs']}",
                       counterexample=ce)
 
 

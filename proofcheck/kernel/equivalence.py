@@ -107,13 +107,17 @@ def _zero_cheap(d) -> bool:
 def _zero_strong(d) -> bool:
     if _zero_cheap(d):
         return True
-    for transform in (sp.simplify,
-                      lambda x: sp.simplify(sp.expand_log(sp.powsimp(sp.expand_power_base(x)))),
-                      lambda x: sp.simplify(sp.radsimp(sp.sqrtdenest(x))),
-                      lambda x: sp.simplify(x.rewrite(sp.exp))):
-        r = transform(d)
-        if r == 0 or (isinstance(r, sp.Basic) and r.is_zero is True):
-            return True
+    # simplify once; the other rewrites are followed by the cheap test only (simplify is the costly part).
+    r = sp.simplify(d)
+    if r == 0 or (isinstance(r, sp.Basic) and r.is_zero is True):
+        return True
+    for transform in (lambda x: sp.expand_log(sp.powsimp(sp.expand_power_base(x)), force=False),
+                      lambda x: sp.logcombine(x),
+                      lambda x: sp.radsimp(sp.sqrtdenest(x)),
+                      lambda x: x.rewrite(sp.exp)):
+        for base in (d, r):
+            if _zero_cheap(transform(base)):
+                return True
     return False
 
 

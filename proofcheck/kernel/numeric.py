@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval
-from proofcheck.kernel.terms import Bag, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import At, Bag, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -278,13 +278,17 @@ def _in_domain(v, info: SymbolInfo) -> bool:
 # Evaluating
 
 
-def instantiate(expr, point: Point):
-    """Replace functions and matrices by the point's concrete ones and evaluate derivatives."""
+def instantiate(expr, point: Point, dps: int = DPS):
+    """Replace functions and matrices by the point's concrete ones and evaluate derivatives.
+
+    Limits are approximated first (see _limits_to_points): computing them symbolically is slow."""
     e = expr
     if not isinstance(e, sp.Basic):
         return e
     if isinstance(e, sp.MatrixBase):  # entry by entry: Matrix.replace/applyfunc merge entries that compare equal
-        return sp.ImmutableMatrix(e.rows, e.cols, [instantiate(x, point) for x in e])
+        return sp.ImmutableMatrix(e.rows, e.cols, [instantiate(x, point, dps) for x in e])
+    if e.has(sp.Limit):
+        e = _limits_to_points(e, dps)
     for f, lam in point.functions.items():
         if e.has(f):
             e = e.replace(f, lam)
@@ -295,7 +299,7 @@ def instantiate(expr, point: Point):
     dims = {s: v for s, v in point.values.items() if s.is_integer}
     if dims:
         e = e.xreplace(dims)
-    if e.has(sp.Derivative, sp.Subs, sp.Determinant, sp.Trace, sp.Inverse, sp.MatMul, sp.Transpose, sp.Sum,
+    if e.has(At, sp.Derivative, sp.Subs, sp.Determinant, sp.Trace, sp.Inverse, sp.MatMul, sp.Transpose, sp.Sum,
              sp.Product, sp.MatAdd, sp.MatPow, sp.Identity, sp.HadamardProduct):
         e = deep_doit(e)
     if isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase):
@@ -314,7 +318,7 @@ def _limits_to_points(e, extra_digits: int):
             at = -1 / h
         else:
             at = to - h if str(lim.args[3]) == "-" else to + h
-        return body.xreplace({var: at})
+        return body.subs(var, at)  # subs, not xreplace: the body may differentiate in var
     return e.replace(lambda x: isinstance(x, sp.Limit), approx)
 
 
@@ -329,18 +333,15 @@ class Value:
 
 def evaluate(expr, point: Point, dps: int, real_only: bool) -> Value:
     """The value of an expression at a point, at `dps` digits; raises Undefined off its domain."""
-    e = instantiate(expr, point)
+    approx = isinstance(expr, sp.Basic) and expr.has(sp.Limit)
+    e = instantiate(expr, point, dps)
     errors = mpeval.Errors()
-    value = _evaluate(e, point, dps, real_only, errors)
+    value = _evaluate(e, point, dps, real_only, errors, approx)
     value.error = errors.total
     return value
 
 
-def _evaluate(e, point: Point, dps: int, real_only: bool, errors) -> Value:
-    approx = isinstance(e, sp.Basic) and e.has(sp.Limit)
-    if approx:
-        e = _limits_to_points(e, dps) if not isinstance(e, sp.MatrixBase) else \
-            sp.ImmutableMatrix(e.rows, e.cols, [_limits_to_points(x, dps) for x in e])
+def _evaluate(e, point: Point, dps: int, real_only: bool, errors, approx: bool) -> Value:
     if isinstance(e, sp.MatrixBase):
         vals = [_number(x, point, dps, real_only, approx, errors) for x in e]
         return Value("matrix", (e.shape, [v for v, _ in vals]), max(s for _, s in vals), approx,

@@ -102,7 +102,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     shape = "concave" if want_max else "convex"
     glob = curvature is not None and sign_shown(curvature, "<=" if want_max else ">=", clock)
     note = (f"global optimum: f is {shape} in {x}" if glob
-            else f"local optimum only: the second-order condition holds at the point, {shape}ity not shown")
+            else f"local optimum only: the second-order condition holds at the point; f is not shown {shape}")
     return Outcome(obligations, note=note)
 
 

@@ -36,8 +36,12 @@ _XML_ENTITIES = {"lt", "gt", "amp", "quot", "apos"}
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _head_name(expr) -> str:
-    return type(expr).__name__
+def body_text(relation: str, text: str) -> str:
+    """A step's source text without its relation (an unreadable step's text still starts with it)."""
+    t = " ".join(text.split())
+    if relation and t.startswith(relation) and not t.startswith(relation + "="):
+        return t[len(relation):].lstrip()
+    return t
 
 
 def _prime_call(subs):
@@ -198,6 +202,9 @@ class MathMLPrinter(MathMLPresentationPrinter):
         head = self._mi("\U0001d4a9") if name == "Normal" else self._mi(name)
         return self._row(head, self._paren_comma_separated(*e.args))
 
+    # SymPy dispatches a Function subclass on its own name only, not on its base classes'.
+    _print_Normal = _print_Bernoulli = _print_Uniform = _print_Dirac = _print_Distribution
+
     def _print_Lambda(self, e):
         body = e.expr
         if isinstance(body, AppliedUndef) and body.args == tuple(e.variables):
@@ -352,6 +359,8 @@ class ProofcheckLatexPrinter(LatexPrinter):
         name = type(e).__name__
         head = r"\mathcal{N}" if name == "Normal" else rf"\operatorname{{{name}}}"
         return head + r"\left(" + ", ".join(self._print(a) for a in e.args) + r"\right)"
+
+    _print_Normal = _print_Bernoulli = _print_Uniform = _print_Dirac = _print_Distribution
 
     def _print_Lambda(self, e):
         body = e.expr

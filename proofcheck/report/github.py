@@ -67,7 +67,7 @@ def annotations(f: FileReport, strict: bool = False) -> list[str]:
         message = e.message + (f"\n{e.source}" if e.source else "")
         out.append(command("error", message, file=where, line=e.line, col=e.column, title="proofcheck: input error"))
     path = workspace_path(f.path)
-    source = load_source(f.path) if f.parts else None
+    source = load_source(f.path, displays=False) if f.parts else None
     for p in f.parts:
         part = f"part {p.name}: " if len(f.parts) > 1 or p.name != "main" else ""
         for s in p.steps:

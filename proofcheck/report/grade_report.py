@@ -71,10 +71,12 @@ def part_table(p: PartGrade) -> Table:
     table.add_column("status")
     table.add_column("points", justify="right")
     table.add_column("note", overflow="fold", max_width=60)
+    if 0 in p.sources:
+        table.add_row("", "", escape(p.sources[0]), "", "", "starting line")
     for s, pts in zip(p.steps, p.step_points):
         rule = f"   by {s.rule}" if s.rule else ""
-        text = s.text if s.text.startswith(s.relation) else f"{s.relation} {s.text}"  # unreadable lines keep theirs
-        table.add_row(str(s.index), str(s.line), escape(f"{text}{rule}"),
+        text = p.sources.get(s.index) or f"{s.relation} {s.text}{rule}"  # the line as the student wrote it
+        table.add_row(str(s.index), str(s.line), escape(text),
                       status_text(s.result.status), fmt(pts), escape(s.result.message))
     if p.final_points:
         table.add_row("", "", "final result", "", fmt(p.final_points), "")

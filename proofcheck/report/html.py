@@ -13,7 +13,7 @@ from html import escape
 
 from proofcheck import __version__
 from proofcheck.kernel.verdict import Status
-from proofcheck.report.formula import mathml, mathml_symbol
+from proofcheck.report.formula import body_text, mathml, mathml_symbol
 from proofcheck.report.source import FileSource, load_source
 from proofcheck.verify import FileReport, PartReport, StepReport
 
@@ -47,7 +47,8 @@ math[display="block"] { display: inline math; math-style: normal; }  /* left-ali
 .card.unknown .n { color: #7d4e00; } .card.error .n { color: #8250df; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: middle; padding: 6px 10px; border-bottom: 1px solid var(--line); }
-th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; }
+th { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600;
+     white-space: nowrap; }
 .files td.status { width: 1%; white-space: nowrap; }
 .steps td.status { white-space: nowrap; }
 .badge { display: inline-block; padding: 1px 10px; border-radius: 999px; font-size: 12px; font-weight: 600;
@@ -107,7 +108,7 @@ def _formula(display, text: str, op: str = "") -> str:
     markup = mathml(display, op)
     if markup is not None:
         return f'<div class="scroll">{markup}</div>'
-    shown = f"{RELATION_TEXT.get(op, op)} {text}" if op else text
+    shown = f"{RELATION_TEXT.get(op, op)} {body_text(op, text)}" if op else text
     return f"<code>{escape(shown)}</code>"
 
 

@@ -110,6 +110,7 @@ class _Suite:
 
 def _steps(suite: _Suite, p: PartReport, strict: bool) -> None:
     f = suite.f
+    errors = {e.line: e for e in f.errors if (e.path or f.path) == f.path}
     cls = _classname(f.path, p.name)
     for s in p.steps:
         r = s.result
@@ -119,8 +120,10 @@ def _steps(suite: _Suite, p: PartReport, strict: bool) -> None:
         if r.status == Status.REFUTED:
             suite.outcome(case, "failure", "refuted", f"step {s.index} refuted: {r.message}", detail)
         elif r.status == Status.ERROR:
-            suite.outcome(case, "error", "input error",
-                          f"{_where(f.path, s.line, s.column)}: {r.message}", detail)
+            e = errors.get(s.line)
+            where = _where(f.path, e.line, e.column) if e else _where(f.path, s.line, s.column)
+            suite.outcome(case, "error", "input error", f"{where}: {e.message if e else r.message}",
+                          _error_text(f, e) if e else detail)
         elif r.status == Status.UNKNOWN and r.method == "skipped":
             suite.outcome(case, "skipped", "", f"step {s.index} not checked: {r.message}")
         elif r.status == Status.UNKNOWN:
@@ -158,7 +161,7 @@ def render(reports: list[FileReport], seconds: float, strict: bool = False) -> s
             case = suite.case(_classname(f.path), f"input error (line {e.line})", e.line)
             suite.outcome(case, "error", "input error", f"{_where(e.path or f.path, e.line, e.column)}: {e.message}",
                           _error_text(f, e))
-        source = load_source(f.path) if f.parts else None
+        source = load_source(f.path, displays=False) if f.parts else None
         for p in f.parts:
             _steps(suite, p, strict)
             ps = source.parts.get(p.name) if source else None

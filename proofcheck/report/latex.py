@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from proofcheck import __version__
 from proofcheck.kernel.verdict import Status
-from proofcheck.report.formula import LATEX_OPS, latex, latex_source, latex_text
+from proofcheck.report.formula import LATEX_OPS, body_text, latex, latex_source, latex_text
 from proofcheck.report.source import FileSource, load_source
 from proofcheck.verify import FileReport, PartReport
 
@@ -67,7 +67,7 @@ def _mark(status: Status) -> str:
 def _chain(p: PartReport, names: dict[str, str], marks: bool) -> str:
     statement = any(s.relation in ("==>", "<==>") for s in p.steps)
     start = _math(p.start_display, p.start_text, names)
-    bodies = [_math(s.display, s.text, names) for s in p.steps]
+    bodies = [_math(s.display, body_text(s.relation, s.text), names) for s in p.steps]
     wide = any(len(b) > WIDE or "matrix}" in b for b in [start, *bodies])
     own_line = statement or wide  # the first line on its own, each step below it
     lines = []

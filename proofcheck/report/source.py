@@ -61,8 +61,9 @@ def _try(make):
         return None
 
 
-def load_source(path: str) -> FileSource:
-    """The extras of one derivation file (empty when it cannot be read)."""
+def load_source(path: str, displays: bool = True) -> FileSource:
+    """The extras of one derivation file (empty when it cannot be read); `displays=False` skips typesetting
+    the claims and hypotheses (the CI formats need only where things are)."""
     from proofcheck.errors import ProofcheckError
     from proofcheck.parse import build_scope
     from proofcheck.read import read_derivation
@@ -83,7 +84,7 @@ def load_source(path: str) -> FileSource:
         ps = PartSource(start_line=part.steps[0].span.line if part.steps else 0)
         if part.claim is not None:
             ps.claim_line, ps.claim_column = part.claim.span.line, part.claim.span.col
-        scope = _try(lambda: build_scope(part.symbols, part.define))
+        scope = _try(lambda: build_scope(part.symbols, part.define)) if displays else None
         if scope is not None:
             if part.claim is not None:
                 ps.claim_display = _try(lambda: _display_relation(part.claim, scope))
@@ -95,9 +96,3 @@ def load_source(path: str) -> FileSource:
         ps.givens = givens[shared:]
         out.parts[part.name] = ps
     return out
-
-
-def load_sources(paths) -> dict[str, FileSource]:
-    """Extras for several files, by path."""
-    return {p: load_source(p) for p in dict.fromkeys(paths)}
-

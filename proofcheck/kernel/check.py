@@ -103,7 +103,7 @@ def _sampler(context: Context, clock: Clock, hypotheses=()) -> numeric.Sampler |
 
 def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
     if ob.lhs == ob.rhs:
-        return StepResult(Status.PROVED, "symbolic", "the two sides are the same expression")
+        return StepResult(Status.PROVED, "symbolic")
     heads = _heads((ob.lhs, ob.rhs), context, clock)
     l, r = heads if heads else (ob.lhs, ob.rhs)
     if heads and equal(l, r, clock, strong=False):

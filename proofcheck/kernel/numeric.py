@@ -34,16 +34,20 @@ class Point:
     functions: dict = field(default_factory=dict)  # UndefinedFunction -> Lambda
     matrices: dict = field(default_factory=dict)  # MatrixSymbol -> ImmutableMatrix
 
-    def describe(self) -> dict:
-        """Symbol name -> decimal string (functions and matrices shown as formulas)."""
+    def describe(self, used=None) -> dict:
+        """Symbol name -> decimal string (functions and matrices shown as formulas), for the names used."""
         out = {}
         for s, v in sorted(self.values.items(), key=lambda kv: kv[0].name):
-            out[s.name] = _decimal(v)
+            if used is None or s in used:
+                out[s.name] = _decimal(v)
         for f, lam in sorted(self.functions.items(), key=lambda kv: str(kv[0])):
+            if used is not None and f not in used:
+                continue
             out[str(f)] = f"{tuple(lam.variables) if len(lam.variables) > 1 else lam.variables[0]} -> " \
                           f"{sp.sstr(lam.expr)}"
         for m, val in sorted(self.matrices.items(), key=lambda kv: kv[0].name):
-            out[m.name] = sp.sstr(val.tolist())
+            if used is None or m in used:
+                out[m.name] = sp.sstr(val.tolist())
         return out
 
 
@@ -586,12 +590,25 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
         if left.approximate or right.approximate:
             out.approximate_mismatch = True
             continue
-        ce = point.describe()
+        ce = point.describe(_names_in(lhs, rhs, sampler))
         ce["lhs"], ce["rhs"] = _show(left2), _show(right2)
         out.counterexample = ce
         return out
     out.reason = last_reason
     return out
+
+
+def _names_in(lhs, rhs, sampler: Sampler) -> set:
+    """Symbols, functions and matrices the two sides (or the givens they rely on) mention."""
+    used: set = set()
+    exprs = [lhs, rhs] + [x for rel in sampler.checks for x in (rel.lhs, rel.rhs)]
+    exprs += [sol for _, sols in sampler.equalities for sol in sols]
+    for e in exprs:
+        if isinstance(e, sp.Basic):
+            used |= e.free_symbols | e.atoms(sp.MatrixSymbol)
+            used |= {a.func for a in e.atoms(AppliedUndef)}
+    used |= {s for s, _ in sampler.equalities}
+    return used
 
 
 def _show(v: Value) -> str:

@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
         p.add_argument("--strict", action="store_true", help="`numeric` counts as not established")
         p.add_argument("--jobs", type=_jobs, default=1, help="worker processes (default 1)")
+        p.add_argument("--no-cache", action="store_true",
+                       help="do not read or write the verdict cache (.proofcheck_cache/)")
 
     v = sub.add_parser("verify", help="check derivation files or directories")
     v.add_argument("paths", nargs="+", metavar="PATH")
@@ -96,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
-    options = Options(timeout=args.timeout, seed=args.seed, strict=args.strict, jobs=args.jobs)
+    options = Options(timeout=args.timeout, seed=args.seed, strict=args.strict, jobs=args.jobs,
+                      cache=not args.no_cache)
     try:
         if args.command == "verify":
             return _verify(args, options)

@@ -20,6 +20,7 @@ def pytest_addoption(parser):
     group.addoption("--proofcheck-seed", type=int, default=0, help="seed of the random points")
     group.addoption("--proofcheck-per-step", action="store_true", help="one test item per step instead of per part")
     group.addoption("--proofcheck-jobs", type=int, default=1, help="worker processes per file")
+    group.addoption("--proofcheck-no-cache", action="store_true", help="do not use the verdict cache")
 
 
 def pytest_collect_file(parent, file_path):
@@ -53,7 +54,8 @@ class DerivationFile(pytest.File):
         if self._report is None:
             cfg = self.config
             options = Options(timeout=cfg.getoption("proofcheck_timeout"), seed=cfg.getoption("proofcheck_seed"),
-                              strict=cfg.getoption("proofcheck_strict"), jobs=cfg.getoption("proofcheck_jobs"))
+                              strict=cfg.getoption("proofcheck_strict"), jobs=cfg.getoption("proofcheck_jobs"),
+                              cache=not cfg.getoption("proofcheck_no_cache"))
             self._report = verify_paths([str(self.path)], options)[0]
         return self._report
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy as sp
 
+from proofcheck.cache import VerdictCache, code_fingerprint, task_key
 from proofcheck.errors import ProofcheckError, show_line
 from proofcheck.kernel.budget import WorkerPool
 from proofcheck.kernel.check import check_step
@@ -28,6 +30,8 @@ class Options:
     seed: int = 0
     strict: bool = False
     jobs: int = 1
+    cache: bool = False  # the command line turns it on (`--no-cache` off)
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -150,6 +154,7 @@ class Planner:
     def __init__(self, options: Options):
         self.options = options
         self.tasks: list[StepTask] = []
+        self._scopes: dict = {}
         self.results: list[StepResult] = []  # filled by run_plans, one per task, for callers' own tasks
 
     def add(self, task: StepTask) -> int:
@@ -178,8 +183,11 @@ class Planner:
         return plan
 
     def _plan_part(self, part: Part, derivation: Derivation, plan: _FilePlan) -> _PartPlan:
-        scope = build_scope(part.symbols, part.define)
-        givens = tuple((g.label, parse_relation(g.text, scope)) for g in part.given)
+        key = (tuple(part.symbols), tuple(part.define), tuple(part.given))
+        if key not in self._scopes:  # parts share the file's declarations: parse them once
+            scope = build_scope(part.symbols, part.define)
+            self._scopes[key] = (scope, tuple((g.label, parse_relation(g.text, scope)) for g in part.given))
+        scope, givens = self._scopes[key]
         context = Context(tuple(scope.symbols.values()), givens, self.options.seed, self.options.timeout)
         pp = _PartPlan(part.name, " ".join(part.claim.text.split()) if part.claim else "")
         claim = parse_claim(part.claim, scope) if part.claim is not None else None
@@ -425,12 +433,7 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
 def run_plans(planner: Planner, plans: list[_FilePlan], options: Options, progress=None) -> list[FileReport]:
     """Run every queued task in time-budgeted workers and assemble the reports."""
     start = time.monotonic()
-    budgets = [options.timeout] * len(planner.tasks)
-    if planner.tasks:
-        with WorkerPool(check_step, options.jobs) as pool:
-            results = pool.map(planner.tasks, budgets, on_done=progress)
-    else:
-        results = []
+    results = _run_tasks(planner.tasks, options, progress)
     planner.results = results
     reports = [_assemble(p, results, options.strict) for p in plans]
     elapsed = time.monotonic() - start
@@ -440,15 +443,135 @@ def run_plans(planner: Planner, plans: list[_FilePlan], options: Options, progre
     return reports
 
 
+def _run_tasks(tasks: list[StepTask], options: Options, progress=None) -> list[StepResult]:
+    """Every task's verdict: from the cache when allowed, otherwise from time-budgeted workers."""
+    results: list[StepResult | None] = [None] * len(tasks)
+    cache = VerdictCache(options.cache_dir) if options.cache else None
+    keys = [task_key(t) for t in tasks] if cache else []
+    todo = []
+    for i, t in enumerate(tasks):
+        hit = cache.get(keys[i]) if cache else None
+        if hit is not None:
+            results[i] = hit
+            if progress:
+                progress(i, hit)
+        else:
+            todo.append(i)
+    if todo:
+        with WorkerPool(check_step, options.jobs) as pool:
+            fresh = pool.map([tasks[i] for i in todo], [options.timeout] * len(todo),
+                             on_done=(lambda k, r: progress(todo[k], r)) if progress else None)
+        for i, r in zip(todo, fresh):
+            results[i] = r
+            if cache:
+                cache.put(keys[i], r)
+    if cache:
+        cache.close()
+    return results  # type: ignore[return-value]
+
+
 def verify_paths(paths: list[str], options: Options, progress_factory=None) -> list[FileReport]:
-    """Check every derivation file under the given paths."""
+    """Check every derivation file under the given paths (unchanged files straight from the cache)."""
     files, missing = expand_paths(paths)
+    reports: dict[str, FileReport] = {}
+    file_keys: dict[str, str] = {}
+    cache = VerdictCache(options.cache_dir) if options.cache else None
+    if cache:
+        for f in files:
+            file_keys[f] = file_key(f, options)
+            hit = cache.get_file(file_keys[f]) if file_keys[f] else None
+            if hit is not None:
+                reports[f] = _report_from_dict(hit, f, options)
+        cache.close()
     planner = Planner(options)
-    plans = [planner.plan_path(f) for f in files]
+    todo = [f for f in files if f not in reports]
+    plans = [planner.plan_path(f) for f in todo]
+    progress = progress_factory(len(planner.tasks)) if progress_factory else None
+    for f, r in zip(todo, run_plans(planner, plans, options, progress)):
+        reports[f] = r
+    if cache and todo:
+        cache = VerdictCache(options.cache_dir)
+        for f in todo:
+            if file_keys.get(f) and _cacheable(reports[f]):
+                cache.put_file(file_keys[f], _report_to_dict(reports[f]))
+        cache.close()
     reports_missing = [FileReport(m, "", Status.ERROR, [ErrorInfo(1, 1, "no such file or directory", "", m)])
                        for m in missing]
-    progress = progress_factory(len(planner.tasks)) if progress_factory else None
-    return reports_missing + run_plans(planner, plans, options, progress)
+    return reports_missing + [reports[f] for f in files]
+
+
+def _cacheable(report: FileReport) -> bool:
+    return all(s.result.method not in ("timeout", "error") for p in report.parts for s in p.steps)
+
+
+def _report_to_dict(r: FileReport) -> dict:
+    return {
+        "title": r.title, "status": r.status.value, "seconds": r.seconds,
+        "errors": [vars(e) for e in r.errors],
+        "parts": [{"name": p.name, "claim": p.claim, "status": p.status.value,
+                   "claim_established": p.claim_established, "claim_message": p.claim_message,
+                   "start_text": p.start_text,
+                   "steps": [{"index": s.index, "line": s.line, "column": s.column, "relation": s.relation,
+                              "text": s.text, "rule": s.rule, "status": s.result.status.value,
+                              "method": s.result.method, "message": s.result.message,
+                              "counterexample": s.result.counterexample, "seconds": s.result.seconds}
+                             for s in p.steps]}
+                  for p in r.parts],
+    }
+
+
+def _report_from_dict(d: dict, path: str, options: Options) -> FileReport:
+    displays = _LazyDisplays(path, options)
+    parts = []
+    for p in d["parts"]:
+        steps = [StepReport(s["index"], s["line"], s["column"], s["relation"], s["text"], s["rule"],
+                            StepResult(Status(s["status"]), s["method"], s["message"], s["counterexample"],
+                                       s["seconds"], {"cached": True}),
+                            displays.step(p["name"], s["index"]))
+                 for s in p["steps"]]
+        parts.append(PartReport(p["name"], p["claim"], Status(p["status"]), p["claim_established"],
+                                p["claim_message"], steps, p["start_text"], displays.start(p["name"])))
+    return FileReport(path, d["title"], Status(d["status"]), [ErrorInfo(**e) for e in d["errors"]], parts,
+                      d["seconds"])
+
+
+class _LazyDisplays:
+    """Formulas to pretty-print for a cached report, parsed from the file only if someone asks."""
+
+    def __init__(self, path: str, options: Options):
+        self.path, self.options, self._plan = path, options, None
+
+    def _parts(self):
+        if self._plan is None:
+            self._plan = {p.name: p for p in Planner(self.options).plan_path(self.path).parts}
+        return self._plan
+
+    def step(self, part: str, index: int):
+        """A thunk giving the display of a step."""
+        def make():
+            p = self._parts().get(part)
+            fn = p.steps[index - 1].display if p and index <= len(p.steps) else None
+            return fn() if callable(fn) else fn
+        return make
+
+    def start(self, part: str):
+        """A thunk giving the display of a part's starting line."""
+        def make():
+            p = self._parts().get(part)
+            fn = p.start_display if p else None
+            return fn() if callable(fn) else fn
+        return make
+
+
+def file_key(path: str, options: Options) -> str:
+    """The cache key of a whole file: its bytes, the options that decide verdicts, and the code."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return ""
+    h = hashlib.sha256(data)
+    h.update(f"|{options.timeout}|{options.seed}|{code_fingerprint()}".encode())
+    return h.hexdigest()
 
 
 def verify_text(text: str, path: str, options: Options) -> FileReport:

@@ -11,11 +11,12 @@ import sympy as sp
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from proofcheck import linalg
 from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
 from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported)
 from proofcheck.model import Span, Text
-from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, Normal, Uniform,
+from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, MvNormal, Normal, Uniform,
                                           is_distribution, pdf)
 
 MAX_FORMULA_CHARS = 4000
@@ -464,7 +465,7 @@ class ExprBuilder(Transformer):
 
     def _one_by_one(self, m):
         if _is_matrix(m) and m.shape == (1, 1):
-            return m[0, 0]
+            return linalg.scalar(m)
         return m
 
     def div(self, meta, a, b):
@@ -552,9 +553,9 @@ class ExprBuilder(Transformer):
         if isinstance(x, sp.MatrixBase):
             return sp.sqrt(sum((e * sp.conjugate(e) if e.is_real is not True else e ** 2) for e in x))
         if _is_matrix(x):
-            if x.shape[1] == 1 and x.shape[0].is_Integer and x.shape[0] <= MAX_MATRIX_SIDE:
-                return sp.sqrt(sum(x[i, 0] ** 2 for i in range(int(x.shape[0]))))
-            return unsupported("norm of a symbolic-size vector", x)
+            if x.shape[1] != 1:
+                self.fail(meta, f"||...|| is the norm of a column vector; this is {x.shape[0]}×{x.shape[1]}")
+            return sp.sqrt(linalg.scalar(x.T * x))
         return sp.Abs(x)
 
     def inner(self, meta, _open, u, v, _close):
@@ -686,7 +687,10 @@ class ExprBuilder(Transformer):
                                        "a declared density, ...)", b.span)
             info = self.scope.symbols.get(b.name)
             if info is not None and info.kind == "matrix":
-                return unsupported("expectations over random vectors and matrices")
+                if not isinstance(dist, (Normal, Bernoulli, Uniform, Dirac)):
+                    return unsupported("a random matrix drawn from a density")
+                body = linalg.MatExpectation(body, info.obj, dist)  # i.i.d. entries
+                continue
             var = self.bound.get(b.name) or (info.obj if info is not None else _placeholder(b.name))
             body, z = self._bind(body, var, dict(real=True))
             if str(tok) == "Var" and b is bindings[0] and len(bindings) == 1:
@@ -707,7 +711,10 @@ class ExprBuilder(Transformer):
         self._arity(meta, cls.__name__, items, n)
         args = [self._unwrap(i) for i in items]
         if cls is Normal and any(_is_matrix(a) for a in args):
-            return unsupported("multivariate Normal")
+            mu, cov = args
+            if not (_is_matrix(mu) and _is_matrix(cov) and mu.shape[1] == 1 and cov.shape == (mu.shape[0],) * 2):
+                self.fail(meta, "a multivariate Normal takes a k×1 mean and a k×k covariance")
+            return MvNormal(mu, cov)
         return cls(*[self._scalar(meta, a, cls.__name__) for a in args])
 
     def call_Normal(self, meta, items):
@@ -821,8 +828,13 @@ class ExprBuilder(Transformer):
         f = self._scalar(meta, self._unwrap(items[0]), "grad")
         vs = self._variables(meta, items[1], "grad")
         if vs is None:
-            return unsupported("grad with respect to a symbolic-size vector", f)
+            return self._matrix_calculus(meta, linalg.MatGrad, f, self._unwrap(items[1]), "grad")
         return sp.ImmutableMatrix([[sp.Derivative(f, v)] for v in vs])
+
+    def _matrix_calculus(self, meta, head, f, w, fname):
+        if not (isinstance(w, sp.MatrixSymbol) and w.shape[1] == 1):
+            self.fail(meta, f"{fname} differentiates with respect to a declared vector or a list of names")
+        return head(f, w)
 
     def call_jacobian(self, meta, items):
         self._arity(meta, "jacobian", items, 2)
@@ -838,7 +850,7 @@ class ExprBuilder(Transformer):
         f = self._scalar(meta, self._unwrap(items[0]), "hessian")
         vs = self._variables(meta, items[1], "hessian")
         if vs is None:
-            return unsupported("hessian with respect to a symbolic-size vector", f)
+            return self._matrix_calculus(meta, linalg.MatHessian, f, self._unwrap(items[1]), "hessian")
         return sp.ImmutableMatrix([[sp.Derivative(f, a, b) for b in vs] for a in vs])
 
     def _square(self, meta, items, fname):
@@ -895,7 +907,11 @@ class ExprBuilder(Transformer):
                 return sp.ImmutableMatrix(sp.diag(*list(m)))
             if m.shape[0] == m.shape[1]:
                 return sp.ImmutableMatrix(sp.diag(*[m[i, i] for i in range(m.shape[0])]))
-        return unsupported("diag of a symbolic-size matrix", m)
+        if _is_matrix(m) and m.shape[0] == m.shape[1]:
+            return linalg.DiagPart(m)
+        if _is_matrix(m) and m.shape[1] == 1:
+            return linalg.DiagPart(m * sp.OneMatrix(1, m.shape[0]))  # diag(v): v on the diagonal
+        self.fail(meta, "diag takes a vector or a square matrix")
 
     def call_norm(self, meta, items):
         self._arity(meta, "norm", items, 1)

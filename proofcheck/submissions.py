@@ -25,6 +25,7 @@ from proofcheck.rubric import PartRubric, read_rubric
 from proofcheck.verify import ErrorInfo, Options, Planner, compose, implies_relation, run_plans
 
 SUFFIXES = (".yaml", ".yml", ".txt")  # what a directory of submissions is searched for
+MAX_UNKNOWN_PARTS = 10  # parts not in the key that are reported one by one
 _PART_COMMENT = re.compile(r"^[ \t]*#[ \t]*part[ \t]*:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 _DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(|:=)")
 
@@ -111,8 +112,8 @@ def submission_paths(paths: list[str], key_path: str) -> list[str]:
     key = _resolved(key_path)
     for p in paths:
         path = Path(p)
-        found = sorted(f for f in path.rglob("*") if f.suffix in SUFFIXES and f.is_file() and _resolved(f) != key
-                       and not any(x.startswith(".") for x in f.relative_to(path).parts)) \
+        found = sorted(f for f in path.rglob("*") if f.suffix.lower() in SUFFIXES and f.is_file()
+                       and _resolved(f) != key and not any(x.startswith(".") for x in f.relative_to(path).parts)) \
             if path.is_dir() else [path]
         for f in found:
             if _resolved(f) not in seen:
@@ -138,7 +139,7 @@ def read_submission(path: str, key: Key, part: str | None = None) -> Submission:
         comment = _PART_COMMENT.search(text)
         if not part and comment and comment.group(1) in parts:
             sub.targets = [comment.group(1)]
-        if Path(path).suffix in (".yaml", ".yml") or is_derivation_text(text):
+        if Path(path).suffix.lower() in (".yaml", ".yml") or is_derivation_text(text):
             _read_derivation(sub, text, key, part, comment)
         else:
             _read_plain(sub, text, key, part, comment)
@@ -175,8 +176,14 @@ def _read_derivation(sub: Submission, text: str, key: Key, part: str | None, com
     if not any(p.name in key.parts for p in d.parts):
         raise ReadError(f"no part of this file is a part of the key; the key's parts are: {', '.join(key.parts)}",
                         Span(sub.path, 1, 1))
+    unknown = [p for p in d.parts if p.name not in key.parts]
+    if len(unknown) > MAX_UNKNOWN_PARTS:
+        sub.errors.append(ErrorInfo(1, 1, f"{len(unknown)} parts are not parts of the key (only the first "
+                                    f"{MAX_UNKNOWN_PARTS} are listed)", "", sub.path))
     for p in d.parts:
         if p.name not in key.parts:
+            if unknown.index(p) >= MAX_UNKNOWN_PARTS:
+                continue
             hint = difflib.get_close_matches(p.name, list(key.parts), n=1)
             sub.errors.append(ErrorInfo(p.span.line, p.span.col, f"the key has no part named `{p.name}`"
                                         + (f" (did you mean `{hint[0]}`?)" if hint else ""),
@@ -339,18 +346,19 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
     planner = SharedPlanner(options)
     subs = [read_submission(p, key, part) for p in paths]
     plans: list[_AttemptPlan] = []
+    outcomes: dict[int, dict[str, PartOutcome]] = {id(s): {} for s in subs}
     for sub in subs:
         for attempt in sub.attempts:
             try:
                 plans.append(_plan_attempt(planner, key, sub, attempt))
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the batch
-                sub.errors.append(ErrorInfo(attempt.part.span.line, attempt.part.span.col,
-                                            f"could not read part `{attempt.part.name}`: {type(exc).__name__}: {exc}",
-                                            "", sub.path))
+                span = attempt.part.span
+                error = ErrorInfo(span.line, span.col, f"could not read this chain ({type(exc).__name__}: {exc})",
+                                  "", sub.path)
+                outcomes[id(sub)][attempt.part.name] = PartOutcome(attempt.part.name, errors=[error], readable=False)
     progress = progress_factory(len(planner.tasks)) if progress_factory else None
     reports = run_plans(planner, [ap.plan for ap in plans], options, progress)
     results = planner.results
-    outcomes: dict[int, dict[str, PartOutcome]] = {id(s): {} for s in subs}
     for ap, report in zip(plans, reports):
         pr = report.parts[0] if report.parts else None
         o = PartOutcome(ap.attempt.part.name, True, pr.steps if pr else [], list(report.errors),

@@ -136,7 +136,10 @@ def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, w
         return StepResult(Status.UNKNOWN, "numeric",
                           "the sides differ where a limit was approximated numerically; not confirmed")
     if valid >= POINTS:
-        return StepResult(Status.NUMERIC, "numeric", f"{what} at {valid} random points; no symbolic proof found")
+        sizes = list(dict.fromkeys(screen.sizes + full.sizes))
+        at = f" (sizes {'; '.join(sizes)})" if sizes else ""
+        return StepResult(Status.NUMERIC, "numeric",
+                          f"{what} at {valid} random points{at}; no symbolic proof found")
     reason = full.reason or screen.reason
     return StepResult(Status.UNKNOWN, "numeric",
                       f"only {valid} of the random points were usable (need {POINTS})" +

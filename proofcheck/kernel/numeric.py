@@ -11,12 +11,13 @@ import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from proofcheck.kernel import mpeval
+from proofcheck.kernel import mpeval, plugins
 from proofcheck.kernel.terms import At, Bag, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
 AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
+SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 4, 1)  # sizes given to dimension names, draw after draw
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
@@ -47,7 +48,8 @@ class Point:
                           f"{sp.sstr(lam.expr)}"
         for m, val in sorted(self.matrices.items(), key=lambda kv: kv[0].name):
             if used is None or m in used:
-                out[m.name] = sp.sstr(val.tolist())
+                out[m.name] = "[" + ", ".join("[" + ", ".join(_decimal(x) for x in row) + "]"
+                                              for row in val.tolist()) + "]"
         return out
 
 
@@ -172,6 +174,10 @@ class Sampler:
         self.checks: list[Relation] = []  # relations to test after drawing
         self.rewrites: dict = {}  # function-valued givens, e.g. theta'(t) -> ...
         relations = [g for _, g in context.givens] + list(hypotheses)
+        shapes = [d for i in self.infos if i.kind == "matrix" for d in i.shape]
+        self.dims = [i.obj for i in self.infos if i.kind == "scalar" and i.domain == "posint"
+                     and any(isinstance(d, sp.Basic) and d.has(i.obj) for d in shapes)]
+        self.draws = 0
         self._plan(relations)
 
     def _plan(self, relations) -> None:
@@ -214,8 +220,15 @@ class Sampler:
         """One point; raises Undefined when the draw misses the givens."""
         p = Point()
         known: dict = {}
+        self.draws += 1
         for info in self.infos:
-            if info.kind == "scalar" and info.obj not in self.dependent:
+            if info.obj in self.dims:
+                # Dimensions follow a schedule so every check sees several size tuples, square and not.
+                j = self.dims.index(info.obj)
+                v = sp.Integer(SIZE_SCHEDULE[(self.draws - 1 + 3 * j) % len(SIZE_SCHEDULE)])
+                known[info.obj] = v
+                p.values[info.obj] = v
+            elif info.kind == "scalar" and info.obj not in self.dependent:
                 v = draw_scalar(info, rng, known)
                 known[info.obj] = v
                 p.values[info.obj] = v
@@ -296,15 +309,16 @@ def instantiate(expr, point: Point, dps: int = DPS):
     for f, lam in point.functions.items():
         if e.has(f):
             e = e.replace(f, lam)
+    dims = {s: v for s, v in point.values.items() if s.is_integer}
     if point.matrices and e.has(sp.MatrixSymbol):
+        e = plugins.instantiate(e, point.matrices, dims)
         e = e.xreplace(point.matrices)
     if e.has(sp.MatrixSymbol):
         raise Undefined("a matrix could not be instantiated")
-    dims = {s: v for s, v in point.values.items() if s.is_integer}
     if dims:
         e = e.xreplace(dims)
     if e.has(At, sp.Derivative, sp.Subs, sp.Determinant, sp.Trace, sp.Inverse, sp.MatMul, sp.Transpose, sp.Sum,
-             sp.Product, sp.MatAdd, sp.MatPow, sp.Identity, sp.HadamardProduct):
+             sp.Product, sp.MatAdd, sp.MatPow, sp.Identity, sp.HadamardProduct, sp.MatrixExpr):
         e = deep_doit(e)
     if isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase):
         e = e.as_explicit()
@@ -555,6 +569,7 @@ class Search:
     """The outcome of testing `lhs op rhs` at random points."""
 
     valid: int = 0
+    sizes: list = field(default_factory=list)  # the dimension tuples of the valid points
     counterexample: dict | None = None
     approximate_mismatch: bool = False
     reason: str = ""
@@ -578,6 +593,10 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
             last_reason = str(exc)
             continue
         out.valid += 1
+        if sampler.dims:
+            size = ", ".join(f"{d} = {point.values[d]}" for d in sampler.dims)
+            if size not in out.sizes:
+                out.sizes.append(size)
         if ok:
             continue
         try:
@@ -608,6 +627,9 @@ def _names_in(lhs, rhs, sampler: Sampler) -> set:
             used |= e.free_symbols | e.atoms(sp.MatrixSymbol)
             used |= {a.func for a in e.atoms(AppliedUndef)}
     used |= {s for s, _ in sampler.equalities}
+    for e in (lhs, rhs):  # a random matrix an expectation averages over is not part of the point
+        if isinstance(e, sp.Basic):
+            used -= {h.args[1] for h in e.atoms(plugins.linalg.MatExpectation)}
     return used
 
 

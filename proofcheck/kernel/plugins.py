@@ -7,12 +7,19 @@ unless the closed form itself is wrong, which the plug-in's tests check against 
 
 from __future__ import annotations
 
+from proofcheck import linalg
 from proofcheck.kernel.terms import Context
 from proofcheck.probability import lower as probability
 
 LOWERINGS = (probability.lower,)
 # Symbolic-only facts (e.g. a declared density integrates to 1); never used for numeric checks.
-SYMBOLIC_FACTS = (probability.split_integrals, probability.density_integrals)
+SYMBOLIC_FACTS = (linalg.lower_symbolic, probability.split_integrals, probability.density_integrals,
+                  lambda e, d: linalg.canonical_scalars(e))
+
+
+def instantiate(expr, matrices: dict, dims: dict):
+    """Numeric plug-in heads (matrix calculus, random matrices) at explicit sizes."""
+    return linalg.instantiate_heads(expr, matrices, dims, probability.entry_moment)
 
 
 def densities(context: Context) -> frozenset:

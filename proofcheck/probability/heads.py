@@ -19,6 +19,12 @@ class Normal(Distribution):
     nargs = 2
 
 
+class MvNormal(Distribution):
+    """Normal(mu_vec, Sigma) for a column vector mean and a covariance matrix."""
+
+    nargs = 2
+
+
 class Bernoulli(Distribution):
     """Bernoulli(p) on {0, 1}."""
 
@@ -82,6 +88,12 @@ def pdf(dist, z):
     if isinstance(dist, Normal):
         mu, var = dist.args
         return sp.exp(-(z - mu) ** 2 / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+    if isinstance(dist, MvNormal):
+        from proofcheck.linalg import scalar
+        mu, cov = dist.args
+        k = mu.shape[0]
+        quad = scalar((z - mu).T * cov.inverse() * (z - mu))
+        return sp.exp(-quad / 2) / sp.sqrt((2 * sp.pi) ** k * sp.Determinant(cov))
     if isinstance(dist, Bernoulli):
         p = dist.args[0]
         return p ** z * (1 - p) ** (1 - z)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Distribution, Expectation, Normal,
-                                          Uniform, pdf)
+from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Distribution, Expectation, MvNormal,
+                                          Normal, Uniform, pdf)
 
 _HEADS = (Expectation, KL, JSD)
 
@@ -35,6 +35,20 @@ def normal_moment(k: int, mu, var):
     """E[z^k] for z ~ Normal(mu, var)."""
     return sum(sp.binomial(k, j) * mu ** (k - j) * var ** (j // 2) * sp.factorial2(j - 1)
                for j in range(0, k + 1, 2))
+
+
+def entry_moment(dist, k: int):
+    """E[x^k] for one entry x ~ dist (random vectors and matrices have i.i.d. entries)."""
+    if isinstance(dist, Bernoulli):
+        return dist.args[0]  # x^k = x on {0, 1}
+    if isinstance(dist, Normal):
+        return normal_moment(k, *dist.args)
+    if isinstance(dist, Uniform):
+        a, b = dist.args
+        return (b ** (k + 1) - a ** (k + 1)) / ((k + 1) * (b - a))
+    if isinstance(dist, Dirac):
+        return dist.args[0] ** k
+    raise NotImplementedError(f"moments of {type(dist).__name__}")
 
 
 def expectation(lam: sp.Lambda, dist):
@@ -75,6 +89,13 @@ def kl(p, q):
     if isinstance(p, Normal) and isinstance(q, Normal):
         (m1, v1), (m2, v2) = p.args, q.args
         return (sp.log(v2 / v1) + (v1 + (m1 - m2) ** 2) / v2 - 1) / 2
+    if isinstance(p, MvNormal) and isinstance(q, MvNormal):
+        from proofcheck.linalg import scalar
+        (m1, s1), (m2, s2) = p.args, q.args
+        k = m1.shape[0]
+        inv2 = s2.inverse()
+        return (sp.Trace(inv2 * s1) + scalar((m2 - m1).T * inv2 * (m2 - m1)) - k
+                + sp.log(sp.Determinant(s2)) - sp.log(sp.Determinant(s1))) / 2
     if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
         a, b = p.args[0], q.args[0]
         return a * sp.log(a / b) + (1 - a) * sp.log((1 - a) / (1 - b))
@@ -135,4 +156,4 @@ def split_integrals(expr, densities: frozenset = frozenset()):
     return expr.replace(lambda e: isinstance(e, sp.Integral), split)
 
 
-__all__ = ["lower", "expectation", "kl", "jsd", "density_integrals", "split_integrals", "normal_moment", "Distribution"]
+__all__ = ["entry_moment", "lower", "expectation", "kl", "jsd", "density_integrals", "split_integrals", "normal_moment", "Distribution"]

@@ -1,0 +1,230 @@
+"""Linear algebra with symbolic dimensions: heads the parser builds, and how the kernel reads them.
+
+Symbolically, SymPy's matrix expressions (MatMul, Transpose, Inverse, matrix derivatives) are
+used where they are reliable. Numerically, every check instantiates the dimensions at small sizes
+(including non-square ones) and the matrices with random exact entries (instantiate_heads)."""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+
+class ScalarOf(sp.Function):
+    """The single entry of a 1×1 matrix expression (w^T X^T y), kept whole so it can be
+    transposed, differentiated and compared; indexing it would turn it into a Sum over a
+    symbolic range that SymPy differentiates wrongly."""
+
+    nargs = 1
+    is_real = True
+
+    @classmethod
+    def eval(cls, m):
+        if isinstance(m, sp.MatrixBase):
+            return m[0, 0]
+        return None
+
+
+class DiagPart(sp.MatrixExpr):
+    """diag(A): the diagonal part of a square matrix, as a matrix."""
+
+    def __new__(cls, arg):
+        return sp.Basic.__new__(cls, sp.sympify(arg))
+
+    @property
+    def arg(self):
+        """The matrix whose diagonal is kept."""
+        return self.args[0]
+
+    @property
+    def shape(self):
+        """Same shape as the argument."""
+        return self.arg.shape
+
+    def _entry(self, i, j, **kwargs):
+        return sp.KroneckerDelta(i, j) * self.arg[i, i]
+
+    def _eval_transpose(self):
+        return self
+
+    def doit(self, **hints):
+        """Explicit when the argument is explicit."""
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixExpr) and not isinstance(arg, sp.MatrixBase):
+            try:
+                arg = arg.as_explicit() if all(s.is_Integer for s in arg.shape) else arg
+            except (ValueError, TypeError, AttributeError):
+                pass
+        if isinstance(arg, sp.MatrixBase):
+            return sp.ImmutableMatrix(sp.diag(*[arg[i, i] for i in range(arg.rows)]))
+        return DiagPart(arg)
+
+
+class MatGrad(sp.Function):
+    """grad(f, w) for a vector symbol w: args (f, w)."""
+
+    nargs = 2
+
+
+class MatHessian(sp.Function):
+    """hessian(f, w) for a vector symbol w: args (f, w)."""
+
+    nargs = 2
+
+
+class MatExpectation(sp.Function):
+    """E[R ~ D](f) for a matrix or vector symbol R with i.i.d. entries: args (f, R, D)."""
+
+    nargs = 3
+
+
+def scalar(m):
+    """A 1×1 matrix expression as a scalar."""
+    if isinstance(m, sp.MatrixBase):
+        return m[0, 0]
+    return ScalarOf(m)
+
+
+# ---------------------------------------------------------------------------------------------
+# Symbolic: canonical forms so SymPy sees w^T X^T y = y^T X w
+
+
+def canonical_scalars(expr):
+    """Expand each ScalarOf linearly and orient each 1×1 product the same way as its transpose."""
+    if not isinstance(expr, sp.Basic) or not expr.has(ScalarOf):
+        return expr
+    return expr.replace(lambda e: isinstance(e, ScalarOf), lambda e: _canonical(e.args[0]))
+
+
+def _canonical(m):
+    m = sp.expand(m.doit()) if not isinstance(m, sp.MatrixBase) else m
+    if isinstance(m, sp.MatrixBase):
+        return m[0, 0]
+    if isinstance(m, sp.MatAdd):
+        return sp.Add(*[_canonical(t) for t in m.args])
+    if isinstance(m, sp.MatMul):
+        coeff, mats = m.as_coeff_matrices()
+        if coeff != 1:
+            return coeff * _canonical(sp.MatMul(*mats))
+    if isinstance(m, sp.ZeroMatrix):
+        return sp.Integer(0)
+    t = m.T.doit()
+    first = min((m, t), key=sp.default_sort_key)
+    return ScalarOf(first)
+
+
+def grad(f, w):
+    """The gradient of a scalar f with respect to a vector symbol w, as a d×1 matrix expression."""
+    d = w.shape[0]
+    if not f.has(w):
+        return sp.ZeroMatrix(d, 1)
+    if isinstance(f, ScalarOf):
+        g = f.args[0].diff(w)
+        if g.shape != (d, 1):
+            raise NotImplementedError("matrix derivative of unexpected shape")
+        return g
+    if isinstance(f, sp.Add):
+        return sp.MatAdd(*[grad(t, w) for t in f.args]).doit()
+    if isinstance(f, sp.Mul):
+        terms = []
+        for i, factor in enumerate(f.args):
+            if factor.has(w):
+                rest = sp.Mul(*(f.args[:i] + f.args[i + 1:]))
+                terms.append(rest * grad(factor, w))
+        return sp.MatAdd(*terms).doit() if len(terms) > 1 else terms[0]
+    if isinstance(f, sp.Pow) and not f.exp.has(w):
+        return f.exp * f.base ** (f.exp - 1) * grad(f.base, w)
+    if isinstance(f, sp.Function) and len(f.args) == 1 and not isinstance(f, AppliedUndef):
+        u = sp.Dummy("u")
+        outer = f.func(u).diff(u).subs(u, f.args[0])
+        return outer * grad(f.args[0], w)
+    raise NotImplementedError(f"gradient of {type(f).__name__}")
+
+
+def lower_symbolic(expr, densities=frozenset()):
+    """Matrix calculus heads as SymPy matrix expressions (symbolic proofs only)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(MatGrad, MatHessian):
+        return expr
+
+    def do(e):
+        f, w = e.args
+        try:
+            g = grad(canonical_scalars(f), w)
+            if isinstance(e, MatHessian):
+                return g.diff(w) if not isinstance(g, sp.ZeroMatrix) else sp.ZeroMatrix(w.shape[0], w.shape[0])
+            return g
+        except (NotImplementedError, TypeError, ValueError, AttributeError):
+            return e
+    return expr.replace(lambda e: isinstance(e, (MatGrad, MatHessian)), do)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numeric: explicit sizes and entries
+
+
+def instantiate_heads(e, matrices: dict, dims: dict, moments):
+    """Evaluate MatGrad, MatHessian and MatExpectation at explicit sizes, before matrices get values.
+
+    matrices maps each MatrixSymbol to its random explicit value, dims each dimension to its size;
+    moments(dist, k) is E[x^k] for one entry x ~ dist."""
+    if not isinstance(e, sp.Basic) or not e.has(MatGrad, MatHessian, MatExpectation):
+        return e
+
+    def explicit(x):
+        x = x.xreplace(dims)
+        x = _doit(x)
+        return x
+
+    def symbols_for(m, stem):
+        rows, cols = (int(s.xreplace(dims)) for s in m.shape)
+        syms = sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{stem}_{i}_{j}", real=True))
+        return sp.ImmutableMatrix(syms), list(syms)
+
+    def with_values(body, free, keep):
+        others = {m: v for m, v in matrices.items() if m != keep}
+        return body.xreplace(others).xreplace(free)
+
+    def do(h):
+        if isinstance(h, (MatGrad, MatHessian)):
+            f, w = h.args
+            W, ws = symbols_for(w, "grad")
+            body = explicit(with_values(f, {w: W}, w))
+            vals = dict(zip(ws, list(matrices[w].xreplace(dims)) if w in matrices else []))
+            if isinstance(h, MatGrad):
+                out = sp.ImmutableMatrix([[sp.diff(body, v)] for v in ws])
+            else:
+                out = sp.ImmutableMatrix([[sp.diff(body, a, b) for b in ws] for a in ws])
+            return out.xreplace(vals)
+        f, R, dist = h.args
+        Rm, rs = symbols_for(R, "mask")
+        body = sp.expand(explicit(with_values(f, {R: Rm}, R)))
+        return _expect_iid(body, rs, dist, moments)
+
+    return e.replace(lambda x: isinstance(x, (MatGrad, MatHessian, MatExpectation)), do)
+
+
+def _doit(x):
+    if isinstance(x, sp.MatrixExpr) and not isinstance(x, sp.MatrixBase):
+        x = x.doit()
+        if isinstance(x, sp.MatrixExpr) and not isinstance(x, sp.MatrixBase):
+            x = x.as_explicit()
+        return x
+    return x.doit() if isinstance(x, sp.Basic) else x
+
+
+def _expect_iid(body, rs, dist, moments):
+    """E over independent entries rs ~ dist of a polynomial body (exact, monomial by monomial)."""
+    if isinstance(body, sp.MatrixBase):
+        return body.applyfunc(lambda b: _expect_iid(sp.expand(b), rs, dist, moments))
+    present = [r for r in rs if body.has(r)]
+    if not present:
+        return body
+    poly = sp.Poly(body, *present)
+    total = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        term = coeff
+        for k in powers:
+            if k:
+                term *= moments(dist, k)
+        total += term
+    return total

@@ -228,3 +228,60 @@ def _expect_iid(body, rs, dist, moments):
                 term *= moments(dist, k)
         total += term
     return total
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear equations in a vector unknown
+
+
+def coefficient(eq, w):
+    """A in eq = A w - b (eq linear in w), or None."""
+    eq = sp.expand(eq.doit())
+    terms = eq.args if isinstance(eq, sp.MatAdd) else (eq,)
+    parts = []
+    for t in terms:
+        if not t.has(w):
+            continue
+        coeff, mats = (t.as_coeff_matrices() if isinstance(t, sp.MatMul) else (sp.Integer(1), [t]))
+        if not mats or mats[-1] != w or any(m.has(w) for m in mats[:-1]) or coeff.has(w):
+            return None
+        left = sp.MatMul(*mats[:-1]) if len(mats) > 1 else sp.Identity(w.shape[0])
+        parts.append(coeff * left)
+    return sp.MatAdd(*parts).doit() if parts else None
+
+
+def positive_definite(a, spd: frozenset) -> bool:
+    """Shown from structure: a sum of positive semidefinite terms with at least one definite one."""
+    terms = a.args if isinstance(a, sp.MatAdd) else (a,)
+    definite = False
+    for t in terms:
+        kind = _definiteness(t, spd)
+        if kind is None:
+            return False
+        definite = definite or kind == "pd"
+    return definite
+
+
+def _definiteness(t, spd):
+    coeff, mats = (t.as_coeff_matrices() if isinstance(t, sp.MatMul) else (sp.Integer(1), [t]))
+    if not (coeff.is_positive or coeff.is_nonnegative):
+        return None
+    strict = bool(coeff.is_positive)
+    if len(mats) == 1:
+        m = mats[0]
+        if isinstance(m, sp.Identity):
+            return "pd" if strict else "psd"
+        if m in spd:
+            return "pd" if strict else "psd"
+        if isinstance(m, sp.MatPow) and m.exp.is_even and isinstance(m.base, (DiagPart, sp.MatPow)):
+            return "psd"
+        if isinstance(m, DiagPart) and _is_gram(m.arg):
+            return "psd"
+        return None
+    if len(mats) == 2 and mats[0] == mats[1].T:
+        return "psd"  # M^T M
+    return None
+
+
+def _is_gram(m) -> bool:
+    return isinstance(m, sp.MatMul) and len(m.args) == 2 and m.args[0] == m.args[1].T

@@ -969,6 +969,11 @@ def _transform(builder: ExprBuilder, tree):
 def _relation(builder: ExprBuilder, tree) -> Relation:
     lhs, op, rhs = tree.children
     lhs, rhs = _transform(builder, lhs), _transform(builder, rhs)
+    # `v = 0` for a vector or matrix v means the zero matrix of its shape.
+    if _is_matrix(lhs) and not _is_matrix(rhs) and rhs == 0:
+        rhs = sp.ZeroMatrix(*lhs.shape) if not isinstance(lhs, sp.MatrixBase) else sp.zeros(*lhs.shape).as_immutable()
+    if _is_matrix(rhs) and not _is_matrix(lhs) and lhs == 0:
+        lhs = sp.ZeroMatrix(*rhs.shape) if not isinstance(rhs, sp.MatrixBase) else sp.zeros(*rhs.shape).as_immutable()
     for side in (lhs, rhs):
         if isinstance(side, (_KwArg, _Binding, _Args)):
             raise ParseError("a relation compares two expressions", builder.text.span)

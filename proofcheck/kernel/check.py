@@ -194,6 +194,10 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
     reason = unsupported_reason(p.lhs, p.rhs, q.lhs, q.rhs)
     if reason:
         return StepResult(Status.UNKNOWN, "unsupported", reason)
+    if p == q:
+        return StepResult(Status.PROVED, "symbolic", "the same statement")
+    if _is_matrix_relation(p) or _is_matrix_relation(q):
+        return _matrix_statements(p, q, context, clock, rng)
     heads = _heads((p.lhs, p.rhs, q.lhs, q.rhs), context, clock)
     if heads:
         pl, pr, ql, qr = heads
@@ -218,6 +222,53 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
                           + f" (left side {ce['lhs']}, right side {ce['rhs']})", counterexample=ce)
     return _numeric_verdict(found.valid, found, numeric.Search(),
                             "the statement holds wherever the previous one does,")
+
+
+def _is_matrix_relation(r: Relation) -> bool:
+    return any(isinstance(x, (sp.MatrixBase, sp.MatrixExpr)) for x in (r.lhs, r.rhs))
+
+
+def _matrix_statements(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> StepResult:
+    """Matrix equations are equivalent when one difference is a nonzero multiple of the other.
+
+    No point can be drawn that satisfies a matrix equation, so this is the only test; the identity
+    Q = c P itself is checked like any equality (symbolically, or at several sizes)."""
+    if p.op != "=" or q.op != "=":
+        return StepResult(Status.UNKNOWN, "unsupported", "only matrix equations are compared")
+    dp = clock.attempt(lambda: plugins.facts(evaluate_heads(p.lhs - p.rhs), context), share=0.3)
+    dq = clock.attempt(lambda: plugins.facts(evaluate_heads(q.lhs - q.rhs), context), share=0.3)
+    if dp is None or dq is None or getattr(dp, "shape", None) != getattr(dq, "shape", None):
+        return StepResult(Status.UNKNOWN, "unsupported", "the two matrix equations have different shapes")
+    c = clock.attempt(lambda: _ratio(dp, dq), share=0.2)
+    if c is None or c == 0 or c.is_zero:
+        return StepResult(Status.UNKNOWN, "numeric",
+                          "cannot tell whether these matrix equations are equivalent (no constant multiple found)")
+    result = _equality(Relation(dq, "=", c * dp), context, clock, rng)
+    if result.status in (Status.PROVED, Status.NUMERIC):
+        result.message = "; ".join(m for m in (f"the new equation is {sp.sstr(c)} times the previous one",
+                                               result.message) if m)
+    elif result.status == Status.REFUTED:
+        result.message = f"the new equation is not {sp.sstr(c)} times the previous one: " + result.message
+    return result
+
+
+def _ratio(dp, dq):
+    """c with dq = c dp, guessed from one matching term."""
+    ep, eq = sp.expand(dp.doit()), sp.expand(dq.doit())
+    terms_p = ep.args if isinstance(ep, sp.MatAdd) else (ep,)
+    terms_q = eq.args if isinstance(eq, sp.MatAdd) else (eq,)
+
+    def split(t):
+        if isinstance(t, sp.MatMul):
+            c, mats = t.as_coeff_matrices()
+            return c, sp.MatMul(*mats) if len(mats) > 1 else mats[0]
+        return sp.Integer(1), t
+    q_terms = dict((m, c) for c, m in map(split, terms_q))
+    for t in terms_p:
+        c, m = split(t)
+        if m in q_terms and c != 0:
+            return sp.simplify(q_terms[m] / c)
+    return None
 
 
 def _sub(x, b: dict):

@@ -157,9 +157,11 @@ def _equal_once(l, r, clock: Clock, strong: bool) -> bool:
         m, s = (l, r) if lm else (r, l)
         return m.shape == (1, 1) and scalar_zero(m[0, 0] - s, clock, strong)
     if isinstance(l, sp.MatrixExpr) or isinstance(r, sp.MatrixExpr):
+        def matrix_zero():
+            d = sp.expand((l - r).doit())
+            return d == 0 or isinstance(d, sp.ZeroMatrix)
         try:
-            d = l - r
-            return scalar_zero(d, clock, strong) if d == 0 else clock.attempt(lambda: (l - r).doit() == 0) is True
+            return clock.attempt(matrix_zero, share=0.5) is True
         except (TypeError, ValueError, sp.ShapeError):
             return False
     try:

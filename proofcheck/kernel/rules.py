@@ -52,6 +52,8 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
     if task.prev.op != "=" or task.cur.op != "=":
         return Outcome(unknown="solve(x) works on equations")
     var = task.rule.args[0] if task.rule.args else task.cur.lhs
+    if isinstance(var, sp.MatrixSymbol) and task.cur.lhs == var:
+        return _solve_vector(task, var, clock)
     if not isinstance(var, sp.Symbol) or task.cur.lhs != var:
         return Outcome(unknown="solve(x) expects the new line to read `x = ...`")
     value = task.cur.rhs
@@ -72,6 +74,29 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
     else:
         note += "; uniqueness not decided"
     return Outcome(obligations, note=note)
+
+
+def _solve_vector(task: StepTask, w, clock: Clock) -> Outcome:
+    """A w = b  ==>  w = A^-1 b: substitute the claim back; invertibility of A from its structure."""
+    from proofcheck import linalg
+    lhs, rhs = task.prev.lhs, task.prev.rhs
+    if rhs == 0:
+        rhs = sp.ZeroMatrix(*lhs.shape)
+    if lhs == 0:
+        lhs = sp.ZeroMatrix(*rhs.shape)
+    eq = clock.attempt(lambda: linalg.lower_symbolic(lhs - rhs), share=0.3)
+    if eq is None or eq.has(linalg.MatGrad, linalg.MatHessian):
+        return Outcome(unknown="could not write the equation as a matrix expression in " + str(w))
+    value = task.cur.rhs
+    substituted = eq.xreplace({w: value})
+    note = "the claimed solution satisfies the equation"
+    coefficient = clock.attempt(lambda: linalg.coefficient(eq, w), share=0.2)
+    spd = frozenset(i.obj for i in task.context.symbols if "spd" in i.flags)
+    if coefficient is not None and linalg.positive_definite(coefficient, spd):
+        note += f"; it is the unique solution: the coefficient {sp.sstr(coefficient)} is positive definite"
+    else:
+        note += "; whether the coefficient matrix is invertible was not decided"
+    return Outcome([Relation(substituted, "=", sp.ZeroMatrix(*eq.shape))], note=note)
 
 
 def stationary(task: StepTask, clock: Clock) -> Outcome:

@@ -240,7 +240,8 @@ def _matrix_statements(p: Relation, q: Relation, context: Context, clock: Clock,
     if dp is None or dq is None or getattr(dp, "shape", None) != getattr(dq, "shape", None):
         return StepResult(Status.UNKNOWN, "unsupported", "the two matrix equations have different shapes")
     c = clock.attempt(lambda: _ratio(dp, dq), share=0.2)
-    if c is None or c == 0 or c.is_zero:
+    # P ==> Q whenever dq = c dp with c finite everywhere (c = 0 is fine in this direction).
+    if c is None or not (c.is_number or c.is_finite is True) or c.has(sp.zoo, sp.nan):
         return StepResult(Status.UNKNOWN, "numeric",
                           "cannot tell whether these matrix equations are equivalent (no constant multiple found)")
     result = _equality(Relation(dq, "=", c * dp), context, clock, rng)

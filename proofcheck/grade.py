@@ -32,6 +32,7 @@ class PartOutcome:
     notes: list[str] = field(default_factory=list)
     readable: bool = True  # False: the chain (or the whole file) could not be read
     sources: dict[int, str] = field(default_factory=dict)  # line index -> the line as written (0 = start)
+    from_result: bool = False  # the chain starts from the key's result itself
 
 
 @dataclass
@@ -135,8 +136,8 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
                          outcome.attempted, outcome.errors)
     steps = outcome.steps
     wrong = [s.index for s in steps if s.result.status in (Status.REFUTED, Status.ERROR)]
-    first = wrong[0] if wrong else None
-    stopped = rubric.policy == STOP and first is not None
+    first = 0 if outcome.from_result else (wrong[0] if wrong else None)
+    stopped = (rubric.policy == STOP and first is not None) or outcome.from_result  # restating earns nothing
 
     def counts(line: int) -> bool:  # under `stop`, nothing from the first error on earns credit
         return not stopped or line < first
@@ -170,9 +171,12 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     step_lines = {s.line for s in o.steps}  # an unreadable step is reported with the step, not twice
     out = [f"{_where(e)}: {e.message}." for e in o.errors if e.line not in step_lines]
     if reason:
-        return " ".join(out + [f"This part {reason}."])
+        return " ".join(out + [f"The chain {reason}."])
     steps = o.steps
     out.append(f"{sum(1 for s in steps if valid(s.result, strict))} of {len(steps)} step(s) hold.")
+    if o.from_result:
+        return " ".join(out + ["The chain starts from the key's result itself instead of the claim's left side, "
+                               "so it shows nothing and earns no points."])
     wrong = [s for s in steps if s.result.status in (Status.REFUTED, Status.ERROR)]
     for s in wrong[:MAX_MENTIONS]:
         prev = "the starting line" if s.index == 1 else f"step {s.index - 1}"

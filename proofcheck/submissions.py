@@ -292,6 +292,7 @@ class _AttemptPlan:
     start: int | None = None
     final: int | None = None
     relation_problem: str = ""
+    from_result: bool = False
     required: list[list[tuple[int, int]]] = field(default_factory=list)  # per result: (line, task)
 
 
@@ -324,6 +325,11 @@ def _plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt)
             ap.relation_problem = f"the steps give `{composed or 'no single relation'}`, the claim says `{claim.op}`"
         start = StepTask(claim.lhs, "=", chain.left, None, ctx, f"{name}:claim-start")
         end = StepTask(last, "=", claim.rhs, None, ctx, f"{name}:claim-end")
+    # Matching is up to equivalence, so a chain that starts from the key's result itself also "starts
+    # at the claim's left side"; one that merely restates the result shows nothing.
+    question, result = (claim.premise, claim.conclusion) if isinstance(claim, Implication) else \
+        (claim.lhs, claim.rhs) if isinstance(claim, Relation) and not statement else (None, None)
+    ap.from_result = result is not None and _same(first, result) and not _same(question, result)
     if start is not None:
         ap.start = planner.add(start)
     if end is not None and last is not None:
@@ -338,6 +344,14 @@ def _plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt)
                 checks.append((i, planner.add(StepTask(line, op, req, None, ctx, f"{name}:required{j}"))))
         ap.required.append(checks)
     return ap
+
+
+def _same(a, b) -> bool:
+    """Whether two parsed formulas are the same formula (SymPy's structural equality, no algebra)."""
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - e.g. an ambiguous matrix comparison: not the same
+        return False
 
 
 def grade_paths(paths: list[str], key: Key, options: Options, part: str | None = None,
@@ -365,7 +379,7 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
                         results[ap.final] if ap.final is not None else None,
                         results[ap.start] if ap.start is not None else None, ap.relation_problem,
                         [[(i, results[t]) for i, t in checks] for checks in ap.required], ap.attempt.notes,
-                        readable=pr is not None,
+                        readable=pr is not None, from_result=ap.from_result,
                         sources={i: " ".join(t.text.split()) for i, t in enumerate(ap.attempt.part.steps)})
         outcomes[id(ap.submission)][o.name] = o
     grades = []

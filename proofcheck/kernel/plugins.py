@@ -7,6 +7,8 @@ unless the closed form itself is wrong, which the plug-in's tests check against 
 
 from __future__ import annotations
 
+import sympy as sp
+
 from proofcheck import linalg
 from proofcheck.kernel.terms import Context
 from proofcheck.probability import lower as probability
@@ -35,8 +37,33 @@ def lower(expr, context: Context):
     return expr
 
 
+def canonical_bound(expr):
+    """Rename the variable of each one-variable integral and sum by its nesting depth, so that
+    integral(g(u), u) written twice with differently named (or bound) u compares equal."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Integral, sp.Sum):
+        return expr
+
+    def walk(e, depth):
+        if isinstance(e, (sp.Integral, sp.Sum)) and len(e.limits) == 1:
+            var = e.limits[0][0]
+            new = sp.Dummy(f"b{depth}", dummy_index=900_000 + depth, **_assumptions(var))
+            body = walk(e.function.xreplace({var: new}), depth + 1)
+            rest = tuple(walk(b, depth) for b in e.limits[0][1:])
+            return e.func(body, (new,) + rest)
+        if not e.args or isinstance(e, (sp.MatrixBase,)):
+            return e
+        return e.func(*[walk(a, depth) for a in e.args]) if isinstance(e, sp.Basic) else e
+
+    return walk(expr, 0)
+
+
+def _assumptions(var) -> dict:
+    return {"integer": True} if var.is_integer else {"real": True}
+
+
 def facts(expr, context: Context):
     """Symbolic rewrites that hold for the declared objects."""
+    expr = canonical_bound(expr)
     d = densities(context)
     for fn in SYMBOLIC_FACTS:
         expr = fn(expr, d)

@@ -216,6 +216,56 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
     return Outcome(unknown="integrand needs an integral (or expectation) on both sides")
 
 
+def substitute(task: StepTask, clock: Clock) -> Outcome:
+    """integral(g(x), x)   cur   by substitute(x = F(u))
+    -----------------------------------------------------
+    integral(g(F(u)) F'(u), u) op cur, with F increasing (declared, or F' > 0 shown as an obligation).
+    Expectations over densities are integrals here; the range must be the whole real line and F onto it."""
+    from proofcheck.kernel import plugins
+    if len(task.rule.kwargs) != 1 or isinstance(task.prev, Relation):
+        return Outcome(unknown="substitute takes one `x = F(u)` and applies to expression chains")
+    name, image = task.rule.kwargs[0]
+    free = [s for s in image.free_symbols if s.name != name]
+    if len(free) != 1:
+        return Outcome(unknown=f"substitute needs x = F(u) with exactly one new variable; got {sp.sstr(image)}")
+    u = free[0]
+    prev = plugins.lower(task.prev, task.context)
+    found = []
+
+    def change(integral):
+        if len(integral.limits) != 1 or len(integral.limits[0]) != 3 or integral.limits[0][0].name != name:
+            return integral
+        x, lo, hi = integral.limits[0]
+        if (lo, hi) != (-sp.oo, sp.oo):
+            found.append("range")
+            return integral
+        found.append("ok")
+        return sp.Integral(integral.function.subs(x, image) * sp.diff(image, u), (u, -sp.oo, sp.oo))
+
+    new = prev.replace(lambda e: isinstance(e, sp.Integral), change)
+    if "ok" not in found:
+        why = "over the whole real line" if "range" in found else f"in {name}"
+        return Outcome(unknown=f"substitute changes variables in an integral (or expectation) {why}")
+    increasing = _declared_increasing(image, u, task)
+    obligations = [Relation(new, task.op, task.cur)]
+    if increasing:
+        note = f"changed variables {name} = {sp.sstr(image)}; {sp.sstr(image)} is declared increasing"
+    else:
+        obligations.append(Relation(sp.diff(image, u), ">", sp.Integer(0)))
+        note = f"changed variables {name} = {sp.sstr(image)}, which is checked to be increasing"
+    from proofcheck.kernel.terms import SymbolInfo
+    extra = () if any(i.obj == u for i in task.context.symbols) else (SymbolInfo(u.name, "scalar", u, "real"),)
+    return Outcome(obligations, note=note + " (it must also map the real line onto itself)", extra=extra)
+
+
+def _declared_increasing(image, u, task: StepTask) -> bool:
+    """F(u) with F declared `increasing function`."""
+    from sympy.core.function import AppliedUndef
+    if isinstance(image, AppliedUndef) and image.args == (u,):
+        return any(i.obj == image.func and "increasing" in i.flags for i in task.context.symbols)
+    return False
+
+
 def not_yet(name: str):
     """A rule that exists in the format but has no checker yet: the step is `unknown`."""
     def rule(task: StepTask, clock: Clock) -> Outcome:
@@ -250,5 +300,5 @@ RULES = {
     "stationary": stationary,
     "jensen": jensen,
     "integrand": integrand,
-    "substitute": not_yet("substitute"),
+    "substitute": substitute,
 }

@@ -12,7 +12,7 @@ import sympy as sp
 
 from proofcheck.kernel import numeric, plugins
 from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
-from proofcheck.kernel.rules import RULES
+from proofcheck.kernel.rules import RULES, interval_substitution
 from proofcheck.kernel.terms import Context, Implication, Relation, StepTask
 from proofcheck.kernel.verdict import Status, StepResult, weakest
 
@@ -169,7 +169,9 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
     if heads:
         # lhs op rhs  <=>  (lhs - rhs) op 0
         branches = _given_branches(context, clock) if context.givens else None
-        if sign_shown(l - r, ob.op, clock) or (branches and sign_shown(l - r, ob.op, clock, branches)):
+        intervals = interval_substitution(context)
+        if sign_shown(l - r, ob.op, clock) or (branches and sign_shown(l - r, ob.op, clock, branches)) \
+                or (intervals and sign_shown(l - r, ob.op, clock, [intervals])):
             return StepResult(Status.PROVED, "symbolic", "the difference has the right sign")
     sampler = _sampler(context, clock)
     if sampler is None:

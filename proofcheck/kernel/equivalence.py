@@ -171,8 +171,10 @@ def _equal_once(l, r, clock: Clock, strong: bool) -> bool:
     return scalar_zero(d, clock, strong)
 
 
-def sign_shown(d, op: str, clock: Clock, substitutions: list[dict] | None = None) -> bool:
-    """Whether `d op 0` is shown from the assumptions (op one of > >= < <=)."""
+def sign_shown(d, op: str, clock: Clock, substitutions: list[dict] | None = None,
+               any_branch: bool = False) -> bool:
+    """Whether `d op 0` is shown from the assumptions (op one of > >= < <=), for every substitution
+    branch (alternatives that each cover all cases, with any_branch=True: for one of them)."""
     branches = substitutions or [{}]
 
     def test(x):
@@ -185,6 +187,9 @@ def sign_shown(d, op: str, clock: Clock, substitutions: list[dict] | None = None
 
     for sub in branches:
         x = d.xreplace(sub) if sub else d
-        if clock.attempt(test, x, share=0.6) is not True:
+        ok = clock.attempt(test, x, share=0.6) is True
+        if any_branch and ok:
+            return True
+        if not any_branch and not ok:
             return False
-    return True
+    return not any_branch

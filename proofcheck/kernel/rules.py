@@ -125,7 +125,8 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
                     Relation(_subs(d2, [x], [point]), "<" if want_max else ">", sp.Integer(0))]
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)
     shape = "concave" if want_max else "convex"
-    glob = curvature is not None and sign_shown(curvature, "<=" if want_max else ">=", clock)
+    glob = curvature is not None and sign_shown(curvature, "<=" if want_max else ">=", clock,
+                                                [{}, interval_substitution(task.context)], any_branch=True)
     note = (f"global optimum: f is {shape} in {x}" if glob
             else f"local optimum only: the second-order condition holds at the point; f is not shown {shape}")
     return Outcome(obligations, note=note)
@@ -205,7 +206,7 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
         (x, lo, hi), (y, lo2, hi2) = a.limits[0], b.limits[0]
         if (lo, hi) != (lo2, hi2):
             return Outcome(unknown="the two integrals have different ranges")
-        if task.op != "=" and not (sp.sympify(hi - lo).is_nonnegative):
+        if task.op != "=" and not (sp.sympify(hi - lo).is_extended_nonnegative):
             return Outcome(unknown="cannot tell that the range runs upwards, so an inequality may flip")
         fb = b.function.xreplace({y: x})
         domain = "real" if (lo, hi) == (-sp.oo, sp.oo) else "interval"
@@ -272,6 +273,18 @@ def not_yet(name: str):
         return Outcome(unknown=f"rule `{name}` is not supported yet")
     rule.__doc__ = f"`by {name}`: not supported yet."
     return rule
+
+
+def interval_substitution(context) -> dict:
+    """x = a + (b - a) sigmoid(t) for each x declared interval(a, b): t ranges over the reals exactly
+    when x ranges over (a, b), and SymPy's sign reasoning knows about sigmoids but not upper bounds."""
+    out = {}
+    for info in context.symbols:
+        if info.domain == "interval" and info.low is not None and info.high is not None \
+                and info.low.is_number and info.high.is_number:
+            t = sp.Symbol(f"t_{info.name}", real=True)
+            out[info.obj] = info.low + (info.high - info.low) / (1 + sp.exp(-t))
+    return out
 
 
 def _symbol(task: StepTask, name: str) -> sp.Symbol:

@@ -1,0 +1,166 @@
+"""Rules beyond plain equivalence: jensen, integrand, substitute, stationary, and --jobs determinism."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from proofcheck.verify import Options, verify_text
+
+
+def _check(body: str, timeout: float = 8):
+    report = verify_text(textwrap.dedent(body), "t.yaml", Options(timeout=timeout))
+    assert report.errors == [], report.errors
+    return report
+
+
+def _steps(report):
+    return [(s.result.status.value, s.result.message) for p in report.parts for s in p.steps]
+
+
+ELBO = """\
+    proofcheck: 1
+    title: ELBO
+    symbols:
+      x, z: real
+      q: density
+      p_xz: density(2)
+    define:
+      - p_x := integral(p_xz(x, z), z)
+    claim: log(p_x) >= E[z ~ q](log(p_xz(x, z) / q(z)))
+    steps: |
+      log(p_x)
+        = log(E[z ~ q](p_xz(x, z) / q(z)))
+        {rel} E[z ~ q](log(p_xz(x, z) / q(z)))       by jensen
+    """
+
+
+def test_jensen_for_the_concave_log():
+    report = _check(ELBO.format(rel=">="))
+    status, message = _steps(report)[1]
+    assert status == "proved" and "concave function log" in message
+    assert report.parts[0].claim_established
+
+
+def test_jensen_in_the_wrong_direction_is_not_accepted():
+    report = _check(ELBO.format(rel="<=").replace("claim: log(p_x) >=", "claim: log(p_x) <="))
+    status, message = _steps(report)[1]
+    assert status == "unknown" and "Jensen's direction" in message
+
+
+def test_integrand_compares_pointwise():
+    report = _check("""\
+        proofcheck: 1
+        title: integrand
+        symbols:
+          x, a: real
+          f: density
+        claim: integral(f(x) (x - a)^2, x) >= integral(f(x) 0, x)
+        steps: |
+          integral(f(x) (x - a)^2, x)
+            >= integral(f(x) 0, x)           by integrand
+        """)
+    assert _steps(report)[0][0] == "proved"
+
+
+def test_integrand_refutes_a_wrong_pointwise_claim():
+    report = _check("""\
+        proofcheck: 1
+        title: integrand
+        symbols:
+          x, a: real
+          f: density
+        claim: integral(f(x) (x - a), x) >= integral(f(x) 0, x)
+        steps: |
+          integral(f(x) (x - a), x)
+            >= integral(f(x) 0, x)           by integrand
+        """)
+    status, _ = _steps(report)[0]
+    assert status == "refuted"
+    ce = report.parts[0].steps[0].result.counterexample
+    assert float(ce["x"]) < float(ce["a"])
+
+
+def test_substitute_with_a_declared_increasing_function():
+    report = _check("""\
+        proofcheck: 1
+        title: change of variables
+        symbols:
+          x, u: real
+          f: density
+          F: increasing function
+        claim: integral(f(x) x^2, x) = integral(f(F(u)) F(u)^2 F'(u), u)
+        steps: |
+          integral(f(x) x^2, x)
+            = integral(f(F(u)) F(u)^2 F'(u), u)      by substitute(x = F(u))
+        """)
+    status, message = _steps(report)[0]
+    assert status == "proved" and "declared increasing" in message
+
+
+def test_substitute_forgetting_the_jacobian_is_not_proved():
+    report = _check("""\
+        proofcheck: 1
+        title: change of variables without the Jacobian
+        symbols:
+          x, u: real
+          f: density
+          F: increasing function
+        claim: integral(f(x), x) = integral(f(F(u)), u)
+        steps: |
+          integral(f(x), x)
+            = integral(f(F(u)), u)      by substitute(x = F(u))
+        """, timeout=30)
+    assert _steps(report)[0][0] in ("refuted", "unknown")
+    assert _steps(report)[0][0] != "proved"
+
+
+def test_stationary_says_global_for_a_concave_objective():
+    report = _check("""\
+        proofcheck: 1
+        title: optimal discriminator, pointwise
+        symbols:
+          D: interval(0, 1)
+          a, b: positive
+        claim: argmax(a log(D) + b log(1 - D), D) = a / (a + b)
+        steps: |
+          argmax(a log(D) + b log(1 - D), D)
+            = a / (a + b)            by stationary(D)
+        """)
+    status, message = _steps(report)[0]
+    assert status == "proved" and message.startswith("global optimum")
+
+
+def test_stationary_refutes_a_wrong_point():
+    report = _check("""\
+        proofcheck: 1
+        title: wrong optimum
+        symbols:
+          D: interval(0, 1)
+          a, b: positive
+        claim: argmax(a log(D) + b log(1 - D), D) = b / (a + b)
+        steps: |
+          argmax(a log(D) + b log(1 - D), D)
+            = b / (a + b)            by stationary(D)
+        """)
+    assert _steps(report)[0][0] == "refuted"
+
+
+def test_jobs_do_not_change_the_output(tmp_path):
+    from proofcheck.cli import main
+    import contextlib
+    import io
+    outs = []
+    for jobs in ("1", "2"):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(["verify", "derivations/saturating_gan_gradient.yaml", "derivations/dirac_gan.yaml",
+                         "--format", "json", "--jobs", jobs, "--no-cache"])
+        doc = json.loads(buf.getvalue())
+        for f in doc["files"]:
+            for p in f["parts"]:
+                for s in p["steps"]:
+                    s.pop("seconds")
+        doc["summary"].pop("seconds")
+        outs.append((code, doc))
+    assert outs[0] == outs[1]

@@ -181,7 +181,7 @@ def check_report(lhs: str, rhs: str, symbols: str, options: Options) -> tuple[Fi
     """Check `lhs = rhs` (or another relation) with the given declarations; undeclared names are real."""
     rel = "="
     body = rhs.strip()
-    for op in ("<=", ">=", "!=", "=", "<", ">"):
+    for op in ("<==>", "==>", "<=", ">=", "!=", "=", "<", ">"):
         if body.startswith(op):
             rel, body = op, body[len(op):].strip()
             break

@@ -312,6 +312,11 @@ def _solved_implies(dp, dq, context: Context, clock: Clock) -> bool:
     for s in sorted(dp.free_symbols, key=lambda s: s.name, reverse=True):
         if not num.is_polynomial(s):
             continue
+        # solve() returns the generic roots; they are all the roots only if the leading coefficient
+        # cannot vanish (a s = 0 does not give s = 0 when a may be 0).
+        lead = clock.attempt(lambda: sp.Poly(num, s).LC(), share=0.1)
+        if lead is None or lead.is_nonzero is not True:
+            continue
         sols = clock.attempt(lambda: sp.solve(dp, s, dict=False), share=0.2)
         if not sols:
             continue

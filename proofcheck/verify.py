@@ -430,10 +430,14 @@ def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
     return files, missing
 
 
-def run_plans(planner: Planner, plans: list[_FilePlan], options: Options, progress=None) -> list[FileReport]:
-    """Run every queued task in time-budgeted workers and assemble the reports."""
+def run_plans(planner: Planner, plans: list[_FilePlan], options: Options, progress=None,
+              run_tasks=None) -> list[FileReport]:
+    """Run every queued task in time-budgeted workers and assemble the reports.
+
+    `run_tasks(tasks, options, progress) -> results` replaces the default runner (verdict cache, then
+    a fresh worker pool), e.g. for `serve`, which keeps its worker pools between requests."""
     start = time.monotonic()
-    results = _run_tasks(planner.tasks, options, progress)
+    results = (run_tasks or _run_tasks)(planner.tasks, options, progress)
     planner.results = results
     reports = [_assemble(p, results, options.strict) for p in plans]
     elapsed = time.monotonic() - start

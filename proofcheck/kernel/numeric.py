@@ -17,7 +17,8 @@ from proofcheck.kernel.terms import At, Bag, Context, deep_doit, Eigenvals, Opti
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
 AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
-SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 4, 1)  # sizes given to dimension names, draw after draw
+SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 4, 1)
+FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)  # sizes given to dimension names, draw after draw
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
@@ -178,6 +179,8 @@ class Sampler:
         self.dims = [i.obj for i in self.infos if i.kind == "scalar" and i.domain == "posint"
                      and any(isinstance(d, sp.Basic) and d.has(i.obj) for d in shapes)]
         self.draws = 0
+        self._functions = None
+        self._function_uses = 0
         self._plan(relations)
 
     def _plan(self, relations) -> None:
@@ -243,10 +246,14 @@ class Sampler:
                 raise Undefined("a given's solution is outside the declared type")
             known[s] = v
             p.values[s] = v
+        if self._functions is None or self._function_uses >= FUNCTION_REUSE:
+            # A random function is reused for a few points: instantiating derivatives is the slow part.
+            self._functions = {i.obj: draw_function(i, rng) for i in self.infos if i.kind in ("function", "density")}
+            self._function_uses = 0
+        self._function_uses += 1
+        p.functions = self._functions
         for info in self.infos:
-            if info.kind in ("function", "density"):
-                p.functions[info.obj] = draw_function(info, rng)
-            elif info.kind == "matrix":
+            if info.kind == "matrix":
                 p.matrices[info.obj] = draw_matrix(info, rng, known)
         for rel in self.checks:
             try:
@@ -349,10 +356,21 @@ class Value:
         self.error = 0  # absolute error estimate from quadrature
 
 
-def evaluate(expr, point: Point, dps: int, real_only: bool) -> Value:
-    """The value of an expression at a point, at `dps` digits; raises Undefined off its domain."""
+def evaluate(expr, point: Point, dps: int, real_only: bool, memo: dict | None = None) -> Value:
+    """The value of an expression at a point, at `dps` digits; raises Undefined off its domain.
+
+    memo keeps instantiated forms between points that share their functions (and have no
+    matrices or integer names, which instantiation substitutes)."""
     approx = isinstance(expr, sp.Basic) and expr.has(sp.Limit)
-    e = instantiate(expr, point, dps)
+    reusable = memo is not None and not point.matrices and isinstance(expr, sp.Basic) and \
+        not any(s.is_integer for s in expr.free_symbols)
+    key = (expr, id(point.functions), dps if approx else 0)
+    if reusable and key in memo:
+        e = memo[key]
+    else:
+        e = instantiate(expr, point, dps)
+        if reusable:
+            memo[key] = e
     errors = mpeval.Errors()
     value = _evaluate(e, point, dps, real_only, errors, approx)
     value.error = errors.total
@@ -578,6 +596,7 @@ class Search:
 def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, max_draws: int) -> Search:
     """Test a relation at up to `want` valid points; confirm any mismatch at higher precision."""
     out = Search()
+    memo: dict = {}
     if sampler.rewrites:
         lhs, rhs = rewrite(lhs, sampler.rewrites), rewrite(rhs, sampler.rewrites)
     ro = real_only(lhs, rhs)
@@ -587,7 +606,7 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
             break
         try:
             point = sampler.draw(rng)
-            left, right = evaluate(lhs, point, DPS, ro), evaluate(rhs, point, DPS, ro)
+            left, right = evaluate(lhs, point, DPS, ro, memo), evaluate(rhs, point, DPS, ro, memo)
             ok = compare(left, op, right)
         except Undefined as exc:
             last_reason = str(exc)
@@ -600,7 +619,7 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
         if ok:
             continue
         try:
-            left2, right2 = evaluate(lhs, point, CONFIRM_DPS, ro), evaluate(rhs, point, CONFIRM_DPS, ro)
+            left2, right2 = evaluate(lhs, point, CONFIRM_DPS, ro, memo), evaluate(rhs, point, CONFIRM_DPS, ro, memo)
             confirmed = not compare(left2, op, right2)
         except Undefined:
             confirmed = False

@@ -56,14 +56,12 @@ class StepReport:
     text: str
     rule: str
     result: StepResult
-    display_fn: object = None  # makes the SymPy object to pretty-print (parsed again only when shown)
+    display_fn: object = None  # a thunk making the SymPy object to pretty-print (parsed only when shown)
 
     @property
     def display(self):
         """The formula as a SymPy object with definitions folded, or None."""
-        if callable(self.display_fn):
-            self.display_fn = _display(self.display_fn)
-        return self.display_fn
+        return _force(self, "display_fn")
 
 
 @dataclass
@@ -82,9 +80,25 @@ class PartReport:
     @property
     def start_display(self):
         """The starting line as a SymPy object, or None."""
-        if callable(self.start_display_fn):
-            self.start_display_fn = _display(self.start_display_fn)
-        return self.start_display_fn
+        return _force(self, "start_display_fn")
+
+
+class _Shown:
+    """A computed display value (a SymPy Lambda is callable too, so it cannot mark 'computed')."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _force(obj, attr: str):
+    v = getattr(obj, attr)
+    if isinstance(v, _Shown):
+        return v.value
+    value = _display(v) if callable(v) else v
+    setattr(obj, attr, _Shown(value))
+    return value
 
 
 @dataclass

@@ -128,11 +128,14 @@ def parse_derivation_text(text: str, path: str) -> Derivation:
                            nested=False))
 
     grading = _plain(top["grading"][1], path) if "grading" in top else None
+    if grading is not None and not isinstance(grading, dict):
+        raise ReadError("`grading` is a mapping (see docs/grading.md)", _mark_span(path, top["grading"][1].start_mark))
     latex_names = {}
     if "latex_names" in top:
         ln = _plain(top["latex_names"][1], path)
-        if not isinstance(ln, dict):
-            raise ReadError("`latex_names` maps LaTeX names to declared symbols", _mark_span(path, top["latex_names"][1].start_mark))
+        if not isinstance(ln, dict) or any(isinstance(v, (dict, list)) for v in ln.values()):
+            raise ReadError("`latex_names` maps LaTeX names to declared symbols, one name each",
+                            _mark_span(path, top["latex_names"][1].start_mark))
         latex_names = {str(k): str(v) for k, v in ln.items()}
     return Derivation(
         path=path, title=title, parts=parts,

@@ -103,14 +103,14 @@ def _sampler(context: Context, clock: Clock, hypotheses=()) -> numeric.Sampler |
 
 def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
     if ob.lhs == ob.rhs:
-        return StepResult(Status.PROVED, "symbolic")
+        return StepResult(Status.PROVED, "symbolic", details={"stage": "structural"})
     heads = _heads((ob.lhs, ob.rhs), context, clock)
     l, r = heads if heads else (ob.lhs, ob.rhs)
     if heads and equal(l, r, clock, strong=False):
-        return StepResult(Status.PROVED, "symbolic")
+        return StepResult(Status.PROVED, "symbolic", details={"stage": "cheap symbolic"})
     branches = _given_branches(context, clock) if context.givens else None
     if heads and branches and equal(l, r, clock, strong=False, substitutions=branches):
-        return StepResult(Status.PROVED, "symbolic", "using the givens")
+        return StepResult(Status.PROVED, "symbolic", "using the givens", details={"stage": "cheap symbolic"})
     sampler = _sampler(context, clock)
     if sampler is None:
         return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
@@ -119,14 +119,14 @@ def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
         _has(l, sp.Limit) or _has(r, sp.Limit)) else (ob.lhs, ob.rhs)
     screen = numeric.search(nl, "=", nr, sampler, rng, SCREEN_POINTS, 30)
     if screen.counterexample:
-        return _refuted(screen.counterexample)
+        return _refuted(screen.counterexample, "numeric screen")
     if heads and equal(l, r, clock, strong=True):
-        return StepResult(Status.PROVED, "symbolic")
+        return StepResult(Status.PROVED, "symbolic", details={"stage": "simplify"})
     if heads and branches and equal(l, r, clock, strong=True, substitutions=branches):
-        return StepResult(Status.PROVED, "symbolic", "using the givens")
+        return StepResult(Status.PROVED, "symbolic", "using the givens", details={"stage": "simplify"})
     full = numeric.search(nl, "=", nr, sampler, rng, POINTS - screen.valid, 80)
     if full.counterexample:
-        return _refuted(full.counterexample)
+        return _refuted(full.counterexample, "numeric")
     return _numeric_verdict(screen.valid + full.valid, full, screen,
                             f"both sides agree to {numeric.AGREE_DIGITS} digits")
 
@@ -139,19 +139,20 @@ def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, w
         sizes = list(dict.fromkeys(screen.sizes + full.sizes))
         at = f" (sizes {'; '.join(sizes)})" if sizes else ""
         return StepResult(Status.NUMERIC, "numeric",
-                          f"{what} at {valid} random points{at}; no symbolic proof found")
+                          f"{what} at {valid} random points{at}; no symbolic proof found",
+                          details={"stage": "numeric"})
     reason = full.reason or screen.reason
     return StepResult(Status.UNKNOWN, "numeric",
                       f"only {valid} of the random points were usable (need {POINTS})" +
                       (f": {reason}" if reason else ""))
 
 
-def _refuted(ce: dict) -> StepResult:
+def _refuted(ce: dict, stage: str = "numeric") -> StepResult:
     shown = ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs"))
     where = f"at {shown}: " if shown else ""
     return StepResult(Status.REFUTED, "numeric",
                       f"{where}the left side is {ce['lhs']} and the right side is {ce['rhs']}",
-                      counterexample=ce)
+                      counterexample=ce, details={"stage": stage})
 
 
 def _has(e, cls) -> bool:
@@ -172,16 +173,17 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
         intervals = interval_substitution(context)
         if sign_shown(l - r, ob.op, clock) or (branches and sign_shown(l - r, ob.op, clock, branches)) \
                 or (intervals and sign_shown(l - r, ob.op, clock, [intervals])):
-            return StepResult(Status.PROVED, "symbolic", "the difference has the right sign")
+            return StepResult(Status.PROVED, "symbolic", "the difference has the right sign", details={"stage": "sign"})
     sampler = _sampler(context, clock)
     if sampler is None:
         return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
     found = numeric.search(ob.lhs, ob.op, ob.rhs, sampler, rng, INEQUALITY_POINTS, 200)
     if found.counterexample:
-        return _refuted(found.counterexample)
+        return _refuted(found.counterexample, "numeric")
     if found.valid >= POINTS:
         return StepResult(Status.NUMERIC, "numeric",
-                          f"no counterexample at {found.valid} random points; not proved symbolically")
+                          f"no counterexample at {found.valid} random points; not proved symbolically",
+                          details={"stage": "numeric"})
     return _numeric_verdict(found.valid, found, numeric.Search(), "")
 
 
@@ -197,21 +199,21 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
     if reason:
         return StepResult(Status.UNKNOWN, "unsupported", reason)
     if p == q:
-        return StepResult(Status.PROVED, "symbolic", "the same statement")
+        return StepResult(Status.PROVED, "symbolic", "the same statement", details={"stage": "structural"})
     if _is_matrix_relation(p) or _is_matrix_relation(q):
         return _matrix_statements(p, q, context, clock, rng)
     heads = _heads((p.lhs, p.rhs, q.lhs, q.rhs), context, clock)
     if heads:
         pl, pr, ql, qr = heads
         if _same_statement(Relation(pl, p.op, pr), Relation(ql, q.op, qr), clock):
-            return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent")
+            return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent", details={"stage": "statement"})
         branches = _given_branches(context, clock) if context.givens else None
         if branches and all(_same_statement(Relation(*(_sub(x, b) for x in (pl, p.op, pr))),
                                             Relation(*(_sub(x, b) for x in (ql, q.op, qr))), clock)
                             for b in branches):
-            return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent under the givens")
+            return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent under the givens", details={"stage": "statement"})
         if p.op == "=" and q.op == "=" and _solved_implies(pl - pr, ql - qr, context, clock):
-            return StepResult(Status.PROVED, "symbolic", "solving the previous equation gives this one")
+            return StepResult(Status.PROVED, "symbolic", "solving the previous equation gives this one", details={"stage": "statement"})
     sampler = _sampler(context, clock, hypotheses=(p,))
     if sampler is None:
         return StepResult(Status.UNKNOWN, "numeric", "could not plan points satisfying the previous statement")

@@ -188,11 +188,13 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
                        f"{_clause(s.result.message)}.")
     if len(wrong) > MAX_MENTIONS:
         out.append(f"Step(s) {', '.join(str(s.index) for s in wrong[MAX_MENTIONS:])} are wrong as well.")
-    unchecked = [s.index for s in steps if (s.result.status == Status.UNKNOWN and s.result.method != "skipped")
-                 or (s.result.status == Status.NUMERIC and strict)]
+    unchecked = [s.index for s in steps if s.result.status == Status.UNKNOWN and s.result.method != "skipped"]
     if unchecked:
         out.append(f"Step(s) {', '.join(map(str, unchecked))} could not be checked automatically; they earn "
                    "nothing unless reviewed by hand.")
+    numeric = [s.index for s in steps if s.result.status == Status.NUMERIC] if strict else []
+    if numeric:
+        out.append(f"Step(s) {', '.join(map(str, numeric))} hold only numerically and earn nothing under --strict.")
     if rubric.policy == STOP and first is not None and any(s.index > first for s in steps):
         out.append(f"Under the `stop` policy nothing after step {first} earns credit.")
     elif first is not None and any(p > 0 for s, p in zip(steps, points) if s.index > first):
@@ -202,8 +204,7 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if final_matches and final_points:
         out.append("The final line matches the key's result.")
     elif final_matches:
-        why = o.relation_problem or ("the chain does not start from the claim's left side"
-                                     if not valid(o.start, strict) else
+        why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
                                      f"it comes after the first wrong step (policy `{STOP}`)")
         out.append(f"The final line matches the key's result but earns nothing: {why}.")
     elif o.relation_problem:
@@ -223,6 +224,15 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
         elif rubric.policy == STOP and first is not None and min(reached) >= first:
             out.append(f"The required result `{req.label}` is reached only after step {first} (policy `{STOP}`).")
     return " ".join(out)
+
+
+def _start_problem(r: StepResult | None, strict: bool) -> str:
+    """Why the first line does not count as the claim's left side."""
+    if r is not None and r.status == Status.NUMERIC and strict:
+        return "the first line matches the claim's left side only numerically (--strict)"
+    if r is not None and r.status == Status.UNKNOWN:
+        return f"whether the first line matches the claim's left side could not be decided ({_clause(r.message)})"
+    return "the chain does not start from the claim's left side"
 
 
 def _because(r: StepResult, left: str = "the left side", right: str = "the right side") -> str:

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check derivation files or directories")
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.add_argument("--format", choices=FORMATS, default="text")
+    v.add_argument("--key", metavar="KEY.yaml",
+                   help="declarations for Markdown/LaTeX sheets ($$ ... $$ formulas): a derivation file")
     common(v)
 
     c = sub.add_parser("check", help='check one identity: proofcheck check "LHS" "RHS"')
@@ -139,7 +141,11 @@ def _verify(args, options: Options) -> int:
             progress.start()
             return lambda i, res: progress.advance(task)
     try:
-        reports = verify_paths(args.paths, options, progress_factory)
+        if args.key:  # Markdown/LaTeX sheets, declared by a key (proofcheck.latex_input)
+            from proofcheck.latex_input import verify_sheets
+            reports = verify_sheets(args.paths, args.key, options, progress_factory)
+        else:
+            reports = verify_paths(args.paths, options, progress_factory)
     finally:
         if progress is not None:
             progress.stop()

@@ -22,11 +22,23 @@ class ScalarOf(sp.Function):
     def eval(cls, m):
         if isinstance(m, sp.MatrixBase):
             return m[0, 0]
+        if isinstance(m, sp.MatrixExpr) and not m.has(sp.MatrixSymbol):
+            return m.as_explicit()[0, 0]  # explicit factors with scalar coefficients: safe to expand
         return None
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
+    def _pretty(self, printer):
+        return printer._print(self.args[0])
+
+    def _latex(self, printer):
+        return printer._print(self.args[0])
 
 
 class DiagPart(sp.MatrixExpr):
-    """diag(A): the diagonal part of a square matrix, as a matrix."""
+    """diag(A): the diagonal part of a square matrix, as a matrix; diag(v) for a column vector v:
+    the square matrix with v on its diagonal."""
 
     def __new__(cls, arg):
         return sp.Basic.__new__(cls, sp.sympify(arg))
@@ -37,12 +49,17 @@ class DiagPart(sp.MatrixExpr):
         return self.args[0]
 
     @property
+    def of_vector(self) -> bool:
+        """Whether the argument is a column vector (not a square matrix)."""
+        return self.arg.shape[1] == 1 and self.arg.shape[0] != 1
+
+    @property
     def shape(self):
-        """Same shape as the argument."""
-        return self.arg.shape
+        """Square: the argument's rows."""
+        return (self.arg.shape[0], self.arg.shape[0])
 
     def _entry(self, i, j, **kwargs):
-        return sp.KroneckerDelta(i, j) * self.arg[i, i]
+        return sp.KroneckerDelta(i, j) * (self.arg[i, 0] if self.of_vector else self.arg[i, i])
 
     def _eval_transpose(self):
         return self
@@ -52,11 +69,12 @@ class DiagPart(sp.MatrixExpr):
         arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
         if isinstance(arg, sp.MatrixExpr) and not isinstance(arg, sp.MatrixBase):
             try:
-                arg = arg.as_explicit() if all(s.is_Integer for s in arg.shape) else arg
+                arg = arg.as_explicit() if all(sp.sympify(s).is_Integer for s in arg.shape) else arg
             except (ValueError, TypeError, AttributeError):
                 pass
         if isinstance(arg, sp.MatrixBase):
-            return sp.ImmutableMatrix(sp.diag(*[arg[i, i] for i in range(arg.rows)]))
+            entries = list(arg) if arg.cols == 1 else [arg[i, i] for i in range(arg.rows)]
+            return sp.ImmutableMatrix(sp.diag(*entries))
         return DiagPart(arg)
 
 
@@ -184,7 +202,7 @@ def instantiate_heads(e, matrices: dict, dims: dict, moments):
         others = {m: v for m, v in matrices.items() if m != keep}
         return body.xreplace(others).xreplace(free)
 
-    def do(h):
+    def do(h, bound=frozenset()):
         if isinstance(h, (MatGrad, MatHessian)):
             f, w = h.args
             W, ws = symbols_for(w, "grad")
@@ -196,11 +214,23 @@ def instantiate_heads(e, matrices: dict, dims: dict, moments):
                 out = sp.ImmutableMatrix([[sp.diff(body, a, b) for b in ws] for a in ws])
             return out.xreplace(vals)
         f, R, dist = h.args
-        Rm, rs = symbols_for(R, "mask")
-        body = sp.expand(explicit(with_values(f, {R: Rm}, R)))
+        Rm, rs = symbols_for(R, f"mask{len(bound)}")
+        # Outermost first: inner expectations keep their own random matrices, and see ours as symbols.
+        inner_bound = {x.args[1] for x in f.atoms(MatExpectation)}
+        others = {m: v for m, v in matrices.items() if m != R and m not in inner_bound and m not in bound}
+        body = f.xreplace({R: Rm}).xreplace(others)
+        body = walk(body, bound | {R})
+        body = sp.expand(explicit(body))
         return _expect_iid(body, rs, dist, moments)
 
-    return e.replace(lambda x: isinstance(x, (MatGrad, MatHessian, MatExpectation)), do)
+    def walk(x, bound):
+        if isinstance(x, (MatGrad, MatHessian, MatExpectation)):
+            return do(x, bound)
+        if not isinstance(x, sp.Basic) or not x.args or not x.has(MatGrad, MatHessian, MatExpectation):
+            return x
+        return x.func(*[walk(a, bound) for a in x.args])
+
+    return walk(e, frozenset())
 
 
 def _doit(x):

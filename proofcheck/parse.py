@@ -17,7 +17,7 @@ from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm
                                      SymbolInfo, unsupported)
 from proofcheck.model import Span, Text
 from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, MvNormal, Normal, Uniform,
-                                          is_distribution, pdf)
+                                          bind, is_distribution, pdf)
 
 MAX_FORMULA_CHARS = 4000
 MAX_NESTING = 48
@@ -274,6 +274,8 @@ def _precheck(text: Text) -> None:
 
 
 def _parse_tree(text: Text, start: str):
+    if getattr(text, "error", None) is not None:  # LaTeX that could not be translated (latex_input.LatexText)
+        raise text.error
     _precheck(text)
     try:
         return grammar().parse(mark_inner_products(text.text), start=start)
@@ -322,6 +324,14 @@ class _KwArg:
 class _Args:
     def __init__(self, items):
         self.children = items
+
+
+class _Jux:
+    """`a (b)` or `a [b]` with `a` not a function: a product whose right factor alone takes a
+    following power or transpose, and which divides left to right (`1/p (q + 1)` is (q + 1)/p)."""
+
+    def __init__(self, left, right):
+        self.left, self.right = left, right
 
 
 def _placeholder(name: str) -> sp.Symbol:
@@ -441,6 +451,8 @@ class ExprBuilder(Transformer):
                 a, b = (a[0, 0] if _is_matrix(a) else a), (b[0, 0] if _is_matrix(b) else b)
             else:
                 self.fail(meta, f"cannot add a scalar and a {m.shape[0]}×{m.shape[1]} matrix")
+        if _is_matrix(a) and _is_matrix(b) and a.shape != b.shape:
+            self.fail(meta, f"shapes do not match: {a.shape[0]}×{a.shape[1]} {op} {b.shape[0]}×{b.shape[1]}")
         try:
             return a + b if op == "+" else a - b
         except sp.ShapeError:
@@ -469,6 +481,8 @@ class ExprBuilder(Transformer):
         return m
 
     def div(self, meta, a, b):
+        if isinstance(b, _Jux):  # 1/p (q + 1) is (1/p) (q + 1): left to right
+            return self._product(meta, self.div(meta, a, b.left), self._unwrap(b.right))
         a, b = self._unwrap(a), self._unwrap(b)
         if _is_matrix(b):
             if b.shape != (1, 1):
@@ -492,6 +506,8 @@ class ExprBuilder(Transformer):
         return -self._unwrap(a)
 
     def pow(self, meta, base, exp):
+        if isinstance(base, _Jux):  # p (q + 1)^2 is p * (q + 1)^2
+            return _Jux(base.left, self.pow(meta, base.right, exp))
         base, exp = self._unwrap(base), self._scalar(meta, self._unwrap(exp), "an exponent")
         if _is_matrix(base):
             if exp == -1:
@@ -514,12 +530,16 @@ class ExprBuilder(Transformer):
         return sp.Pow(base, exp)
 
     def transpose(self, meta, base, tok):
+        if isinstance(base, _Jux):
+            return _Jux(base.left, self.transpose(meta, base.right, tok))
         base = self._unwrap(base)
         if not _is_matrix(base) and "T" in self.scope.symbols:
             return self.pow(meta, base, self.scope.symbols["T"].obj)
         return base.T if _is_matrix(base) else base
 
     def _unwrap(self, x):
+        if isinstance(x, _Jux):
+            return self._product(None, self._unwrap(x.left), self._unwrap(x.right))
         if isinstance(x, (_KwArg, _Binding)):
             raise DeclarationError("a keyword argument or binding is not an expression here", self.text.span)
         if isinstance(x, Relation):
@@ -619,7 +639,7 @@ class ExprBuilder(Transformer):
             # `a (b)` with `a` not a function: juxtaposition, i.e. multiplication.
             if len(items) != 1:
                 self.fail(meta, f"{name!r} is not a function, so '{name}(...)' can only multiply one factor")
-            return self._product(meta, self.name(meta, name_tok), self._unwrap(items[0]))
+            return _Jux(self.name(meta, name_tok), self._unwrap(items[0]))
         self.unresolved.setdefault(name, self.span(meta))
         self.fail(meta, f"{name!r} is not declared; declare it under `symbols:` (e.g. `{name}: function`)")
 
@@ -658,7 +678,7 @@ class ExprBuilder(Transformer):
                     self.fail(meta, f"index {it} is outside 1..{size} (indices are 1-based)")
             return info.obj[items[0] - 1, items[1] - 1]
         # Not a vector or matrix: the bracket is a factor.
-        return self._product(meta, self.name(meta, name_tok), self.bracket(meta, args))
+        return _Jux(self.name(meta, name_tok), self.bracket(meta, args))
 
     def dderiv(self, meta, tok, expr):
         var_name = str(tok)[3:]
@@ -694,8 +714,8 @@ class ExprBuilder(Transformer):
             var = self.bound.get(b.name) or (info.obj if info is not None else _placeholder(b.name))
             body, z = self._bind(body, var, dict(real=True))
             if str(tok) == "Var" and b is bindings[0] and len(bindings) == 1:
-                return Expectation(sp.Lambda(z, body ** 2), dist) - Expectation(sp.Lambda(z, body), dist) ** 2
-            body = Expectation(sp.Lambda(z, body), dist)
+                return Expectation(bind(z, body ** 2), dist) - Expectation(bind(z, body), dist) ** 2
+            body = Expectation(bind(z, body), dist)
         if str(tok) == "Var":
             return unsupported("Var over several variables")
         return body
@@ -910,7 +930,7 @@ class ExprBuilder(Transformer):
         if _is_matrix(m) and m.shape[0] == m.shape[1]:
             return linalg.DiagPart(m)
         if _is_matrix(m) and m.shape[1] == 1:
-            return linalg.DiagPart(m * sp.OneMatrix(1, m.shape[0]))  # diag(v): v on the diagonal
+            return linalg.DiagPart(m)  # diag(v): v on the diagonal
         self.fail(meta, "diag takes a vector or a square matrix")
 
     def call_norm(self, meta, items):
@@ -951,7 +971,8 @@ class ParsedStep:
 
 def _transform(builder: ExprBuilder, tree):
     try:
-        return builder.transform(tree)
+        out = builder.transform(tree)
+        return builder._unwrap(out) if isinstance(out, _Jux) else out
     except VisitError as exc:
         orig = exc.orig_exc
         if isinstance(orig, ProofcheckError):

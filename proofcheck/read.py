@@ -16,8 +16,8 @@ MAX_YAML_DEPTH = 32
 MAX_STEPS = 500
 
 TOP_KEYS = {"proofcheck", "title", "source", "notes", "symbols", "define", "given", "claim",
-            "steps", "parts", "grading", "latex_names"}
-PART_KEYS = {"name", "claim", "steps", "symbols", "define", "given", "notes"}
+            "steps", "parts", "grading", "latex_names", "steps_latex", "claim_latex"}
+PART_KEYS = {"name", "claim", "steps", "symbols", "define", "given", "notes", "steps_latex", "claim_latex"}
 _STANDARD_TAGS = {"tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 _TRAILING_OP = re.compile(r"(\+|-|\*|/|\^|=|<|>|,|\(|\[|\{|~)\s*$")
 
@@ -104,8 +104,15 @@ def parse_derivation_text(text: str, path: str) -> Derivation:
     base_define = _define(top["define"][1], path, lines) if "define" in top else []
     base_given = _given(top["given"][1], path, lines) if "given" in top else []
 
-    if "parts" in top and "steps" in top:
+    if "parts" in top and ("steps" in top or "steps_latex" in top):
         raise ReadError("a file has either `steps` or `parts`, not both", _mark_span(path, top["parts"][0].start_mark))
+    latex_names = {}
+    if "latex_names" in top:
+        ln = _plain(top["latex_names"][1], path)
+        if not isinstance(ln, dict) or any(isinstance(v, (dict, list)) for v in ln.values()):
+            raise ReadError("`latex_names` maps LaTeX names to declared symbols, one name each",
+                            _mark_span(path, top["latex_names"][1].start_mark))
+        latex_names = {str(k): str(v) for k, v in ln.items()}
     parts: list[Part] = []
     if "parts" in top:
         seq = top["parts"][1]
@@ -122,21 +129,14 @@ def parse_derivation_text(text: str, path: str) -> Derivation:
                 raise ReadError(f"two parts are named {name!r}", _mark_span(path, node.start_mark))
             names.add(name)
             parts.append(_part(m, name, path, lines, base_symbols, base_define, base_given,
-                               _mark_span(path, node.start_mark)))
+                               _mark_span(path, node.start_mark), latex_names=latex_names))
     else:
         parts.append(_part(top, "main", path, lines, base_symbols, base_define, base_given, Span(path, 1, 1),
-                           nested=False))
+                           nested=False, latex_names=latex_names))
 
     grading = _plain(top["grading"][1], path) if "grading" in top else None
     if grading is not None and not isinstance(grading, dict):
         raise ReadError("`grading` is a mapping (see docs/grading.md)", _mark_span(path, top["grading"][1].start_mark))
-    latex_names = {}
-    if "latex_names" in top:
-        ln = _plain(top["latex_names"][1], path)
-        if not isinstance(ln, dict) or any(isinstance(v, (dict, list)) for v in ln.values()):
-            raise ReadError("`latex_names` maps LaTeX names to declared symbols, one name each",
-                            _mark_span(path, top["latex_names"][1].start_mark))
-        latex_names = {str(k): str(v) for k, v in ln.items()}
     return Derivation(
         path=path, title=title, parts=parts,
         source=_scalar(top["source"][1], path, "source") if "source" in top else "",
@@ -287,22 +287,37 @@ def _given(node, path: str, lines: list[str]) -> list[Given]:
 
 
 def _part(m: dict, name: str, path: str, lines: list[str], symbols, define, given, span: Span,
-          nested: bool = True) -> Part:
-    if "steps" not in m:
+          nested: bool = True, latex_names: dict[str, str] | None = None) -> Part:
+    for key in ("steps", "claim"):  # `steps_latex` / `claim_latex`: LaTeX instead (proofcheck.latex_input)
+        if key in m and key + "_latex" in m:
+            raise ReadError(f"a part has either `{key}` or `{key}_latex`, not both",
+                            _mark_span(path, m[key + "_latex"][0].start_mark))
+    steps_key = "steps_latex" if "steps_latex" in m else "steps"
+    if steps_key not in m:
         raise ReadError("missing `steps:` (the chain that establishes the claim)", span)
-    steps_node = m["steps"][1]
-    steps = split_steps(_text(steps_node, path, lines, "steps"))
+    own = nested and m  # the top-level mapping's declarations are already in the base lists
+    symbols = list(symbols) + (_symbols(m["symbols"][1], path, lines) if own and "symbols" in m else [])
+    define = list(define) + (_define(m["define"][1], path, lines) if own and "define" in m else [])
+    given = list(given) + (_given(m["given"][1], path, lines) if own and "given" in m else [])
+    steps_node = m[steps_key][1]
+    if "steps_latex" in m or "claim_latex" in m:
+        from proofcheck.latex_input import Names, latex_claim, latex_steps
+        names = Names(latex_names=dict(latex_names or {}))
+        names.add(symbols, define)
+    if steps_key == "steps_latex":
+        steps = latex_steps(_text(steps_node, path, lines, "steps_latex"), names)
+    else:
+        steps = split_steps(_text(steps_node, path, lines, "steps"))
     if not steps:
-        raise ReadError("`steps` is empty", _mark_span(path, steps_node.start_mark))
+        raise ReadError(f"`{steps_key}` is empty", _mark_span(path, steps_node.start_mark))
     if len(steps) > MAX_STEPS:
         raise LimitError(f"{len(steps)} steps; the limit is {MAX_STEPS}", _mark_span(path, steps_node.start_mark))
-    claim = _text(m["claim"][1], path, lines, "claim") if "claim" in m else None
-    own = nested and m  # the top-level mapping's declarations are already in the base lists
+    if "claim_latex" in m:
+        claim = latex_claim(_text(m["claim_latex"][1], path, lines, "claim_latex"), names)
+    else:
+        claim = _text(m["claim"][1], path, lines, "claim") if "claim" in m else None
     return Part(
-        name=name, claim=claim, steps=steps,
-        symbols=list(symbols) + (_symbols(m["symbols"][1], path, lines) if own and "symbols" in m else []),
-        define=list(define) + (_define(m["define"][1], path, lines) if own and "define" in m else []),
-        given=list(given) + (_given(m["given"][1], path, lines) if own and "given" in m else []),
+        name=name, claim=claim, steps=steps, symbols=symbols, define=define, given=given,
         span=span, steps_span=_mark_span(path, steps_node.start_mark),
     )
 

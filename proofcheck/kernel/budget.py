@@ -20,6 +20,11 @@ MEMORY_LIMIT = 3 * 1024 ** 3  # bytes of address space per worker
 
 def _worker_main(conn, fn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    try:  # nothing a worker prints may reach the user: failures come back as results
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+    except OSError:
+        pass
     try:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
     except (ValueError, OSError):
@@ -29,6 +34,9 @@ def _worker_main(conn, fn) -> None:
             item = conn.recv()
         except (EOFError, OSError):
             return
+        except Exception as exc:  # noqa: BLE001 - a task that cannot be unpickled here
+            conn.send((None, StepResult(Status.UNKNOWN, "error", f"could not receive the check: {exc}")))
+            continue
         if item is None:
             return
         index, task = item
@@ -122,6 +130,7 @@ class WorkerPool:
                 if w.conn in ready:
                     try:
                         idx, res = w.conn.recv()
+                        idx = k if idx is None else idx
                     except (EOFError, OSError):
                         res = StepResult(Status.UNKNOWN, "error", "the checking process died (out of memory?)")
                         idx = k

@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import At, Bag, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import At, Bag, resolve_matrix_at, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -318,8 +318,15 @@ def instantiate(expr, point: Point, dps: int = DPS):
             e = e.replace(f, lam)
     dims = {s: v for s, v in point.values.items() if s.is_integer}
     if point.matrices and e.has(sp.MatrixSymbol):
+        e = resolve_matrix_at(e)
         e = plugins.instantiate(e, point.matrices, dims)
-        e = e.xreplace(point.matrices)
+        if dims:
+            # Sizes first, then sums over entries (v[j] with j from 1 to k) with whole-number indices,
+            # then the entries themselves: an explicit matrix cannot be indexed by a symbol.
+            e = e.xreplace(dims)
+            if e.has(sp.Sum, sp.Product):
+                e = e.replace(lambda x: isinstance(x, (sp.Sum, sp.Product)), lambda x: x.doit())
+        e = e.xreplace({m.xreplace(dims): v for m, v in point.matrices.items()})
     if e.has(sp.MatrixSymbol):
         raise Undefined("a matrix could not be instantiated")
     if dims:

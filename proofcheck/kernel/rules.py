@@ -154,7 +154,7 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
     """g(E[X]) >= E[g(X)] for concave g (log, sqrt);  g(E[X]) <= E[g(X)] for convex g (exp, square, abs)
     -------------------------------------------------------------------------------------------------------
     the other side of the step equals the Jensen counterpart (checked as an obligation)."""
-    from proofcheck.probability.heads import Expectation
+    from proofcheck.probability.heads import Expectation, bind
     if task.op not in ("<=", ">=", "<", ">") or isinstance(task.prev, Relation):
         return Outcome(unknown="jensen justifies an inequality step between expressions")
     big, small = (task.prev, task.cur) if task.op in (">=", ">") else (task.cur, task.prev)
@@ -166,7 +166,7 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
                 continue
             lam, dist = expect.args
             z = lam.variables[0]
-            counterpart = Expectation(sp.Lambda(z, g(lam.expr)), dist)
+            counterpart = Expectation(bind(z, g(lam.expr)), dist)
             kind = "concave" if concave else "convex"
             return Outcome([Relation(counterpart, "=", other)],
                            note=f"Jensen's inequality for the {kind} function {name}")
@@ -178,7 +178,7 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
             g, inner, concave, name = outer
             if concave == is_big:
                 continue
-            counterpart = g(Expectation(sp.Lambda(lam.variables[0], inner), dist))
+            counterpart = g(Expectation(bind(lam.variables[0], inner), dist))
             kind = "concave" if concave else "convex"
             return Outcome([Relation(counterpart, "=", other)],
                            note=f"Jensen's inequality for the {kind} function {name}")
@@ -191,7 +191,7 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
     --------------------------------------------------------------------
     f(x) op g(x) for every x in the range (monotonicity of the integral)."""
     from proofcheck.kernel.terms import SymbolInfo
-    from proofcheck.probability.heads import Expectation
+    from proofcheck.probability.heads import Expectation, bind
     a, b = task.prev, task.cur
     if isinstance(a, Expectation) and isinstance(b, Expectation):
         if a.args[1] != b.args[1]:

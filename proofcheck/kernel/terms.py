@@ -130,6 +130,23 @@ def at_point(expr, syms, values):
     return At(expr, sp.Tuple(*syms), sp.Tuple(*values))
 
 
+def _apply_at(body, a):
+    pairs = dict(zip(a.args[1], a.args[2]))
+    matrices = {k: v for k, v in pairs.items() if isinstance(k, sp.MatrixSymbol)}
+    scalars = {k: v for k, v in pairs.items() if k not in matrices}
+    if matrices:  # subs() leaves a vector inside a 1x1 product alone; xreplace does not
+        body = body.xreplace(matrices)
+    return body.subs(scalars, simultaneous=True) if scalars else body
+
+
+def resolve_matrix_at(e):
+    """Apply substitutions of matrices and vectors before the matrices themselves get values."""
+    if not isinstance(e, sp.Basic) or not e.has(At):
+        return e
+    return e.replace(lambda x: isinstance(x, At) and any(isinstance(v, sp.MatrixSymbol) for v in x.args[1]),
+                     lambda a: _apply_at(a.args[0], a))
+
+
 def deep_doit(e):
     """doit(), applying each Subs only after its body is evaluated.
 
@@ -140,8 +157,7 @@ def deep_doit(e):
     if isinstance(e, sp.MatrixBase):  # entry by entry: applyfunc merges entries that compare equal
         return sp.ImmutableMatrix(e.rows, e.cols, [deep_doit(x) for x in e])
     if e.has(At):
-        e = e.replace(lambda x: isinstance(x, At),
-                      lambda a: deep_doit(a.args[0]).subs(dict(zip(a.args[1], a.args[2])), simultaneous=True))
+        e = e.replace(lambda x: isinstance(x, At), lambda a: _apply_at(deep_doit(a.args[0]), a))
     if e.has(sp.Subs):
         e = e.replace(lambda x: isinstance(x, sp.Subs),
                       lambda s: deep_doit(s.expr).subs(dict(zip(s.variables, s.point)), simultaneous=True))

@@ -73,6 +73,21 @@ class JSD(sp.Function):
         return None
 
 
+class Binder(sp.Lambda):
+    """A Lambda that stays a Lambda when its body is its variable (SymPy's Lambda(z, z) becomes an
+    IdentityFunction without variables, also when unpickled in a worker)."""
+
+    def __new__(cls, signature, expr):
+        sig = sp.sympify(tuple(signature) if isinstance(signature, (tuple, list, sp.Tuple)) else (signature,))
+        cls._check_signature(sig)
+        return sp.Expr.__new__(cls, sig, sp.sympify(expr))
+
+
+def bind(z, body) -> sp.Lambda:
+    """Lambda(z, body) for E[z ~ D](body)."""
+    return Binder(z, body)
+
+
 DISTRIBUTIONS = {"Normal": Normal, "Bernoulli": Bernoulli, "Uniform": Uniform, "Dirac": Dirac}
 
 

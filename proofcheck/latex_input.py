@@ -38,11 +38,12 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import Lexer
 
-from proofcheck.errors import ParseError, ProofcheckError, ReadError
+from proofcheck.errors import LimitError, ParseError, ProofcheckError, ReadError
 from proofcheck.model import Declaration, Derivation, Part, Span, Text
 
 MAX_LATEX_CHARS = 20_000  # one display block
 MAX_BLOCKS = 2_000  # display blocks in one sheet
+MAX_NESTING = 48  # brackets and groups inside one another (as proofcheck.parse)
 
 __all__ = ["LatexText", "Names", "Chain", "Sheet", "translate", "latex_lines", "latex_steps", "latex_claim",
            "read_markdown", "sheet_steps",
@@ -771,6 +772,8 @@ def _formulas(toks: list[_Tok], src: _Source) -> list[_Formula]:
     for t in toks:
         if not cur.segments[0].toks and cur.segments[0].rel is None and len(cur.segments) == 1:
             cur.start = t.start
+        if len(depth) > MAX_NESTING:
+            raise LimitError(f"brackets nested deeper than {MAX_NESTING} levels", src.span(t.start))
         if depth:
             if t.kind == "rowsep" and not any(d.kind == "matbegin" for d in depth):
                 unclosed(depth[-1], " on its line")
@@ -2665,7 +2668,7 @@ def _chains(formulas: list[tuple[_Formula, str | None, Names]], src: _Source, wh
 def translate(latex: str, names: Names | None = None, path: str = "<latex>") -> str:
     """One LaTeX expression -> ASCII expression text (raises ProofcheckError)."""
     src = _Source(latex, path)
-    formulas = _formulas(_normalize(_tokenize(latex), src), src)
+    formulas = _block_formulas(src, 0, len(latex))
     if not formulas:
         raise _err("an empty formula", src, 0)
     f = formulas[0]
@@ -2684,8 +2687,23 @@ def _block_formulas(src: _Source, start: int, end: int) -> list[_Formula]:
     if m:  # `1. d)`, `f)`: a question label at the start of the block
         start = m.end()
     if end - start > MAX_LATEX_CHARS:
-        raise _err(f"this formula is {end - start} characters long; the limit is {MAX_LATEX_CHARS}", src, start)
+        raise LimitError(f"this formula is {end - start} characters long; the limit is {MAX_LATEX_CHARS}",
+                         src.span(start))
+    _check_nesting(src, start, end)
     return _formulas(_normalize(_tokenize(src.text, start, end), src), src)
+
+
+def _check_nesting(src: _Source, start: int, end: int) -> None:
+    """Refuse groups nested too deeply before any recursive step sees them."""
+    depth = 0
+    for i in range(start, end):
+        c = src.text[i]
+        if c in "{([" and (i == 0 or src.text[i - 1] != "\\" or c == "("):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise LimitError(f"brackets nested deeper than {MAX_NESTING} levels", src.span(i))
+        elif c in "})]":
+            depth = max(depth - 1, 0)
 
 
 def _text_source(text: Text) -> _Source:

@@ -19,6 +19,7 @@ from proofcheck.kernel.verdict import Status, StepResult, weakest
 SCREEN_POINTS = 3
 POINTS = 8
 INEQUALITY_POINTS = 24
+MIN_SIZES = 3  # distinct size tuples a numeric verdict on matrices with symbolic sizes needs
 
 
 def check_step(task: StepTask) -> StepResult:
@@ -135,8 +136,11 @@ def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, w
     if full.approximate_mismatch or screen.approximate_mismatch:
         return StepResult(Status.UNKNOWN, "numeric",
                           "the sides differ where a limit was approximated numerically; not confirmed")
+    sizes = list(dict.fromkeys(screen.sizes + full.sizes))
+    if valid >= POINTS and 0 < len(sizes) < MIN_SIZES:
+        return StepResult(Status.UNKNOWN, "numeric", f"the sides agree only at sizes {'; '.join(sizes)}: "
+                          f"other sizes could not be evaluated, and {MIN_SIZES} are needed")
     if valid >= POINTS:
-        sizes = list(dict.fromkeys(screen.sizes + full.sizes))
         at = f" (sizes {'; '.join(sizes)})" if sizes else ""
         return StepResult(Status.NUMERIC, "numeric",
                           f"{what} at {valid} random points{at}; no symbolic proof found",
@@ -180,11 +184,12 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
     found = numeric.search(ob.lhs, ob.op, ob.rhs, sampler, rng, INEQUALITY_POINTS, 200)
     if found.counterexample:
         return _refuted(found.counterexample, "numeric")
-    if found.valid >= POINTS:
+    if found.valid >= POINTS and not (0 < len(found.sizes) < MIN_SIZES):
+        at = f" (sizes {'; '.join(found.sizes)})" if found.sizes else ""
         return StepResult(Status.NUMERIC, "numeric",
-                          f"no counterexample at {found.valid} random points; not proved symbolically",
+                          f"no counterexample at {found.valid} random points{at}; not proved symbolically",
                           details={"stage": "numeric"})
-    return _numeric_verdict(found.valid, found, numeric.Search(), "")
+    return _numeric_verdict(found.valid, found, numeric.Search(), "no counterexample")
 
 
 def _implication(ob: Implication, context: Context, clock: Clock, rng) -> StepResult:

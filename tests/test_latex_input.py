@@ -1,0 +1,999 @@
+r"""LaTeX input (proofcheck/latex_input.py): seed formulas -> the same SymPy objects as the ASCII grammar,
+error positions inside the LaTeX, `steps_latex` / `claim_latex`, Markdown sheets, and seed chains
+verified end to end with the seeds' own mistakes found (derivations/SEED_NOTES.md).
+
+Every formula in SEED_FORMULAS is copied verbatim from ../shared/seeds (checked by
+test_seed_formulas_are_verbatim when the seeds are present); the expected objects are built by hand
+with SymPy. The Markdown fixtures in tests/data/latex/ are verbatim excerpts of the seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from testlib import REPO, run_cli, verify
+from proofcheck.errors import ProofcheckError
+from proofcheck.kernel.terms import Relation
+from proofcheck.latex_input import (LatexText, Names, chains_for_part, is_latex_sheet, latex_claim, latex_lines,
+                                    read_markdown, sheet_derivation, translate, verify_sheets)
+from proofcheck.model import Declaration, Span, Text
+from proofcheck.parse import BOUND_INDEX, build_scope, parse_expression_or_relation, parse_step
+from proofcheck.read import parse_derivation_text, read_derivation
+from proofcheck.verify import Options
+
+SEEDS = REPO.parent / "shared" / "seeds"
+DATA = REPO / "tests" / "data" / "latex"
+FAST = Options(timeout=5, seed=0)
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+_ASSUME = {"real": dict(real=True), "positive": dict(positive=True), "positive integer": dict(integer=True, positive=True),
+           "complex": dict(complex=True), "interval(0, 1)": dict(positive=True), "interval(-1, 0)": dict(real=True)}
+
+
+def S(names: str, kind: str = "real"):
+    """SymPy symbols as proofcheck declares them."""
+    out = [sp.Symbol(n.strip(), **_ASSUME[kind]) for n in names.split(",")]
+    return out if len(out) > 1 else out[0]
+
+
+def F(name: str, density: bool = False):
+    return sp.Function(name, positive=True) if density else sp.Function(name, real=True)
+
+
+def prime(f, arg, k=1):
+    """f^(k)(arg) exactly as proofcheck builds `f'(x)`."""
+    u = sp.Symbol("ξ", real=True)
+    d = sp.Derivative(f(u), (u, k))
+    return d.subs(u, arg) if arg != u else d
+
+
+def sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+def declarations(symbols: dict[str, str]) -> list[Declaration]:
+    return [Declaration(tuple(n.strip() for n in k.split(",")), Text(v, "<t>", ((1, 1),)), Span("<t>", 1, 1))
+            for k, v in symbols.items()]
+
+
+def latex_parsed(latex: str, symbols: dict[str, str], latex_names: dict[str, str] | None = None):
+    """Translate a LaTeX formula or chain and parse each line as proofcheck does: a list of
+    (relation or None, SymPy object)."""
+    decls = declarations(symbols)
+    names = Names(latex_names=dict(latex_names or {}))
+    names.add(decls, [])
+    lines = latex_lines(Text(latex, "<seed>", ((1, 1),)), names)
+    scope = build_scope(decls, [])
+    out = [(None, parse_expression_or_relation(lines[0], scope))]
+    for t in lines[1:]:
+        step = parse_step(t, scope)
+        out.append((step.op, step.body))
+    return out
+
+
+def ascii_parsed(text: str, symbols: dict[str, str]):
+    return parse_expression_or_relation(Text(text, "<ascii>", ((1, 1),)), build_scope(declarations(symbols), []))
+
+
+def explicit(e):
+    """1×1 matrix products written out (proofcheck keeps v^T v as ScalarOf(v^T v))."""
+    from proofcheck.linalg import ScalarOf
+    if isinstance(e, sp.Basic) and e.has(ScalarOf):
+        e = e.replace(lambda x: isinstance(x, ScalarOf), lambda x: x.args[0].as_explicit()[0, 0])
+    return e
+
+
+def same(a, b) -> bool:
+    """Equal as SymPy objects: structurally, or their difference simplifies to zero."""
+    if isinstance(a, Relation) or isinstance(b, Relation):
+        return isinstance(a, Relation) and isinstance(b, Relation) and a.op == b.op and same(a.lhs, b.lhs) \
+            and same(a.rhs, b.rhs)
+    if a == b:
+        return True
+    a, b = explicit(a), explicit(b)
+    if isinstance(a, (sp.MatrixBase, sp.MatrixExpr)) or isinstance(b, (sp.MatrixBase, sp.MatrixExpr)):
+        a2 = a.as_explicit() if isinstance(a, sp.MatrixExpr) else sp.Matrix(a)
+        b2 = b.as_explicit() if isinstance(b, sp.MatrixExpr) else sp.Matrix(b)
+        return a2.shape == b2.shape and all(sp.simplify(x) == 0 for x in (a2 - b2))
+    return sp.simplify(sp.expand(a - b)) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Seed formulas -> SymPy objects (built by hand)
+
+
+def _vp():
+    a, s1 = S("a, sigma_1")
+    return [Relation(a**2 + s1**2, "=", sp.Integer(1))]
+
+
+def _a_t():
+    a, s = S("a_t, sigma_t", "positive")
+    return [Relation(a, "=", sp.sqrt(1 - s**2))]
+
+
+def _a_ts():
+    ats, at, as_ = S("a_ts, a_t, a_s", "positive")
+    return [Relation(ats, "=", at / as_)]
+
+
+def _sigma_ts():
+    sts, st, ss, ats = S("sigma_ts, sigma_t, sigma_s, a_ts", "positive")
+    return [Relation(sts**2, "=", st**2 - ats**2 * ss**2)]
+
+
+def _sigma_q():
+    sq, sts, ss, st = S("sigma_Q, sigma_ts, sigma_s, sigma_t", "positive")
+    return [Relation(sq**2, "=", sts**2 * ss**2 / st**2)]
+
+
+def _snr1():
+    st, sts, ss, as_ = S("sigma_t, sigma_ts, sigma_s, a_s", "positive")
+    x, xh = S("x, x_hat")
+    return [st**2 / (2 * sts**2 * ss**2) * sts**4 * as_**2 / st**4 * (x - xh)**2]
+
+
+def _snr2():
+    st, ats, ss, as_ = S("sigma_t, a_ts, sigma_s, a_s", "positive")
+    x, xh = S("x, x_hat")
+    return [1 / (2 * ss**2) * as_**2 * (st**2 - ats**2 * ss**2) / st**2 * (x - xh)**2]
+
+
+def _snr3():
+    st, at, ss, as_ = S("sigma_t, a_t, sigma_s, a_s", "positive")
+    x, xh = S("x, x_hat")
+    return [sp.Rational(1, 2) * (as_**2 * st**2 / ss**2 - at**2 / st**2) * (x - xh)**2]
+
+
+def _snr4():
+    s, t, x, xh = S("s, t, x, x_hat")
+    snr = F("SNR")
+    return [sp.Rational(1, 2) * (snr(s) - snr(t)) * (x - xh)**2]
+
+
+def _logratio():
+    sq = S("sigma_Q", "positive")
+    z, mq, mt = S("z, mu_Q, mu_theta")
+    return [-1 / (2 * sq**2) * ((z - mq)**2 - (z - mt)**2)]
+
+
+def _kl_sign():
+    sq = S("sigma_Q", "positive")
+    mq, mt = S("mu_Q, mu_theta")
+    return [-1 / (2 * sq**2) * (mq - mt)**2]
+
+
+def _kernel():
+    s = S("sigma", "positive")
+    x, xi = S("x, x_i")
+    d = S("d", "positive integer")
+    return [(1 / (sp.sqrt(2 * sp.pi) * s))**d * sp.exp(-(x - xi)**2 / (2 * s**2))]
+
+
+def _score():
+    s = S("sigma", "positive")
+    x, x0 = S("x, x_0")
+    return [-(x - x0) / s**2]
+
+
+def _simgd1():
+    th, ps, h = S("theta_k, psi_k, h")
+    f = F("f")
+    return [(th - h * prime(f, th * ps) * ps)**2 + (ps + h * prime(f, th * ps) * th)**2]
+
+
+def _simgd2():
+    th, ps, h = S("theta_k, psi_k, h")
+    f = F("f")
+    return [th**2 + ps**2 + h**2 * prime(f, th * ps)**2 * (th**2 + ps**2), (">=", th**2 + ps**2)]
+
+
+def _jac():
+    th, ps = S("theta, psi")
+    f = F("f")
+    f1, f2 = prime(f, th * ps), prime(f, th * ps, 2)
+    return [sp.ImmutableMatrix([[-f2 * ps**2, -f1 - f2 * th * ps], [f1 + f2 * th * ps, f2 * th**2]])]
+
+
+def _jac0():
+    f = F("f")
+    m = sp.ImmutableMatrix([[0, -prime(f, 0)], [prime(f, 0), 0]])
+    return [m, ("=", m)]
+
+
+def _altgd():
+    ng, nd = S("n_g, n_d", "positive integer")
+    h = S("h", "positive")
+    f1 = prime(F("f"), 0)
+    return [sp.ImmutableMatrix([[1, -ng * h * f1], [nd * h * f1, -ng * nd * h**2 * f1**2 + 1]])]
+
+
+def _noise():
+    f = F("f")
+    s = S("sigma", "positive")
+    m = sp.ImmutableMatrix([[0, -prime(f, 0)], [prime(f, 0), 2 * prime(f, 0, 2) * s**2]])
+    return [m, ("=", m)]
+
+
+def _stepsize():
+    h, a = S("h, a", "positive")
+    b = S("b")
+    return [Relation(h, "<", 2 * a / (a**2 + b**2))]
+
+
+def _theorem():
+    h = S("h", "positive")
+    lam = S("lambda", "complex")
+    return [Relation(h, "<", 1 / sp.Abs(sp.re(lam)) * 2 / (1 + (sp.im(lam) / sp.re(lam))**2))]
+
+
+def _loss():
+    th, ps = S("theta, psi")
+    f, L = F("f"), F("L")
+    return [Relation(L(th, ps), "=", f(ps * th) + f(0))]
+
+
+def _kl001():
+    s = S("sigma", "positive")
+    mp, mq = S("mu_p, mu_q")
+    return [-1 / (2 * s**2) * (-mp**2 + mq**2 - 2 * mq**2 + 2 * mq * mp), ("=", (mp - mq)**2 / (2 * s**2))]
+
+
+def _convex():
+    a, b = S("a, b")
+    c = S("c", "positive")
+    return [Relation(F("f")(a), "=", c / 2 * a**2 - a * b)]
+
+
+def _conj1():
+    b = S("b")
+    c = S("c", "positive")
+    return [c / 2 * (1 / c)**2 * b**2 - 1 / c * b**2]
+
+
+def _conj2():
+    b = S("b")
+    c = S("c", "positive")
+    return [-b**2 / (2 * c)]
+
+
+def _softplus1():
+    lam = S("lambda")
+    return [lam * sp.log(-lam / (lam + 1)) + sp.log(1 - lam / (lam + 1))]
+
+
+def _softplus2():
+    lam = S("lambda")
+    return [-(lam + 1) * sp.log(lam + 1) + lam * sp.log(-lam)]
+
+
+def _logistic():
+    w, x = S("w, x")
+    return [1 / (1 + sp.exp(w * x))]
+
+
+def _recon():
+    s = S("sigma", "positive")
+    xi = S("x_i")
+    f, mu = F("f_theta"), F("mu_phi")
+    return [1 / (2 * s**2) * (xi - f(mu(xi)))**2 + sp.Rational(1, 2) * mu(xi)**2]
+
+
+def _sigmoid():
+    z = S("z")
+    return [Relation(sigmoid(z), "=", 1 / (1 + sp.exp(-z)))]
+
+
+def _gauss():
+    z = S("z")
+    k = S("k", "positive integer")
+    return [Relation(F("p")(z), "=", 1 / (2 * sp.pi)**(k / 2) * sp.exp(-z**2 / 2))]
+
+
+def _logp():
+    z = S("z")
+    k = S("k", "positive integer")
+    p = F("p", density=True)
+    return [Relation(sp.log(p(z)), "=", -k / 2 * sp.log(2 * sp.pi) - z**2 / 2)]
+
+
+def _vaekl():
+    k = S("k", "positive integer")
+    sig, mu = sp.MatrixSymbol("sigma", k, 1), sp.MatrixSymbol("mu", k, 1)
+    i = sp.Dummy("i", dummy_index=BOUND_INDEX, integer=True)  # a bound variable, as proofcheck makes it
+    body = -sp.log(sig[i - 1, 0]**2) - 1 + sig[i - 1, 0]**2 + mu[i - 1, 0]**2
+    return [sp.Rational(1, 2) * sp.Sum(body, (i, 1, k))]
+
+
+def _klint():
+    return [ascii_parsed("KL(q || p)", {"z": "real", "q, p": "density"}),
+            ("=", ascii_parsed("integral(q(z) log(q(z) / p(z)), z)", {"z": "real", "q, p": "density"}))]
+
+
+def _dropout():
+    X, R = sp.MatrixSymbol("X", 2, 2), sp.MatrixSymbol("R", 2, 2)
+    y, w = sp.MatrixSymbol("y", 2, 1), sp.MatrixSymbol("w", 2, 1)
+    e = (y - sp.hadamard_product(X, R) * w).as_explicit()
+    return [e[0, 0]**2 + e[1, 0]**2]
+
+
+def _ridge():
+    X, G = sp.MatrixSymbol("X", 2, 2), sp.MatrixSymbol("Gamma", 2, 2)
+    y = sp.MatrixSymbol("y", 2, 1)
+    lam = S("lambda_dropout", "positive")
+    return [sp.Inverse(X.T * X + lam * G**2) * X.T * y]
+
+
+def _expected():
+    X, G = sp.MatrixSymbol("X", 2, 2), sp.MatrixSymbol("Gamma", 2, 2)
+    y, w = sp.MatrixSymbol("y", 2, 1), sp.MatrixSymbol("w", 2, 1)
+    p = sp.Symbol("p", positive=True)
+    r = (y - p * X * w).as_explicit()
+    gw = (G * w).as_explicit()
+    return [(r.T * r)[0, 0] + p * (1 - p) * (gw[0, 0]**2 + gw[1, 0]**2)]
+
+
+def _det():
+    g = S("gamma", "positive")
+    lam = S("lambda")
+    h = sp.Rational(1, 2)
+    return [sp.Determinant(sp.ImmutableMatrix([[-g - lam, 0, -h], [0, -h - lam, 0], [h, 0, -lam]]))]
+
+
+def _factored():
+    g = S("gamma", "positive")
+    lam = S("lambda")
+    r = sp.sqrt(g**2 - 1)
+    return [-(lam + sp.Rational(1, 2)) * (lam - (-g + r) / 2) * (lam - (-g - r) / 2)]
+
+
+def _sigderiv():
+    x = S("x")
+    f = F("f")
+    return [sigmoid(f(x)) * (1 - sigmoid(f(x))) * sp.Derivative(f(x), x)]
+
+
+def _dstar():
+    x = S("x")
+    d, f0, f1 = F("D_star"), F("f_0"), F("f_1")
+    return [1 / d(x), ("=", (f0(x) + f1(x)) / f1(x)), ("=", 1 + f0(x) / f1(x))]
+
+
+def _r1():
+    p = S("psi_0")
+    return [Relation(p**2, "=", p**2)]
+
+
+def _expect_reparam():
+    syms = {"x, z, epsilon": "real", "f, mu_phi, sigma_phi": "function", "q_phi": "density"}
+    return [ascii_parsed("E[z ~ q_phi](f(z))", syms),
+            ("=", ascii_parsed("E[epsilon ~ Normal(0, 1)](f(mu_phi(x) + sigma_phi(x) epsilon))", syms))]
+
+
+R_ = "real"
+SEED_FORMULAS = [  # (id, seed file prefix, LaTeX as in the seed, declarations, latex_names, expected)
+    ("vp", "000", r"a^2 + \sigma_1^2 = 1", {"a, sigma_1": R_}, {}, _vp),
+    ("a_t", "000", r"a_t = \sqrt{1 - \sigma_t^2}", {"a_t, sigma_t": "positive"}, {}, _a_t),
+    ("a_ts", "000", r"a_{t|s} = \frac{a_t}{a_s}", {"a_ts, a_t, a_s": "positive"}, {}, _a_ts),
+    ("sigma_ts", "000", r"\sigma_{t|s}^2 = \sigma_t^2 - a_{t|s}^2 \sigma_s^2",
+     {"sigma_ts, sigma_t, sigma_s, a_ts": "positive"}, {}, _sigma_ts),
+    ("sigma_Q", "000", r"\sigma_{Q}^{2} = \frac{\sigma_{t|s}^{2}\sigma_{S}^{2}}{\sigma_{t}^{2}}",
+     {"sigma_Q, sigma_ts, sigma_s, sigma_t": "positive"}, {r"\sigma_{S}": "sigma_s"}, _sigma_q),
+    ("snr1", "000", r"\frac{\sigma_{t}^{2}}{2\sigma_{t|s}^{2}\sigma_{S}^{2}} \frac{\sigma_{t|s}^{4}a_{S}^{2}}{\sigma_{t}^{4}} "
+                    r"\|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}",
+     {"sigma_t, sigma_ts, sigma_s, a_s": "positive", "x, x_hat": R_},
+     {r"\sigma_{S}": "sigma_s", "a_{S}": "a_s", r"\hat{x}_{\theta}(z_{t};t)": "x_hat"}, _snr1),
+    ("snr2", "000", r"\frac{1}{2\sigma_{S}^{2}} \frac{a_{S}^{2}(\sigma_{t}^{2} - a_{t|s}^{2}\sigma_{S}^{2})}{\sigma_{t}^{2}} "
+                    r"\|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}",
+     {"sigma_t, a_ts, sigma_s, a_s": "positive", "x, x_hat": R_},
+     {r"\sigma_{S}": "sigma_s", "a_{S}": "a_s", r"\hat{x}_{\theta}(z_{t};t)": "x_hat"}, _snr2),
+    ("snr3", "000", r"\frac{1}{2} \left(\frac{a_{S}^{2}\sigma_{t}^{2}}{\sigma_{S}^{2}} - \frac{a_{t}^{2}}{\sigma_{t}^{2}}\right) "
+                    r"\|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}",
+     {"sigma_t, a_t, sigma_s, a_s": "positive", "x, x_hat": R_},
+     {r"\sigma_{S}": "sigma_s", "a_{S}": "a_s", r"\hat{x}_{\theta}(z_{t};t)": "x_hat"}, _snr3),
+    ("snr4", "000", r"\frac{1}{2} \left(SNR(s) - SNR(t)\right) \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}",
+     {"SNR": "function", "s, t, x, x_hat": R_}, {r"\hat{x}_{\theta}(z_{t};t)": "x_hat"}, _snr4),
+    ("logratio", "000", r"\frac{-1}{2\sigma_Q^2} [(z - \mu_Q)^2 - (z - \mu_\theta)^2]",
+     {"sigma_Q": "positive", "z, mu_Q, mu_theta": R_}, {}, _logratio),
+    ("kl_sign", "000", r"\frac{-1}{2\sigma_Q^2} \Big| \Big| \mu_Q - \mu_\theta \Big| \Big|_2^2",
+     {"sigma_Q": "positive", "mu_Q, mu_theta": R_}, {}, _kl_sign),
+    ("kernel", "000", r"\left(\frac{1}{\sqrt{2\pi}\sigma}\right)^{d} exp\left(\frac{-\|x - x^{(i)}\|^{2}}{2\sigma^{2}}\right)",
+     {"sigma": "positive", "x, x_i": R_, "d": "positive integer"}, {}, _kernel),
+    ("score", "000", r"-\frac{x - x_0}{\sigma^2}", {"sigma": "positive", "x, x_0": R_}, {}, _score),
+    ("simgd1", "000", r"(\theta_k - hf'(\theta_k \psi_k) \psi_k)^2 + (\psi_k + hf'(\theta_k \psi_k) \theta_k)^2",
+     {"theta_k, psi_k, h": R_, "f": "function"}, {}, _simgd1),
+    ("simgd2", "000", r"\theta_k^2 + \psi_k^2 + h^2 f'(\theta_k \psi_k)^2 (\theta_k^2 + \psi_k^2) \ge \theta_k^2 + \psi_k^2",
+     {"theta_k, psi_k, h": R_, "f": "function"}, {}, _simgd2),
+    ("jacobian", "000", r"\begin{pmatrix} -f''(\theta\psi)\psi^2 & -f'(\theta\psi) - f''(\theta\psi)\theta\psi \\ "
+                        r"f'(\theta\psi) + f''(\theta\psi)\theta\psi & f''(\theta\psi)\theta^2 \end{pmatrix}",
+     {"theta, psi": R_, "f": "function"}, {}, _jac),
+    ("jacobian_origin", "000", r"v'(0,0) = \begin{pmatrix} 0 & -f'(0) \\ f'(0) & 0 \end{pmatrix}", {"f": "function"},
+     {"v'(0,0)": "[[0, -f'(0)], [f'(0), 0]]"}, _jac0),
+    ("altgd", "000", r"\begin{pmatrix} 1 & -n_g h f'(0) \\ n_d h f'(0) & -n_g n_d h^2 f'(0)^2 + 1 \end{pmatrix}",
+     {"n_g, n_d": "positive integer", "h": "positive", "f": "function"}, {}, _altgd),
+    ("instance_noise", "000", r"\tilde{v}'(0,0) = \begin{pmatrix} 0 & -f'(0) \\ f'(0) & 2f''(0)\sigma^2 \end{pmatrix}",
+     {"f": "function", "sigma": "positive"}, {r"\tilde{v}'(0,0)": "[[0, -f'(0)], [f'(0), 2 f''(0) sigma^2]]"}, _noise),
+    ("step_size", "000", r"h < \frac{2a}{a^2 + b^2}", {"h, a": "positive", "b": R_}, {}, _stepsize),
+    ("theorem", "000", r"h < \frac{1}{|Re(\lambda)|} \frac{2}{1 + \left(\frac{Im(\lambda)}{Re(\lambda)}\right)^2}",
+     {"h": "positive", "lambda": "complex"}, {}, _theorem),
+    ("gan_loss", "000", r"L(\theta, \psi) = f(\psi\theta) + f(0)", {"theta, psi": R_, "f": "function", "L": "function(2)"},
+     {}, _loss),
+    ("kl_gauss", "001", r"-\frac{1}{2\sigma^2} \left[-\mu_p^2 + \mu_q^2 - 2\mu_q^2 + 2\mu_q \mu_p \right] = "
+                        r"\frac{(\mu_p - \mu_q)^2}{2\sigma^2}", {"sigma": "positive", "mu_p, mu_q": R_}, {}, _kl001),
+    ("convex", "001", r"f(a) = \frac{c}{2} \|a\|_2^2 - a^T b", {"a, b": R_, "c": "positive", "f": "function"}, {}, _convex),
+    ("conjugate1", "001", r"\frac{c}{2} \left(\frac{1}{c}\right)^2 \|b\|_2^2 - \frac{1}{c} \|b\|_2^2",
+     {"b": R_, "c": "positive"}, {}, _conj1),
+    ("conjugate2", "001", r"-\frac{1}{2c} \|b\|_2^2", {"b": R_, "c": "positive"}, {}, _conj2),
+    ("softplus1", "001", r"\lambda \log\left(\frac{-\lambda}{\lambda+1}\right) + \log\left(1 - \frac{\lambda}{\lambda+1}\right)",
+     {"lambda": "interval(-1, 0)"}, {}, _softplus1),
+    ("softplus2", "001", r"-(\lambda+1) \log(\lambda+1) + \lambda \log(-\lambda)", {"lambda": "interval(-1, 0)"}, {},
+     _softplus2),
+    ("logistic", "001", r"\frac{1}{1 + \exp(w^T x)}", {"w, x": R_}, {}, _logistic),
+    ("reconstruction", "002", r"\frac{1}{2\sigma^2} \|x_i - f_\theta(\mu_\phi(x_i))\|_2^2 + \frac{1}{2} \|\mu_\phi(x_i)\|_2^2",
+     {"sigma": "positive", "x_i": R_, "f_theta, mu_phi": "function"}, {}, _recon),
+    ("reparametrization", "002", r"E_{z \sim q_\phi(\cdot|x)} [f(z)] = E_{\epsilon \sim N(0, I)} "
+                                 r"[f(\mu_\phi(x) + \sigma_\phi(x) \odot \epsilon)]",
+     {"x, z, epsilon": R_, "f, mu_phi, sigma_phi": "function", "q_phi": "density"}, {"I": "1"}, _expect_reparam),
+    ("sigmoid", "003", r"\sigma(z) = \frac{1}{1 + e^{-z}}", {"z": R_}, {}, _sigmoid),
+    ("gaussian", "003", r"p(z) = \frac{1}{(2\pi)^{k/2}} e^{-\frac{1}{2} z^T z}",
+     {"z": R_, "k": "positive integer", "p": "function"}, {}, _gauss),
+    ("log_gaussian", "003", r"\log p(z) = -\frac{k}{2} \log 2\pi - \frac{1}{2} z^T z",
+     {"z": R_, "k": "positive integer", "p": "density"}, {}, _logp),
+    ("vae_kl", "003", r"\frac{1}{2} \sum_{i=1}^k \left[-\log \sigma_i^2 - 1 + \sigma_i^2 + \mu_i^2 \right]",
+     {"k": "positive integer", "sigma, mu": "vector(k)"}, {}, _vaekl),
+    ("kl_integral", "003", r"D_{KL}(q(z|x) \| p(z)) = \int q(z|x) \cdot \log \frac{q(z|x)}{p(z)} dz",
+     {"z": R_, "q, p": "density"}, {"q(z|x)": "q(z)"}, _klint),
+    ("dropout_loss", "004", r"||\boldsymbol{y} - (\boldsymbol{X} \odot \boldsymbol{R})\boldsymbol{w}||^2",
+     {"X, R": "matrix(2, 2)", "y, w": "vector(2)"}, {}, _dropout),
+    ("dropout_solution", "004", r"(\boldsymbol{X}^{\top}\boldsymbol{X} + \lambda^{\mathrm{dropout}}\Gamma^{2})^{-1}"
+                                r"\boldsymbol{X}^{\top}\boldsymbol{y}",
+     {"X, Gamma": "matrix(2, 2)", "y": "vector(2)", "lambda_dropout": "positive"}, {}, _ridge),
+    ("dropout_expected", "004", r"(\boldsymbol{y} - p \boldsymbol{X} \boldsymbol{w})^{\top} (\boldsymbol{y} - p "
+                                r"\boldsymbol{X} \boldsymbol{w}) + p(1-p) \|\Gamma \boldsymbol{w}\|^{2}",
+     {"X, Gamma": "matrix(2, 2)", "y, w": "vector(2)", "p": "interval(0, 1)"}, {}, _expected),
+    ("char_det", "004", r"\det\begin{pmatrix} -\gamma - \lambda & 0 & -1/2 \\ 0 & -1/2 - \lambda & 0 \\ 1/2 & 0 & -\lambda "
+                        r"\end{pmatrix}", {"gamma": "positive", "lambda": R_}, {}, _det),
+    ("char_factored", "004", r"-(\lambda + 1/2)(\lambda - \frac{-\gamma + \sqrt{\gamma^2 - 4\frac{1}{4}}}{2})"
+                             r"(\lambda - \frac{-\gamma - \sqrt{\gamma^2 - 4\frac{1}{4}}}{2})",
+     {"gamma": "positive", "lambda": R_}, {}, _factored),
+    ("sigmoid_chain_rule", "004", r"\sigma(f(x))(1 - \sigma(f(x)))\frac{df(x)}{dx}", {"x": R_, "f": "function"}, {},
+     _sigderiv),
+    ("optimal_discriminator", "004", r"\frac{1}{D^*(\boldsymbol{x})} = \frac{f_0(\boldsymbol{x}) + f_1(\boldsymbol{x})}"
+                                     r"{f_1(\boldsymbol{x})} = 1 + \frac{f_0(\boldsymbol{x})}{f_1(\boldsymbol{x})}",
+     {"x": R_, "D_star, f_0, f_1": "function"}, {}, _dstar),
+    ("gradient_penalty", "004", r"\|\psi_0\|^2 = \psi_0^2", {"psi_0": R_}, {}, _r1),
+]
+
+
+def test_at_least_thirty_seed_formulas():
+    assert len(SEED_FORMULAS) >= 30
+    assert len({f[0] for f in SEED_FORMULAS}) == len(SEED_FORMULAS)
+    assert {f[1] for f in SEED_FORMULAS} == {"000", "001", "002", "003", "004"}
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seeds (../shared/seeds) are not present")
+def test_seed_formulas_are_verbatim():
+    texts = {p.name[:3]: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    for ident, seed, latex, *_ in SEED_FORMULAS:
+        assert latex in texts[seed], ident
+
+
+@pytest.mark.parametrize("ident, seed, latex, symbols, latex_names, expected", SEED_FORMULAS,
+                         ids=[f[0] for f in SEED_FORMULAS])
+def test_seed_formula(ident, seed, latex, symbols, latex_names, expected):
+    got = latex_parsed(latex, symbols, latex_names)
+    want = []
+    for w in expected():  # a relation `a = b` is a chain: first line a, step `= b`
+        want += [w.lhs, (w.op, w.rhs)] if isinstance(w, Relation) else [w]
+    assert len(got) == len(want), [g for _, g in got]
+    for (op, value), w in zip(got, want):
+        w_op, w_value = w if isinstance(w, tuple) else (None, w)
+        assert op == w_op
+        assert same(value, w_value), f"{ident}: {value} != {w_value}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The translation itself (ASCII text the parser reads)
+
+
+N = Names(symbols={n: "scalar" for n in "x y z a b c k theta sigma_t mu_q mu_p".split()} | {"f": "function",
+                                                                                               "q": "density"})
+
+
+@pytest.mark.parametrize("latex, ascii_text", [
+    (r"\frac{a}{b c}", "a/(b c)"),
+    (r"\dfrac{a+b}{c}", "(a + b)/c"),
+    (r"\frac12 x", "1/2 x"),
+    (r"\sqrt{x^2 + 1}", "sqrt(x^2 + 1)"),
+    (r"\sqrt[3]{x}", "x^(1/3)"),
+    (r"x^{-1}", "x^-1"),
+    (r"e^{-x^2}", "exp(-x^2)"),
+    (r"\log x y + z", "log(x y) + z"),
+    (r"\log(x) y", "log(x) y"),
+    (r"\log x \log y", "log(x) log(y)"),
+    (r"\log[1 - x]", "log(1 - x)"),
+    (r"\exp\left(-\frac{1}{2}x\right)", "exp(-1/2 x)"),
+    (r"x \cdot y \times z", "x * y * z"),
+    (r"\sum_{k=1}^{3} k x + 1", "sum(k x, k, 1, 3) + 1"),
+    (r"\int_0^1 x^2 \, dx", "integral(x^2, x, 0, 1)"),
+    (r"\int f(x) \mathrm{d}x", "integral(f(x), x)"),
+    (r"\frac{d}{dx} \log f(x)", "diff(log(f(x)), x)"),
+    (r"\frac{\partial^2 f(x)}{\partial x^2}", "diff(f(x), x, 2)"),
+    (r"\nabla_x f(x)", "grad(f(x), x)"),
+    (r"\lim_{x \to 0} \frac{\sin x}{x}", "limit(sin(x)/x, x, 0)"),
+    (r"\mathbb{E}_{z \sim q}[z^2]", "E[z ~ q](z^2)"),
+    (r"\mathbb{E}_{q}[\log q(z)]", "E[z ~ q](log(q(z)))"),
+    (r"\mathbb{E}_{q(z)}[z]", "E[z ~ q](z)"),
+    (r"\mathrm{Var}_{z \sim q}[z]", "Var[z ~ q](z)"),
+    (r"D_{\mathrm{KL}}(q \parallel \mathcal{N}(\mu_q, 1))", "KL(q || Normal(mu_q, 1))"),
+    (r"\mathrm{KL}(q(z) \| q(z))", "KL(q || q)"),
+    (r"\mathcal{N}(x; \mu_q, 1)", "pdf(Normal(mu_q, 1), x)"),
+    (r"\|x - y\|_2^2", "||x - y||^2"),
+    (r"\left\| x \right\|", "||x||"),
+    (r"|x - y|", "|x - y|"),
+    (r"\langle x, y \rangle", "⟨x, y⟩"),
+    (r"x \odot y", "x .* y"),
+    (r"x^\top y", "x^T y"),
+    (r"x^{T} y", "x^T y"),
+    (r"\sigma(x)", "sigmoid(x)"),
+    (r"f'(x) + f''(0)", "f'(x) + f''(0)"),
+    (r"\begin{bmatrix} x \\ y \end{bmatrix}", "[x, y]"),
+    (r"\begin{vmatrix} a & b \\ c & x \end{vmatrix}", "det([[a, b], [c, x]])"),
+    (r"xy", "x y"),
+    (r"2\pi", "2 pi"),
+    (r"\infty", "oo"),
+    (r"\sigma_t^2", "sigma_t^2"),
+    (r"\sigma^2_t", "sigma_t^2"),
+    (r"\big( x \big) \Big[ y \Big]", "(x) (y)"),
+    (r"2\mathrm{i} x", "2 I x"),
+])
+def test_translation(latex, ascii_text):
+    assert translate(latex, N) == ascii_text
+
+
+def test_default_names_and_latex_names():
+    names = Names(symbols={"sigma_ts": "scalar", "mu_phi_j": "scalar", "x_hat": "scalar", "alpha": "scalar",
+                           "J_bar_star": "matrix", "w_dropout": "scalar", "psi0": "scalar"},
+                  latex_names={r"\sigma_{t|s}": "sigma_ts"})
+    assert translate(r"\sigma_{t|s}", names) == "sigma_ts"
+    assert translate(r"\sigma_{t | s}", names) == "sigma_ts"
+    assert translate(r"\mu_{\phi,j}", names) == "mu_phi_j"  # the first declared candidate
+    assert translate(r"\hat{x}", names) == "x_hat"
+    assert translate(r"\alpha", names) == "alpha"
+    assert translate(r"\bar{J}^*", names) == "J_bar_star"
+    assert translate(r"w^{\text{dropout}}", names) == "w_dropout"
+    assert translate(r"\psi_0", names) == "psi0"
+    assert translate(r"\boldsymbol{\alpha}", names) == "alpha"
+
+
+def test_latex_names_snippets():
+    names = Names(symbols={"snr_s": "scalar", "x": "scalar", "h": "function"},
+                  latex_names={"SNR(s)": "snr_s", r"h_\phi(G_\theta(z))": "h(x)", r"\mathbb{E}_{z \sim p}": "",
+                               r"\sum_z q(z)": "E[z ~ Normal(0, 1)]"})
+    assert translate(r"2 SNR(s)", names) == "2 snr_s"
+    assert translate(r"\sigma(h_\phi(G_\theta(z)))", names) == "sigmoid(h(x))"
+    assert translate(r"\mathbb{E}_{z \sim p}[x]", names) == "(x)"  # mapped to nothing: the bracket stays
+    assert translate(r"\sum_z q(z) x^2", names) == "E[z ~ Normal(0, 1)](x^2)"
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Errors: a message a student understands, at the line and column of the LaTeX
+
+
+def error_of(latex: str, names: Names = N) -> ProofcheckError:
+    with pytest.raises(ProofcheckError) as info:
+        translate(latex, names)
+    return info.value
+
+
+@pytest.mark.parametrize("latex, col, words", [
+    (r"\frac{1}{2\sigma_{t|s}^2}", 11, ["`\\sigma_{t|s}`", "sigma_ts", "not declared", "latex_names"]),
+    (r"x + \frac{1}{", 13, ["never closed"]),
+    (r"\sum_{i} x", 1, ["no range", "\\sum_{i=1}^{N}"]),
+    (r"x \pm y", 3, ["two values"]),
+    (r"\int x^2", 1, ["differential"]),
+    (r"\mathbb{E}[x]", 1, ["distribution", "\\sim"]),
+    (r"\|x\|_1", 6, ["Euclidean"]),
+    (r"x \foo y", 3, ["unknown LaTeX command \\foo"]),
+    (r"a + \dots + b", 5, ["\\dots"]),
+    (r"(x + y", 1, ["never closed"]),
+    (r"D_{KL}", 1, ["two distributions"]),
+])
+def test_translation_errors(latex, col, words):
+    err = error_of(latex)
+    assert err.span.line == 1 and err.span.col == col, (err.span, err.message)
+    for w in words:
+        assert w in err.message, err.message
+
+
+def test_parse_errors_map_back_into_the_latex(tmp_path):
+    """An error found by proofcheck.parse on the ASCII text points at the LaTeX that produced it."""
+    text = textwrap.dedent(r"""
+        proofcheck: 1
+        title: errors in steps_latex
+        symbols:
+          x: real
+          f: function
+        claim: x = x
+        steps_latex: |
+          x
+            = \frac{1}{2} f(x, x)
+            = x
+    """).lstrip()
+    doc = verify(text)
+    (err,) = doc["errors"]
+    assert (err["line"], err["column"]) == (9, 19)  # the `f` of `f(x, x)`
+    assert "f takes 1 argument" in err["message"]
+    assert [s["status"] for s in doc["parts"][0]["steps"]] == ["error", "unknown"]
+
+
+def test_translation_error_is_reported_on_its_step():
+    text = textwrap.dedent(r"""
+        proofcheck: 1
+        title: approx
+        symbols:
+          x: positive
+        claim: x = x
+        steps_latex: |
+          x \\
+          &\approx x + 0 \\
+          &= x
+    """).lstrip()
+    doc = verify(text)
+    (err,) = doc["errors"]
+    assert (err["line"], err["column"]) == (8, 4)
+    assert "≈ is not a relation proofcheck can check" in err["message"]
+    assert [s["status"] for s in doc["parts"][0]["steps"]] == ["error", "unknown"]
+
+
+def test_undeclared_name_in_steps_latex_points_into_the_file():
+    text = textwrap.dedent(r"""
+        proofcheck: 1
+        title: undeclared
+        symbols:
+          a_t, sigma_t: positive
+        claim_latex: 'a_t = \sqrt{1 - \sigma_t^2}'
+        steps_latex: |
+          a_t
+            = \sqrt{1 - \sigma_{t|s}^2}
+    """).lstrip()
+    doc = verify(text)
+    (err,) = doc["errors"]
+    assert (err["line"], err["column"]) == (8, 17)
+    assert "`\\sigma_{t|s}` (read as `sigma_ts`) is not declared under `symbols:`" in err["message"]
+
+
+def test_claim_latex_errors_point_into_the_claim():
+    text = textwrap.dedent(r"""
+        proofcheck: 1
+        title: bad claim
+        symbols:
+          x: real
+        claim_latex: '\frac{x}{2} = y'
+        steps_latex: |
+          x = x
+    """).lstrip()
+    doc = verify(text)
+    (err,) = doc["errors"]
+    assert (err["line"], err["column"]) == (5, 29)
+    assert "`y` is not declared" in err["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. steps_latex / claim_latex in derivation files
+
+
+SNR_YAML = r"""
+proofcheck: 1
+title: The SNR steps of seed 000, question 2 (e), as steps_latex
+symbols:
+  a_s, a_t, sigma_s, sigma_t: interval(0, 1)
+  x, x_hat, z_t: real
+define:
+  - a_ts := a_t / a_s
+  - sigma_ts := sqrt(sigma_t^2 - a_ts^2 sigma_s^2)
+  - sigma_Q2 := sigma_ts^2 sigma_s^2 / sigma_t^2
+  - mu_Q := a_ts sigma_s^2 / sigma_t^2 z_t + a_s sigma_ts^2 / sigma_t^2 x
+  - mu_theta := a_ts sigma_s^2 / sigma_t^2 z_t + a_s sigma_ts^2 / sigma_t^2 x_hat
+  - snr_s := a_s^2 / sigma_s^2
+  - snr_t := a_t^2 / sigma_t^2
+given:
+  s_before_t: a_t^2 / sigma_t^2 < a_s^2 / sigma_s^2
+latex_names:
+  '\sigma_{S}': sigma_s
+  'a_{S}': a_s
+  '\sigma_{Q}^{2}(s,t)': sigma_Q2
+  '\hat{x}_{\theta}(z_{t};t)': x_hat
+  'SNR(s)': snr_s
+  'SNR(t)': snr_t
+claim_latex: '\frac{1}{2\sigma_{Q}^{2}(s,t)} \|\mu_{Q} - \mu_{\theta}\|_{2}^{2} = \frac{1}{2} \left(SNR(s) - SNR(t)\right) \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}'
+steps_latex: |
+  \frac{1}{2\sigma_{Q}^{2}(s,t)} \|\mu_{Q} - \mu_{\theta}\|_{2}^{2}
+    = \frac{\sigma_{t}^{2}}{2\sigma_{t|s}^{2}\sigma_{S}^{2}} \frac{\sigma_{t|s}^{4}a_{S}^{2}}{\sigma_{t}^{4}} \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}
+    = \frac{1}{2\sigma_{S}^{2}} \frac{a_{S}^{2}\sigma_{t|s}^{2}}{\sigma_{t}^{2}} \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}
+    = \frac{1}{2\sigma_{S}^{2}} \frac{a_{S}^{2}(\sigma_{t}^{2} - a_{t|s}^{2}\sigma_{S}^{2})}{\sigma_{t}^{2}} \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}
+    = \frac{1}{2\sigma_{S}^{2}} \frac{a_{S}^{2}\sigma_{t}^{2} - a_{t}^{2}}{\sigma_{t}^{2}} \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}
+    = \frac{1}{2} \left(\frac{a_{S}^{2}\sigma_{t}^{2}}{\sigma_{S}^{2}} - \frac{a_{t}^{2}}{\sigma_{t}^{2}}\right) \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}
+    = \frac{1}{2} \left(SNR(s) - SNR(t)\right) \|x - \hat{x}_{\theta}(z_{t};t)\|_{2}^{2}
+"""
+
+
+def test_steps_latex_one_step_per_line_finds_the_seed_snr_slips():
+    doc = verify(SNR_YAML)
+    assert doc["errors"] == []
+    part = doc["parts"][0]
+    assert part["claim_established"] is True
+    assert [s["status"] for s in part["steps"]] == ["proved"] * 3 + ["refuted"] * 3
+    assert [s["line"] for s in part["steps"]] == list(range(26, 32))
+    assert part["steps"][3]["text"] == "1/(2 sigma_s^2) (a_s^2 sigma_t^2 - a_t^2)/sigma_t^2 ||x - x_hat||^2"
+
+
+def test_steps_latex_aligned_chain_and_rules():
+    text = textwrap.dedent(r"""
+        proofcheck: 1
+        title: an aligned chain with justifications
+        symbols:
+          x: real
+          a: positive
+        define:
+          - g(u) := u^2 + 1
+        claim: g(x) + a = x^2 + 1 + a
+        steps_latex: |
+          \begin{aligned}
+          g(x) + a &= x^2 + 1 + a \quad \text{by definition} \\
+                   &\ge x^2 + 1 \\
+                   &= x^2 + 1 + a - a % by algebra
+          \end{aligned}
+    """).lstrip()
+    doc = verify(text)
+    part = doc["parts"][0]
+    assert [s["rule"] for s in part["steps"]] == ["definition", "", "algebra"]
+    assert [s["status"] for s in part["steps"]] == ["proved", "proved", "proved"]
+    assert [s["relation"] for s in part["steps"]] == ["=", ">=", "="]
+    assert part["claim_established"] is False  # = then >= gives >=, the claim says =
+
+
+def test_steps_latex_statement_chain():
+    text = textwrap.dedent(r"""
+        proofcheck: 1
+        title: a statement chain
+        symbols:
+          a_t, sigma_t: interval(0, 1)
+        claim_latex: 'a_t^2 + \sigma_t^2 = 1 \iff a_t = \sqrt{1 - \sigma_t^2}'
+        steps_latex: |
+          a_t^2 + \sigma_t^2 = 1 \iff a_t^2 = 1 - \sigma_t^2
+            \iff a_t = \sqrt{1 - \sigma_t^2} \quad \text{by solve(a_t)}
+    """).lstrip()
+    doc = verify(text)
+    part = doc["parts"][0]
+    assert doc["errors"] == []
+    assert [(s["relation"], s["rule"], s["status"]) for s in part["steps"]] == \
+        [("<==>", "", "proved"), ("<==>", "solve(a_t)", "proved")]
+    assert part["claim_established"] is True
+
+
+def test_steps_latex_must_be_one_chain():
+    text = textwrap.dedent(r"""
+        proofcheck: 1
+        title: two chains
+        symbols:
+          x: real
+        claim: x = x
+        steps_latex: |
+          x = x \\
+          x + 1 = 1 + x
+    """).lstrip()
+    doc = verify(text)
+    (err,) = doc["errors"]
+    assert err["line"] == 8 and "one chain" in err["message"]
+
+
+def test_read_accepts_the_latex_keys_only_once():
+    both = "proofcheck: 1\ntitle: t\nsymbols:\n  x: real\nclaim: x = x\nsteps: |\n  x\n  = x\nsteps_latex: |\n  x = x\n"
+    with pytest.raises(ProofcheckError, match="either `steps` or `steps_latex`"):
+        parse_derivation_text(both, "t.yaml")
+    parts = textwrap.dedent(r"""
+        proofcheck: 1
+        title: parts with LaTeX
+        symbols:
+          x: positive
+        parts:
+          - name: one
+            claim_latex: '\frac{x}{x} = 1'
+            steps_latex: '\frac{x}{x} = 1'
+          - name: two
+            claim: x = x
+            steps: |
+              x
+                = x
+    """).lstrip()
+    d = parse_derivation_text(parts, "p.yaml")
+    assert [t.text for t in d.parts[0].steps] == ["x/x", "= 1"]
+    assert isinstance(d.parts[0].claim, LatexText) and d.parts[0].claim.text == "x/x = 1"
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Markdown sheets
+
+
+def test_markdown_blocks_chains_and_prose():
+    text = textwrap.dedent(r"""
+        # Homework
+
+        Some prose with inline math $x = y$ that is ignored.
+
+        $$a = b + 0 = b$$
+
+        More prose, then a continuation in its own block:
+
+        $$= b \cdot 1$$
+
+        $$z \sim \mathcal{N}(0, 1), \quad \text{where } a > 0$$
+
+        \[ \begin{aligned} c &= c \\ &\le c + a^2 \end{aligned} \]
+
+        ```
+        $$ not math: code $$
+        ```
+    """)
+    key = parse_derivation_text("proofcheck: 1\ntitle: k\nsymbols:\n  a, b, c, z: real\nclaim: a = a\n"
+                                "steps: |\n  a\n  = a\n", "key.yaml")
+    sheet = read_markdown(text, "s.md", key)
+    assert sheet.errors == []
+    assert sheet.skipped == 2  # `z ~ N(0, 1)` and the condition `a > 0`
+    assert [[t.text for t in c.steps] for c in sheet.chains] == [["a", "= b + 0", "= b", "= b * 1"],
+                                                                  ["c", "= c", "<= c + a^2"]]
+    assert [(c.steps[3].span.line, c.steps[3].span.col) for c in sheet.chains[:1]] == [(10, 3)]
+    assert sheet.chains[0].claim.text == "a = b * 1"
+    assert is_latex_sheet(text) and not is_latex_sheet("x = 1\n= 1\n")
+
+
+def test_markdown_implication_starts_a_statement_chain():
+    text = "$$f = 2 a - 2 = 0$$\n\n$$\\Longrightarrow a = 1$$\n"
+    names_key = parse_derivation_text("proofcheck: 1\ntitle: k\nsymbols:\n  a, f: real\nclaim: a = a\n"
+                                      "steps: |\n  a\n  = a\n", "key.yaml")
+    sheet = read_markdown(text, "s.md", names_key)
+    assert [[t.text for t in c.steps] for c in sheet.chains] == [["f", "= 2 a - 2"], ["2 a - 2 = 0", "==> a = 1"]]
+    assert [c.statement for c in sheet.chains] == [False, True]
+
+
+def test_markdown_part_markers():
+    key = read_derivation(DATA / "seed004_q5.key.yaml")
+    text = "part: main\n\n$$\\det(\\bar{J}^* - \\lambda \\mathbf{I}) = -(\\lambda + 1/2)(\\lambda^2 + \\gamma\\lambda + 1/4)$$\n" \
+           "\n$$\\psi_0 = \\psi_0$$\n\n<!-- part: nope -->\n"
+    sheet = read_markdown(text, "s.md", key)
+    assert [c.part for c in sheet.chains] == ["main", "main"]
+    assert len(sheet.errors) == 1 and "no part named `nope`" in sheet.errors[0].message
+    assert chains_for_part(sheet, "main") == sheet.chains
+    derivation = sheet_derivation(sheet, key)
+    assert [p.name for p in derivation.parts] == ["main", "main (2)"]
+    assert derivation.parts[0].claim is key.parts[0].claim  # checked against the key's claim
+
+
+def _run_sheet(name: str) -> dict:
+    from proofcheck.report.json_report import file_dict
+    (report,) = verify_sheets([str(DATA / f"{name}.md")], str(DATA / f"{name}.key.yaml"), FAST)
+    return file_dict(report)
+
+
+def _chain(doc: dict, line: int) -> dict:
+    return next(p for p in doc["parts"] if p["steps"] and p["steps"][0]["line"] == line)
+
+
+def test_seed000_snr_chain_end_to_end():
+    """SEED_NOTES 000/2 item 8: three false transitions in the SNR simplification."""
+    doc = _run_sheet("seed000_q2e_snr")
+    assert doc["errors"] == []
+    (part,) = doc["parts"]
+    assert [s["status"] for s in part["steps"]] == ["proved"] * 4 + ["refuted"] * 3
+    assert part["claim_established"] is True  # the chain's own claim: its first line = its last
+    assert part["steps"][4]["counterexample"] is not None
+
+
+def test_seed000_kl_sign_end_to_end():
+    """SEED_NOTES 000/2 item 7: D_KL = -1/(2 sigma_Q^2) ||mu_Q - mu_theta||^2 has the wrong sign."""
+    doc = _run_sheet("seed000_q2e_kl")
+    first = next(p for p in doc["parts"] if len(p["steps"]) == 3)
+    assert [s["status"] for s in first["steps"]] == ["proved", "proved", "error"]
+    sign = next(p for p in doc["parts"] if p["claim"] == "kl = -1/(2 sigma_Q2) ||mu_Q - mu_theta||^2")
+    assert [s["status"] for s in sign["steps"]] == ["refuted"]
+    # the row before it, with E_p[z] (the mean mu_Q), is right
+    mean = next(p for p in doc["parts"] if "E[z ~ Normal(mu_Q, sigma_Q2)](z)" in p["claim"])
+    assert [s["status"] for s in mean["steps"]] in (["proved"], ["numeric"])
+    # the second row of the seed's block has `(` closed by `]`: reported at that `]`
+    err = next(e for e in doc["errors"] if "does not match" in e["message"])
+    assert (err["line"], err["column"]) == (1, 236)
+
+
+def test_seed003_saturating_gradient_end_to_end():
+    """SEED_NOTES 003/1 item 2: sigma = 0 is substituted as if attained."""
+    doc = _run_sheet("seed003_q1")
+    chain = _chain(doc, 10)
+    assert [s["status"] for s in chain["steps"]] == ["proved", "proved", "refuted", "proved"]
+    assert [s["line"] for s in chain["steps"]] == [10, 10, 14, 14]  # the last two from the `$$= ...$$` block
+    assert chain["steps"][2]["text"] == "1/(1 - 0) * 0 (0 - 1) * diff(h(theta, z), theta)"
+    errors = {(e["line"], e["column"]): e["message"] for e in doc["errors"]}
+    assert "≈ is not a relation" in errors[(4, 39)]
+    assert "never closed" in errors[(10, 57)]  # `E_{z \sim N(0,1)}[\log[1 - ...]` misses a `]`
+
+
+def test_seed001_kl_end_to_end():
+    """Seed 001, 1(d): the factor -1/(2 sigma^2) is dropped in one step and comes back in the next."""
+    doc = _run_sheet("seed001_q1d")
+    chain = _chain(doc, 3)
+    assert [s["status"] for s in chain["steps"]] == ["proved", "proved", "proved", "refuted", "refuted"]
+    assert any("unexpected character '?'" in e["message"] and (e["line"], e["column"]) == (1, 127)
+               for e in doc["errors"])
+
+
+def test_seed004_dirac_gan_end_to_end():
+    """SEED_NOTES 004/5 item 3: the Jacobian entry (1, 3) misses -psi_0 theta g(C); the characteristic
+    polynomial of the penalised Jacobian is right."""
+    doc = _run_sheet("seed004_q5")
+    assert doc["errors"] == []
+    jac, poly = doc["parts"]
+    assert [s["status"] for s in jac["steps"]] == ["proved", "refuted"]
+    assert [s["status"] for s in poly["steps"]] == ["proved"] * 5
+    assert poly["status"] == "proved"
+
+
+def test_cli_verify_sheet_with_key():
+    code, out, err = run_cli(["verify", DATA / "seed004_q5.md", "--key", DATA / "seed004_q5.key.yaml",
+                              "--format", "json", "--timeout", "5", "--no-cache"])
+    doc = json.loads(out)
+    assert code == 1, err  # a step is refuted
+    assert [p["status"] for p in doc["files"][0]["parts"]] == ["refuted", "proved"]
+    code, out, err = run_cli(["verify", DATA / "seed003_q1.md", "--key", DATA / "seed003_q1.key.yaml",
+                              "--timeout", "5", "--no-cache"])
+    assert code == 2  # input errors (the ≈, the unclosed bracket)
+    assert "seed003_q1.md:4:39: error: ≈ is not a relation" in " ".join(out.split())
+
+
+def test_fixtures_are_verbatim_seed_excerpts():
+    if not SEEDS.is_dir():
+        pytest.skip("the seeds (../shared/seeds) are not present")
+    texts = {p.name[:3]: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    for md in DATA.glob("*.md"):
+        for line in md.read_text(encoding="utf-8").splitlines():
+            assert line in texts[md.name[4:7]], (md.name, line[:60])
+
+
+def test_sheet_steps_for_grading():
+    """The hook for `proofcheck grade`: the chain of a sheet to grade against a key part."""
+    from proofcheck.latex_input import sheet_steps
+    key = read_derivation(DATA / "seed003_q1.key.yaml")
+    steps = sheet_steps((DATA / "seed003_q1.md").read_text(encoding="utf-8"), "s.md", key, "main")
+    assert [t.text for t in steps] == [  # the bracket of the expectation (mapped to nothing) stays as (...)
+        "diff(L_G, theta)", "= (diff(log(1 - sigmoid(h(theta, z))), theta))",
+        "= (1/(1 - sigmoid(h(theta, z))) * sigmoid(h(theta, z)) (sigmoid(h(theta, z)) - 1) * diff(h(theta, z), theta))",
+        "= (1/(1 - 0) * 0 (0 - 1) * diff(h(theta, z), theta))", "= 0"]
+    assert (steps[3].span.line, steps[3].span.col) == (14, 3)  # the `=` of the `$$= ...$$` block that continues it
+    with pytest.raises(ProofcheckError, match="no chain"):
+        sheet_steps("just prose, $x$ inline\n", "s.md", key, "main")
+
+
+def test_relations_with_a_label_carry_the_rule():
+    names = Names(symbols={"x": "scalar"})
+    lines = lambda latex: [t.text for t in latex_lines(Text(latex, "t", ((1, 1),)), names)]  # noqa: E731
+    assert lines(r"x \stackrel{\text{by jensen}}{\geq} x") == ["x", ">= x by jensen"]
+    assert lines(r"x \triangleq x \overset{def}{=} x") == ["x", "= x by definition", "= x by definition"]
+    assert lines(r"x = x % by algebra") == ["x", "= x by algebra"]
+
+
+def test_schema_knows_the_latex_keys():
+    import jsonschema
+    import yaml
+    schema = json.loads((REPO / "proofcheck" / "schema" / "derivation.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    assert list(validator.iter_errors(yaml.safe_load(SNR_YAML))) == []
+    both = yaml.safe_load("proofcheck: 1\ntitle: t\nsteps: x\nsteps_latex: x\n")
+    assert list(validator.iter_errors(both)) != []
+    for key in DATA.glob("*.key.yaml"):
+        assert list(validator.iter_errors(yaml.safe_load(key.read_text(encoding="utf-8")))) == [], key.name

@@ -26,14 +26,15 @@ class ScalarOf(sp.Function):
             return m.as_explicit()[0, 0]  # explicit factors with scalar coefficients: safe to expand
         return None
 
-    def _sympystr(self, printer):
-        return printer._print(self.args[0])
+    def _sympystr(self, printer, *args, **kwargs):
+        return "(" + printer._print(self.args[0]) + ")"
 
-    def _pretty(self, printer):
-        return printer._print(self.args[0])
+    def _pretty(self, printer, *args, **kwargs):
+        return printer._print(self.args[0]).parens()
 
-    def _latex(self, printer):
-        return printer._print(self.args[0])
+    def _latex(self, printer, exp=None, **kwargs):
+        inner = printer._print(self.args[0])
+        return rf"\left({inner}\right)^{{{exp}}}" if exp else rf"\left({inner}\right)"
 
 
 class DiagPart(sp.MatrixExpr):

@@ -323,8 +323,9 @@ def test_norm_bars_of_declared_vector():
     got = P("||v||")
     from proofcheck.kernel.terms import Unsupported
     assert not (isinstance(got, sp.Basic) and got.has(Unsupported)), f"||v|| of a vector(3) is unsupported: {got}"
-    expected = sp.sqrt(v[0, 0] ** 2 + v[1, 0] ** 2 + v[2, 0] ** 2)
-    assert same(got, expected)
+    # kept as sqrt(v^T v) (a 1×1 product), which is the Euclidean norm at every value of v
+    m = sp.ImmutableMatrix([[2], [-3], [6]])
+    assert sp.simplify(got.xreplace({v: m}).doit() - 7) == 0
 
 
 def test_inner_product_brackets():

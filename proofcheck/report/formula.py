@@ -124,6 +124,12 @@ class MathMLPrinter(MathMLPresentationPrinter):
             row.replaceChild(self._fenced("(", [e.expr], ")"), row.lastChild)
         return row
 
+    def _print_ScalarOf(self, e):  # the 1×1 product w^T x, in parentheses
+        return self._fenced("(", [e.args[0]], ")")
+
+    def _print_ZeroMatrix(self, e):  # `v = 0` for a vector v: the zero vector, printed as 0
+        return self._print(sp.Integer(0))
+
     def _print_Exp1(self, e):
         return self._mi("e")
 

@@ -20,11 +20,12 @@ from proofcheck.grade import Grade, PartOutcome, score_part
 from proofcheck.kernel.terms import Implication, Relation, StepTask
 from proofcheck.model import Declaration, Derivation, Part, Span, Text
 from proofcheck.parse import parse_expression_or_relation
+from proofcheck.latex_input import is_latex_sheet, sheet_steps
 from proofcheck.read import MAX_STEPS, is_derivation_text, load_text, parse_derivation_text, split_steps
 from proofcheck.rubric import PartRubric, read_rubric
 from proofcheck.verify import ErrorInfo, Options, Planner, compose, implies_relation, run_plans
 
-SUFFIXES = (".yaml", ".yml", ".txt")  # what a directory of submissions is searched for
+SUFFIXES = (".yaml", ".yml", ".txt", ".md")  # what a directory of submissions is searched for
 MAX_UNKNOWN_PARTS = 10  # parts not in the key that are reported one by one
 _PART_COMMENT = re.compile(r"^[ \t]*#[ \t]*part[ \t]*:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 _DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(|:=)")
@@ -150,13 +151,16 @@ def read_submission(path: str, key: Key, part: str | None = None) -> Submission:
 
 
 def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment) -> None:
-    origins = tuple((i + 1, 1) for i in range(text.count("\n") + 1))
-    steps = split_steps(Text(text, sub.path, origins))
+    target = _single_target(sub, key, part, comment)
+    if is_latex_sheet(text):  # a Markdown/LaTeX sheet: its $$ ... $$ chain, declared by the key
+        steps = sheet_steps(text, sub.path, key.derivation, target)
+    else:
+        origins = tuple((i + 1, 1) for i in range(text.count("\n") + 1))
+        steps = split_steps(Text(text, sub.path, origins))
     if not steps:
         raise ReadError("no steps: a plain-text submission holds the chain, one step per line", Span(sub.path, 1, 1))
     if len(steps) > MAX_STEPS:
         raise LimitError(f"{len(steps)} steps; the limit is {MAX_STEPS}", Span(sub.path, 1, 1))
-    target = _single_target(sub, key, part, comment)
     sub.attempts.append(_merge(key.parts[target], None, steps, Span(sub.path, 1, 1)))
 
 

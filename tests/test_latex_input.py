@@ -997,3 +997,20 @@ def test_schema_knows_the_latex_keys():
     assert list(validator.iter_errors(both)) != []
     for key in DATA.glob("*.key.yaml"):
         assert list(validator.iter_errors(yaml.safe_load(key.read_text(encoding="utf-8")))) == [], key.name
+
+
+def test_grade_reads_a_markdown_sheet_against_its_key():
+    """`proofcheck grade SHEET.md --key KEY.yaml`: the sheet's $$ chain is graded; the seed's
+    unbalanced bracket is reported at its column and the rest of the chain still earns credit."""
+    import json
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "proofcheck", "grade", "tests/data/latex/seed000_q2e_kl.md",
+                          "--key", "tests/data/latex/seed000_q2e_kl.key.yaml", "--format", "json",
+                          "--timeout", "5", "--no-cache"], capture_output=True, text=True, cwd=root)
+    assert out.returncode == 0, out.stderr
+    (sub,) = json.loads(out.stdout)["submissions"]
+    assert [s["status"] for s in sub["steps"]][:2] == ["proved", "proved"]
+    assert sub["first_error"] == 3 and "column 236" in sub["feedback"]
+    assert 0 < sub["score"] < sub["max_score"]

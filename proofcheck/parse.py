@@ -547,6 +547,9 @@ class ExprBuilder(Transformer):
         return x
 
     # -- brackets
+    def group(self, meta, x):
+        return self._unwrap(x)  # (a (b)) is a closed product: 2 / (a (b)) divides by all of it
+
     def bracket(self, meta, args):
         items = [self._unwrap(i) for i in args.children]
         if len(items) == 1 and not _is_matrix(items[0]):

@@ -62,7 +62,8 @@ MAX_MATHML = 30_000  # characters of one typeset formula; a longer one is shown 
 MAX_TASK_BYTES = 8 * 1024 * 1024  # the kernel tasks of one request, pickled
 BODY_SECONDS = 10.0  # to send a request body
 BOXES = ("symbols", "define", "given", "claim", "steps")
-FIELDS = set(BOXES) | {"part", "steps_only"}
+FIELDS = set(BOXES) | {"part", "steps_only", "syntax"}
+SYNTAXES = ("ascii", "latex")  # of the steps and the claim; declarations are always ASCII
 PAGE = "<page>"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _LABEL = re.compile(r"\s*(?:-\s+)?([A-Za-z][A-Za-z0-9_]*)\s*:(?!=)\s*")
@@ -110,8 +111,28 @@ def _shift(t: Text, cut: int) -> Text:
 
 
 def step_ranges(steps: str) -> list[tuple[int, int]]:
-    """(first line, last line) in the steps box of each step, the starting line first."""
-    return [(t.origins[0][0], t.origins[-1][0]) for t in split_steps(_box_text("steps", steps))]
+    """(first line, last line) in the steps box of each step, the starting line first (ASCII steps)."""
+    return [_range(t) for t in split_steps(_box_text("steps", steps))]
+
+
+def _range(t: Text) -> tuple[int, int]:
+    """The box lines a step spans (a step translated from LaTeX knows where each character came from)."""
+    if getattr(t, "charmap", None):
+        return t.span.line, t.span_at(1, max(len(t.text), 1)).line
+    return t.origins[0][0], t.origins[-1][0]
+
+
+def _latex_steps_count(steps: str) -> int:
+    """An upper bound of the steps in a LaTeX box: its non-blank lines and row breaks."""
+    lines = [ln for ln in steps.split("\n") if ln.strip() and not ln.lstrip().startswith("%")]
+    return len(lines) + steps.count("\\\\")
+
+
+def is_empty(req: dict) -> bool:
+    """Whether the steps box holds no step at all."""
+    if req.get("syntax") == "latex":
+        return _latex_steps_count(req.get("steps", "")) == 0
+    return not step_ranges(req.get("steps", ""))
 
 
 def read_symbols(text: str) -> list[Declaration]:
@@ -173,13 +194,22 @@ def read_givens(text: str) -> list[Given]:
     return out
 
 
-def build_part(req: dict) -> Part:
-    """The page's boxes as one chain (the `main` part of an in-memory derivation)."""
-    steps = split_steps(_box_text("steps", req.get("steps", "")))
-    claim = req.get("claim", "")
-    return Part("main", _box_text("claim", claim) if claim.strip() else None, steps,
-                read_symbols(req.get("symbols", "")), read_defines(req.get("define", "")),
-                read_givens(req.get("given", "")), Span("steps", 1, 1), Span("steps", 1, 1))
+def build_part(req: dict, key_part: Part | None = None) -> Part:
+    """The page's boxes as one chain (the `main` part of an in-memory derivation). LaTeX steps and claim
+    are translated to the ASCII language (proofcheck.latex_input), keeping where each character was."""
+    symbols, define = read_symbols(req.get("symbols", "")), read_defines(req.get("define", ""))
+    claim_text = req.get("claim", "")
+    claim = _box_text("claim", claim_text) if claim_text.strip() and key_part is None else None
+    if req.get("syntax") == "latex":
+        from proofcheck.latex_input import Names, latex_claim, latex_steps
+        names = Names.from_part(key_part)
+        names.add(symbols, define)
+        steps = latex_steps(_box_text("steps", req.get("steps", "")), names, min_lines=1)
+        claim = latex_claim(claim, names) if claim is not None else None
+    else:
+        steps = split_steps(_box_text("steps", req.get("steps", "")))
+    return Part("main", claim, steps, symbols, define, read_givens(req.get("given", "")), Span("steps", 1, 1),
+                Span("steps", 1, 1))
 
 
 def _display_relation(text: Text, scope):
@@ -249,7 +279,7 @@ def plan_request(req: dict, key, options: Options, typeset: _Typeset) -> dict:
     attempt = None
     part_name = req.get("part") or "main"
     try:
-        own = build_part(req)
+        own = build_part(req, key.parts[part_name] if key is not None else None)
         if key is None:
             part = own
             plan = planner.plan_derivation(Derivation(PAGE, "page", [part], lines=req.get("steps", "").split("\n")))
@@ -266,9 +296,9 @@ def plan_request(req: dict, key, options: Options, typeset: _Typeset) -> dict:
                        "sources": {i: " ".join(t.text.split()) for i, t in enumerate(merged.part.steps)}}
     except ProofcheckError as exc:
         return {"plan": None, "errors": [_error_info(exc)], "keys": [], "tasks": [], "attempt": None,
-                "start_mathml": None, "step_mathml": {}, "claim_mathml": None}
+                "start_mathml": None, "step_mathml": {}, "claim_mathml": None, "ranges": None}
 
-    decls = (req.get("symbols", ""), req.get("define", ""), part_name if key is not None else "")
+    decls = (req.get("symbols", ""), req.get("define", ""), part_name if key is not None else "", req.get("syntax"))
     start_mathml, step_mathml, claim_mathml = None, {}, None
     if plan.parts:
         pp, steps = plan.parts[0], part.steps
@@ -292,10 +322,10 @@ def plan_request(req: dict, key, options: Options, typeset: _Typeset) -> dict:
         return {"plan": None, "errors": [ErrorInfo(1, 1, "the formulas are too large to check here (are the "
                                                          "definitions very large?)", "", "steps")],
                 "keys": [], "tasks": [], "attempt": None, "start_mathml": None, "step_mathml": {},
-                "claim_mathml": None}
+                "claim_mathml": None, "ranges": None}
     return {"plan": plan, "errors": [], "keys": [task_key(t) for t in planner.tasks], "tasks": blobs,
             "attempt": attempt, "start_mathml": start_mathml, "step_mathml": step_mathml,
-            "claim_mathml": claim_mathml}
+            "claim_mathml": claim_mathml, "ranges": [_range(t) for t in part.steps]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +421,7 @@ class Checker:
         """Everything the page shows for one request."""
         started = time.monotonic()
         deadline = started + self.request_budget
-        if not step_ranges(req.get("steps", "")):
+        if is_empty(req):
             return {"status": "empty", "lines": [], "errors": [], "claim": None, "grade": None, "pending": False,
                     "seconds": 0.0}
         try:
@@ -547,7 +577,7 @@ class Checker:
         else:
             report = run_plans(SimpleNamespace(tasks=planned["keys"], results=[]), [plan], self.options,
                                run_tasks=lambda tasks, options, progress: results)[0]
-        ranges = step_ranges(req.get("steps", ""))
+        ranges = planned["ranges"] if planned.get("ranges") is not None else step_ranges(req.get("steps", ""))
         errors = [{"box": _box(e.path), "line": e.line, "column": e.column, "message": e.message}
                   for e in report.errors]
         part = report.parts[0] if report.parts else None
@@ -680,6 +710,8 @@ def validate(body: bytes, key) -> dict:
         req["steps_only"] = True
     if "steps" not in req:
         raise RequestError(400, "missing_field", "`steps` is required: one step per line")
+    if req.get("syntax", "ascii") not in SYNTAXES:
+        raise RequestError(400, "bad_field", f"`syntax` is one of: {', '.join(SYNTAXES)}")
     if key is None and req.get("part"):
         raise RequestError(400, "bad_field", "`part` needs an answer key (proofcheck serve --key KEY.yaml)")
     if key is not None:
@@ -692,7 +724,7 @@ def validate(body: bytes, key) -> dict:
         n = req.get(box, "").count("\n") + 1
         if n > MAX_BOX_LINES:
             raise RequestError(422, "too_many_lines", f"`{box}` has {n} lines; the limit is {MAX_BOX_LINES}")
-    n = len(step_ranges(req["steps"]))
+    n = _latex_steps_count(req["steps"]) if req.get("syntax") == "latex" else len(step_ranges(req["steps"]))
     if n > MAX_STEPS:
         raise RequestError(422, "too_many_steps", f"{n} steps (the starting line included); a request may hold "
                                                   f"at most {MAX_STEPS}")

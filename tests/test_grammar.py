@@ -102,6 +102,17 @@ def test_juxtaposition_is_multiplication_left_to_right():
     assert P("x^2 y") == x ** 2 * y
 
 
+def test_a_name_before_parentheses_is_one_factor_of_a_product():
+    # `p (q + 1)^2`: the power belongs to the parenthesis, as in `p * (q + 1)^2`
+    assert same(P("a (b + 1)^2"), a * (b + 1) ** 2)
+    assert same(P("a [b + 1]^2"), a * (b + 1) ** 2)
+    # left to right: `1/a (b + 1)` is (1/a)(b + 1) ...
+    assert same(P("1/a (b + 1)"), (b + 1) / a)
+    # ... but parentheses close the product: 2 / (a (b + 1)) divides by all of it
+    assert same(P("2 / (a (b + 1))"), 2 / (a * (b + 1)))
+    assert same(P("2 / (a (1 + b^2 / a^2))"), 2 * a / (a ** 2 + b ** 2))
+
+
 def test_double_star_is_power():
     assert P("x**3") == x ** 3
     assert P("x**2**3") == P("x^2^3")

@@ -508,6 +508,8 @@ class ExprBuilder(Transformer):
     def pow(self, meta, base, exp):
         if isinstance(base, _Jux):  # p (q + 1)^2 is p * (q + 1)^2
             return _Jux(base.left, self.pow(meta, base.right, exp))
+        if isinstance(exp, _Jux):  # p^z (1 - p) is p^z * (1 - p), as x^2 y is x^2 * y
+            return _Jux(self.pow(meta, base, exp.left), exp.right)
         base, exp = self._unwrap(base), self._scalar(meta, self._unwrap(exp), "an exponent")
         if _is_matrix(base):
             if exp == -1:

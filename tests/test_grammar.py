@@ -111,6 +111,9 @@ def test_a_name_before_parentheses_is_one_factor_of_a_product():
     # ... but parentheses close the product: 2 / (a (b + 1)) divides by all of it
     assert same(P("2 / (a (b + 1))"), 2 / (a * (b + 1)))
     assert same(P("2 / (a (1 + b^2 / a^2))"), 2 * a / (a ** 2 + b ** 2))
+    # and a product after an exponent starts after it: x^2 y is x^2 * y, so p^z (1 - p) is p^z * (1 - p)
+    assert same(P("a^b (1 - a)"), a ** b * (1 - a))
+    assert same(P("a^b (1 - a)^(1 - b)"), a ** b * (1 - a) ** (1 - b))
 
 
 def test_double_star_is_power():

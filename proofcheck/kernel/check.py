@@ -125,11 +125,20 @@ def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
         return StepResult(Status.PROVED, "symbolic", details={"stage": "simplify"})
     if heads and branches and equal(l, r, clock, strong=True, substitutions=branches):
         return StepResult(Status.PROVED, "symbolic", "using the givens", details={"stage": "simplify"})
+    intervals = interval_substitution(context)
+    if heads and intervals and _mentions(l, r, intervals) and \
+            equal(l, r, clock, strong=True, substitutions=[intervals]):
+        return StepResult(Status.PROVED, "symbolic", details={"stage": "simplify"})
     full = numeric.search(nl, "=", nr, sampler, rng, POINTS - screen.valid, 80)
     if full.counterexample:
         return _refuted(full.counterexample, "numeric")
     return _numeric_verdict(screen.valid + full.valid, full, screen,
                             f"both sides agree to {numeric.AGREE_DIGITS} digits")
+
+
+def _mentions(l, r, substitution: dict) -> bool:
+    names = set(substitution)
+    return any(isinstance(x, sp.Basic) and x.free_symbols & names for x in (l, r))
 
 
 def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, what: str) -> StepResult:

@@ -194,7 +194,7 @@ class Sampler:
                 self.rewrites[rel.lhs] = rel.rhs
                 continue
             if rel.op == "=" and not _has_matrix(rel.lhs) and not _has_matrix(rel.rhs):
-                eq = (rel.lhs - rel.rhs).xreplace(solved)
+                eq = deep_doit(rel.lhs - rel.rhs).xreplace(solved)
                 if eq == 0:
                     self.checks.append(rel)
                     continue
@@ -266,7 +266,16 @@ class Sampler:
 
 
 def _is_rewrite(lhs) -> bool:
-    return isinstance(lhs, (sp.Derivative, sp.Subs, AppliedUndef))
+    """A given about a declared function's values or derivatives (theta'(t) = ..., f(0) = 1).
+
+    A derivative of anything else (diff(exp(y) - 2 y, y) = 0) is a condition on the points."""
+    if isinstance(lhs, AppliedUndef):
+        return True
+    if isinstance(lhs, sp.Derivative):
+        return isinstance(lhs.expr, AppliedUndef)
+    if isinstance(lhs, sp.Subs):
+        return _is_rewrite(lhs.expr)
+    return False
 
 
 def _ordered_symbols(expr, scalars: dict) -> list:
@@ -316,6 +325,10 @@ def instantiate(expr, point: Point, dps: int = DPS):
     for f, lam in point.functions.items():
         if e.has(f):
             e = e.replace(f, lam)
+    if point.functions and e.has(sp.Integral) and e.has(sp.Derivative):
+        # doit() leaves integrals alone (quadrature evaluates them), so derivatives of the now
+        # concrete functions inside an integrand are taken here.
+        e = e.replace(lambda x: isinstance(x, sp.Derivative), lambda d: d.doit())
     dims = {s: v for s, v in point.values.items() if s.is_integer}
     if point.matrices and e.has(sp.MatrixSymbol):
         e = resolve_matrix_at(e)

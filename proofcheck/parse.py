@@ -26,6 +26,7 @@ MAX_RESULT_DIGITS = 2000  # an exact number with more digits than this is never 
 MAX_SYMBOLIC_EXPONENT = 10_000
 MAX_MATRIX_SIDE = 12
 MAX_DERIVATIVE_ORDER = 12
+MAX_TREE_SIZE = 50_000  # nodes of a formula once definitions are expanded
 BOUND_INDEX = 7_000_001  # fixed dummy index of bound variables: deterministic across processes
 
 STARTS = ["start_line", "step_line", "claim", "define", "given", "typedecl"]
@@ -121,6 +122,23 @@ def mark_inner_products(src: str) -> str:
                     chars[i], chars[j] = "⟨", "⟩"
                 break
     return "".join(chars)
+
+
+def tree_size(e) -> int:
+    """Nodes of the expression written out as a tree, counted on the shared graph (linear time)."""
+    sizes: dict = {}
+    stack = [(e, False)]
+    while stack:
+        node, done = stack.pop()
+        if node in sizes:
+            continue
+        args = node.args if isinstance(node, sp.Basic) else ()
+        if done or not args:
+            sizes[node] = 1 + sum(sizes.get(a, 1) for a in args)
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in args if a not in sizes)
+    return sizes.get(e, 1)
 
 
 def _after_operand(prev) -> bool:
@@ -370,7 +388,12 @@ class ExprBuilder(Transformer):
         raise cls(message, self.span(where))
 
     def finish(self, value):
-        """Refuse names used but never declared or bound, even ones SymPy cancelled (0*q, d/dq of x)."""
+        """Refuse names used but never declared or bound, even ones SymPy cancelled (0*q, d/dq of x),
+        and formulas that definitions blow up (d2 := d1 + sin(d1), d3 := d2 + sin(d2), ...)."""
+        for part in ([value.lhs, value.rhs] if isinstance(value, Relation) else [value]):
+            if isinstance(part, sp.Basic) and tree_size(part) > MAX_TREE_SIZE:
+                raise LimitError(f"with its definitions expanded this formula has more than {MAX_TREE_SIZE} "
+                                 "terms and functions; define fewer nested names", self.text.span)
         for name, span in self.unresolved.items():
             if name not in self.bound_names:
                 raise DeclarationError(f"{name!r} is not declared; add it under `symbols:` "

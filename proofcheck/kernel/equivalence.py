@@ -133,7 +133,10 @@ def equal(lhs, rhs, clock: Clock, strong: bool, substitutions: list[dict] | None
         return True
     branches = substitutions or [{}]
     for sub in branches:
-        l, r = (x.xreplace(sub) if sub and isinstance(x, sp.Basic) else x for x in (lhs, rhs))
+        try:
+            l, r = (x.xreplace(sub) if sub and isinstance(x, sp.Basic) else x for x in (lhs, rhs))
+        except (ValueError, TypeError):  # e.g. a derivative with respect to a substituted symbol
+            return False
         if not _equal_once(l, r, clock, strong):
             return False
     return True
@@ -186,8 +189,11 @@ def sign_shown(d, op: str, clock: Clock, substitutions: list[dict] | None = None
         return False
 
     for sub in branches:
-        x = d.xreplace(sub) if sub else d
-        ok = clock.attempt(test, x, share=0.6) is True
+        try:
+            x = d.xreplace(sub) if sub else d
+        except (ValueError, TypeError):
+            x = None
+        ok = x is not None and clock.attempt(test, x, share=0.6) is True
         if any_branch and ok:
             return True
         if not any_branch and not ok:

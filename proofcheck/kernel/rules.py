@@ -158,11 +158,13 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
     if task.op not in ("<=", ">=", "<", ">") or isinstance(task.prev, Relation):
         return Outcome(unknown="jensen justifies an inequality step between expressions")
     big, small = (task.prev, task.cur) if task.op in (">=", ">") else (task.cur, task.prev)
+    backwards = None  # the Jensen shape with the inequality the wrong way round
     for side, other, is_big in ((big, small, True), (small, big, False)):
         outer = _outer(side)
         if outer and isinstance(outer[1], Expectation):
             g, expect, concave, name = outer
             if concave != is_big:
+                backwards = ("concave" if concave else "convex", name)
                 continue
             lam, dist = expect.args
             z = lam.variables[0]
@@ -177,11 +179,17 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
                 continue
             g, inner, concave, name = outer
             if concave == is_big:
+                backwards = ("concave" if concave else "convex", name)
                 continue
             counterpart = g(Expectation(bind(lam.variables[0], inner), dist))
             kind = "concave" if concave else "convex"
             return Outcome([Relation(counterpart, "=", other)],
                            note=f"Jensen's inequality for the {kind} function {name}")
+    if backwards:
+        # Jensen says the opposite; the step is checked as written, which refutes it unless X is constant.
+        kind, name = backwards
+        return Outcome([Relation(task.prev, task.op, task.cur)],
+                       note=f"not Jensen's inequality: for the {kind} function {name} it goes the other way")
     return Outcome(unknown="the step does not have the shape g(E[X]) vs E[g(X)] for a log, sqrt, exp, "
                            "square or abs with the inequality in Jensen's direction")
 

@@ -1049,6 +1049,8 @@ def parse_step(text: Text, scope: Scope, display: bool = False) -> ParsedStep:
     value = _relation(b, body) if tree.data == "step_stmt" else _transform(b, body)
     b.finish(value)
     rule = _rule(rule_tree, text, scope) if rule_tree is not None else None
+    while getattr(body, "data", None) == "group":  # a step wholly in parentheses: show what is inside
+        body = body.children[0]
     meta = body.meta
     body_text = text.text[meta.start_pos:meta.end_pos] if not meta.empty else ""
     return ParsedStep(str(op_tok), value, rule, text, " ".join(body_text.split()))

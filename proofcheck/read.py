@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from pathlib import Path
 
@@ -15,9 +16,10 @@ MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 32
 MAX_STEPS = 500
 
-TOP_KEYS = {"proofcheck", "title", "source", "notes", "symbols", "define", "given", "claim",
-            "steps", "parts", "grading", "latex_names", "steps_latex", "claim_latex"}
-PART_KEYS = {"name", "claim", "steps", "symbols", "define", "given", "notes", "steps_latex", "claim_latex"}
+# The JSON Schema (also for editors and tests) is the one list of keys a file and a part may have.
+_SCHEMA = json.loads((Path(__file__).resolve().parent / "schema" / "derivation.schema.json").read_text())
+TOP_KEYS = set(_SCHEMA["properties"])
+PART_KEYS = set(_SCHEMA["$defs"]["part"]["properties"])
 _STANDARD_TAGS = {"tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 _TRAILING_OP = re.compile(r"(\+|-|\*|/|\^|=|<|>|,|\(|\[|\{|~)\s*$")
 

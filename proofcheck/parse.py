@@ -1075,10 +1075,10 @@ def _rule(tree, text: Text, scope: Scope) -> RuleCall:
     return RuleCall(str(name_tok), tuple(args), tuple(kwargs), tuple(arrows), b.span(name_tok))
 
 
-def parse_claim(text: Text, scope: Scope):
-    """A claim: a relation, or `relation ==> relation`."""
+def parse_claim(text: Text, scope: Scope, display: bool = False):
+    """A claim: a relation, or `relation ==> relation` (display: defined names kept as names)."""
     tree = _parse_tree(text, "claim")
-    b = ExprBuilder(scope, text)
+    b = ExprBuilder(scope, text, display=display)
     if tree.data == "claim_relation":
         return b.finish(_relation(b, tree.children[0]))
     p, op, q = tree.children

@@ -67,7 +67,6 @@ SYNTAXES = ("ascii", "latex")  # of the steps and the claim; declarations are al
 PAGE = "<page>"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _LABEL = re.compile(r"\s*(?:-\s+)?([A-Za-z][A-Za-z0-9_]*)\s*:(?!=)\s*")
-_IMPLICATION = re.compile(r"<==>|==>")
 
 EXAMPLE = {  # FORMAT.md section 1; prefilled when neither --key nor --example is given
     "name": "main",
@@ -214,15 +213,8 @@ def build_part(req: dict, key_part: Part | None = None) -> Part:
 
 def _display_relation(text: Text, scope):
     """A claim with defined names kept as names: a relation or `relation ==> relation`."""
-    from proofcheck.kernel.terms import Implication
-    from proofcheck.parse import parse_expression_or_relation
-    pieces, ops = _IMPLICATION.split(text.text), _IMPLICATION.findall(text.text)
-    if len(pieces) == 1:
-        return parse_expression_or_relation(text, scope, display=True)
-    if len(pieces) != 2:
-        return None
-    sides = [parse_expression_or_relation(Text(p, text.path, text.origins), scope, display=True) for p in pieces]
-    return Implication(sides[0], sides[1], both=ops[0] == "<==>")
+    from proofcheck.parse import parse_claim
+    return parse_claim(text, scope, display=True)
 
 
 def _either(display, parsed: list, i: int):

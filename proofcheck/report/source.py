@@ -36,22 +36,13 @@ class FileSource:
     parts: dict[str, PartSource] = field(default_factory=dict)
 
 
-_IMPLICATION = re.compile(r"<==>|==>")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def _display_relation(text: Text, scope):
     """A relation or `relation ==> relation` typeset with defined names kept as names."""
-    from proofcheck.kernel.terms import Implication
-    from proofcheck.parse import parse_expression_or_relation
-    pieces = _IMPLICATION.split(text.text)
-    ops = _IMPLICATION.findall(text.text)
-    if len(pieces) == 1:
-        return parse_expression_or_relation(text, scope, display=True)
-    if len(pieces) != 2:
-        return None
-    sides = [parse_expression_or_relation(Text(p, text.path, text.origins), scope, display=True) for p in pieces]
-    return Implication(sides[0], sides[1], both=ops[0] == "<==>")
+    from proofcheck.parse import parse_claim
+    return parse_claim(text, scope, display=True)
 
 
 def _try(make):

@@ -7,6 +7,8 @@ used where they are reliable. Numerically, every check instantiates the dimensio
 from __future__ import annotations
 
 import sympy as sp
+
+from proofcheck.kernel.terms import as_basic
 from sympy.core.function import AppliedUndef
 
 
@@ -42,7 +44,7 @@ class DiagPart(sp.MatrixExpr):
     the square matrix with v on its diagonal."""
 
     def __new__(cls, arg):
-        return sp.Basic.__new__(cls, sp.sympify(arg))
+        return sp.Basic.__new__(cls, as_basic(arg))
 
     @property
     def arg(self):
@@ -70,7 +72,7 @@ class DiagPart(sp.MatrixExpr):
         arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
         if isinstance(arg, sp.MatrixExpr) and not isinstance(arg, sp.MatrixBase):
             try:
-                arg = arg.as_explicit() if all(sp.sympify(s).is_Integer for s in arg.shape) else arg
+                arg = arg.as_explicit() if all(as_basic(s).is_Integer for s in arg.shape) else arg
             except (ValueError, TypeError, AttributeError):
                 pass
         if isinstance(arg, sp.MatrixBase):

@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import At, Bag, resolve_matrix_at, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -109,8 +109,8 @@ def draw_scalar(info: SymbolInfo, rng: random.Random, known: dict) -> sp.Expr:
     if d == "complex":
         return _dec(rng, -3, 3) + sp.I * _dec(rng, -3, 3)
     if d == "interval":
-        lo = sp.sympify(info.low).xreplace(known) if info.low is not None else sp.Integer(-3)
-        hi = sp.sympify(info.high).xreplace(known) if info.high is not None else sp.Integer(3)
+        lo = as_basic(info.low).xreplace(known) if info.low is not None else sp.Integer(-3)
+        hi = as_basic(info.high).xreplace(known) if info.high is not None else sp.Integer(3)
         if lo == -sp.oo:
             lo = hi - 4
         if hi == sp.oo:
@@ -150,7 +150,7 @@ def _gauss(x, m, s):
 
 def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict) -> sp.ImmutableMatrix:
     """Random exact entries of the declared shape; symmetric and spd as declared."""
-    r, c = (int(sp.sympify(d).xreplace(known)) for d in info.shape)
+    r, c = (int(as_basic(d).xreplace(known)) for d in info.shape)
     m = sp.Matrix(r, c, lambda i, j: _dec(rng, -2, 2, 2))
     if "spd" in info.flags:
         m = m * m.T + sp.Rational(1, 2) * sp.eye(r)
@@ -424,7 +424,7 @@ def _digits(e, dps: int) -> int:
 def _number(e, point: Point, dps: int, real_only: bool, approx: bool, errors=None):
     """(value, scale): scale is the largest magnitude among the top-level terms."""
     if not isinstance(e, sp.Basic):
-        e = sp.sympify(e)
+        e = as_basic(e)
     if isinstance(e, (sp.MatrixBase, Bag, Eigenvals)):
         raise Undefined("a matrix appears where a number is expected")
     subs = point.values

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 
 from proofcheck.kernel.equivalence import Clock, sign_shown
-from proofcheck.kernel.terms import at_point, Implication, Optimum, Outcome, Relation, StepTask
+from proofcheck.kernel.terms import as_basic, at_point, Implication, Optimum, Outcome, Relation, StepTask
 
 
 def plain(task: StepTask, clock: Clock) -> Outcome:
@@ -214,7 +214,7 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
         (x, lo, hi), (y, lo2, hi2) = a.limits[0], b.limits[0]
         if (lo, hi) != (lo2, hi2):
             return Outcome(unknown="the two integrals have different ranges")
-        if task.op != "=" and not (sp.sympify(hi - lo).is_extended_nonnegative):
+        if task.op != "=" and not (as_basic(hi - lo).is_extended_nonnegative):
             return Outcome(unknown="cannot tell that the range runs upwards, so an inequality may flip")
         fb = b.function.xreplace({y: x})
         domain = "real" if (lo, hi) == (-sp.oo, sp.oo) else "interval"

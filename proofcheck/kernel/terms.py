@@ -6,6 +6,19 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+def as_basic(x):
+    """A SymPy object from one we built (never from text): ints and tuples are wrapped, strings refused."""
+    if isinstance(x, sp.Basic):
+        return x
+    if isinstance(x, bool):
+        raise TypeError("not a number")
+    if isinstance(x, int):
+        return sp.Integer(x)
+    if isinstance(x, (tuple, list)):
+        return sp.Tuple(*[as_basic(i) for i in x])
+    raise TypeError(f"not a SymPy object: {type(x).__name__}")
+
+
 # Relations are plain data: SymPy's Eq/Lt would evaluate to True/False on construction.
 RELATIONS = ("=", "!=", "<", "<=", ">", ">=")
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from proofcheck.kernel.terms import as_basic
+
 
 class Distribution(sp.Function):
     """A named distribution; never evaluates on its own."""
@@ -78,9 +80,9 @@ class Binder(sp.Lambda):
     IdentityFunction without variables, also when unpickled in a worker)."""
 
     def __new__(cls, signature, expr):
-        sig = sp.sympify(tuple(signature) if isinstance(signature, (tuple, list, sp.Tuple)) else (signature,))
+        sig = as_basic(tuple(signature) if isinstance(signature, (tuple, list, sp.Tuple)) else (signature,))
         cls._check_signature(sig)
-        return sp.Expr.__new__(cls, sig, sp.sympify(expr))
+        return sp.Expr.__new__(cls, sig, as_basic(expr))
 
 
 def bind(z, body) -> sp.Lambda:

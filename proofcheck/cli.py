@@ -18,24 +18,22 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "junit", "github")
 
 
-def _positive_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not 0 < v <= 3600:
-        raise argparse.ArgumentTypeError("the timeout is in seconds, between 0 and 3600")
-    return v
+def bounded(kind: type, low, high, what: str, low_open: bool = False):
+    """An argparse type: a number of `kind` in [low, high] ((low, high] with low_open)."""
+    def parse(s: str):
+        try:
+            v = kind(s)
+        except ValueError:
+            noun = "whole number" if kind is int else "number"
+            raise argparse.ArgumentTypeError(f"not a {noun}: {s!r}") from None
+        if not ((low < v) if low_open else (low <= v)) or v > high:
+            raise argparse.ArgumentTypeError(f"{what} is between {low} and {high}")
+        return v
+    return parse
 
 
-def _jobs(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {s!r}") from None
-    if not 1 <= v <= 64:
-        raise argparse.ArgumentTypeError("--jobs is between 1 and 64")
-    return v
+_positive_float = bounded(float, 0, 3600, "the timeout in seconds", low_open=True)
+_jobs = bounded(int, 1, 64, "--jobs")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1037,38 +1037,12 @@ def create_server(options: Options, host: str = "127.0.0.1", port: int = 8000, k
 # ---------------------------------------------------------------------------------------------
 # Command line
 
-
-def _port(s: str) -> int:
-    import argparse
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {s!r}") from None
-    if not 0 <= v <= 65535:
-        raise argparse.ArgumentTypeError("a port is between 0 and 65535 (0: any free port)")
-    return v
+from proofcheck.cli import bounded  # noqa: E402 - the command line's shared argument types
 
 
-def _count(s: str) -> int:
-    import argparse
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {s!r}") from None
-    if not 1 <= v <= 32:
-        raise argparse.ArgumentTypeError("between 1 and 32")
-    return v
-
-
-def _seconds(s: str) -> float:
-    import argparse
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
-    if not 1 <= v <= 3600:
-        raise argparse.ArgumentTypeError("seconds, between 1 and 3600")
-    return v
+_port = bounded(int, 0, 65535, "a port (0: any free port)")
+_count = bounded(int, 1, 32, "--slots")
+_seconds = bounded(float, 1, 3600, "the request budget in seconds")
 
 
 def add_arguments(p) -> None:

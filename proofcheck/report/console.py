@@ -69,6 +69,14 @@ def _prefix(rel: str, block: str) -> str:
     return "\n".join((rel + " " if i == mid else pad) + line for i, line in enumerate(lines))
 
 
+def print_errors(console: Console, errors, path: str) -> None:
+    """Input errors as `file:line:col: error: message`, each with its source line."""
+    for e in errors:
+        console.print(RichText(f"{e.path or path}:{e.line}:{e.column}: error: {e.message}", style="magenta"))
+        if e.source:
+            console.print(RichText(e.source))
+
+
 def render(console: Console, reports: list[FileReport], summary: dict, strict: bool = False) -> None:
     """Print every file's tables and a summary line."""
     for f in reports:
@@ -79,10 +87,7 @@ def render(console: Console, reports: list[FileReport], summary: dict, strict: b
         head.append("  ")
         head.append_text(status_text(f.status))
         console.print(head)
-        for e in f.errors:
-            console.print(RichText(f"{e.path or f.path}:{e.line}:{e.column}: error: {e.message}", style="magenta"))
-            if e.source:
-                console.print(RichText(e.source))
+        print_errors(console, f.errors, f.path)
         for p in f.parts:
             title = RichText()
             if len(f.parts) > 1 or p.name != "main":

@@ -13,7 +13,7 @@ from rich.text import Text as RichText
 
 from proofcheck import __version__
 from proofcheck.grade import ClassSummary, Grade, PartGrade, class_summary, fmt
-from proofcheck.report.console import status_text
+from proofcheck.report.console import print_errors, status_text
 from proofcheck.report.json_report import step_dict
 
 CSV_COLUMNS = ["id", "score", "max", "first_error", "final_ok", "steps_valid", "steps_total", "first_error_part"]
@@ -32,10 +32,7 @@ def render_text(console: Console, grades: list[Grade], key_path: str, run: dict)
         if g.max_score:
             head.append(f"  ({round(100 * g.score / g.max_score)}%)")
         console.print(head)
-        for e in g.errors:
-            console.print(RichText(f"{e.path or g.path}:{e.line}:{e.column}: error: {e.message}", style="magenta"))
-            if e.source:
-                console.print(RichText(e.source))
+        print_errors(console, g.errors, g.path)
         for p in g.parts:
             if p.attempted and (p.steps or not g.errors):
                 console.print(_part_title(p, len(g.parts) > 1 or p.name != "main"))

@@ -101,10 +101,6 @@ class StepTask:
 class Bag(sp.Function):
     """A multiset, e.g. a set literal or the eigenvalues of a matrix."""
 
-    @classmethod
-    def eval(cls, *args):
-        return None
-
 
 class Eigenvals(sp.Function):
     """eigenvals(M), evaluated to a Bag by the kernel."""
@@ -129,10 +125,6 @@ class At(sp.Function):
 
     Used instead of SymPy's Subs, whose equality treats e.g. Subs(d/dtheta(..), (theta, psi), (0, 0))
     and Subs(d/dpsi(..), (theta, psi), (0, 0)) as equal, so matrices of them get merged entries."""
-
-    @classmethod
-    def eval(cls, *args):
-        return None
 
 
 def at_point(expr, syms, values):

@@ -10,10 +10,6 @@ from proofcheck.kernel.terms import as_basic
 class Distribution(sp.Function):
     """A named distribution; never evaluates on its own."""
 
-    @classmethod
-    def eval(cls, *args):
-        return None
-
 
 class Normal(Distribution):
     """Normal(mu, variance)."""
@@ -50,29 +46,17 @@ class Expectation(sp.Function):
 
     nargs = 2
 
-    @classmethod
-    def eval(cls, *args):
-        return None
-
 
 class KL(sp.Function):
     """KL(P || Q) between distributions or densities (a density is a Lambda(x, f(x)))."""
 
     nargs = 2
 
-    @classmethod
-    def eval(cls, *args):
-        return None
-
 
 class JSD(sp.Function):
     """JSD(P || Q) = KL(P || M)/2 + KL(Q || M)/2 with M = (P + Q)/2."""
 
     nargs = 2
-
-    @classmethod
-    def eval(cls, *args):
-        return None
 
 
 class Binder(sp.Lambda):

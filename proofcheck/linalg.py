@@ -25,7 +25,10 @@ class ScalarOf(sp.Function):
         if isinstance(m, sp.MatrixBase):
             return m[0, 0]
         if isinstance(m, sp.MatrixExpr) and not m.has(sp.MatrixSymbol):
-            return m.as_explicit()[0, 0]  # explicit factors with scalar coefficients: safe to expand
+            # Explicit factors with scalar coefficients: safe to multiply out. doit() multiplies
+            # explicit matrices; as_explicit() alone builds and evaluates a Sum per entry (slow).
+            d = m.doit()
+            return (d if isinstance(d, sp.MatrixBase) else d.as_explicit())[0, 0]
         return None
 
     def _sympystr(self, printer, *args, **kwargs):
@@ -94,7 +97,8 @@ class MatHessian(sp.Function):
 
 
 class MatExpectation(sp.Function):
-    """E[R ~ D](f) for a matrix or vector symbol R with i.i.d. entries: args (f, R, D)."""
+    """E[R ~ D](f) for a matrix or vector symbol R: args (f, R, D). A scalar D gives R i.i.d. entries;
+    MvNormal(mu, S) (matrix arguments) makes a vector R jointly Normal."""
 
     nargs = 3
 
@@ -162,9 +166,14 @@ def grad(f, w):
     raise NotImplementedError(f"gradient of {type(f).__name__}")
 
 
-def lower_symbolic(expr, densities=frozenset()):
-    """Matrix calculus heads as SymPy matrix expressions (symbolic proofs only)."""
-    if not isinstance(expr, sp.Basic) or not expr.has(MatGrad, MatHessian):
+def lower_symbolic(expr, densities=frozenset(), joint=None):
+    """Matrix calculus heads as SymPy matrix expressions (symbolic proofs only); with joint(body,
+    entries, mean, cov), also expectations over a multivariate Normal vector of explicit size."""
+    if not isinstance(expr, sp.Basic) or not expr.has(MatGrad, MatHessian, MatExpectation):
+        return expr
+    if joint is not None and expr.has(MatExpectation):
+        expr = expr.replace(lambda e: isinstance(e, MatExpectation), lambda e: _explicit_mv_expectation(e, joint))
+    if not expr.has(MatGrad, MatHessian):
         return expr
 
     def do(e):
@@ -179,15 +188,46 @@ def lower_symbolic(expr, densities=frozenset()):
     return expr.replace(lambda e: isinstance(e, (MatGrad, MatHessian)), do)
 
 
+def multivariate(dist) -> bool:
+    """Whether a distribution's arguments are matrices (MvNormal(mu, S)): its draws are jointly distributed."""
+    return any(isinstance(a, (sp.MatrixBase, sp.MatrixExpr)) for a in dist.args)
+
+
+def _symmetric(cov) -> bool:
+    # Isserlis reads S_ab for a != b: a non-symmetric "covariance" has no distribution, so no verdict.
+    return all(sp.expand(cov[i, j] - cov[j, i]) == 0 for i in range(cov.rows) for j in range(i))
+
+
+def _explicit_mv_expectation(h, joint):
+    """E[x ~ MvNormal(mu, S)](f) at an explicit size as a polynomial in mu and S, or h unchanged."""
+    f, R, dist = h.args
+    if not multivariate(dist) or not all(as_basic(s).is_Integer for s in R.shape):
+        return h
+    X = sp.ImmutableMatrix(*R.shape, lambda i, j: sp.Dummy(f"{R.name}_{i}", real=True))
+
+    def entries(e):  # every explicit-size matrix symbol as its entries, so ScalarOf(...) expands
+        syms = {m: m.as_explicit() for m in e.atoms(sp.MatrixSymbol) if all(d.is_Integer for d in m.shape)}
+        return _doit(e.xreplace(syms))
+    try:
+        body, mean, cov = entries(f.xreplace({R: X})), entries(dist.args[0]), entries(dist.args[1])
+        if not (isinstance(mean, sp.MatrixBase) and isinstance(cov, sp.MatrixBase)) or \
+                body.has(sp.MatrixSymbol, MatGrad, MatHessian, MatExpectation) or not _symmetric(cov):
+            return h
+        return joint(sp.expand(body), list(X), list(mean), cov)
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return h  # e.g. a non-polynomial body: the numeric path says what it can
+
+
 # ---------------------------------------------------------------------------------------------
 # Numeric: explicit sizes and entries
 
 
-def instantiate_heads(e, matrices: dict, dims: dict, moments):
+def instantiate_heads(e, matrices: dict, dims: dict, moments, joint=None):
     """Evaluate MatGrad, MatHessian and MatExpectation at explicit sizes, before matrices get values.
 
     matrices maps each MatrixSymbol to its random explicit value, dims each dimension to its size;
-    moments(dist, k) is E[x^k] for one entry x ~ dist."""
+    moments(dist, k) is E[x^k] for one entry x ~ dist; joint(body, entries, mean, cov) is the
+    expectation of a polynomial body over a vector x ~ MvNormal(mean, cov) (explicit mean and cov)."""
     if not isinstance(e, sp.Basic) or not e.has(MatGrad, MatHessian, MatExpectation):
         return e
 
@@ -224,7 +264,13 @@ def instantiate_heads(e, matrices: dict, dims: dict, moments):
         body = f.xreplace({R: Rm}).xreplace(others)
         body = walk(body, bound | {R})
         body = sp.expand(explicit(body))
-        return _expect_iid(body, rs, dist, moments)
+        if not multivariate(dist):
+            return _expect_iid(body, rs, dist, moments)
+        mean, cov = (explicit(a.xreplace(others)) for a in dist.args)
+        if joint is None or not isinstance(cov, sp.MatrixBase) or not _symmetric(cov):
+            raise NotImplementedError("cannot evaluate an expectation over a multivariate Normal "
+                                      "whose covariance is not symmetric here")
+        return joint(body, rs, list(mean), cov)
 
     def walk(x, bound):
         if isinstance(x, (MatGrad, MatHessian, MatExpectation)):

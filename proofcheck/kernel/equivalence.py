@@ -48,6 +48,10 @@ class Clock:
         """Seconds remaining."""
         return self.budget - (time.monotonic() - self.start)
 
+    def limited(self, seconds: float) -> "Clock":
+        """A clock for one stage: at most `seconds`, and never past this clock's end."""
+        return Clock(max(0.0, min(self.left(), seconds)))
+
     def attempt(self, fn, *args, share: float = 1.0):
         """Run fn under a soft deadline of `share` of the remaining time; None if it runs out or fails."""
         try:

@@ -17,8 +17,8 @@ from proofcheck.kernel.terms import At, Bag, as_basic, resolve_matrix_at, Contex
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
 AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
-SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 4, 1)
-FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)  # sizes given to dimension names, draw after draw
+SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 4, 1)  # sizes given to dimension names, draw after draw
+FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from proofcheck.kernel.terms import as_basic
-from sympy.core.function import AppliedUndef
+from sympy.core.function import AppliedUndef, Application
 
 
 class ScalarOf(sp.Function):
@@ -193,6 +193,19 @@ def multivariate(dist) -> bool:
     return any(isinstance(a, (sp.MatrixBase, sp.MatrixExpr)) for a in dist.args)
 
 
+def polynomial_in(e, R, heads=()) -> bool:
+    """Whether e is visibly a polynomial in R's entries: R under no function, root, inverse or division
+    (other than ours and `heads`, e.g. distributions whose moments are polynomial in their arguments)."""
+    if not isinstance(e, sp.Basic) or not e.has(R):
+        return True
+    if isinstance(e, (sp.Pow, sp.MatPow)) and not (e.exp.is_Integer and e.exp >= 0):
+        return False
+    if isinstance(e, (Application, sp.Inverse)) and \
+            not isinstance(e, (ScalarOf, MatGrad, MatHessian, MatExpectation) + tuple(heads)):
+        return False
+    return all(polynomial_in(a, R, heads) for a in e.args)
+
+
 def _symmetric(cov) -> bool:
     # Isserlis reads S_ab for a != b: a non-symmetric "covariance" has no distribution, so no verdict.
     return all(sp.expand(cov[i, j] - cov[j, i]) == 0 for i in range(cov.rows) for j in range(i))
@@ -205,13 +218,14 @@ def _explicit_mv_expectation(h, joint):
         return h
     X = sp.ImmutableMatrix(*R.shape, lambda i, j: sp.Dummy(f"{R.name}_{i}", real=True))
 
-    def entries(e):  # every explicit-size matrix symbol as its entries, so ScalarOf(...) expands
-        syms = {m: m.as_explicit() for m in e.atoms(sp.MatrixSymbol) if all(d.is_Integer for d in m.shape)}
-        return _doit(e.xreplace(syms))
+    def entries(e):  # every matrix symbol as its entries (x[0, 0], ...), so ScalarOf(...) expands
+        if any(not d.is_Integer for m in e.atoms(sp.MatrixSymbol) for d in m.shape):
+            raise ValueError("a symbolic-size matrix")
+        return _doit(e.xreplace({m: m.as_explicit() for m in e.atoms(sp.MatrixSymbol)}))
     try:
         body, mean, cov = entries(f.xreplace({R: X})), entries(dist.args[0]), entries(dist.args[1])
         if not (isinstance(mean, sp.MatrixBase) and isinstance(cov, sp.MatrixBase)) or \
-                body.has(sp.MatrixSymbol, MatGrad, MatHessian, MatExpectation) or not _symmetric(cov):
+                body.has(MatGrad, MatHessian, MatExpectation) or not _symmetric(cov):
             return h
         return joint(sp.expand(body), list(X), list(mean), cov)
     except (NotImplementedError, TypeError, ValueError, AttributeError):

@@ -734,10 +734,20 @@ class ExprBuilder(Transformer):
                 raise DeclarationError(f"after `{b.name} ~` comes a distribution (Normal(mu, var), Bernoulli(p), "
                                        "a declared density, ...)", b.span)
             info = self.scope.symbols.get(b.name)
+            if isinstance(dist, MvNormal):
+                if info is None or info.kind != "matrix" or info.shape[1] != 1:
+                    return unsupported("a draw from a multivariate Normal that is not a declared `vector(k)`")
+                self._check_mvnormal(b, info, dist)
+                # Isserlis gives exact moments of polynomials only (distributions: moments polynomial in their arguments)
+                if not linalg.polynomial_in(body, info.obj, (MvNormal, Normal, Bernoulli, Dirac)):
+                    return unsupported("the expectation of a non-polynomial function of a multivariate Normal vector")
             if info is not None and info.kind == "matrix":
-                if not isinstance(dist, (Normal, Bernoulli, Uniform, Dirac)):
+                if not isinstance(dist, (Normal, Bernoulli, Uniform, Dirac, MvNormal)):
                     return unsupported("a random matrix drawn from a density")
-                body = linalg.MatExpectation(body, info.obj, dist)  # i.i.d. entries
+                if str(tok) == "Var" and len(bindings) == 1:
+                    return (linalg.MatExpectation(body ** 2, info.obj, dist)
+                            - linalg.MatExpectation(body, info.obj, dist) ** 2)
+                body = linalg.MatExpectation(body, info.obj, dist)  # i.i.d. entries, or jointly Normal
                 continue
             var = self.bound.get(b.name) or (info.obj if info is not None else _placeholder(b.name))
             body, z = self._bind(body, var, dict(real=True))
@@ -747,6 +757,21 @@ class ExprBuilder(Transformer):
         if str(tok) == "Var":
             return unsupported("Var over several variables")
         return body
+
+    def _check_mvnormal(self, b, info, dist):
+        """x ~ Normal(mu, S) for a declared vector x: mu has x's shape, S is its square covariance."""
+        mu, cov = dist.args
+        k = info.shape[0]
+        if mu.shape != info.shape or cov.shape != (k, k):
+            raise DeclarationError(f"{b.name} is a {k}×1 vector, so Normal(mu, S) needs a {k}×1 mean and a "
+                                   f"{k}×{k} covariance, not {mu.shape[0]}×{mu.shape[1]} and "
+                                   f"{cov.shape[0]}×{cov.shape[1]}", b.span)
+        if mu.has(info.obj) or cov.has(info.obj):
+            raise DeclarationError(f"the distribution of {b.name} cannot depend on {b.name}", b.span)
+        cov_info = next((i for i in self.scope.symbols.values() if i.obj == cov), None)
+        if cov_info is not None and not cov_info.flags & {"symmetric", "spd"}:
+            raise DeclarationError(f"the covariance {cov_info.name} of {b.name} must be declared "
+                                   f"`matrix({k}, {k}) spd` (or `symmetric`)", b.span)
 
     def divergence(self, meta, tok, p, sep, q):
         p, q = self._unwrap(p), self._unwrap(q)

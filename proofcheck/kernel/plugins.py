@@ -15,13 +15,15 @@ from proofcheck.probability import lower as probability
 
 LOWERINGS = (probability.lower,)
 # Symbolic-only facts (e.g. a declared density integrates to 1); never used for numeric checks.
-SYMBOLIC_FACTS = (linalg.lower_symbolic, probability.split_integrals, probability.density_integrals,
+SYMBOLIC_FACTS = (lambda e, d: linalg.lower_symbolic(e, d, probability.mvnormal_expectation),
+                  probability.split_integrals, probability.density_integrals,
                   lambda e, d: linalg.canonical_scalars(e))
 
 
 def instantiate(expr, matrices: dict, dims: dict):
     """Numeric plug-in heads (matrix calculus, random matrices) at explicit sizes."""
-    return linalg.instantiate_heads(expr, matrices, dims, probability.entry_moment)
+    return linalg.instantiate_heads(expr, matrices, dims, probability.entry_moment,
+                                    probability.mvnormal_expectation)
 
 
 def densities(context: Context) -> frozenset:

@@ -51,6 +51,49 @@ def entry_moment(dist, k: int):
     raise NotImplementedError(f"moments of {type(dist).__name__}")
 
 
+def isserlis(indices, mean, cov, memo: dict | None = None):
+    """E[x_i1 x_i2 ... x_in] for x ~ MvNormal(mean, cov), exactly (0-based indices, repeats allowed)."""
+    # Isserlis' theorem with a mean: E[x_a rest] = m_a E[rest] + sum_{b in rest} S_ab E[rest without b].
+    # Memoised on the sorted multiset, so a moment of order n costs one pass per sub-multiset; no square
+    # roots or integrals, so exact (rational or symbolic) entries give an exact result.
+    key = tuple(sorted(indices))
+    memo = {} if memo is None else memo
+    if not key:
+        return sp.Integer(1)
+    if key not in memo:
+        a, rest = key[0], key[1:]
+        total = mean[a] * isserlis(rest, mean, cov, memo) if mean[a] != 0 else sp.Integer(0)
+        for b in sorted(set(rest)):
+            if cov[a, b] != 0:
+                i = rest.index(b)
+                total += rest.count(b) * cov[a, b] * isserlis(rest[:i] + rest[i + 1:], mean, cov, memo)
+        memo[key] = total
+    return memo[key]
+
+
+def mvnormal_expectation(body, entries, mean, cov):
+    """E over x ~ MvNormal(mean, cov) of a polynomial in x's entry symbols (explicit mean and cov)."""
+    if isinstance(body, sp.MatrixBase):
+        return body.applyfunc(lambda b: mvnormal_expectation(b, entries, mean, cov))
+    entries = list(entries)
+    present = [r for r in entries if body.has(r)]
+    if not present:
+        return body
+    try:
+        poly = sp.Poly(sp.expand(body), *present)
+    except sp.PolynomialError:
+        # Only polynomial moments are exact here; anything else must leave the step unknown.
+        raise NotImplementedError("cannot evaluate the expectation of a non-polynomial under a "
+                                  "multivariate Normal") from None
+    position = [entries.index(r) for r in present]
+    memo: dict = {}
+    total = sp.Integer(0)
+    for powers, coeff in poly.terms():
+        indices = [i for i, k in zip(position, powers) for _ in range(k)]
+        total += coeff * isserlis(indices, mean, cov, memo)
+    return total
+
+
 def expectation(lam: sp.Lambda, dist):
     """E[z ~ dist](lam(z))."""
     z = lam.variables[0]
@@ -156,4 +199,4 @@ def split_integrals(expr, densities: frozenset = frozenset()):
     return expr.replace(lambda e: isinstance(e, sp.Integral), split)
 
 
-__all__ = ["entry_moment", "lower", "expectation", "kl", "jsd", "density_integrals", "split_integrals", "normal_moment", "Distribution"]
+__all__ = ["entry_moment", "isserlis", "mvnormal_expectation", "lower", "expectation", "kl", "jsd", "density_integrals", "split_integrals", "normal_moment", "Distribution"]

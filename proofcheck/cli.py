@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -33,7 +34,21 @@ def bounded(kind: type, low, high, what: str, low_open: bool = False):
 
 
 _positive_float = bounded(float, 0, 3600, "the timeout in seconds", low_open=True)
-_jobs = bounded(int, 1, 64, "--jobs")
+_job_count = bounded(int, 1, 64, "--jobs")
+
+
+def _jobs(s: str) -> int:
+    """--jobs N, or `auto`: one worker per CPU this process may use."""
+    return available_cpus() if s.strip().lower() == "auto" else _job_count(s)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (at most 64)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(64, n))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per step (default 10)")
         p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
         p.add_argument("--strict", action="store_true", help="`numeric` counts as not established")
-        p.add_argument("--jobs", type=_jobs, default=1, help="worker processes (default 1)")
+        p.add_argument("--jobs", type=_jobs, default=None,
+                       help="worker processes, or `auto` (default: auto, one per CPU; serve: 1 per slot)")
         p.add_argument("--no-cache", action="store_true",
                        help="do not read or write the verdict cache (.proofcheck_cache/)")
 
@@ -99,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
-    options = Options(timeout=args.timeout, seed=args.seed, strict=args.strict, jobs=args.jobs,
+    # Verdicts and output order do not depend on --jobs; serve multiplies it by its slots.
+    jobs = args.jobs if args.jobs is not None else (1 if args.command == "serve" else available_cpus())
+    options = Options(timeout=args.timeout, seed=args.seed, strict=args.strict, jobs=jobs,
                       cache=not args.no_cache)
     try:
         if args.command == "verify":

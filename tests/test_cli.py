@@ -421,3 +421,16 @@ def test_grade_exits_0_with_grades(tmp_path):
     assert g["final_matches_claim"] is True
     assert g["score"] == g["max_score"] > 0
     assert [s["status"] for s in g["steps"]] == ["proved", "proved"]
+
+
+def test_jobs_defaults_to_one_worker_per_cpu_and_accepts_auto():
+    from proofcheck.cli import available_cpus, build_parser
+    import os
+    assert available_cpus() == len(os.sched_getaffinity(0))
+    parser = build_parser()
+    assert parser.parse_args(["verify", "x.yaml"]).jobs is None  # resolved to available_cpus() in main
+    assert parser.parse_args(["verify", "x.yaml", "--jobs", "auto"]).jobs == available_cpus()
+    assert parser.parse_args(["verify", "x.yaml", "--jobs", "3"]).jobs == 3
+    with pytest.raises(SystemExit):
+        parser.parse_args(["verify", "x.yaml", "--jobs", "0"])
+

@@ -617,3 +617,15 @@ def test_expansion_heavy_step_finishes_within_budget(tmp_path):
     assert code == 1
     # one step plus two claim checks, each at most timeout + grace
     assert wall < 3 * 1.5 + 3, f"took {wall:.1f} s"
+
+
+def test_limits_differing_only_in_their_bound_variable_are_the_same():
+    # The claim's limit(..., s, 0) binds s; the chain's `by limit(s -> 0)` wraps the declared s.
+    # Renaming the bound variable proves them equal without evaluating either limit.
+    text = derivation("x, u: real\ns: positive\nf: function",
+                      "limit(f(x + s) exp(-s), s, 0) = limit(f(x + u) exp(-u), u, 0)", """
+        limit(f(x + s) exp(-s), s, 0)
+          = limit(f(x + u) exp(-u), u, 0)
+        """)
+    st = step(verify(text))
+    assert (st["status"], st["method"]) == ("proved", "symbolic"), st

@@ -107,7 +107,7 @@ def _sampler(context: Context, clock: Clock, hypotheses=()) -> numeric.Sampler |
 
 
 def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
-    if ob.lhs == ob.rhs:
+    if ob.lhs == ob.rhs or plugins.canonical_bound(ob.lhs) == plugins.canonical_bound(ob.rhs):
         return StepResult(Status.PROVED, "symbolic", details={"stage": "structural"})
     heads = _heads((ob.lhs, ob.rhs), context, clock)
     l, r = heads if heads else (ob.lhs, ob.rhs)

@@ -111,18 +111,43 @@ def _zero_cheap(d) -> bool:
 def _zero_strong(d) -> bool:
     if _zero_cheap(d):
         return True
+    if _symbolic_matrix_products(d):
+        # simplify knows nothing about products of symbolic-size matrices beyond what the cheap
+        # test's expand does; on derivations/ it proved none of them and spent about 1 s on each.
+        return False
     # simplify once; the other rewrites are followed by the cheap test only (simplify is the costly part).
     r = sp.simplify(d)
     if r == 0 or (isinstance(r, sp.Basic) and r.is_zero is True):
         return True
-    for transform in (lambda x: sp.expand_log(sp.powsimp(sp.expand_power_base(x)), force=False),
-                      lambda x: sp.logcombine(x),
-                      lambda x: sp.radsimp(sp.sqrtdenest(x)),
-                      lambda x: x.rewrite(sp.exp)):
+    for applies, transform in _REWRITES:
+        if not applies(d):
+            continue  # each try costs two cheap tests: skip rewrites with nothing to act on
         for base in (d, r):
             if _zero_cheap(transform(base)):
                 return True
     return False
+
+
+def _symbolic_matrix_products(x) -> bool:
+    return any(not all(n.is_Integer for n in m.shape) for m in x.atoms(sp.MatMul, sp.MatAdd, sp.HadamardProduct))
+
+
+def _has_root(x) -> bool:
+    return any(p.exp.is_Rational and not p.exp.is_Integer for p in x.atoms(sp.Pow))
+
+
+def _has_general_power(x) -> bool:
+    return any(not p.exp.is_Integer for p in x.atoms(sp.Pow))
+
+
+_REWRITES = (
+    (lambda x: x.has(sp.log, sp.exp) or _has_general_power(x),
+     lambda x: sp.expand_log(sp.powsimp(sp.expand_power_base(x)), force=False)),
+    (lambda x: x.has(sp.log), sp.logcombine),
+    (_has_root, lambda x: sp.radsimp(sp.sqrtdenest(x))),
+    (lambda x: x.has(sp.TrigonometricFunction, sp.HyperbolicFunction, sp.exp),
+     lambda x: x.rewrite(sp.exp)),
+)
 
 
 def scalar_zero(d, clock: Clock, strong: bool) -> bool:

@@ -40,9 +40,9 @@ def lower(expr, context: Context):
 
 
 def canonical_bound(expr):
-    """Rename the variable of each one-variable integral and sum by its nesting depth, so that
+    """Rename the variable of each one-variable integral, sum and limit by its nesting depth, so that
     integral(g(u), u) written twice with differently named (or bound) u compares equal."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.Integral, sp.Sum):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Integral, sp.Sum, sp.Limit):
         return expr
 
     def walk(e, depth):
@@ -52,6 +52,10 @@ def canonical_bound(expr):
             body = walk(e.function.xreplace({var: new}), depth + 1)
             rest = tuple(walk(b, depth) for b in e.limits[0][1:])
             return e.func(body, (new,) + rest)
+        if isinstance(e, sp.Limit):
+            body, var, to, direction = e.args
+            new = sp.Dummy(f"b{depth}", dummy_index=900_000 + depth, **_assumptions(var))
+            return sp.Limit(walk(body.xreplace({var: new}), depth + 1), new, walk(to, depth), direction)
         if not e.args or isinstance(e, (sp.MatrixBase,)):
             return e
         return e.func(*[walk(a, depth) for a in e.args]) if isinstance(e, sp.Basic) else e

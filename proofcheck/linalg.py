@@ -312,7 +312,11 @@ def _expect_iid(body, rs, dist, moments):
     present = [r for r in rs if body.has(r)]
     if not present:
         return body
-    poly = sp.Poly(body, *present)
+    try:
+        poly = sp.Poly(body, *present)
+    except sp.PolynomialError:
+        raise NotImplementedError("cannot evaluate the expectation of a non-polynomial over random "
+                                  "entries") from None
     total = sp.Integer(0)
     for powers, coeff in poly.terms():
         term = coeff

@@ -150,6 +150,14 @@ def test_non_polynomial_body_is_unknown_with_a_reason():
 def test_non_symmetric_covariance_is_not_decided():
     r = _step("E[x ~ Normal([m1, m2], [[a, b], [c, c]])](x[1] x[2])", "m1 m2 + b", EXPLICIT)
     assert r.status.value == "unknown"
+    assert "internal error" not in r.message and "symmetric" in r.message, r.message
+
+
+def test_non_polynomial_bodies_are_unknown_with_the_reason():
+    for first in ("E[x ~ Normal(m, S)](exp(x^T x))", "E[x ~ Normal(0, 1)](exp(x^T x))"):
+        r = _step(first, "1", SYMBOLIC)
+        assert r.status.value == "unknown", (first, r.message)
+        assert "non-polynomial" in r.message and "internal error" not in r.message, r.message
 
 
 # --------------------------------------------------------------------------------------------- input errors

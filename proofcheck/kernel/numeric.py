@@ -332,7 +332,10 @@ def instantiate(expr, point: Point, dps: int = DPS):
     dims = {s: v for s, v in point.values.items() if s.is_integer}
     if point.matrices and e.has(sp.MatrixSymbol):
         e = resolve_matrix_at(e)
-        e = plugins.instantiate(e, point.matrices, dims)
+        try:
+            e = plugins.instantiate(e, point.matrices, dims)
+        except NotImplementedError as exc:  # a plug-in that cannot evaluate this: no point will do
+            raise Undefined(str(exc)) from None
         if dims:
             # Sizes first, then sums over entries (v[j] with j from 1 to k) with whole-number indices,
             # then the entries themselves: an explicit matrix cannot be indexed by a symbol.

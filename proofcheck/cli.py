@@ -10,6 +10,7 @@ import time
 from rich.console import Console
 
 from proofcheck import __version__
+from proofcheck.engines import ENGINES, EngineError
 from proofcheck.errors import DeclarationError
 from proofcheck.kernel.verdict import Status
 from proofcheck.model import Declaration, Derivation, Part, Span, Text
@@ -66,12 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-cache", action="store_true",
                        help="do not read or write the verdict cache (.proofcheck_cache/)")
 
+    def engine(p):
+        p.add_argument("--engine", choices=ENGINES, default="local",
+                       help="where steps are checked: local worker processes (default) or a Dask cluster "
+                            "(pip install 'proofcheck[dask]'); the verdicts are the same")
+        p.add_argument("--scheduler", metavar="ADDRESS",
+                       help="with --engine dask: the scheduler to use (default: a local cluster of --jobs workers)")
+
     v = sub.add_parser("verify", help="check derivation files or directories")
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.add_argument("--format", choices=FORMATS, default="text")
     v.add_argument("--key", metavar="KEY.yaml",
                    help="declarations for Markdown/LaTeX sheets ($$ ... $$ formulas): a derivation file")
     common(v)
+    engine(v)
 
     c = sub.add_parser("check", help='check one identity: proofcheck check "LHS" "RHS"')
     c.add_argument("lhs")
@@ -87,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
             p = sub.add_parser(name, help=help_text)
             mod.add_arguments(p)
             common(p)
+            if name == "grade":
+                engine(p)
     return parser
 
 
@@ -118,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     # Verdicts and output order do not depend on --jobs; serve multiplies it by its slots.
     jobs = args.jobs if args.jobs is not None else (1 if args.command == "serve" else available_cpus())
     options = Options(timeout=args.timeout, seed=args.seed, strict=args.strict, jobs=jobs,
-                      cache=not args.no_cache)
+                      cache=not args.no_cache, engine=getattr(args, "engine", "local"),
+                      scheduler=getattr(args, "scheduler", None))
     try:
         if args.command == "verify":
             return _verify(args, options)
@@ -130,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except EngineError as exc:
+        print(f"proofcheck: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     parser.print_usage(sys.stderr)
     return EXIT_USAGE
 

@@ -11,8 +11,7 @@ import sympy as sp
 
 from proofcheck.cache import VerdictCache, code_fingerprint, task_key
 from proofcheck.errors import ProofcheckError, show_line
-from proofcheck.kernel.budget import WorkerPool
-from proofcheck.kernel.check import check_step
+from proofcheck import engines
 from proofcheck.kernel.rules import RULES
 from proofcheck.kernel.terms import at_point, Context, Implication, Relation, RuleCall, StepTask
 from proofcheck.kernel.verdict import Status, StepResult
@@ -32,6 +31,8 @@ class Options:
     jobs: int = 1
     cache: bool = False  # the command line turns it on (`--no-cache` off)
     cache_dir: str | None = None
+    engine: str = "local"  # where tasks run: "local" worker processes or a "dask" cluster (engines.py)
+    scheduler: str | None = None  # a Dask scheduler's address; None starts a local cluster
 
 
 @dataclass
@@ -476,9 +477,8 @@ def _run_tasks(tasks: list[StepTask], options: Options, progress=None) -> list[S
         else:
             todo.append(i)
     if todo:
-        with WorkerPool(check_step, options.jobs) as pool:
-            fresh = pool.map([tasks[i] for i in todo], [options.timeout] * len(todo),
-                             on_done=(lambda k, r: progress(todo[k], r)) if progress else None)
+        fresh = engines.run([tasks[i] for i in todo], options.timeout, options.jobs, options.engine,
+                            options.scheduler, on_done=(lambda k, r: progress(todo[k], r)) if progress else None)
         for i, r in zip(todo, fresh):
             results[i] = r
             if cache:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from proofcheck.verify import Options, verify_text
 
 
@@ -166,3 +168,52 @@ def test_jobs_do_not_change_the_output(tmp_path):
         doc["summary"].pop("seconds")
         outs.append((code, doc))
     assert outs[0] == outs[1]
+
+
+def test_a_check_does_not_depend_on_the_checks_run_before_it_in_the_same_process():
+    # Workers run many checks; the random sizes and functions of one check must not follow on
+    # from the previous one, or --jobs and engines would change the points (and so the verdicts).
+    from proofcheck.kernel.check import check_step
+    from proofcheck.verify import Options, Planner
+    planner = Planner(Options(timeout=10))
+    plan = planner.plan_path("derivations/kl_gaussians.yaml")
+    part = next(p for p in plan.parts if p.name == "mv_trace_any_factor")
+    task = planner.tasks[part.steps[0].task]
+    first = check_step(task)
+    import random
+    from proofcheck.kernel import numeric
+    sampler = numeric.sampler_for(task.context, ())  # as the kernel asks for it
+    for _ in range(3):  # what a check that stops after the 3-point screen leaves behind
+        sampler.draw(random.Random(0))
+    second = check_step(task)
+    assert first.status.value == second.status.value == "numeric"
+    assert first.message == second.message and "sizes k = " in first.message
+
+
+def test_dask_engine_gives_the_local_output():
+    pytest.importorskip("dask.distributed")
+    from proofcheck.cli import main
+    import contextlib
+    import io
+    outs = []
+    for engine in ("local", "dask"):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(["verify", "derivations/saturating_gan_gradient.yaml", "derivations/kl_gaussians.yaml",
+                         "--format", "json", "--jobs", "2", "--engine", engine, "--no-cache"])
+        doc = json.loads(buf.getvalue())
+        for f in doc["files"]:
+            for p in f["parts"]:
+                for s in p["steps"]:
+                    s.pop("seconds")
+        doc["summary"].pop("seconds")
+        outs.append((code, doc))
+    assert outs[0][0] == 0 and outs[0] == outs[1]
+
+
+def test_dask_engine_reports_an_unreachable_scheduler(capsys):
+    pytest.importorskip("dask.distributed")
+    from proofcheck.cli import main
+    code = main(["verify", "derivations/cavi.yaml", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                 "--no-cache", "--format", "json"])
+    assert code == 2 and "cannot reach the Dask scheduler" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import random
 from dataclasses import dataclass, field
@@ -160,9 +161,16 @@ def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict) -> sp.Immutab
 
 
 @lru_cache(maxsize=64)
-def sampler_for(context: Context, hypotheses: tuple = ()) -> "Sampler":
-    """A Sampler, planned once per process for each context (solving givens costs time)."""
+def _planned(context: Context, hypotheses: tuple) -> "Sampler":
     return Sampler(context, hypotheses)
+
+
+def sampler_for(context: Context, hypotheses: tuple = ()) -> "Sampler":
+    """A Sampler with no draws yet; its plan (the givens solved) is made once per process per context.
+
+    The draw count and the current random functions must start afresh for every check: otherwise a
+    check's points would depend on which checks the same worker ran before (--jobs, engines)."""
+    return copy.copy(_planned(context, hypotheses)).restart()
 
 
 class Sampler:
@@ -178,10 +186,15 @@ class Sampler:
         shapes = [d for i in self.infos if i.kind == "matrix" for d in i.shape]
         self.dims = [i.obj for i in self.infos if i.kind == "scalar" and i.domain == "posint"
                      and any(isinstance(d, sp.Basic) and d.has(i.obj) for d in shapes)]
+        self.restart()
+        self._plan(relations)
+
+    def restart(self) -> "Sampler":
+        """Forget the draws so far (sizes start the schedule again, functions are drawn anew)."""
         self.draws = 0
         self._functions = None
         self._function_uses = 0
-        self._plan(relations)
+        return self
 
     def _plan(self, relations) -> None:
         scalars = {i.obj: i for i in self.infos if i.kind == "scalar"}

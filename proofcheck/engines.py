@@ -1,0 +1,69 @@
+"""Where kernel tasks run: a local pool of time-budgeted workers, or a Dask cluster.
+
+Both run the same function: `run_batch` checks a list of tasks in a kernel.budget.WorkerPool, so
+every step keeps its hard time budget (a forked worker killed when over it) wherever it runs. Dask
+only decides which machine runs which batch; a verdict depends on the task alone (its random points
+are seeded from it), so the output is the same with either engine and any number of workers."""
+
+from __future__ import annotations
+
+from proofcheck.kernel.budget import WorkerPool
+from proofcheck.kernel.check import check_step
+from proofcheck.kernel.verdict import StepResult
+
+ENGINES = ("local", "dask")
+
+
+class EngineError(RuntimeError):
+    """The engine cannot run (Dask missing, scheduler unreachable)."""
+
+BATCH = 16  # tasks per Dask job: enough to pay for the round trip, few enough to spread the load
+
+
+def run_batch(tasks: list, timeout: float, jobs: int = 1) -> list[StepResult]:
+    """Check tasks in `jobs` time-budgeted worker processes; results in task order."""
+    with WorkerPool(check_step, jobs) as pool:
+        return pool.map(tasks, [timeout] * len(tasks))
+
+
+def run(tasks: list, timeout: float, jobs: int, engine: str = "local", scheduler: str | None = None,
+        on_done=None) -> list[StepResult]:
+    """Every task's verdict, in task order; on_done(index, result) as each one arrives."""
+    if engine == "dask":
+        return _run_dask(tasks, timeout, jobs, scheduler, on_done)
+    with WorkerPool(check_step, jobs) as pool:
+        return pool.map(tasks, [timeout] * len(tasks), on_done=on_done)
+
+
+def _run_dask(tasks, timeout, jobs, scheduler, on_done):
+    try:
+        import dask
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise EngineError("--engine dask needs Dask: pip install 'proofcheck[dask]'") from None
+    # run_batch forks its own time-budgeted workers, which a daemonic Dask worker may not do
+    # (workers of a remote cluster need the same setting: see docs/scaling.md).
+    dask.config.set({"distributed.worker.daemon": False})
+    batches = [list(range(i, min(i + BATCH, len(tasks)))) for i in range(0, len(tasks), BATCH)]
+    results: list[StepResult | None] = [None] * len(tasks)
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=30)
+        except (OSError, TimeoutError) as exc:
+            raise EngineError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    else:  # a local cluster: one single-threaded worker process per job
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = {client.submit(run_batch, [tasks[i] for i in b], timeout, pure=False): b for b in batches}
+        for future in as_completed(futures):
+            for i, r in zip(futures[future], future.result()):
+                results[i] = r
+                if on_done:
+                    on_done(i, r)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results  # type: ignore[return-value]

@@ -7,6 +7,9 @@ are seeded from it), so the output is the same with either engine and any number
 
 from __future__ import annotations
 
+import queue
+import threading
+
 from proofcheck.kernel.budget import WorkerPool
 from proofcheck.kernel.check import check_step
 from proofcheck.kernel.verdict import StepResult
@@ -33,6 +36,41 @@ def run(tasks: list, timeout: float, jobs: int, engine: str = "local", scheduler
         return _run_dask(tasks, timeout, jobs, scheduler, on_done)
     with WorkerPool(check_step, jobs) as pool:
         return pool.map(tasks, [timeout] * len(tasks), on_done=on_done)
+
+
+class Stream:
+    """Tasks checked as they are handed in: later files are planned while earlier ones are checked.
+
+    The workers are forked before the dispatching thread starts; the thread only sends tasks and
+    collects results (planning, in the caller's thread, is the other half of the overlap)."""
+
+    def __init__(self, jobs: int, on_done=None):
+        self._feed: queue.SimpleQueue = queue.SimpleQueue()
+        self._pool = WorkerPool(check_step, jobs)
+        self._pool.start()
+        self._results: dict[int, StepResult] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(on_done,), daemon=True)
+        self._thread.start()
+
+    def _run(self, on_done) -> None:
+        try:
+            self._results = self._pool.stream(self._feed, on_done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in finish()
+            self._error = exc
+
+    def put(self, index: int, task, budget: float) -> None:
+        """Queue one task."""
+        self._feed.put((index, task, budget))
+
+    def finish(self) -> dict[int, StepResult]:
+        """Wait for every queued task; results by index."""
+        self._feed.put(None)
+        self._thread.join()
+        self._pool.close()
+        if self._error is not None:
+            raise self._error
+        return self._results
 
 
 def _run_dask(tasks, timeout, jobs, scheduler, on_done):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -451,15 +451,78 @@ def run_plans(planner: Planner, plans: list[_FilePlan], options: Options, progre
 
     `run_tasks(tasks, options, progress) -> results` replaces the default runner (verdict cache, then
     a fresh worker pool), e.g. for `serve`, which keeps its worker pools between requests."""
-    start = time.monotonic()
     results = (run_tasks or _run_tasks)(planner.tasks, options, progress)
+    return _reports(planner, plans, results, options)
+
+
+def _reports(planner: Planner, plans: list[_FilePlan], results: list[StepResult], options: Options) -> list[FileReport]:
     planner.results = results
     reports = [_assemble(p, results, options.strict) for p in plans]
-    elapsed = time.monotonic() - start
     for r in reports:
         r.seconds = round(sum(s.result.seconds for p in r.parts for s in p.steps), 3)
-    del elapsed
     return reports
+
+
+def plan_and_run(planner: Planner, files: list[str], options: Options, progress_factory=None) -> list[FileReport]:
+    """Plan the files and check their tasks; with local workers, a file's tasks are being checked
+    while the next files are planned (parsing is serial work that would otherwise leave them idle)."""
+    if options.engine != "local":
+        plans = [planner.plan_path(f) for f in files]
+        progress = progress_factory(len(planner.tasks)) if progress_factory else None
+        return run_plans(planner, plans, options, progress)
+    progress = _LateProgress() if progress_factory else None
+    cache = VerdictCache(options.cache_dir) if options.cache else None
+    keys: dict[int, str] = {}
+    hits: dict[int, StepResult] = {}
+    stream = engines.Stream(options.jobs, on_done=progress)
+    plans = []
+    for f in files:
+        first = len(planner.tasks)
+        plans.append(planner.plan_path(f))
+        for i in range(first, len(planner.tasks)):
+            hit = None
+            if cache:
+                keys[i] = task_key(planner.tasks[i])
+                hit = cache.get(keys[i])
+            if hit is not None:
+                hits[i] = hit
+                if progress:
+                    progress(i, hit)
+            else:
+                stream.put(i, planner.tasks[i], options.timeout)
+    if progress:
+        progress.attach(progress_factory(len(planner.tasks)))
+    fresh = stream.finish()
+    if cache:
+        for i, r in fresh.items():
+            cache.put(keys[i], r)
+        cache.close()
+    results = [hits[i] if i in hits else fresh[i] for i in range(len(planner.tasks))]
+    return _reports(planner, plans, results, options)
+
+
+class _LateProgress:
+    """A progress callback that holds the calls made before the total is known (planning ends)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._target = None
+        self._early: list = []
+
+    def __call__(self, index, result) -> None:
+        with self._lock:
+            if self._target is None:
+                self._early.append((index, result))
+                return
+        self._target(index, result)
+
+    def attach(self, target) -> None:
+        """Send the held calls, and every later one, to target."""
+        with self._lock:
+            self._target = target
+            early, self._early = self._early, []
+        for call in early:
+            target(*call)
 
 
 def _run_tasks(tasks: list[StepTask], options: Options, progress=None) -> list[StepResult]:
@@ -503,9 +566,7 @@ def verify_paths(paths: list[str], options: Options, progress_factory=None) -> l
         cache.close()
     planner = Planner(options)
     todo = [f for f in files if f not in reports]
-    plans = [planner.plan_path(f) for f in todo]
-    progress = progress_factory(len(planner.tasks)) if progress_factory else None
-    for f, r in zip(todo, run_plans(planner, plans, options, progress)):
+    for f, r in zip(todo, plan_and_run(planner, todo, options, progress_factory)):
         reports[f] = r
     if cache and todo:
         cache = VerdictCache(options.cache_dir)

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import resource
 import signal
 import time
+from collections import deque
 from multiprocessing.connection import wait
 
 from proofcheck.kernel.verdict import Status, StepResult
 
 GRACE = 0.5  # seconds past the budget before the hard kill
+POLL = 0.005  # seconds between looks at an open feed while a worker is idle
 MEMORY_LIMIT = 3 * 1024 ** 3  # bytes of address space per worker
 
 
@@ -100,31 +103,65 @@ class WorkerPool:
             w.stop()
         self.workers = []
 
+    def start(self, count: int | None = None) -> None:
+        """Start the worker processes now (before any thread is started: forking is then safe)."""
+        while len(self.workers) < min(self.jobs, self.jobs if count is None else max(count, 1)):
+            self.workers.append(_Worker(self.ctx, self.fn))
+
     def map(self, tasks: list, budgets: list[float], on_done=None) -> list[StepResult]:
         """Results in task order; a task over its budget is `unknown` ("timed out after N s")."""
-        results: list[StepResult | None] = [None] * len(tasks)
-        pending = list(range(len(tasks)))
-        pending.reverse()
-        while len(self.workers) < min(self.jobs, max(len(tasks), 1)):
-            self.workers.append(_Worker(self.ctx, self.fn))
-        while pending or any(w.busy for w in self.workers):
-            for i, w in enumerate(self.workers):
+        feed: queue.SimpleQueue = queue.SimpleQueue()
+        for k, (task, budget) in enumerate(zip(tasks, budgets)):
+            feed.put((k, task, budget))
+        feed.put(None)
+        self.start(len(tasks))
+        results = self.stream(feed, on_done)
+        return [results[k] for k in range(len(tasks))]
+
+    def stream(self, feed: queue.SimpleQueue, on_done=None) -> dict[int, StepResult]:
+        """Run (index, task, budget) items from `feed` until a None arrives and every task is done.
+
+        The feed may still be filled by another thread (files planned while earlier ones are
+        checked); results are keyed by index, whatever order the workers finish in."""
+        results: dict[int, StepResult] = {}
+        pending: deque = deque()
+        open_feed = True
+        if not self.workers:
+            self.start()
+        while open_feed or pending or any(w.busy for w in self.workers):
+            busy_now = any(w.busy for w in self.workers)
+            while open_feed:  # take what has been fed; wait for it only when there is nothing else to do
+                try:
+                    item = feed.get(block=not pending and not busy_now)
+                except queue.Empty:
+                    break
+                if item is None:
+                    open_feed = False
+                else:
+                    pending.append(item)
+                    if not busy_now:
+                        break
+            for w in self.workers:
                 if w.busy is None and pending:
-                    k = pending.pop()
+                    k, task, budget = pending.popleft()
                     try:
-                        w.conn.send((k, tasks[k]))
+                        w.conn.send((k, task))
                     except Exception as exc:  # noqa: BLE001 - e.g. a task that cannot be pickled
                         results[k] = StepResult(Status.UNKNOWN, "error", f"could not start the check: {exc}")
                         if on_done:
                             on_done(k, results[k])
                         continue
-                    w.busy = (k, time.monotonic(), budgets[k])
+                    w.busy = (k, time.monotonic(), budget)
             busy = [w for w in self.workers if w.busy]
             if not busy:
                 continue
             now = time.monotonic()
             next_deadline = min(w.busy[1] + w.busy[2] + GRACE for w in busy)
-            ready = wait([w.conn for w in busy], timeout=max(0.0, next_deadline - now))
+            # While the feed is open, come back soon to hand new tasks to idle workers.
+            wait_for = max(0.0, next_deadline - now)
+            if open_feed and len(busy) < len(self.workers):
+                wait_for = min(wait_for, POLL)
+            ready = wait([w.conn for w in busy], timeout=wait_for)
             for w in list(busy):
                 k, started, budget = w.busy
                 if w.conn in ready:
@@ -145,7 +182,7 @@ class WorkerPool:
                     self._replace(w)
                     if on_done:
                         on_done(k, results[k])
-        return results  # type: ignore[return-value]
+        return results
 
     def _replace(self, w: _Worker) -> None:
         w.kill()

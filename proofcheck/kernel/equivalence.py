@@ -128,8 +128,14 @@ def _zero_strong(d) -> bool:
     return False
 
 
+_MATRIX_ALGEBRA = (sp.MatMul, sp.MatAdd, sp.HadamardProduct, sp.Transpose, sp.Inverse, sp.MatPow, sp.Trace,
+                   sp.Determinant)
+
+
 def _symbolic_matrix_products(x) -> bool:
-    return any(not all(n.is_Integer for n in m.shape) for m in x.atoms(sp.MatMul, sp.MatAdd, sp.HadamardProduct))
+    """Whether x does algebra on matrices of symbolic size (entries m[j] inside sums do not count)."""
+    return any(not all(n.is_Integer for n in m.shape)
+               for node in x.atoms(*_MATRIX_ALGEBRA) for m in node.atoms(sp.MatrixSymbol))
 
 
 def _has_root(x) -> bool:

@@ -1,7 +1,7 @@
 """One run, one table: `derivations/` and a 1,000-submission grading set, proofcheck against the
 naive baseline (`simplify(lhs - rhs) == 0` per step), each measured in a fresh process.
 
-    python bench/bench_all.py [--jobs 2] [--timeout 10] [--count 1000] [--skip-naive]
+    python bench/bench_all.py [--jobs 2] [--timeout 10] [--count 1000] [--skip-naive] [--steps-csv FILE]
 
 Columns: steps (for grading: submitted steps; identical checks run once), decided (proved, numeric or
 refuted; the baseline can only prove), wall time of planning and checking, steps per second, median
@@ -14,6 +14,7 @@ time of every file of the library.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -54,6 +55,8 @@ def measure_library(tool: str, paths: list[str], timeout: float, jobs: int) -> d
     reports = verify_paths(paths, Options(timeout=timeout, jobs=jobs))
     wall = time.monotonic() - start
     steps = [(r.path, s.result) for r in reports for p in r.parts for s in p.steps]
+    rows = [[Path(r.path).name, p.name, s.line, s.result.status.value, (s.result.details or {}).get("stage", ""),
+             s.result.seconds] for r in reports for p in r.parts for s in p.steps]
     files: dict[str, dict] = {}
     stages: dict[str, int] = {}
     for path, res in steps:
@@ -66,7 +69,7 @@ def measure_library(tool: str, paths: list[str], timeout: float, jobs: int) -> d
         stage = (res.details or {}).get("stage", "rule or other")
         stages[stage] = stages.get(stage, 0) + 1
     return _summary(wall, [r.status.value for _, r in steps], [r.seconds for _, r in steps], len(steps),
-                    {"files": files, "stages": stages})
+                    {"files": files, "stages": stages, "rows": rows})
 
 
 def measure_grading(tool: str, folder: str, timeout: float, jobs: int) -> dict:
@@ -126,6 +129,7 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-naive", action="store_true", help="leave out the baseline (it takes minutes)")
+    ap.add_argument("--steps-csv", metavar="FILE", help="also write every library step's time to FILE")
     ap.add_argument("--measure", nargs=3, metavar=("SET", "TOOL", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -185,6 +189,11 @@ def main() -> int:
     print(f"- tasks over their budget + 1 s: {over}")
     print(f"- library steps decided per stage: {lib['stages']}")
     print()
+    if args.steps_csv:
+        with open(args.steps_csv, "w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(["file", "part", "line", "status", "stage", "seconds"])
+            out.writerows(lib["rows"])
     print("| file | steps | proved | numeric | other | step time (s) | worst step (s) |")
     print("|---|---|---|---|---|---|---|")
     for name, f in sorted(lib["files"].items(), key=lambda kv: -kv[1]["seconds"]):

@@ -265,11 +265,16 @@ def instantiate_heads(e, matrices: dict, dims: dict, moments, joint=None):
             W, ws = symbols_for(w, "grad")
             body = explicit(with_values(f, {w: W}, w))
             vals = dict(zip(ws, list(matrices[w].xreplace(dims)) if w in matrices else []))
+            first = _first_derivatives(body, ws)
             if isinstance(h, MatGrad):
-                out = sp.ImmutableMatrix([[sp.diff(body, v)] for v in ws])
-            else:
-                out = sp.ImmutableMatrix([[sp.diff(body, a, b) for b in ws] for a in ws])
-            return out.xreplace(vals)
+                return sp.ImmutableMatrix([[g] for g in first]).xreplace(vals)
+            # Second derivatives from the first ones, each pair once: the Hessian is symmetric.
+            n = len(ws)
+            second: dict = {}
+            for i in range(n):
+                for j in range(i, n):
+                    second[i, j] = second[j, i] = sp.diff(first[i], ws[j])
+            return sp.ImmutableMatrix(n, n, lambda i, j: second[i, j]).xreplace(vals)
         f, R, dist = h.args
         Rm, rs = symbols_for(R, f"mask{len(bound)}")
         # Outermost first: inner expectations keep their own random matrices, and see ours as symbols.
@@ -294,6 +299,18 @@ def instantiate_heads(e, matrices: dict, dims: dict, moments, joint=None):
         return x.func(*[walk(a, bound) for a in x.args])
 
     return walk(e, frozenset())
+
+
+def _first_derivatives(body, ws) -> list:
+    """d body / d w for each w; a polynomial in ws (least squares, quadratic forms) is differentiated
+    as a Poly, which is much faster than SymPy's diff on unexpanded matrix-product entries."""
+    try:
+        if body.is_polynomial(*ws):
+            poly = sp.Poly(body, *ws)
+            return [poly.diff(v).as_expr() for v in ws]
+    except (sp.PolynomialError, sp.GeneratorsNeeded):
+        pass
+    return [sp.diff(body, v) for v in ws]
 
 
 def _doit(x):

@@ -21,7 +21,7 @@ POINTS = 8
 INEQUALITY_POINTS = 24
 MIN_SIZES = 3  # distinct size tuples a numeric verdict on matrices with symbolic sizes needs
 # simplify and friends get this share of the step budget in all. Every strong proof in derivations/
-# takes under 0.6 s, while a failing simplify on a large expression used the whole budget
+# takes under 0.7 s, while a failing simplify on a large expression used the whole budget
 # (bench/RESULTS.md): past the share, the random points decide (`numeric`), as they would anyway.
 STRONG_SHARE = 0.2
 

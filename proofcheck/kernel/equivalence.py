@@ -8,6 +8,8 @@ import time
 from contextlib import contextmanager
 
 import sympy as sp
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction, InverseHyperbolicFunction
+from sympy.functions.elementary.trigonometric import InverseTrigonometricFunction, TrigonometricFunction
 
 from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, Unsupported, deep_doit
 
@@ -151,7 +153,8 @@ _REWRITES = (
      lambda x: sp.expand_log(sp.powsimp(sp.expand_power_base(x)), force=False)),
     (lambda x: x.has(sp.log), sp.logcombine),
     (_has_root, lambda x: sp.radsimp(sp.sqrtdenest(x))),
-    (lambda x: x.has(sp.TrigonometricFunction, sp.HyperbolicFunction, sp.exp),
+    (lambda x: x.has(TrigonometricFunction, InverseTrigonometricFunction, HyperbolicFunction,
+                     InverseHyperbolicFunction, sp.exp),
      lambda x: x.rewrite(sp.exp)),
 )
 

@@ -21,6 +21,7 @@ class EngineError(RuntimeError):
     """The engine cannot run (Dask missing, scheduler unreachable)."""
 
 BATCH = 16  # tasks per Dask job: enough to pay for the round trip, few enough to spread the load
+CLOSE_TIMEOUT = 20  # seconds to wait for a Dask client or local cluster to shut down
 
 
 def run_batch(tasks: list, timeout: float, jobs: int = 1) -> list[StepResult]:
@@ -100,8 +101,8 @@ def _run_dask(tasks, timeout, jobs, scheduler, on_done):
                 results[i] = r
                 if on_done:
                     on_done(i, r)
-    finally:
-        client.close()
+    finally:  # bounded: a cluster that will not shut down must not hang the command
+        client.close(timeout=CLOSE_TIMEOUT)
         if cluster is not None:
-            cluster.close()
+            cluster.close(timeout=CLOSE_TIMEOUT)
     return results  # type: ignore[return-value]

@@ -194,3 +194,17 @@ def test_a_scalar_or_a_matrix_drawn_from_a_multivariate_normal_is_unsupported():
     assert r.status.value == "unknown" and "vector(k)" in r.message
     r = _step("E[X ~ Normal(m, S)](X[1, 1])", "0", "X: matrix(2, 2); m: vector(2); S: matrix(2, 2) spd")
     assert r.status.value == "unknown"
+
+
+def test_declared_covariance_at_explicit_size_is_proved_through_its_symmetry():
+    symbols = "x, m: vector(2); S: matrix(2, 2) spd"
+    for rhs in ("m[1] m[2] + S[1, 2]", "m[1] m[2] + S[2, 1]"):
+        r = _step("E[x ~ Normal(m, S)](x[1] x[2])", rhs, symbols)
+        assert r.status.value == "proved", (rhs, r.message)
+    wrong = _step("E[x ~ Normal(m, S)](x[1] x[2])", "m[1] m[2] + S[1, 1]", symbols)
+    assert wrong.status.value == "refuted"
+
+
+def test_symmetry_is_used_only_for_matrices_declared_symmetric():
+    assert _step("S[1, 2]", "S[2, 1]", "S: matrix(2, 2) symmetric").status.value == "proved"
+    assert _step("S[1, 2]", "S[2, 1]", "S: matrix(2, 2)").status.value == "refuted"

@@ -150,24 +150,29 @@ def test_stationary_refutes_a_wrong_point():
     assert _steps(report)[0][0] == "refuted"
 
 
-def test_jobs_do_not_change_the_output(tmp_path):
+def _verify_json(*args) -> tuple[int, dict]:
+    """Exit code and JSON report of `proofcheck verify ARGS --format json --no-cache`, timings removed."""
     from proofcheck.cli import main
     import contextlib
     import io
-    outs = []
-    for jobs in ("1", "2"):
-        buf = io.StringIO()
-        with contextlib.redirect_stdout(buf):
-            code = main(["verify", "derivations/saturating_gan_gradient.yaml", "derivations/dirac_gan.yaml",
-                         "--format", "json", "--jobs", jobs, "--no-cache"])
-        doc = json.loads(buf.getvalue())
-        for f in doc["files"]:
-            for p in f["parts"]:
-                for s in p["steps"]:
-                    s.pop("seconds")
-        doc["summary"].pop("seconds")
-        outs.append((code, doc))
-    assert outs[0] == outs[1]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["verify", *args, "--format", "json", "--no-cache"])
+    return code, _without_times(json.loads(buf.getvalue()))
+
+
+def _without_times(doc: dict) -> dict:
+    for f in doc["files"]:
+        for p in f["parts"]:
+            for s in p["steps"]:
+                s.pop("seconds")
+    doc["summary"].pop("seconds")
+    return doc
+
+
+def test_jobs_do_not_change_the_output():
+    files = ["derivations/saturating_gan_gradient.yaml", "derivations/dirac_gan.yaml"]
+    assert _verify_json(*files, "--jobs", "1") == _verify_json(*files, "--jobs", "2")
 
 
 def test_a_check_does_not_depend_on_the_checks_run_before_it_in_the_same_process():
@@ -192,22 +197,14 @@ def test_a_check_does_not_depend_on_the_checks_run_before_it_in_the_same_process
 
 def test_dask_engine_gives_the_local_output():
     pytest.importorskip("dask.distributed")
-    from proofcheck.cli import main
-    import contextlib
-    import io
+    # In a fresh process, as users run it: a Dask cluster inside the test process would share its
+    # threads and signal handlers with everything the other tests left behind.
+    from testlib import run_cli
     outs = []
     for engine in ("local", "dask"):
-        buf = io.StringIO()
-        with contextlib.redirect_stdout(buf):
-            code = main(["verify", "derivations/saturating_gan_gradient.yaml", "derivations/kl_gaussians.yaml",
-                         "--format", "json", "--jobs", "2", "--engine", engine, "--no-cache"])
-        doc = json.loads(buf.getvalue())
-        for f in doc["files"]:
-            for p in f["parts"]:
-                for s in p["steps"]:
-                    s.pop("seconds")
-        doc["summary"].pop("seconds")
-        outs.append((code, doc))
+        code, out, err = run_cli(["verify", "derivations/saturating_gan_gradient.yaml", "derivations/kl_gaussians.yaml",
+                                  "--jobs", "2", "--engine", engine, "--format", "json", "--no-cache"], timeout=300)
+        outs.append((code, _without_times(json.loads(out))))
     assert outs[0][0] == 0 and outs[0] == outs[1]
 
 

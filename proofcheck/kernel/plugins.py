@@ -69,8 +69,21 @@ def _assumptions(var) -> dict:
 
 def facts(expr, context: Context):
     """Symbolic rewrites that hold for the declared objects."""
-    expr = canonical_bound(expr)
+    expr = symmetric_matrices(canonical_bound(expr), context)
     d = densities(context)
     for fn in SYMBOLIC_FACTS:
         expr = fn(expr, d)
     return expr
+
+
+def symmetric_matrices(expr, context: Context):
+    """A matrix of explicit size declared symmetric or spd, as the explicit matrix of its upper
+    triangle (S[2, 1] is S[1, 2]): SymPy knows nothing of a MatrixSymbol's symmetry (the sampler
+    draws such matrices symmetric)."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    upper = {i.obj: sp.ImmutableMatrix(*i.obj.shape, lambda r, c, m=i.obj: m[min(r, c), max(r, c)])
+             for i in context.symbols
+             if i.kind == "matrix" and i.flags & {"symmetric", "spd"} and all(d.is_Integer for d in i.obj.shape)
+             and expr.has(i.obj)}
+    return expr.xreplace(upper) if upper else expr

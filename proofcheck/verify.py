@@ -615,31 +615,49 @@ def _report_from_dict(d: dict, path: str, options: Options) -> FileReport:
 
 
 class _LazyDisplays:
-    """Formulas to pretty-print for a cached report, parsed from the file only if someone asks."""
+    """Formulas to pretty-print for a cached report, parsed from the file only if someone asks
+    (in display mode only: the checking form of every formula is not needed again)."""
 
     def __init__(self, path: str, options: Options):
-        self.path, self.options, self._plan = path, options, None
+        self.path, self.options, self._parts_by_name = path, options, None
 
-    def _parts(self):
-        if self._plan is None:
-            self._plan = {p.name: p for p in Planner(self.options).plan_path(self.path).parts}
-        return self._plan
+    def _parts(self) -> dict:
+        if self._parts_by_name is None:
+            self._parts_by_name = {}
+            try:
+                derivation = parse_derivation_text(load_text(self.path), self.path)
+            except ProofcheckError:
+                return self._parts_by_name
+            scopes: dict = {}
+            for part in derivation.parts:
+                key = (tuple(part.symbols), tuple(part.define))
+                try:
+                    if key not in scopes:
+                        scopes[key] = build_scope(part.symbols, part.define)
+                except ProofcheckError:
+                    continue
+                self._parts_by_name[part.name] = (part, scopes[key])
+        return self._parts_by_name
+
+    def _shown(self, part: str, index: int):
+        got = self._parts().get(part)
+        if got is None or index >= len(got[0].steps):
+            return None
+        p, scope = got
+        try:
+            if index == 0:
+                return parse_expression_or_relation(p.steps[0], scope, display=True)
+            return parse_step(p.steps[index], scope, display=True).body
+        except ProofcheckError:
+            return None
 
     def step(self, part: str, index: int):
         """A thunk giving the display of a step."""
-        def make():
-            p = self._parts().get(part)
-            fn = p.steps[index - 1].display if p and index <= len(p.steps) else None
-            return fn() if callable(fn) else fn
-        return make
+        return lambda: self._shown(part, index)
 
     def start(self, part: str):
         """A thunk giving the display of a part's starting line."""
-        def make():
-            p = self._parts().get(part)
-            fn = p.start_display if p else None
-            return fn() if callable(fn) else fn
-        return make
+        return lambda: self._shown(part, 0)
 
 
 def file_key(path: str, options: Options) -> str:

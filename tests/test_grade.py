@@ -424,3 +424,22 @@ def test_seed_submissions(name):
     assert g.errors == []
     assert got == want["parts"]
     assert (g.score, g.max_score) == (want["score"], want["max_score"])
+
+
+def test_grading_on_a_dask_cluster_gives_the_local_grades(tmp_path):
+    pytest.importorskip("dask.distributed")
+    sub = REPO / "examples" / "submissions" / "000_82633c51acc6733d_vdm.yaml"
+    docs = []
+    for engine in ("local", "dask"):
+        out = tmp_path / f"{engine}.json"
+        code, _, err = run_cli(["grade", sub, "--key", REPO / "derivations" / "vdm.yaml", "--format", "json",
+                                "--out", out, "--timeout", "5", "--jobs", "2", "--engine", engine, "--no-cache"],
+                               cwd=tmp_path, timeout=300)
+        assert code == 0, err
+        docs.append(json.loads(out.read_text(encoding="utf-8")))
+
+    def verdicts(doc):
+        return [(s["path"], s["score"], [(st["line"], st["status"]) for st in s["steps"]])
+                for s in doc["submissions"]]
+    assert verdicts(docs[0]) == verdicts(docs[1])
+    assert any(st[1] == "refuted" for s in verdicts(docs[0]) for st in s[2])  # the sheet's real mistakes

@@ -64,6 +64,12 @@ class Stream:
         """Queue one task."""
         self._feed.put((index, task, budget))
 
+    def cancel(self) -> None:
+        """Give up (the caller failed): kill the workers and let the dispatching thread end."""
+        self._pool.cancel()
+        self._feed.put(None)
+        self._thread.join(timeout=5)
+
     def finish(self) -> dict[int, StepResult]:
         """Wait for every queued task; results by index."""
         self._feed.put(None)

@@ -466,6 +466,8 @@ def _reports(planner: Planner, plans: list[_FilePlan], results: list[StepResult]
 def plan_and_run(planner: Planner, files: list[str], options: Options, progress_factory=None) -> list[FileReport]:
     """Plan the files and check their tasks; with local workers, a file's tasks are being checked
     while the next files are planned (parsing is serial work that would otherwise leave them idle)."""
+    if not files:
+        return []
     if options.engine != "local":
         plans = [planner.plan_path(f) for f in files]
         progress = progress_factory(len(planner.tasks)) if progress_factory else None
@@ -476,23 +478,27 @@ def plan_and_run(planner: Planner, files: list[str], options: Options, progress_
     hits: dict[int, StepResult] = {}
     stream = engines.Stream(options.jobs, on_done=progress)
     plans = []
-    for f in files:
-        first = len(planner.tasks)
-        plans.append(planner.plan_path(f))
-        for i in range(first, len(planner.tasks)):
-            hit = None
-            if cache:
-                keys[i] = task_key(planner.tasks[i])
-                hit = cache.get(keys[i])
-            if hit is not None:
-                hits[i] = hit
-                if progress:
-                    progress(i, hit)
-            else:
-                stream.put(i, planner.tasks[i], options.timeout)
-    if progress:
-        progress.attach(progress_factory(len(planner.tasks)))
-    fresh = stream.finish()
+    try:
+        for f in files:
+            first = len(planner.tasks)
+            plans.append(planner.plan_path(f))
+            for i in range(first, len(planner.tasks)):
+                hit = None
+                if cache:
+                    keys[i] = task_key(planner.tasks[i])
+                    hit = cache.get(keys[i])
+                if hit is not None:
+                    hits[i] = hit
+                    if progress:
+                        progress(i, hit)
+                else:
+                    stream.put(i, planner.tasks[i], options.timeout)
+        if progress:
+            progress.attach(progress_factory(len(planner.tasks)))
+        fresh = stream.finish()
+    except BaseException:  # Ctrl-C or a failure while planning: no worker may outlive it
+        stream.cancel()
+        raise
     if cache:
         for i, r in fresh.items():
             cache.put(keys[i], r)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import queue
 import threading
 import time
 
+import pytest
+
+from proofcheck import verify
 from proofcheck.kernel.budget import WorkerPool
 from proofcheck.kernel.verdict import Status, StepResult
 
@@ -46,3 +51,46 @@ def test_stream_takes_tasks_fed_from_another_thread_while_it_runs():
     assert {k: r.message for k, r in results.items() if k < 6} == {k: str((k + 1) ** 2) for k in range(6)}
     assert results[6].method == "timeout"
     assert sorted(done) == list(range(7))
+
+
+def test_cancel_stops_a_running_stream_and_its_workers():
+    feed: queue.SimpleQueue = queue.SimpleQueue()
+    pool = WorkerPool(_square_or_hang, 2)
+    pool.start()
+    pids = [w.proc.pid for w in pool.workers]
+    feed.put((0, -1, 60.0))  # would run for a minute
+    feed.put((1, -1, 60.0))
+    got: dict = {}
+    t = threading.Thread(target=lambda: got.update(pool.stream(feed)))
+    t.start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    pool.cancel()
+    feed.put(None)
+    t.join(timeout=10)
+    assert not t.is_alive() and time.monotonic() - start < 5
+    assert got == {}  # nothing finished, nothing made up
+    for pid in pids:  # the workers are gone (reaped by kill()), and none was started in their place
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        assert not alive
+    assert all(not w.proc.is_alive() for w in pool.workers)
+
+
+def test_a_failure_while_planning_leaves_no_worker_behind(monkeypatch):
+    calls = []
+
+    def plan_then_fail(self, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise RuntimeError("planning failed")
+        return original(self, path)
+    original = verify.Planner.plan_path
+    monkeypatch.setattr(verify.Planner, "plan_path", plan_then_fail)
+    before = set(multiprocessing.active_children())
+    with pytest.raises(RuntimeError, match="planning failed"):
+        verify.verify_paths(["derivations/elbo.yaml", "derivations/cavi.yaml"], verify.Options(jobs=2))
+    assert set(multiprocessing.active_children()) <= before

@@ -90,6 +90,7 @@ class WorkerPool:
         self.jobs = max(1, jobs)
         self.ctx = mp.get_context("fork")
         self.workers: list[_Worker] = []
+        self.cancelled = False
 
     def __enter__(self):
         return self
@@ -128,7 +129,7 @@ class WorkerPool:
         open_feed = True
         if not self.workers:
             self.start()
-        while open_feed or pending or any(w.busy for w in self.workers):
+        while (open_feed or pending or any(w.busy for w in self.workers)) and not self.cancelled:
             busy_now = any(w.busy for w in self.workers)
             while open_feed:  # take what has been fed; wait for it only when there is nothing else to do
                 try:
@@ -162,6 +163,8 @@ class WorkerPool:
             if open_feed and len(busy) < len(self.workers):
                 wait_for = min(wait_for, POLL)
             ready = wait([w.conn for w in busy], timeout=wait_for)
+            if self.cancelled:
+                break
             for w in list(busy):
                 k, started, budget = w.busy
                 if w.conn in ready:
@@ -184,7 +187,15 @@ class WorkerPool:
                         on_done(k, results[k])
         return results
 
+    def cancel(self) -> None:
+        """Stop now (from another thread too): kill the workers; stream() returns what it has."""
+        self.cancelled = True
+        for w in list(self.workers):
+            w.kill()
+
     def _replace(self, w: _Worker) -> None:
         w.kill()
+        if self.cancelled:
+            return
         i = self.workers.index(w)
         self.workers[i] = _Worker(self.ctx, self.fn)

@@ -629,3 +629,15 @@ def test_limits_differing_only_in_their_bound_variable_are_the_same():
         """)
     st = step(verify(text))
     assert (st["status"], st["method"]) == ("proved", "symbolic"), st
+
+
+def test_large_difference_skips_simplify_but_is_still_checked():
+    # simplify proves sin^2 + cos^2 = 1 (expand/cancel does not); over STRONG_MAX_OPS operations only
+    # expand/cancel is tried (simplify's cost grows fast with size), and random points decide.
+    def chain(n, extra=""):
+        lhs = " + ".join(f"sin({k} x)^2 + cos({k} x)^2" for k in range(1, n + 1))
+        return derivation("x: real", f"{lhs} = {n}", f"{lhs}\n  = {n}{extra}")
+    assert step(verify(chain(3)))["status"] == "proved"
+    big = step(verify(chain(25)))
+    assert big["status"] == "numeric", big
+    assert step(verify(chain(25, " + x^2")))["status"] == "refuted"

@@ -70,17 +70,20 @@ class VerdictCache:
         except (OSError, sqlite3.Error):
             self.db = None
 
-    def get(self, key: str) -> StepResult | None:
-        """A stored verdict, or None."""
+    def _fetch(self, query: str, key: str):
         if self.db is None:
             return None
         try:
-            row = self.db.execute("SELECT result FROM verdicts WHERE key = ?", (key,)).fetchone()
+            row = self.db.execute(query, (key,)).fetchone()
         except sqlite3.Error:
             return None
-        if row is None:
+        return json.loads(row[0]) if row else None
+
+    def get(self, key: str) -> StepResult | None:
+        """A stored verdict, or None."""
+        d = self._fetch("SELECT result FROM verdicts WHERE key = ?", key)
+        if d is None:
             return None
-        d = json.loads(row[0])
         return StepResult(Status(d["status"]), d["method"], d["message"], d["counterexample"], d["seconds"],
                           {"cached": True})
 
@@ -97,13 +100,7 @@ class VerdictCache:
 
     def get_file(self, key: str) -> dict | None:
         """A stored report of a whole unchanged file, or None."""
-        if self.db is None:
-            return None
-        try:
-            row = self.db.execute("SELECT report FROM files WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error:
-            return None
-        return json.loads(row[0]) if row else None
+        return self._fetch("SELECT report FROM files WHERE key = ?", key)
 
     def put_file(self, key: str, report: dict) -> None:
         """Store the report of a whole file."""

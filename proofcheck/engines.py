@@ -17,17 +17,18 @@ from proofcheck.kernel.verdict import StepResult
 ENGINES = ("local", "dask")
 
 
-class EngineError(RuntimeError):
-    """The engine cannot run (Dask missing, scheduler unreachable)."""
-
 BATCH = 16  # tasks per Dask job: enough to pay for the round trip, few enough to spread the load
 CLOSE_TIMEOUT = 20  # seconds to wait for a Dask client or local cluster to shut down
 
 
-def run_batch(tasks: list, timeout: float, jobs: int = 1) -> list[StepResult]:
+class EngineError(RuntimeError):
+    """The engine cannot run (Dask missing, scheduler unreachable)."""
+
+
+def run_batch(tasks: list, timeout: float, jobs: int = 1, on_done=None) -> list[StepResult]:
     """Check tasks in `jobs` time-budgeted worker processes; results in task order."""
     with WorkerPool(check_step, jobs) as pool:
-        return pool.map(tasks, [timeout] * len(tasks))
+        return pool.map(tasks, [timeout] * len(tasks), on_done=on_done)
 
 
 def run(tasks: list, timeout: float, jobs: int, engine: str = "local", scheduler: str | None = None,
@@ -35,8 +36,7 @@ def run(tasks: list, timeout: float, jobs: int, engine: str = "local", scheduler
     """Every task's verdict, in task order; on_done(index, result) as each one arrives."""
     if engine == "dask":
         return _run_dask(tasks, timeout, jobs, scheduler, on_done)
-    with WorkerPool(check_step, jobs) as pool:
-        return pool.map(tasks, [timeout] * len(tasks), on_done=on_done)
+    return run_batch(tasks, timeout, jobs, on_done)
 
 
 class Stream:

@@ -1285,29 +1285,23 @@ class _Translator:
                 skip.update(range(i + 1, j2))
                 return True
             if j < len(toks) and toks[j].kind in ("word", "greek", "accent"):
-                sub = [toks[j]]
-                k = j + 1
-                while k + 1 < len(toks) and toks[k].at("char", "_"):
-                    inner, k2 = self.script_tokens(toks, k + 1)
-                    sub += toks[k:k2]
-                    k = k2
-                var = self.name_of(sub, "the variable of an integral")
-                out.append(_G("DIFF", var, t.start, toks[k - 1].end))
-                skip.update(range(i + 1, k))
+                self._differential_name(toks, i, j + 1, [toks[j]], out, skip)
                 return True
             return False
         if t.info.get("styled"):
             return False
-        rest = [_Tok("word", word[1:], t.start + 1, t.end)]
-        k = i + 1
-        while k + 1 < len(toks) and toks[k].at("char", "_"):
-            inner, k2 = self.script_tokens(toks, k + 1)
-            rest += toks[k:k2]
-            k = k2
-        var = self.name_of(rest, "the variable of an integral")
-        out.append(_G("DIFF", var, t.start, toks[k - 1].end))
-        skip.update(range(i + 1, k))
+        self._differential_name(toks, i, i + 1, [_Tok("word", word[1:], t.start + 1, t.end)], out, skip)
         return True
+
+    def _differential_name(self, toks, i, k, name, out, skip) -> None:
+        """The variable after `d` at toks[i]: `name` (tokens) with the subscripts from toks[k] on."""
+        while k + 1 < len(toks) and toks[k].at("char", "_"):
+            _, k2 = self.script_tokens(toks, k + 1)
+            name += toks[k:k2]
+            k = k2
+        var = self.name_of(name, "the variable of an integral")
+        out.append(_G("DIFF", var, toks[i].start, toks[k - 1].end))
+        skip.update(range(i + 1, k))
 
     def resolve_cmd(self, toks, i, out, skip) -> int:
         t = toks[i]

@@ -473,9 +473,7 @@ def plan_and_run(planner: Planner, files: list[str], options: Options, progress_
         progress = progress_factory(len(planner.tasks)) if progress_factory else None
         return run_plans(planner, plans, options, progress)
     progress = _LateProgress() if progress_factory else None
-    cache = VerdictCache(options.cache_dir) if options.cache else None
-    keys: dict[int, str] = {}
-    hits: dict[int, StepResult] = {}
+    cached = _CachedVerdicts(options)
     stream = engines.Stream(options.jobs, on_done=progress)
     plans = []
     try:
@@ -483,15 +481,7 @@ def plan_and_run(planner: Planner, files: list[str], options: Options, progress_
             first = len(planner.tasks)
             plans.append(planner.plan_path(f))
             for i in range(first, len(planner.tasks)):
-                hit = None
-                if cache:
-                    keys[i] = task_key(planner.tasks[i])
-                    hit = cache.get(keys[i])
-                if hit is not None:
-                    hits[i] = hit
-                    if progress:
-                        progress(i, hit)
-                else:
+                if cached.lookup(i, planner.tasks[i], progress) is None:
                     stream.put(i, planner.tasks[i], options.timeout)
         if progress:
             progress.attach(progress_factory(len(planner.tasks)))
@@ -499,12 +489,36 @@ def plan_and_run(planner: Planner, files: list[str], options: Options, progress_
     except BaseException:  # Ctrl-C or a failure while planning: no worker may outlive it
         stream.cancel()
         raise
-    if cache:
-        for i, r in fresh.items():
-            cache.put(keys[i], r)
-        cache.close()
-    results = [hits[i] if i in hits else fresh[i] for i in range(len(planner.tasks))]
-    return _reports(planner, plans, results, options)
+    return _reports(planner, plans, cached.merge(fresh, len(planner.tasks)), options)
+
+
+class _CachedVerdicts:
+    """The verdict cache of one run (when allowed): looked up before a task is queued, filled after."""
+
+    def __init__(self, options: Options):
+        self.cache = VerdictCache(options.cache_dir) if options.cache else None
+        self.keys: dict[int, str] = {}
+        self.hits: dict[int, StepResult] = {}
+
+    def lookup(self, index: int, task: StepTask, progress=None) -> StepResult | None:
+        """The cached verdict of a task, or None (then it must be checked)."""
+        if self.cache is None:
+            return None
+        self.keys[index] = task_key(task)
+        hit = self.cache.get(self.keys[index])
+        if hit is not None:
+            self.hits[index] = hit
+            if progress:
+                progress(index, hit)
+        return hit
+
+    def merge(self, fresh: dict[int, StepResult], count: int) -> list[StepResult]:
+        """Store the fresh verdicts; every task's verdict in order, cached or fresh."""
+        if self.cache is not None:
+            for i, r in fresh.items():
+                self.cache.put(self.keys[i], r)
+            self.cache.close()
+        return [self.hits[i] if i in self.hits else fresh[i] for i in range(count)]
 
 
 class _LateProgress:
@@ -533,28 +547,11 @@ class _LateProgress:
 
 def _run_tasks(tasks: list[StepTask], options: Options, progress=None) -> list[StepResult]:
     """Every task's verdict: from the cache when allowed, otherwise from time-budgeted workers."""
-    results: list[StepResult | None] = [None] * len(tasks)
-    cache = VerdictCache(options.cache_dir) if options.cache else None
-    keys = [task_key(t) for t in tasks] if cache else []
-    todo = []
-    for i, t in enumerate(tasks):
-        hit = cache.get(keys[i]) if cache else None
-        if hit is not None:
-            results[i] = hit
-            if progress:
-                progress(i, hit)
-        else:
-            todo.append(i)
-    if todo:
-        fresh = engines.run([tasks[i] for i in todo], options.timeout, options.jobs, options.engine,
-                            options.scheduler, on_done=(lambda k, r: progress(todo[k], r)) if progress else None)
-        for i, r in zip(todo, fresh):
-            results[i] = r
-            if cache:
-                cache.put(keys[i], r)
-    if cache:
-        cache.close()
-    return results  # type: ignore[return-value]
+    cached = _CachedVerdicts(options)
+    todo = [i for i, t in enumerate(tasks) if cached.lookup(i, t, progress) is None]
+    fresh = engines.run([tasks[i] for i in todo], options.timeout, options.jobs, options.engine, options.scheduler,
+                        on_done=(lambda k, r: progress(todo[k], r)) if progress else None) if todo else []
+    return cached.merge(dict(zip(todo, fresh)), len(tasks))
 
 
 def verify_paths(paths: list[str], options: Options, progress_factory=None) -> list[FileReport]:

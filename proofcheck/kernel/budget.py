@@ -106,7 +106,8 @@ class WorkerPool:
 
     def start(self, count: int | None = None) -> None:
         """Start the worker processes now (before any thread is started: forking is then safe)."""
-        while len(self.workers) < min(self.jobs, self.jobs if count is None else max(count, 1)):
+        want = self.jobs if count is None else min(self.jobs, max(count, 1))
+        while len(self.workers) < want:
             self.workers.append(_Worker(self.ctx, self.fn))
 
     def map(self, tasks: list, budgets: list[float], on_done=None) -> list[StepResult]:

@@ -1,7 +1,9 @@
 """Worker processes that are really stopped at the time budget.
 
-SymPy has no timeout of its own, so every check runs in a forked worker; a worker that is
-still busy when its step's budget (plus a small grace) runs out is killed and replaced."""
+SymPy has no timeout of its own, so every check runs in a forked worker; a worker that has used
+its step's budget of CPU time (plus a small grace) is killed and replaced. The budget is CPU time,
+not wall time, so that a verdict does not depend on how busy the machine is; the wall clock only
+backs it up, at a generous multiple, for a worker stuck without using the processor."""
 
 from __future__ import annotations
 
@@ -19,6 +21,20 @@ from proofcheck.kernel.verdict import Status, StepResult
 GRACE = 0.5  # seconds past the budget before the hard kill
 POLL = 0.005  # seconds between looks at an open feed while a worker is idle
 MEMORY_LIMIT = 3 * 1024 ** 3  # bytes of address space per worker
+WALL_FACTOR = 20  # the wall-clock safety net: this many times the budget (plus grace)
+CPU_POLL = 0.05  # seconds between looks at a busy worker's CPU time
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, or None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()  # the command name may contain spaces
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def _worker_main(conn, fn) -> None:
@@ -63,6 +79,22 @@ class _Worker:
         self.proc.start()
         child.close()
         self.busy: tuple[int, float, float] | None = None  # (index, started, budget)
+        self.cpu_start: float | None = None  # the worker's CPU time when its task started
+
+    def begin(self, k: int, budget: float) -> None:
+        """Record the start of task k (wall and CPU clocks)."""
+        self.cpu_start = cpu_seconds(self.proc.pid)
+        self.busy = (k, time.monotonic(), budget)
+
+    def over_budget(self, now: float) -> bool:
+        """Whether the running task has used its budget of CPU time, or the wall-clock safety net."""
+        k, started, budget = self.busy
+        if now >= started + WALL_FACTOR * budget + GRACE:
+            return True
+        if self.cpu_start is None:  # no /proc: wall time is all there is
+            return now >= started + budget + GRACE
+        used = cpu_seconds(self.proc.pid)
+        return used is not None and used - self.cpu_start >= budget + GRACE
 
     def kill(self) -> None:
         try:
@@ -153,14 +185,15 @@ class WorkerPool:
                         if on_done:
                             on_done(k, results[k])
                         continue
-                    w.busy = (k, time.monotonic(), budget)
+                    w.begin(k, budget)
             busy = [w for w in self.workers if w.busy]
             if not busy:
                 continue
             now = time.monotonic()
+            # A task's CPU time can run out no sooner than its wall time: sleep until the earliest
+            # wall deadline, then look at CPU time often.
             next_deadline = min(w.busy[1] + w.busy[2] + GRACE for w in busy)
-            # While the feed is open, come back soon to hand new tasks to idle workers.
-            wait_for = max(0.0, next_deadline - now)
+            wait_for = max(CPU_POLL, next_deadline - now)
             if open_feed and len(busy) < len(self.workers):
                 wait_for = min(wait_for, POLL)
             ready = wait([w.conn for w in busy], timeout=wait_for)
@@ -180,7 +213,7 @@ class WorkerPool:
                     w.busy = None
                     if on_done:
                         on_done(idx, res)
-                elif time.monotonic() >= started + budget + GRACE:
+                elif w.over_budget(time.monotonic()):
                     results[k] = StepResult(Status.UNKNOWN, "timeout", f"timed out after {budget:g} s",
                                             seconds=round(time.monotonic() - started, 3))
                     self._replace(w)

@@ -23,7 +23,10 @@ class OutOfTime(Exception):
 
 @contextmanager
 def soft_deadline(seconds: float):
-    """Interrupt pure-Python work (SymPy) after `seconds` by raising OutOfTime."""
+    """Interrupt pure-Python work (SymPy) after `seconds` of this process's CPU time by raising OutOfTime.
+
+    CPU time, not wall time: on a busy machine a worker gets fewer seconds of the processor per
+    second of the clock, and a verdict must not depend on how busy the machine is."""
     if seconds <= 0:
         raise OutOfTime()
     if threading.current_thread() is not threading.main_thread():
@@ -33,25 +36,25 @@ def soft_deadline(seconds: float):
     def _raise(signum, frame):
         raise OutOfTime()
 
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, _raise)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 class Clock:
-    """The step's time budget, shared by all symbolic attempts."""
+    """The step's time budget in CPU seconds of this process, shared by all symbolic attempts."""
 
     def __init__(self, budget: float):
-        self.start = time.monotonic()
+        self.start = time.process_time()
         self.budget = budget
 
     def left(self) -> float:
-        """Seconds remaining."""
-        return self.budget - (time.monotonic() - self.start)
+        """CPU seconds remaining."""
+        return self.budget - (time.process_time() - self.start)
 
     def limited(self, seconds: float) -> "Clock":
         """A clock for one stage: at most `seconds`, and never past this clock's end."""

@@ -594,7 +594,9 @@ def test_runaway_step_is_killed_at_the_budget(tmp_path):
     s = doc["files"][0]["parts"][0]["steps"][0]
     assert s["status"] == "unknown"
     assert "timed out" in s["message"]
-    assert wall < 2 + 3, f"took {wall:.1f} s with --timeout 2"
+    # The budget is CPU time, so on a busy machine the kill comes later by the clock: a bound on
+    # wall time would only measure the load. The run ending at all (within 60 s) is the point.
+    assert wall < 60, f"took {wall:.1f} s with --timeout 2"
     assert "Traceback" not in err
     time.sleep(0.2)
     assert _processes_mentioning("runaway_marker_5f3a") == []  # no worker left behind

@@ -200,6 +200,7 @@ class Sampler:
         scalars = {i.obj: i for i in self.infos if i.kind == "scalar"}
         dependent: set = set()
         solved: dict = {}  # earlier unique solutions, substituted into later equations
+        self.parameters: list = []  # integer symbols of periodic solution families (x = 2 n pi)
         for rel in relations:
             if rel.op == "=" and _is_rewrite(rel.lhs):
                 # e.g. theta'(t) = v(theta(t), psi(t)): no point can be tested against it, so it is
@@ -212,14 +213,10 @@ class Sampler:
                     self.checks.append(rel)
                     continue
                 candidates = [s for s in _ordered_symbols(eq, scalars) if s not in dependent
-                              and scalars[s].domain not in ("integer", "posint")]
+                              and scalars[s].domain not in ("integer", "posint", "complex")]
                 choice = None
                 for s in reversed(candidates):  # the last-declared name is usually the derived one
-                    try:
-                        sols = sp.solve(eq, s, dict=False)
-                    except (NotImplementedError, ValueError, TypeError):
-                        continue
-                    sols = [x for x in sols if not x.has(s)]
+                    sols = complete_solutions(eq, s, scalars[s], len(self.parameters))
                     if sols and (choice is None or len(sols) < len(choice[1])):
                         choice = (s, sols)
                         if len(sols) == 1:
@@ -227,6 +224,9 @@ class Sampler:
                 if choice is not None:
                     dependent.add(choice[0])
                     self.equalities.append(choice)
+                    for sol in choice[1]:
+                        self.parameters += sorted((n for n in sol.free_symbols if n.name.startswith("_n")
+                                                   and n not in self.parameters), key=lambda n: n.name)
                     if len(choice[1]) == 1:
                         solved[choice[0]] = choice[1][0]
             self.checks.append(rel)
@@ -248,6 +248,8 @@ class Sampler:
                 v = draw_scalar(info, rng, known)
                 known[info.obj] = v
                 p.values[info.obj] = v
+        for n in self.parameters:
+            known[n] = sp.Integer(rng.randint(-3, 3) if rng.random() < 0.7 else rng.randint(-10 ** 6, 10 ** 6))
         for s, sols in self.equalities:
             sol = sols[rng.randrange(len(sols))]
             v = sol.xreplace(known)
@@ -289,6 +291,65 @@ def _is_rewrite(lhs) -> bool:
     if isinstance(lhs, sp.Subs):
         return _is_rewrite(lhs.expr)
     return False
+
+
+def _domain_set(info: SymbolInfo):
+    d = info.domain
+    if d == "positive":
+        return sp.Interval.open(0, sp.oo)
+    if d == "nonnegative":
+        return sp.Interval(0, sp.oo)
+    if d == "negative":
+        return sp.Interval.open(-sp.oo, 0)
+    if d == "nonzero":
+        return sp.Union(sp.Interval.open(-sp.oo, 0), sp.Interval.open(0, sp.oo))
+    if d == "interval" and info.low is not None and info.high is not None \
+            and info.low.is_number and info.high.is_number:
+        return sp.Interval.open(info.low, info.high)
+    return sp.S.Reals
+
+
+def complete_solutions(eq, s, info: SymbolInfo, taken: int = 0) -> list | None:
+    """Every solution of eq = 0 for s inside its declared type, as expressions in the other names
+    (a periodic family gets an integer parameter _nK), or None when the list may be incomplete.
+
+    SymPy's solvers return the generic solutions: solveset(x y - x z, y) is {z}, though every y
+    solves it when x = 0. The list is trusted only where no such special case exists: s appears
+    alone (eq = A(s) + B(other names)), or eq is polynomial in s with a leading coefficient that
+    cannot vanish (or linear, a s + b, with b never 0), or eq has no other names at all."""
+    others = eq.free_symbols - {s}
+    if others:
+        dep = eq.as_independent(s, as_Add=True)[1]
+        if dep.free_symbols != {s}:
+            num = sp.numer(sp.together(eq))
+            if not num.is_polynomial(s):
+                return None
+            poly = sp.Poly(num, s)
+            # a s + b with a = 0 possible: complete when b cannot vanish at the same time (x y = 1).
+            if poly.LC().is_nonzero is not True and not (poly.degree() == 1 and poly.TC().is_nonzero is True):
+                return None
+    try:
+        found = sp.solveset(eq, s, _domain_set(info))
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    out: list = []
+    for part in (found.args if isinstance(found, sp.Union) else (found,)):
+        if isinstance(part, sp.Intersection):
+            finite = [a for a in part.args if isinstance(a, sp.FiniteSet)]
+            if len(finite) != 1:
+                return None
+            part = finite[0]  # the rest only restricts to the domain, which draw() checks
+        if isinstance(part, sp.FiniteSet):
+            out += list(part.args)
+        elif isinstance(part, sp.ImageSet) and part.base_sets == (sp.S.Integers,) \
+                and len(part.lamda.variables) == 1:
+            n = sp.Symbol(f"_n{taken + len(out)}", integer=True)
+            out.append(part.lamda.expr.xreplace({part.lamda.variables[0]: n}))
+        else:
+            return None  # a ConditionSet, a Complement, an interval of solutions: not a list
+    if any(x.has(s) or x.has(sp.CRootOf) for x in out):
+        return None
+    return out
 
 
 def _ordered_symbols(expr, scalars: dict) -> list:

@@ -427,7 +427,7 @@ def test_seed_submissions(name):
 
 
 def test_grading_on_a_dask_cluster_gives_the_local_grades(tmp_path):
-    pytest.importorskip("dask.distributed")
+    pytest.importorskip("dask.distributed", reason="the Dask engine tests need the dask extra: pip install '.[dask]'")
     sub = REPO / "examples" / "submissions" / "000_82633c51acc6733d_vdm.yaml"
     docs = []
     for engine in ("local", "dask"):

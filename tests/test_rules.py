@@ -196,7 +196,7 @@ def test_a_check_does_not_depend_on_the_checks_run_before_it_in_the_same_process
 
 
 def test_dask_engine_gives_the_local_output():
-    pytest.importorskip("dask.distributed")
+    pytest.importorskip("dask.distributed", reason="the Dask engine tests need the dask extra: pip install '.[dask]'")
     # In a fresh process, as users run it: a Dask cluster inside the test process would share its
     # threads and signal handlers with everything the other tests left behind.
     from testlib import run_cli
@@ -209,7 +209,7 @@ def test_dask_engine_gives_the_local_output():
 
 
 def test_dask_engine_reports_an_unreachable_scheduler(capsys):
-    pytest.importorskip("dask.distributed")
+    pytest.importorskip("dask.distributed", reason="the Dask engine tests need the dask extra: pip install '.[dask]'")
     from proofcheck.cli import main
     code = main(["verify", "derivations/cavi.yaml", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
                  "--no-cache", "--format", "json"])

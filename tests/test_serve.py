@@ -560,7 +560,7 @@ def test_cache_dir_keeps_verdicts_between_runs(tmp_path):
 
 
 def _browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need the browser extra: pip install '.[browser]'")
     from selenium.webdriver.chrome.service import Service
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")

@@ -399,3 +399,15 @@ def _definiteness(t, spd):
 
 def _is_gram(m) -> bool:
     return isinstance(m, sp.MatMul) and len(m.args) == 2 and m.args[0] == m.args[1].T
+
+
+def singular(m) -> bool:
+    """Whether an explicit square matrix has determinant 0 for every value of its names (exactly
+    for numbers; for symbolic entries when its determinant simplifies to 0, up to 3×3)."""
+    if not isinstance(m, sp.MatrixBase):
+        return False
+    if all(x.is_number for x in m):
+        return m.rank() < m.shape[0]
+    if m.shape[0] > 3:
+        return False
+    return sp.simplify(m.det()) == 0

@@ -16,6 +16,7 @@ from proofcheck.errors import DeclarationError, LimitError, ParseError, Proofche
 from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported)
 from proofcheck.model import Span, Text
+from proofcheck.probability.heads import parameter_problem
 from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, MvNormal, Normal, Uniform,
                                           bind, is_distribution, pdf)
 
@@ -339,6 +340,13 @@ class _KwArg:
         self.name, self.value, self.arrow = name, value, arrow
 
 
+class _OneSided:
+    """`a+` / `a-`: the point of a limit with the side it is approached from."""
+
+    def __init__(self, value, side: str, span):
+        self.value, self.side, self.span = value, side, span
+
+
 class _Args:
     def __init__(self, items):
         self.children = items
@@ -569,6 +577,8 @@ class ExprBuilder(Transformer):
             raise DeclarationError("a keyword argument or binding is not an expression here", self.text.span)
         if isinstance(x, Relation):
             raise ParseError("a relation cannot be used inside an expression", self.text.span)
+        if isinstance(x, _OneSided):
+            raise ParseError("`a+` / `a-` is only for the point of a limit: limit(f, x, a+)", x.span)
         return x
 
     # -- brackets
@@ -631,6 +641,12 @@ class ExprBuilder(Transformer):
 
     def arrow_arg(self, meta, name, arrow, value):
         return _KwArg(str(name), value, arrow=True)
+
+    def arrow_side_arg(self, meta, name, arrow, value, side):
+        return _KwArg(str(name), _OneSided(value, str(side), self.span(meta)), arrow=True)
+
+    def one_side(self, meta, value, side):
+        return _OneSided(value, str(side), self.span(meta))
 
     def bindings(self, meta, *items):
         return list(items)
@@ -787,8 +803,15 @@ class ExprBuilder(Transformer):
             mu, cov = args
             if not (_is_matrix(mu) and _is_matrix(cov) and mu.shape[1] == 1 and cov.shape == (mu.shape[0],) * 2):
                 self.fail(meta, "a multivariate Normal takes a k×1 mean and a k×k covariance")
+            problem = parameter_problem(MvNormal(mu, cov))
+            if problem:
+                self.fail(meta, problem)
             return MvNormal(mu, cov)
-        return cls(*[self._scalar(meta, a, cls.__name__) for a in args])
+        dist = cls(*[self._scalar(meta, a, cls.__name__) for a in args])
+        problem = parameter_problem(dist)
+        if problem:
+            self.fail(meta, problem)
+        return dist
 
     def call_Normal(self, meta, items):
         return self._distribution(meta, items, Normal, 2)
@@ -839,9 +862,15 @@ class ExprBuilder(Transformer):
 
     def call_limit(self, meta, items):
         if len(items) != 3:
-            self.fail(meta, "limit takes (expr, x, a)")
+            self.fail(meta, "limit takes (expr, x, a), or (expr, x, a+) / (expr, x, a-) for one side")
+        declared = self._unwrap(items[1])
         body, var = self._bound_call(meta, items, "limit", dict(real=True))
-        return sp.Limit(body, var, self._unwrap(items[2]))
+        point, side = items[2], ""
+        if isinstance(point, _OneSided):
+            point, side = point.value, point.side
+        to = self._unwrap(point)
+        info = self.scope.symbols.get(declared.name) if isinstance(declared, sp.Symbol) else None
+        return sp.Limit(body, var, to, limit_direction(info, to, side))
 
     def _sum_or_prod(self, meta, items, cls, fname):
         if len(items) != 4:
@@ -861,6 +890,10 @@ class ExprBuilder(Transformer):
             self.fail(meta, "subs takes (expr, x = value, ...)")
         expr = self._unwrap(items[0])
         pairs = [(self.name(meta, Token("NAME", i.name)), self._unwrap(i.value)) for i in items[1:]]
+        for i, (_, value) in zip(items[1:], pairs):
+            problem = outside_declared(self.scope.symbols.get(i.name), value)
+            if problem:
+                self.fail(meta, problem)
         syms, values = zip(*pairs)
         return at_point(expr, syms, values)
 
@@ -950,6 +983,8 @@ class ExprBuilder(Transformer):
     def _inverse(self, meta, m):
         if m.shape[0] != m.shape[1]:
             self.fail(meta, f"only a square matrix has an inverse; this one is {m.shape[0]}×{m.shape[1]}")
+        if linalg.singular(m):
+            self.fail(meta, "this matrix is singular (its determinant is 0), so it has no inverse")
         return sp.Inverse(m)
 
     def call_transpose(self, meta, items):
@@ -1088,16 +1123,74 @@ def _rule(tree, text: Text, scope: Scope) -> RuleCall:
     if tree.data == "rule_call":
         for arg in tree.children[2].children:
             v = _transform(b, arg)
-            if isinstance(v, _KwArg):
+            if isinstance(v, _KwArg) and v.arrow:
+                side = v.value.side if isinstance(v.value, _OneSided) else ""
+                value = b.finish(b._unwrap(v.value.value if side else v.value))
+                arrows.append((v.name, value, limit_direction(scope.symbols.get(v.name), value, side)))
+            elif isinstance(v, _KwArg):
                 value = b.finish(b._unwrap(v.value))
-                (arrows if v.arrow else kwargs).append((v.name, value))
+                problem = outside_declared(scope.symbols.get(v.name), value) if str(name_tok) == "at" else ""
+                if problem:
+                    raise DeclarationError(problem, b.span(name_tok))
+                kwargs.append((v.name, value))
             else:
                 args.append(v)
     # Names inside rule arguments (e.g. `x` in at(x = 0)) must still be declared.
-    for name, _ in kwargs + arrows:
+    for name, *_ in kwargs + arrows:
         if name not in scope.symbols:
             raise DeclarationError(f"{name!r} is not declared", b.span(name_tok))
     return RuleCall(str(name_tok), tuple(args), tuple(kwargs), tuple(arrows), b.span(name_tok))
+
+
+def outside_declared(info, value) -> str:
+    """Why `name = value` (in subs/at) may leave the name's declared type, or ''.
+
+    Formulas are simplified with the declarations (sqrt(x^2) is x for x positive), so evaluating
+    them at a value the type does not allow would prove false statements."""
+    if info is None or info.kind != "scalar" or not isinstance(value, sp.Basic):
+        return ""
+    d = info.domain
+    want = {"positive": ("is_positive", "positive"), "nonnegative": ("is_nonnegative", "nonnegative"),
+            "negative": ("is_negative", "negative"), "nonzero": ("is_nonzero", "nonzero"),
+            "integer": ("is_integer", "an integer"), "real": ("is_real", "real"),
+            "interval": ("is_real", "real")}
+    checks = [want["positive"], want["integer"]] if d == "posint" else ([want[d]] if d in want else [])
+    for prop, what in checks:
+        got = getattr(value, prop)
+        if got is False or (got is None and d != "real"):
+            shown = "is not" if got is False else "is not known to be"
+            kind = "positive integer" if d == "posint" else ("interval" if d == "interval" else d)
+            return f"{info.name} is declared {kind}, but {sp.sstr(value)} {shown} {what}"
+    if d == "interval":
+        for bound, op, holds in ((info.low, ">", lambda b: value > b), (info.high, "<", lambda b: value < b)):
+            if bound is None:
+                continue
+            ok = holds(bound)
+            if ok is not sp.true:
+                shown = "is not" if ok is sp.false else "is not known to be"
+                return f"{info.name} is declared in interval({sp.sstr(info.low)}, {sp.sstr(info.high)}), but " \
+                       f"{sp.sstr(value)} {shown} {op} {sp.sstr(bound)}"
+    return ""
+
+
+def limit_direction(info, to, side: str = "") -> str:
+    """SymPy's dir for a limit at `to`: the written side, else from inside the variable's declared
+    domain when `to` is its end (s -> 0 for s positive is from the right), else two-sided ("+-")."""
+    if side:
+        return side
+    if to in (sp.oo, -sp.oo):
+        return "-" if to == sp.oo else "+"
+    if info is not None:
+        d = info.domain
+        if to == 0 and d in ("positive", "nonnegative"):
+            return "+"
+        if to == 0 and d == "negative":
+            return "-"
+        if d == "interval" and info.low is not None and to == info.low:
+            return "+"
+        if d == "interval" and info.high is not None and to == info.high:
+            return "-"
+    return "+-"
 
 
 def parse_claim(text: Text, scope: Scope, display: bool = False):

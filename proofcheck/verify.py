@@ -255,8 +255,8 @@ class Planner:
                 syms = [scope.symbols[n].obj for n in names]
                 left = at_point(left, syms, values) if syms else left
             elif rule_name == "limit" and step.rule.arrows:
-                name, to = step.rule.arrows[0]
-                left = sp.Limit(left, scope.symbols[name].obj, to)
+                name, to, side = step.rule.arrows[0]
+                left = sp.Limit(left, scope.symbols[name].obj, to, side)
             prev, prev_ok = step.body, True
         pp.chain.left = left
 
@@ -346,7 +346,7 @@ def _rule_text(rule: RuleCall | None) -> str:
         return ""
     args = [sp.sstr(a).lstrip("?") for a in rule.args]
     args += [f"{k}={sp.sstr(v)}" for k, v in rule.kwargs]
-    args += [f"{k} -> {sp.sstr(v)}" for k, v in rule.arrows]
+    args += [f"{k} -> {sp.sstr(v)}{'' if d == '+-' or v in (sp.oo, -sp.oo) else d}" for k, v, d in rule.arrows]
     return rule.name + (f"({', '.join(args)})" if args else "")
 
 

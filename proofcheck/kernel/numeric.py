@@ -395,7 +395,7 @@ def instantiate(expr, point: Point, dps: int = DPS):
     if isinstance(e, sp.MatrixBase):  # entry by entry: Matrix.replace/applyfunc merge entries that compare equal
         return sp.ImmutableMatrix(e.rows, e.cols, [instantiate(x, point, dps) for x in e])
     if e.has(sp.Limit):
-        e = _limits_to_points(e, dps)
+        e = _limits_to_points(e, dps, point)
     for f, lam in point.functions.items():
         if e.has(f):
             e = e.replace(f, lam)
@@ -429,18 +429,60 @@ def instantiate(expr, point: Point, dps: int = DPS):
     return e
 
 
-def _limits_to_points(e, extra_digits: int):
-    """Approximate each remaining Limit by evaluating just beside the limit point."""
+def _limits_to_points(e, dps: int, point: "Point | None" = None):
+    """Replace each Limit by its value at this point, estimated from each side it is taken from at
+    several distances (magnitudes for +-oo); Undefined unless the estimates settle on one value.
+
+    One evaluation just beside the point is fooled by terms that cancel to many digits (a difference
+    quotient's terms are 10^90 times its value) and by a one-sided value of a two-sided limit."""
+    if point is None:
+        raise Undefined("a limit can only be approximated at a point")
+
     def approx(lim):
-        body, var, to = lim.args[0], lim.args[1], lim.args[2]
-        h = sp.Rational(1, 10 ** (LIMIT_STEP_DIGITS + extra_digits))
-        if to == sp.oo:
-            at = 1 / h
-        elif to == -sp.oo:
-            at = -1 / h
+        body, var, to, direction = lim.args
+        side = str(direction)
+        if to in (sp.oo, -sp.oo):
+            sign = 1 if to == sp.oo else -1
+            places = [lambda p, s=sign: s * sp.Integer(10) ** p]
+        elif not (to.is_number and to.is_real):
+            raise Undefined("the limit point is not a number")
         else:
-            at = to - h if str(lim.args[3]) == "-" else to + h
-        return body.subs(var, at)  # subs, not xreplace: the body may differentiate in var
+            signs = {"+": (1,), "-": (-1,)}.get(side, (1, -1))
+            places = [lambda p, s=sg: to + s * sp.Rational(1, 10 ** p) for sg in signs]
+        inner = instantiate(body, point, dps)
+        free = inner.free_symbols - {var} - set(point.values) if isinstance(inner, sp.Basic) else set()
+        if free or not isinstance(inner, sp.Expr):
+            raise Undefined("a limit whose body cannot be evaluated at a point")
+        ro = real_only(inner)
+        powers = [dps + LIMIT_STEP_DIGITS // 4 * k for k in (1, 2, 3, 4)]
+        work = dps + 2 * powers[-1] + 20  # a difference quotient loses as many digits as it is close
+        digits = AGREE_DIGITS * dps // DPS + 5
+        estimates = []
+        for place in places:
+            values = []
+            for pw in powers:
+                subs = dict(point.values)
+                subs[var] = place(pw)
+                values.append(_evalf(inner, work, subs, ro))
+            with mpmath.workdps(work):
+                size = max(abs(values[-1]), 1)
+                steps = [abs(a - b) for a, b in zip(values, values[1:])]
+                # The estimates must settle (the gaps shrink as the distance does) and the last gaps be
+                # far below the digits a comparison trusts: Richardson's extrapolation from the last
+                # two would differ from the last value by about the last gap.
+                settled = all(g <= mpmath.mpf(10) ** (-digits) * size for g in steps[1:]) and \
+                    steps[-1] <= steps[0] * mpmath.mpf(10) ** (-3) + mpmath.mpf(10) ** (-2 * digits) * size
+                if not settled:
+                    raise Undefined("the limit could not be estimated reliably here")
+            estimates.append(values[-1])
+        with mpmath.workdps(work):
+            if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > \
+                    mpmath.mpf(10) ** (-digits) * max(abs(estimates[0]), abs(estimates[1]), 1):
+                raise Undefined("the limits from the left and from the right differ here")
+            v = estimates[-1]
+        if isinstance(v, mpmath.mpc):
+            return sp.Float(v.real, work) + sp.I * sp.Float(v.imag, work)
+        return sp.Float(v, work)
     return e.replace(lambda x: isinstance(x, sp.Limit), approx)
 
 
@@ -460,7 +502,7 @@ def evaluate(expr, point: Point, dps: int, real_only: bool, memo: dict | None = 
     matrices or integer names, which instantiation substitutes)."""
     approx = isinstance(expr, sp.Basic) and expr.has(sp.Limit)
     reusable = memo is not None and not point.matrices and isinstance(expr, sp.Basic) and \
-        not any(s.is_integer for s in expr.free_symbols)
+        not any(s.is_integer for s in expr.free_symbols) and not approx  # a limit becomes the point's value
     key = (expr, id(point.functions), dps if approx else 0)
     if reusable and key in memo:
         e = memo[key]

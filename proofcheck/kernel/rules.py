@@ -38,15 +38,17 @@ def limit(task: StepTask, clock: Clock) -> Outcome:
     limit(prev, x, a) op cur."""
     if len(task.rule.arrows) != 1 or isinstance(task.prev, Relation):
         return Outcome(unknown="limit(...) takes one `x -> a` and applies to expression chains")
-    name, to = task.rule.arrows[0]
+    name, to, side = task.rule.arrows[0]
     x = _symbol(task, name)
-    return Outcome([Relation(sp.Limit(task.prev, x, to), task.op, task.cur)], note=f"limit as {name} -> {sp.sstr(to)}")
+    shown = {"+": " from above", "-": " from below"}.get(side, "") if to not in (sp.oo, -sp.oo) else ""
+    return Outcome([Relation(sp.Limit(task.prev, x, to, side), task.op, task.cur)],
+                   note=f"limit as {name} -> {sp.sstr(to)}{shown}")
 
 
 def solve(task: StepTask, clock: Clock) -> Outcome:
     """P(x)  ==>  x = s   by solve(x)
     --------------------------------------------------
-    P(s) holds; uniqueness reported when it can be decided."""
+    P(s) holds, and every solution r of P in x's declared domain gives x = s (x = r ==> x = s)."""
     if not (isinstance(task.prev, Relation) and isinstance(task.cur, Relation)):
         return Outcome(unknown="solve(x) is a statement-chain rule: `equation` then `==> x = ... by solve(x)`")
     if task.prev.op != "=" or task.cur.op != "=":
@@ -58,22 +60,89 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
         return Outcome(unknown="solve(x) expects the new line to read `x = ...`")
     value = task.cur.rhs
     eq = task.prev.lhs - task.prev.rhs
-    obligations = [Relation(_subs(eq, [var], [value]), "=", _zero_like(eq))]
-    note = "the claimed solution satisfies the equation"
-
-    def count():
-        return sp.solve(eq, var, dict=False)
-
-    sols = clock.attempt(count, share=0.3) if not isinstance(eq, sp.MatrixBase) else \
-        clock.attempt(lambda: sp.solve(list(eq), var, dict=True), share=0.3)
-    if isinstance(sols, list):
-        if len(sols) == 1:
-            note += "; it is the unique solution"
-        elif len(sols) > 1:
-            note += f"; the equation has {len(sols)} solutions, this is one of them"
-    else:
-        note += "; uniqueness not decided"
+    existence = Relation(_subs(eq, [var], [value]), "=", _zero_like(eq))
+    info = next((i for i in task.context.symbols if i.obj == var), None)
+    domain = _solution_domain(info)
+    parts = list(eq) if isinstance(eq, sp.MatrixBase) else [eq]
+    roots = clock.attempt(lambda: _all_roots(parts, var, domain), share=0.4)
+    if isinstance(roots, str) or roots is None:
+        why = roots or "finding the solutions ran out of time"
+        return Outcome(unknown=f"the claimed value may not be the only solution for {var}: {why}")
+    if not roots:
+        return Outcome([existence], note="the equation has no solution in the declared domain")
+    note = ("the claimed solution satisfies the equation; it is the only solution"
+            if len(roots) == 1 else
+            f"the claimed solution satisfies the equation; the equation has {len(roots)} solutions "
+            "in the declared domain and each must equal it")
+    obligations = [existence] + [Implication(Relation(var, "=", r), task.cur) for r in roots]
     return Outcome(obligations, note=note)
+
+
+def _solution_domain(info):
+    """The set of values a declared scalar may take."""
+    d = info.domain if info is not None else "real"
+    if d == "positive":
+        return sp.Interval.open(0, sp.oo)
+    if d == "nonnegative":
+        return sp.Interval(0, sp.oo)
+    if d == "negative":
+        return sp.Interval.open(-sp.oo, 0)
+    if d == "nonzero":
+        return sp.Union(sp.Interval.open(-sp.oo, 0), sp.Interval.open(0, sp.oo))
+    if d == "integer":
+        return sp.S.Integers
+    if d == "posint":
+        return sp.S.Naturals
+    if d == "complex":
+        return sp.S.Complexes
+    if d == "interval":
+        lo = info.low if info.low is not None else -sp.oo
+        hi = info.high if info.high is not None else sp.oo
+        return sp.Interval.open(lo, hi)
+    return sp.S.Reals
+
+
+def _all_roots(parts, x, domain):
+    """Every solution of parts = 0 in the domain as a list, or a string saying why that is not known.
+
+    solveset answers for generic parameter values: `a x = a b` gives {b}, wrong at a = 0. So with
+    parameters the x-dependent terms must be free of them and one of their coefficients provably
+    nonzero, which rules out an equation that vanishes for every x at special parameter values."""
+    roots = None
+    for e in parts:
+        e = sp.sympify(e) if not isinstance(e, sp.Basic) else e
+        if e == 0:
+            continue
+        if not e.has(x):
+            return "a part of the equation does not involve " + str(x)
+        found = sp.solveset(e, x, domain)
+        if not isinstance(found, sp.FiniteSet):
+            return f"the solutions in the declared domain are {sp.sstr(found)}, not a finite list"
+        problem = _degenerate(e, x)
+        if problem:
+            return problem
+        roots = list(found) if roots is None else [r for r in roots if r in found or any(
+            sp.simplify(r - q) == 0 for q in found)]
+    if roots is None:
+        return "the equation holds for every value"
+    return roots
+
+
+def _degenerate(e, x) -> str:
+    params = e.free_symbols - {x}
+    if not params:
+        return ""
+    num = sp.numer(sp.together(e))
+    gens = [g for g in sp.Poly(num).gens if g.has(x)] if num.free_symbols else []
+    if not gens or any(g.free_symbols - {x} for g in gens):
+        return "its solutions depend on the parameters in a way that was not checked for special values"
+    poly = sp.Poly(num, *gens)
+    coeffs = [c for m, c in poly.terms() if any(m)]
+    if not any(sp.sympify(c).is_nonzero for c in coeffs):
+        return "for special values of the parameters the equation may hold for every " + str(x)
+    if len(gens) == 1 and gens[0] == x and sp.sympify(poly.LC()).is_nonzero is not True:
+        return "the leading coefficient in " + str(x) + " may vanish"
+    return ""
 
 
 def _solve_vector(task: StepTask, w, clock: Clock) -> Outcome:
@@ -95,7 +164,9 @@ def _solve_vector(task: StepTask, w, clock: Clock) -> Outcome:
     if coefficient is not None and linalg.positive_definite(coefficient, spd):
         note += f"; it is the unique solution: the coefficient {sp.sstr(coefficient)} is positive definite"
     else:
-        note += "; whether the coefficient matrix is invertible was not decided"
+        shown = f"the coefficient {sp.sstr(coefficient)}" if coefficient is not None else "the coefficient of " + str(w)
+        return Outcome(unknown=f"{shown} is not shown invertible (positive definite), so the claimed value "
+                               "may not be the only solution")
     return Outcome([Relation(substituted, "=", sp.ZeroMatrix(*eq.shape))], note=note)
 
 
@@ -127,9 +198,14 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     shape = "concave" if want_max else "convex"
     glob = curvature is not None and sign_shown(curvature, "<=" if want_max else ">=", clock,
                                                 [{}, interval_substitution(task.context)], any_branch=True)
-    note = (f"global optimum: f is {shape} in {x}" if glob
-            else f"local optimum only: the second-order condition holds at the point; f is not shown {shape}")
-    return Outcome(obligations, note=note)
+    if glob:
+        return Outcome(obligations, note=f"global optimum: f is {shape} in {x}")
+    # Without concavity the point may be a local optimum only: that f there beats f everywhere in the
+    # declared domain is one more obligation, proved by a sign argument or at best searched (numeric).
+    best = _subs(f, [x], [point])
+    obligations.append(Relation(f, "<=" if want_max else ">=", best))
+    return Outcome(obligations, note=f"f is not shown {shape} in {x}; no better point than this one was "
+                                     "found over the declared domain")
 
 
 _CONCAVE = {sp.log: "log", sp.sqrt: "sqrt"}
@@ -157,6 +233,9 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
     from proofcheck.probability.heads import Expectation, bind
     if task.op not in ("<=", ">=", "<", ">") or isinstance(task.prev, Relation):
         return Outcome(unknown="jensen justifies an inequality step between expressions")
+    if task.op in ("<", ">"):
+        return Outcome(unknown="a strict Jensen inequality needs a strictly convex (concave) function and a "
+                               "variable that is not almost surely constant; that is not checked: write >= or <=")
     big, small = (task.prev, task.cur) if task.op in (">=", ">") else (task.cur, task.prev)
     backwards = None  # the Jensen shape with the inequality the wrong way round
     for side, other, is_big in ((big, small, True), (small, big, False)):
@@ -255,16 +334,34 @@ def substitute(task: StepTask, clock: Clock) -> Outcome:
     if "ok" not in found:
         why = "over the whole real line" if "range" in found else f"in {name}"
         return Outcome(unknown=f"substitute changes variables in an integral (or expectation) {why}")
-    increasing = _declared_increasing(image, u, task)
     obligations = [Relation(new, task.op, task.cur)]
-    if increasing:
-        note = f"changed variables {name} = {sp.sstr(image)}; {sp.sstr(image)} is declared increasing"
+    if _declared_increasing(image, u, task):
+        note = (f"changed variables {name} = {sp.sstr(image)}; {sp.sstr(image)} is declared increasing "
+                "(an `increasing function` is taken as a flow: a bijection of the real line)")
     else:
-        obligations.append(Relation(sp.diff(image, u), ">", sp.Integer(0)))
-        note = f"changed variables {name} = {sp.sstr(image)}, which is checked to be increasing"
+        problem = _increasing_onto(image, u, clock)
+        if problem:
+            return Outcome(unknown=f"substitute needs {name} = {sp.sstr(image)} to be an increasing map of the "
+                                   f"real line onto itself: {problem}")
+        note = (f"changed variables {name} = {sp.sstr(image)}: its derivative is positive and it runs from "
+                "-oo to oo")
     from proofcheck.kernel.terms import SymbolInfo
     extra = () if any(i.obj == u for i in task.context.symbols) else (SymbolInfo(u.name, "scalar", u, "real"),)
-    return Outcome(obligations, note=note + " (it must also map the real line onto itself)", extra=extra)
+    return Outcome(obligations, note=note, extra=extra)
+
+
+def _increasing_onto(image, u, clock: Clock) -> str:
+    """Why image(u) is not shown a strictly increasing map of the reals onto the reals ('' if it is)."""
+    ur = sp.Dummy(u.name, real=True)
+    f = image.xreplace({u: ur})
+    d = clock.attempt(lambda: sp.diff(f, ur), share=0.1)
+    if d is None or not sign_shown(d, ">", clock):
+        return "its derivative is not shown positive"
+    for to, want in ((sp.oo, sp.oo), (-sp.oo, -sp.oo)):
+        got = clock.attempt(lambda: sp.limit(f, ur, to), share=0.2)
+        if got != want:
+            return f"its limit at {sp.sstr(to)} is not shown to be {sp.sstr(want)}"
+    return ""
 
 
 def _declared_increasing(image, u, task: StepTask) -> bool:
@@ -310,7 +407,47 @@ def _zero_like(e):
     return sp.zeros(*e.shape).as_immutable() if isinstance(e, sp.MatrixBase) else sp.Integer(0)
 
 
-RULES = {
+def _distribution_conditions(task: StepTask) -> list:
+    """Relations the parameters of the distributions in the step must satisfy, where the declarations
+    do not already decide them (Normal(0, v) with v real needs v > 0). A parameter with a bound name
+    in it (inside a sum or expectation) has no point to test it at and is left to the parser's check."""
+    from proofcheck.probability.heads import condition_holds, Distribution, parameter_conditions
+    declared = {i.obj for i in task.context.symbols}
+    out = []
+    for side in (task.prev, task.cur):
+        parts = (side.lhs, side.rhs) if isinstance(side, Relation) else (side,)
+        for part in parts:
+            if not isinstance(part, sp.Basic):
+                continue
+            for dist in sorted(part.atoms(Distribution), key=sp.default_sort_key):
+                for lhs, op, rhs, _ in parameter_conditions(dist):
+                    names = as_basic(lhs).free_symbols | as_basic(rhs).free_symbols
+                    if names - declared or condition_holds(lhs, op, rhs) is True:
+                        continue
+                    rel = Relation(lhs, op, rhs)
+                    if rel not in out:
+                        out.append(rel)
+    return out
+
+
+def _checking_parameters(rule):
+    """The rule with the step's distribution parameter conditions as extra obligations."""
+    def checked(task: StepTask, clock: Clock) -> Outcome:
+        outcome = rule(task, clock)
+        if outcome.unknown:
+            return outcome
+        conditions = _distribution_conditions(task)
+        if conditions:
+            outcome.obligations = list(outcome.obligations) + conditions
+            shown = ", ".join(str(c) for c in conditions)
+            outcome.note = "; ".join(x for x in (outcome.note, f"distribution parameters: {shown}") if x)
+        return outcome
+    checked.__doc__ = rule.__doc__
+    checked.__name__ = rule.__name__
+    return checked
+
+
+RULES = {name: _checking_parameters(rule) for name, rule in {
     None: plain,
     "definition": plain,
     "algebra": plain,
@@ -322,4 +459,4 @@ RULES = {
     "jensen": jensen,
     "integrand": integrand,
     "substitute": substitute,
-}
+}.items()}

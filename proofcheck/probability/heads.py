@@ -107,3 +107,44 @@ def pdf(dist, z):
 def support_is_real_line(dist) -> bool:
     """Whether a draw can be any real number (so a bound variable is just `real`)."""
     return isinstance(dist, (Normal, sp.Lambda))
+
+
+def parameter_conditions(dist) -> list:
+    """(lhs, op, rhs, what) that a distribution's parameters must satisfy for it to exist."""
+    if isinstance(dist, Normal):
+        return [(dist.args[1], ">", sp.Integer(0), "the variance of a Normal is positive")]
+    if isinstance(dist, Bernoulli):
+        p = dist.args[0]
+        return [(p, ">=", sp.Integer(0), "the parameter of a Bernoulli is at least 0"),
+                (p, "<=", sp.Integer(1), "the parameter of a Bernoulli is at most 1")]
+    if isinstance(dist, Uniform):
+        a, b = dist.args
+        return [(a, "<", b, "Uniform(a, b) needs a < b")]
+    return []
+
+
+_SIGN = {">": "is_positive", ">=": "is_nonnegative", "<": "is_negative", "<=": "is_nonpositive"}
+
+
+def condition_holds(lhs, op: str, rhs):
+    """True / False when the declarations decide `lhs op rhs`, else None."""
+    d = sp.expand(as_basic(lhs) - as_basic(rhs))
+    got = getattr(d, _SIGN[op])
+    if got is not None:
+        return got
+    flipped = {">": "is_nonpositive", ">=": "is_negative", "<": "is_nonnegative", "<=": "is_positive"}[op]
+    return False if getattr(d, flipped) is True else None
+
+
+def parameter_problem(dist) -> str:
+    """Why a distribution's parameters are invalid whatever the declared names are, or ''."""
+    if isinstance(dist, MvNormal):
+        cov = dist.args[1]
+        if isinstance(cov, sp.MatrixBase) and all(x.is_number for x in cov):
+            if not cov.is_symmetric() or not cov.is_positive_definite:
+                return "the covariance of a Normal must be symmetric positive definite"
+        return ""
+    for lhs, op, rhs, what in parameter_conditions(dist):
+        if condition_holds(lhs, op, rhs) is False:
+            return f"{type(dist).__name__}{tuple(dist.args)}: {what}".replace(",)", ")")
+    return ""

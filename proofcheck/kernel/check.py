@@ -1,16 +1,18 @@
 """The kernel's entry point: check_step(task) -> StepResult.
 
-`proved` comes only from `equivalence` (SymPy) on the obligations a rule produced; `refuted`
-only from a counterexample that numeric.search confirmed at higher precision."""
+`proved` comes only from `equivalence` (SymPy) or from `smt` (z3 found the negation unsatisfiable)
+on the obligations a rule produced; `refuted` only from a counterexample confirmed at higher
+precision (numeric.search's, or the solver's candidate checked in `_confirmed`)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import replace
 
+import mpmath
 import sympy as sp
 
-from proofcheck.kernel import numeric, plugins
+from proofcheck.kernel import numeric, plugins, smt
 from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
 from proofcheck.kernel.rules import RULES, interval_substitution
 from proofcheck.kernel.terms import Context, Implication, Relation, StepTask
@@ -24,6 +26,9 @@ MIN_SIZES = 3  # distinct size tuples a numeric verdict on matrices with symboli
 # takes under 0.7 s, while a failing simplify on a large expression used the whole budget
 # (bench/RESULTS.md): past the share, the random points decide (`numeric`), as they would anyway.
 STRONG_SHARE = 0.2
+# The decision procedure (smt.py) gets at most this many seconds, and at most this share of what is left.
+SMT_SECONDS = 2.0
+SMT_SHARE = 0.3
 
 
 def check_step(task: StepTask) -> StepResult:
@@ -117,6 +122,10 @@ def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
     branches = _given_branches(context, clock) if context.givens else None
     if heads and branches and equal(l, r, clock, strong=False, substitutions=branches):
         return StepResult(Status.PROVED, "symbolic", "using the givens", details={"stage": "cheap symbolic"})
+    if heads:
+        decided = _decided(Relation(l, "=", r), ob, context, clock)
+        if decided:
+            return decided
     sampler = _sampler(context, clock)
     if sampler is None:
         return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
@@ -193,6 +202,9 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
         if sign_shown(l - r, ob.op, clock) or (branches and sign_shown(l - r, ob.op, clock, branches)) \
                 or (intervals and sign_shown(l - r, ob.op, clock, [intervals])):
             return StepResult(Status.PROVED, "symbolic", "the difference has the right sign", details={"stage": "sign"})
+        decided = _decided(Relation(l, ob.op, r), ob, context, clock)
+        if decided:
+            return decided
     sampler = _sampler(context, clock)
     if sampler is None:
         return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
@@ -234,6 +246,10 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
             return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent under the givens", details={"stage": "statement"})
         if p.op == "=" and q.op == "=" and _solved_implies(pl - pr, ql - qr, context, clock):
             return StepResult(Status.PROVED, "symbolic", "solving the previous equation gives this one", details={"stage": "statement"})
+        decided = _decided(Implication(Relation(pl, p.op, pr), Relation(ql, q.op, qr)),
+                           Implication(p, q), context, clock)
+        if decided:
+            return decided
     sampler = _sampler(context, clock, hypotheses=(p,))
     if sampler is None:
         return StepResult(Status.UNKNOWN, "numeric", "could not plan points satisfying the previous statement")
@@ -246,6 +262,72 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
                           + f" (left side {ce['lhs']}, right side {ce['rhs']})", counterexample=ce)
     return _numeric_verdict(found.valid, found, numeric.Search(),
                             "the statement holds wherever the previous one does,")
+
+
+def _decided(goal, written, context: Context, clock: Clock) -> StepResult | None:
+    """The decision procedure's verdict on `goal` (the evaluated forms), or None to go on.
+
+    `valid` is a proof. `invalid` comes with a candidate point, which becomes `refuted` only after
+    `written` (the step as written) is seen to fail there, with the givens holding."""
+    seconds = min(SMT_SECONDS, SMT_SHARE * clock.left())
+    if seconds < 0.05:
+        return None
+    hypotheses = [g for _, g in context.givens]
+    decision = clock.limited(2 * seconds).attempt(smt.decide, goal, hypotheses, context.symbols, seconds)
+    if decision is None or decision.status == "unknown":
+        return None
+    if decision.status == "valid":
+        return StepResult(Status.PROVED, "symbolic",
+                          "decided by the SMT solver" + (" using the givens" if context.givens else ""),
+                          details={"stage": "smt"})
+    ce = clock.attempt(_confirmed, written, decision.model, context, share=0.5)
+    if not ce:
+        return None
+    if isinstance(written, Implication):
+        return StepResult(Status.REFUTED, "numeric",
+                          "the previous statement holds but this one does not at "
+                          + ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs"))
+                          + f" (left side {ce['lhs']}, right side {ce['rhs']})",
+                          counterexample=ce, details={"stage": "smt"})
+    return _refuted(ce, "smt")
+
+
+def _confirmed(written, model: dict, context: Context) -> dict | None:
+    """The counterexample in numeric.search's format if the model is one, else None.
+
+    The point must lie in the declared types and satisfy every given about its symbols; then the
+    relation (for an implication: the premise, and not the conclusion) is evaluated exactly when
+    both sides are rational there, else at numeric.CONFIRM_DPS."""
+    if not model or not smt.in_domain(model, context.symbols):
+        return None
+    point = numeric.Point(values=dict(model))
+    for _, given in context.givens:
+        names = set().union(*(x.free_symbols for x in (given.lhs, given.rhs) if isinstance(x, sp.Basic)))
+        if names & set(model) and _holds_at(given, point) is not True:
+            return None
+    if isinstance(written, Implication):
+        if _holds_at(written.premise, point) is not True:
+            return None
+        written = written.conclusion
+    if _holds_at(written, point) is not False:
+        return None
+    ce = point.describe()
+    ro = numeric.real_only(written.lhs, written.rhs)
+    for side, e in (("lhs", written.lhs), ("rhs", written.rhs)):
+        v = numeric.evaluate(e, point, numeric.CONFIRM_DPS, ro)
+        ce[side] = mpmath.nstr(v.data, 15) if v.kind == "number" else "?"
+    return ce
+
+
+def _holds_at(rel: Relation, point: numeric.Point) -> bool | None:
+    """Whether rel holds at the point (None: a side is undefined there)."""
+    exact = smt.exact_holds(rel, point.values)
+    if exact is not None:
+        return exact
+    try:
+        return numeric.holds(rel, point, numeric.CONFIRM_DPS)
+    except numeric.Undefined:
+        return None
 
 
 def _is_matrix_relation(r: Relation) -> bool:

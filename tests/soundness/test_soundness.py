@@ -1,0 +1,59 @@
+"""Soundness suite: false statements must not be established, true ones must be (docs/soundness.md).
+
+One verify run (seed 0) serves every case; each case is its own test id so a failure names the
+statement, what it demands, and what the kernel said. The slow test repeats the false statements under
+seeds 1..4, since a false accept that shows up for one seed only is still a false accept."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from soundness_suite import HERE, describe, load_cases, meets, run_cases
+
+CASES = load_cases()
+TIMEOUT = 5.0
+JOBS = 2
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """Every case checked once, seed 0."""
+    return run_cases(CASES, seed=0, timeout=TIMEOUT, jobs=JOBS)
+
+
+def test_suite_shape():
+    """At least 100 false statements over at least 15 classes, as many true ones, every file listed once."""
+    false = [c for c in CASES if not c.truth]
+    true = [c for c in CASES if c.truth]
+    assert len(false) >= 100 and len(true) >= len(false)
+    classes = {c.cls for c in CASES}
+    assert len(classes) >= 15
+    per_class = Counter((c.cls, c.truth) for c in CASES)
+    for cls in classes:
+        assert per_class[(cls, False)] >= 4 and per_class[(cls, True)] >= 4, cls
+    listed = [c.file for c in CASES]
+    assert len(listed) == len(set(listed))
+    on_disk = sorted(str(p.relative_to(HERE)) for p in (HERE / "cases").rglob("*.yaml"))
+    assert on_disk == sorted(listed)
+    for c in CASES:
+        assert c.file.startswith(f"cases/{c.cls}/"), c.file
+        assert c.truth == (c.must == "established"), c.file
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case(case, batch):
+    """The case's step gets the verdict the manifest demands."""
+    outcome = batch[case]
+    assert meets(case, outcome), describe(case, outcome)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_false_statements_other_seeds(seed):
+    """No false statement is established under another seed either."""
+    false = [c for c in CASES if not c.truth]
+    outcomes = run_cases(false, seed=seed, timeout=TIMEOUT, jobs=JOBS)
+    failures = [describe(c, o) for c, o in outcomes.items() if not meets(c, o)]
+    assert not failures, f"seed {seed}: {len(failures)} false statement(s) not handled:\n\n" + "\n\n".join(failures)

@@ -20,6 +20,8 @@ candidate counterexample only; the kernel confirms it before reporting it.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 import sympy as sp
@@ -36,6 +38,7 @@ MAX_ALGEBRAIC_DEGREE = 8  # model values of higher degree are given as rational 
 # z3's resource counter is deterministic, unlike its wall-clock timeout: the budget is spent in
 # resource units first (about this many per second of an unloaded core), the timeout is the net.
 RLIMIT_PER_SECOND = 2_000_000
+WALL_NET = 10  # the wall-clock timeout, in multiples of the budget
 CONSISTENCY_SHARE = 0.2  # of the budget, for checking that the givens admit a point at all
 
 
@@ -293,7 +296,9 @@ class _Encoder:
     def solver(self, seconds: float):
         # nlsat is complete for nonlinear real arithmetic; with integers z3 picks its own tactic.
         s = z3.Solver(ctx=self.ctx) if self.integers else z3.SolverFor("QF_NRA", ctx=self.ctx)
-        s.set("timeout", max(1, int(seconds * 1000)))
+        # The wall-clock timeout is only a net, far behind the deterministic rlimit: on a loaded
+        # machine a wall timeout would turn a verdict into `unknown` depending on the load.
+        s.set("timeout", max(1, int(seconds * 1000 * WALL_NET)))
         s.set("rlimit", max(1, int(seconds * RLIMIT_PER_SECOND)))
         s.add(*self.axioms, *self.domain, *self.hyps)
         return s
@@ -302,7 +307,7 @@ class _Encoder:
         main = seconds * (1 - CONSISTENCY_SHARE)
         s = self.solver(main)
         s.add(negated)
-        r = s.check()
+        r = _check(s, self.ctx, main)
         if r == z3.unsat:
             return self.consistent(seconds * CONSISTENCY_SHARE)
         if r != z3.sat:
@@ -314,7 +319,7 @@ class _Encoder:
             # Prefer a point where every side is defined: the kernel can confirm only such a point.
             s2 = self.solver(seconds * CONSISTENCY_SHARE)
             s2.add(negated, *definedness)
-            if s2.check() == z3.sat:
+            if _check(s2, self.ctx, seconds * CONSISTENCY_SHARE) == z3.sat:
                 model = s2.model()
         return Decision("invalid", self.values(model))
 
@@ -322,7 +327,7 @@ class _Encoder:
         """`valid`, unless the declared types and givens admit no point (then everything holds vacuously)."""
         if not self.hyps and not any(i.domain == "interval" for s, i in self.infos.items() if s in self.vars):
             return Decision("valid", None)
-        r = self.solver(seconds).check()
+        r = _check(self.solver(seconds), self.ctx, seconds)
         if r == z3.sat:
             return Decision("valid", None)
         if r == z3.unsat:
@@ -340,6 +345,30 @@ class _Encoder:
             elif z3.is_algebraic_value(val):
                 out[s] = _algebraic(val)
         return out
+
+
+def _check(solver, ctx, seconds: float):
+    """solver.check(), interrupted once this process has used `seconds` of CPU time.
+
+    z3's rlimit is deterministic but nlsat polls it rarely (a hard instance ran 60 s past an
+    rlimit meant for 1 s), and its timeout is wall time, which a busy machine stretches. A watchdog
+    thread (z3 releases the GIL while it works) interrupts the context by CPU time instead."""
+    done = threading.Event()
+    start = time.process_time()
+
+    def watch():
+        while not done.wait(0.005):
+            if time.process_time() - start > seconds:
+                ctx.interrupt()
+                return
+
+    watchdog = threading.Thread(target=watch, daemon=True)
+    watchdog.start()
+    try:
+        return solver.check()
+    finally:
+        done.set()
+        watchdog.join()
 
 
 def _rational(val) -> sp.Rational:

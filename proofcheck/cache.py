@@ -63,7 +63,11 @@ class VerdictCache:
         self.path = Path(directory or os.environ.get("PROOFCHECK_CACHE_DIR") or DEFAULT_DIR) / "verdicts.sqlite"
         self.db = None
         try:
+            ours = not self.path.parent.exists() or self.path.parent.name == DEFAULT_DIR
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.path.parent / ".gitignore"
+            if ours and not ignore.exists():  # like pytest's cache: never committed by `git add .`
+                ignore.write_text("# created by proofcheck\n*\n")
             self.db = sqlite3.connect(self.path)
             self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, result TEXT)")
             self.db.execute("CREATE TABLE IF NOT EXISTS files (key TEXT PRIMARY KEY, report TEXT)")

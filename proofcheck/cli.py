@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 
@@ -14,10 +15,11 @@ from proofcheck.engines import ENGINES, EngineError
 from proofcheck.errors import DeclarationError
 from proofcheck.kernel.verdict import Status
 from proofcheck.model import Declaration, Derivation, Part, Span, Text
-from proofcheck.verify import FileReport, Options, Planner, established, run_plans, verify_paths
+from proofcheck.verify import FileReport, Options, Planner, established, expand_paths, run_plans, verify_paths
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "junit", "github")
+SHEET_SUFFIXES = (".md", ".markdown", ".tex")
 
 
 def bounded(kind: type, low, high, what: str, low_open: bool = False):
@@ -52,9 +54,68 @@ def available_cpus() -> int:
     return max(1, min(64, n))
 
 
+VERIFY_EXIT = """exit status:
+  0  every derivation established (proved or numeric; only proved with --strict)
+  1  a step refuted or unknown, or a claim not established
+  2  a file could not be read or parsed, or the command line is wrong"""
+
+EPILOGS = {
+    "verify": """examples:
+  proofcheck verify examples/kl_equal_variance.yaml
+  proofcheck verify derivations/ --format json --timeout 5 > report.json
+
+Directories are searched for files with `proofcheck: 1`; student submissions (files without a
+claim) are left to `grade`, Markdown/LaTeX sheets need --key. The language: docs/format.md.
+
+""" + VERIFY_EXIT,
+    "check": """examples:
+  proofcheck check "log(exp(a) exp(b))" "a + b" --symbols "a, b: real"
+  proofcheck check "sqrt(x^2)" "<= x + 1" --symbols "x: positive"
+
+Names not in --symbols are taken as real.
+
+""" + VERIFY_EXIT,
+    "grade": """examples:
+  proofcheck grade examples/submissions/000_82633c51acc6733d_vdm.yaml --key derivations/vdm.yaml
+  proofcheck grade submissions/ --key key.yaml --format csv --out grades.csv
+
+Submissions are derivation files (.yaml), plain steps (.txt) or Markdown/LaTeX sheets (.md, .tex).
+How points are given: docs/grading.md.
+
+exit status:
+  0  grades were produced, whatever they are
+  2  the key has errors, a submission path does not exist, or the command line is wrong""",
+    "report": """examples:
+  proofcheck report derivations/ --html report.html
+  proofcheck report examples/kl_slip.yaml --html - --title "KL slip"
+
+exit status: as verify (0 established, 1 not established, 2 input or command-line error)""",
+    "latex": """examples:
+  proofcheck latex examples/kl_equal_variance.yaml -o kl.tex
+  proofcheck latex derivations/elbo.yaml --marks
+
+exit status:
+  0  the sheet was written (whatever the verdicts)
+  2  the file has input errors or the command line is wrong""",
+    "serve": """examples:
+  proofcheck serve
+  proofcheck serve --key derivations/vdm.yaml --port 8080
+
+exit status: 0 after Ctrl-C; 2 when the server cannot start or the command line is wrong""",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(prog="proofcheck", description="Check every step of a derivation.")
+    parser = argparse.ArgumentParser(
+        prog="proofcheck", description="Check every step of a derivation.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""examples:
+  proofcheck verify examples/kl_equal_variance.yaml
+  proofcheck check "log(exp(a) exp(b))" "a + b" --symbols "a, b: real"
+
+`proofcheck COMMAND --help` shows a command's options, examples and exit status.
+The derivation language: docs/format.md; the Python API: docs/api.md.""")
     parser.add_argument("--version", action="version", version=f"proofcheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -74,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--scheduler", metavar="ADDRESS",
                        help="with --engine dask: the scheduler to use (default: a local cluster of --jobs workers)")
 
-    v = sub.add_parser("verify", help="check derivation files or directories")
+    def add(name: str, help_text: str):
+        return sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                              epilog=EPILOGS.get(name), formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    v = add("verify", "check derivation files or directories")
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.add_argument("--format", choices=FORMATS, default="text")
     v.add_argument("--key", metavar="KEY.yaml",
@@ -82,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(v)
     engine(v)
 
-    c = sub.add_parser("check", help='check one identity: proofcheck check "LHS" "RHS"')
+    c = add("check", 'check one identity: proofcheck check "LHS" "RHS"')
     c.add_argument("lhs")
     c.add_argument("rhs", help="the right side; may start with a relation, e.g. '<= x^2'")
     c.add_argument("--symbols", default="", help='declarations, e.g. "x: positive; n: positive integer"')
@@ -93,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module, help_text in PLUGGED_COMMANDS:
         mod = _load(module)
         if mod is not None:
-            p = sub.add_parser(name, help=help_text)
+            p = add(name, help_text)
             mod.add_arguments(p)
             common(p)
             if name == "grade":
@@ -171,12 +236,26 @@ def _verify(args, options: Options) -> int:
             task = progress.add_task("steps", total=total)
             progress.start()
             return lambda i, res: progress.advance(task)
+    paths = args.paths
+    if not args.key:
+        sheets = [p for p in paths if Path(p).suffix.lower() in SHEET_SUFFIXES and Path(p).is_file()]
+        if sheets:
+            for p in sheets:
+                print(f"proofcheck: {p} is a Markdown/LaTeX sheet; its formulas need an answer key's declarations:\n"
+                      f"  proofcheck grade {p} --key KEY.yaml     (grade it)\n"
+                      f"  proofcheck verify {p} --key KEY.yaml    (check its formulas)", file=sys.stderr)
+            return EXIT_USAGE
+        paths, skipped = _skip_submissions(paths)
+        if skipped:
+            print(f"proofcheck: skipped {len(skipped)} student submission(s) (files without a claim) under "
+                  + ", ".join(p for p in args.paths if Path(p).is_dir())
+                  + "; grade them with `proofcheck grade SUBMISSION --key KEY.yaml`", file=sys.stderr)
     try:
         if args.key:  # Markdown/LaTeX sheets, declared by a key (proofcheck.latex_input)
             from proofcheck.latex_input import verify_sheets
             reports = verify_sheets(args.paths, args.key, options, progress_factory)
         else:
-            reports = verify_paths(args.paths, options, progress_factory)
+            reports = verify_paths(paths, options, progress_factory) if paths else []
     finally:
         if progress is not None:
             progress.stop()
@@ -186,6 +265,24 @@ def _verify(args, options: Options) -> int:
         return EXIT_USAGE
     _emit(args.format, console, reports, time.monotonic() - start, options.strict)
     return _exit_code(reports, options.strict)
+
+
+def _skip_submissions(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Named files stay; in directories, student submissions (no claim) are left to `grade`."""
+    from proofcheck.errors import ProofcheckError
+    from proofcheck.read import is_submission, read_derivation
+    keep, skipped = [], []
+    for p in paths:
+        if not Path(p).is_dir():
+            keep.append(p)
+            continue
+        for f in expand_paths([p])[0]:
+            try:
+                submission = is_submission(read_derivation(f))
+            except ProofcheckError:
+                submission = False  # verify reports the error
+            (skipped if submission else keep).append(f)
+    return keep, skipped
 
 
 def _emit(fmt: str, console: Console, reports: list[FileReport], seconds: float, strict: bool) -> None:

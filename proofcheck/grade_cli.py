@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text as RichText
@@ -17,7 +18,8 @@ EXIT_OK, EXIT_USAGE = 0, 2
 def add_arguments(p) -> None:
     """The grade subcommand's own arguments (cli.py adds --timeout --seed --strict --jobs)."""
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                   help="submission files (.yaml derivations or .txt steps) or directories of them")
+                   help="submission files (.yaml derivations, .txt steps, or .md/.tex Markdown/LaTeX sheets) "
+                        "or directories of them")
     p.add_argument("--key", required=True, metavar="KEY.yaml", help="the answer key (a derivation file)")
     p.add_argument("--format", choices=("text", "json", "csv"), default="text")
     p.add_argument("--out", metavar="FILE", help="write the grades to FILE instead of standard output")
@@ -38,6 +40,10 @@ def run(args, options: Options) -> int:
         return EXIT_USAGE
     if args.part and args.part not in key.parts:
         err.print(f"proofcheck grade: the key has no part named {args.part!r}; its parts are: {', '.join(key.parts)}")
+        return EXIT_USAGE
+    missing = [p for p in args.submissions if not Path(p).exists()]
+    if missing:
+        err.print("proofcheck grade: no such file or directory: " + ", ".join(missing))
         return EXIT_USAGE
     paths = submission_paths(args.submissions, args.key)
     if not paths:

@@ -104,9 +104,8 @@ def mark_inner_products(src: str) -> str:
     for i, ch in enumerate(src):
         if ch != "<" or src[i + 1:i + 2] == "=":
             continue
-        before = src[:i].rstrip()
-        if before and (before[-1].isalnum() or before[-1] in "_)]}'|⟩"):
-            continue
+        # After an operand too (`2 <u, v>` is a product): a comma between `<` and `>` at one
+        # bracket depth is never a comparison, since relations do not appear inside argument lists.
         depth, comma = 0, False
         for j in range(i + 1, len(src)):
             c = src[j]
@@ -167,20 +166,36 @@ class Scope:
     functions: dict[str, sp.Lambda] = field(default_factory=dict)  # name(args) := expr
 
 
-def build_scope(declarations, defines) -> Scope:
-    """Turn `symbols` and `define` into a Scope, checking every name and type."""
+def build_scope(declarations, defines, errors: list | None = None) -> Scope:
+    """Turn `symbols` and `define` into a Scope, checking every name and type.
+
+    With an `errors` list, every bad declaration or definition is appended to it instead of raised
+    (the name stays usable as a plain real, so one mistake does not cascade into many)."""
     scope = Scope()
     for decl in declarations:
         for name in decl.names:
-            if name in RESERVED:
-                raise DeclarationError(f"{name!r} is a built-in name and cannot be declared", decl.span)
-            scope.symbols[name] = _declare(name, decl.type_text, scope)
+            try:
+                if name in RESERVED:
+                    raise DeclarationError(f"{name!r} is a built-in name and cannot be declared", decl.span)
+                scope.symbols[name] = _declare(name, decl.type_text, scope)
+            except ProofcheckError as exc:
+                if errors is None:
+                    raise
+                errors.append(exc)
+                if name not in RESERVED:
+                    scope.symbols[name] = SymbolInfo(name, "scalar", sp.Symbol(name, real=True), "real")
     for text in defines:
-        name, value, params = parse_define(text, scope)
-        if name in scope.symbols or name in scope.values or name in scope.functions:
-            raise DeclarationError(f"{name!r} is already declared or defined", text.span)
-        if name in RESERVED:
-            raise DeclarationError(f"{name!r} is a built-in name and cannot be defined", text.span)
+        try:
+            name, value, params = parse_define(text, scope)
+            if name in scope.symbols or name in scope.values or name in scope.functions:
+                raise DeclarationError(f"{name!r} is already declared or defined", text.span)
+            if name in RESERVED:
+                raise DeclarationError(f"{name!r} is a built-in name and cannot be defined", text.span)
+        except ProofcheckError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
         if params is None:
             scope.values[name] = value
         else:
@@ -679,7 +694,7 @@ class ExprBuilder(Transformer):
         if info is not None and info.kind in ("function", "density"):
             self._arity(meta, name, items, info.arity)
             return info.obj(*[self._scalar(meta, self._unwrap(i), name) for i in items])
-        if name in self.scope.values or info is not None or name in self.bound:
+        if name in self.scope.values or info is not None or name in self.bound or name in CONSTANTS:
             # `a (b)` with `a` not a function: juxtaposition, i.e. multiplication.
             if len(items) != 1:
                 self.fail(meta, f"{name!r} is not a function, so '{name}(...)' can only multiply one factor")

@@ -78,6 +78,11 @@ def is_derivation_text(text: str) -> bool:
     return re.search(r"^proofcheck\s*:", text, re.MULTILINE) is not None
 
 
+def is_submission(derivation: Derivation) -> bool:
+    """Whether a derivation file is a student submission: no part states a claim (the key's is used)."""
+    return all(p.claim is None for p in derivation.parts)
+
+
 def read_derivation(path: str | Path) -> Derivation:
     """Read and structurally check one derivation file."""
     return parse_derivation_text(load_text(path), str(path))
@@ -157,6 +162,8 @@ def _compose(text: str, path: str):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = f"YAML: {exc.problem or exc.context}"
+        if "'\\t'" in msg or "\t" in msg:
+            msg = "a tab character in the YAML structure: indent with spaces, not tabs"
         raise ReadError(msg, _mark_span(path, mark) if mark else Span(path, 1, 1)) from None
     except yaml.YAMLError as exc:
         raise ReadError(f"YAML: {exc}", Span(path, 1, 1)) from None
@@ -356,6 +363,8 @@ def split_steps(text: Text) -> list[Text]:
 
 def _continues(text: str) -> bool:
     code = "\n".join(l.split("#", 1)[0] for l in text.split("\n")).rstrip()
+    from proofcheck.parse import mark_inner_products  # the `>` closing `<u, v>` is not an operator
+    code = mark_inner_products(code)
     depth = 0
     for ch in code:
         if ch in "([{":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -200,12 +201,26 @@ class Planner:
     def _plan_part(self, part: Part, derivation: Derivation, plan: _FilePlan) -> _PartPlan:
         key = (tuple(part.symbols), tuple(part.define), tuple(part.given))
         if key not in self._scopes:  # parts share the file's declarations: parse them once
-            scope = build_scope(part.symbols, part.define)
-            self._scopes[key] = (scope, tuple((g.label, parse_relation(g.text, scope)) for g in part.given))
+            # Every input error parsing can find is reported, like a compiler, not only the first.
+            found: list[ProofcheckError] = []
+            scope = build_scope(part.symbols, part.define, found)
+            givens = []
+            for g in part.given:
+                try:
+                    givens.append((g.label, parse_relation(g.text, scope)))
+                except ProofcheckError as exc:
+                    found.append(exc)
+            self._scopes[key] = (scope, tuple(givens))
+            plan.errors.extend(_error_info(e, derivation.lines) for e in found)
         scope, givens = self._scopes[key]
         context = Context(tuple(scope.symbols.values()), givens, self.options.seed, self.options.timeout)
         pp = _PartPlan(part.name, " ".join(part.claim.text.split()) if part.claim else "")
-        claim = parse_claim(part.claim, scope) if part.claim is not None else None
+        claim = None
+        if part.claim is not None:
+            try:
+                claim = parse_claim(part.claim, scope)
+            except ProofcheckError as exc:
+                plan.errors.append(_error_info(exc, derivation.lines))
 
         start_text = part.steps[0]
         start = parse_expression_or_relation(start_text, scope)
@@ -261,7 +276,7 @@ class Planner:
         pp.chain.left = left
 
         if claim is None:
-            pp.claim_problem = "no claim given"
+            pp.claim_problem = "the claim could not be read" if part.claim is not None else "no claim given"
             return pp
         if "?" in ops:
             pp.claim_problem = "a step could not be read"
@@ -304,8 +319,11 @@ class Planner:
             return "==> and <==> join statements; this chain starts with an expression"
         if step.rule is not None:
             if step.rule.name not in RULES or step.rule.name is None:
-                known = ", ".join(sorted(k for k in RULES if k))
-                return f"unknown rule `{step.rule.name}`; the rules are: {known}"
+                known = sorted(k for k in RULES if k)
+                hint = difflib.get_close_matches(step.rule.name or "", known, n=1)
+                if hint:
+                    return f"unknown rule `{step.rule.name}`; did you mean `{hint[0]}`?"
+                return f"unknown rule `{step.rule.name}`; the rules are: {', '.join(known)}"
             if step.rule.name == "given":
                 labels = {label for label, _ in givens}
                 for a in step.rule.args:

@@ -71,10 +71,11 @@ def _prefix(rel: str, block: str) -> str:
 
 def print_errors(console: Console, errors, path: str) -> None:
     """Input errors as `file:line:col: error: message`, each with its source line."""
-    for e in errors:
-        console.print(RichText(f"{e.path or path}:{e.line}:{e.column}: error: {e.message}", style="magenta"))
+    for e in errors:  # never wrapped: editors and CI parse `file:line:col: error: message` lines
+        console.print(RichText(f"{e.path or path}:{e.line}:{e.column}: error: {e.message}", style="magenta"),
+                      soft_wrap=True)
         if e.source:
-            console.print(RichText(e.source))
+            console.print(RichText(e.source), soft_wrap=True)
 
 
 def render(console: Console, reports: list[FileReport], summary: dict, strict: bool = False) -> None:

@@ -9,10 +9,12 @@ text in <code>.
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from proofcheck import __version__
 from proofcheck.kernel.verdict import Status
+from proofcheck.report.json_report import claim_verdict
 from proofcheck.report.formula import body_text, mathml, mathml_symbol
 from proofcheck.report.source import FileSource, load_source
 from proofcheck.verify import FileReport, PartReport, StepReport
@@ -158,14 +160,15 @@ def _part(anchor: str, f: FileReport, p: PartReport, source: FileSource) -> str:
         out.append(f"<h3>{escape(p.name)}{_badge(p.status)}</h3>")
     if ps is not None:
         out.append(_givens(ps.givens))
-    ok = "ok" if p.claim_established else "bad"
+    established, why = claim_verdict(p)  # established only when every step holds, as in the JSON
+    ok = "ok" if established else "bad"
     if p.claim:
         claim = _formula(ps.claim_display if ps else None, p.claim)
         out.append(f'<div class="claim {ok}"><span class="label">Claim</span>{claim}</div>')
-    if p.claim_established:
+    if established:
         out.append('<div class="claim-status">claim established</div>')
     else:
-        out.append(f'<div class="claim-status bad">claim not established: {escape(p.claim_message)}</div>')
+        out.append(f'<div class="claim-status bad">claim not established: {escape(why)}</div>')
     start_line = ps.start_line if ps and ps.start_line else ""
     out.append('<table class="steps"><colgroup><col class="idx"><col class="line"><col class="formula">'
                '<col class="rule"><col class="status"></colgroup><thead><tr><th>#</th><th>line</th><th>step</th>'
@@ -244,3 +247,27 @@ def render(reports: list[FileReport], seconds: float = 0.0, *, options=None,
             "(agrees at random points to high precision), refuted (counterexample confirmed), unknown "
             "(neither, within the time budget), error (the input could not be read).</footer>"
             "</body></html>\n")
+
+
+def _scoped_css(scope: str) -> str:
+    """The page's style sheet limited to one element, for output embedded in another page (Jupyter)."""
+    css = re.sub(r"/\*.*?\*/", "", CSS.split("@media")[0], flags=re.DOTALL)
+    rules = []
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        kept = []
+        for sel in (s.strip() for s in selectors.split(",")):
+            if sel == ":root":
+                kept.append(scope)
+            elif sel not in ("*", "body") and not sel.startswith(("header", "main", "footer", "h1")):
+                kept.append(f"{scope} {sel}")
+        if kept:
+            rules.append(", ".join(kept) + " {" + body.strip() + "}")
+    return "\n".join(rules)
+
+
+def fragment(reports: list[FileReport], sources: list[FileSource] | None = None) -> str:
+    """The derivations' verdict tables as a self-contained block to embed in a page (a notebook's output)."""
+    sources = sources or [load_source(f.path) if f.parts else FileSource() for f in reports]
+    body = "".join(_derivation(f"pc{i}", f, s) for i, (f, s) in enumerate(zip(reports, sources), 1))
+    return (f'<div class="proofcheck-result"><style>{_scoped_css(".proofcheck-result")}</style>'
+            f"{body}</div>")

@@ -6,7 +6,7 @@ import json
 
 from proofcheck import __version__
 from proofcheck.kernel.verdict import Status
-from proofcheck.verify import FileReport, StepReport
+from proofcheck.verify import FileReport, PartReport, StepReport
 
 
 def step_dict(s: StepReport) -> dict:
@@ -19,6 +19,23 @@ def step_dict(s: StepReport) -> dict:
     }
 
 
+def claim_verdict(p: PartReport) -> tuple[bool, str]:
+    """Whether a part's claim is established in FORMAT.md's sense, and why not.
+
+    PartReport.claim_established says whether the chain reaches the claim (its ends match and the
+    relations compose); the contract also asks that every step holds."""
+    failing: dict[str, list[str]] = {}
+    for s in p.steps:
+        if s.result.status not in (Status.PROVED, Status.NUMERIC):
+            failing.setdefault(s.result.status.value, []).append(str(s.index))
+    why = [p.claim_message] if not p.claim_established and p.claim_message else []
+    why += [f"step{'s' if len(ix) > 1 else ''} {', '.join(ix)} {'are' if len(ix) > 1 else 'is'} {status}"
+            for status, ix in failing.items()]
+    if not p.claim_established and p.claim_message in ("a step could not be read", "the claim could not be read"):
+        why = [p.claim_message]
+    return p.claim_established and not failing, "; ".join(why)
+
+
 def file_dict(f: FileReport) -> dict:
     """One file as in FORMAT.md section 6."""
     return {
@@ -28,9 +45,9 @@ def file_dict(f: FileReport) -> dict:
         "errors": [{"line": e.line, "column": e.column, "message": e.message} for e in f.errors],
         "parts": [
             {"name": p.name, "claim": p.claim, "status": p.status.value,
-             "claim_established": p.claim_established, "claim_message": p.claim_message,
+             "claim_established": established, "claim_message": message,
              "steps": [step_dict(s) for s in p.steps]}
-            for p in f.parts
+            for p, (established, message) in ((p, claim_verdict(p)) for p in f.parts)
         ],
     }
 

@@ -116,6 +116,10 @@ def _all_roots(parts, x, domain):
         if not e.has(x):
             return "a part of the equation does not involve " + str(x)
         found = sp.solveset(e, x, domain)
+        finite = [a for a in found.args if isinstance(a, sp.FiniteSet)] if isinstance(found, sp.Intersection) \
+            else found.args[:1] if isinstance(found, sp.Complement) and isinstance(found.args[0], sp.FiniteSet) else []
+        if finite:
+            found = finite[0]  # candidates: every solution is among them (others fail x = r ==> x = s)
         if not isinstance(found, sp.FiniteSet):
             return f"the solutions in the declared domain are {sp.sstr(found)}, not a finite list"
         problem = _degenerate(e, x)
@@ -132,11 +136,17 @@ def _degenerate(e, x) -> str:
     params = e.free_symbols - {x}
     if not params:
         return ""
-    num = sp.numer(sp.together(e))
-    gens = [g for g in sp.Poly(num).gens if g.has(x)] if num.free_symbols else []
-    if not gens or any(g.free_symbols - {x} for g in gens):
+    poly = None
+    for form in (sp.expand(e), sp.numer(sp.together(e))):
+        try:
+            gens = [g for g in sp.Poly(form).gens if g.has(x)]
+            if gens and not any(g.free_symbols - {x} for g in gens):
+                poly = sp.Poly(form, *gens)
+                break
+        except (sp.PolynomialError, sp.GeneratorsNeeded, TypeError, ValueError):
+            continue
+    if poly is None:
         return "its solutions depend on the parameters in a way that was not checked for special values"
-    poly = sp.Poly(num, *gens)
     coeffs = [c for m, c in poly.terms() if any(m)]
     if not any(sp.sympify(c).is_nonzero for c in coeffs):
         return "for special values of the parameters the equation may hold for every " + str(x)

@@ -33,6 +33,10 @@ class PartOutcome:
     readable: bool = True  # False: the chain (or the whole file) could not be read
     sources: dict[int, str] = field(default_factory=dict)  # line index -> the line as written (0 = start)
     from_result: bool = False  # the chain starts from the key's result itself
+    restating: set[int] = field(default_factory=set)  # steps between two lines that only restate the claim
+    chain_starts: dict[int, int] = field(default_factory=dict)  # step index -> file line of its own chain's start
+    needs_review: list[str] = field(default_factory=list)  # why a person should look (two readings disagree)
+    restated_only: bool = False  # the student only restated the question or its result: no work
 
 
 @dataclass
@@ -52,6 +56,7 @@ class PartGrade:
     attempted: bool = True
     errors: list[ErrorInfo] = field(default_factory=list)
     sources: dict[int, str] = field(default_factory=dict)  # line index -> the line as written (0 = start)
+    needs_review: list[str] = field(default_factory=list)  # reasons a person should decide (empty: none)
 
     @property
     def steps_valid(self) -> int:
@@ -95,6 +100,11 @@ class Grade:
         return bool(tried) and all(p.final_matches_claim for p in tried)
 
     @property
+    def needs_review(self) -> bool:
+        """Whether a person should look at this grade (a line with two readings that give different verdicts)."""
+        return any(p.needs_review for p in self.parts)
+
+    @property
     def steps_valid(self) -> int:
         """Valid steps over all parts."""
         return sum(p.steps_valid for p in self.parts)
@@ -127,13 +137,16 @@ def valid(result: StepResult | None, strict: bool = False) -> bool:
 
 def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -> PartGrade:
     """Score one chain from its verdicts under the part's rubric."""
-    if not outcome.attempted or not outcome.readable:
+    if not outcome.attempted or not outcome.readable or outcome.restated_only:
         reason = "was not attempted" if not outcome.attempted else "could not be read, so it earns no points"
+        if outcome.attempted and outcome.restated_only:
+            reason = "only restates the question or its result: that is neither work nor proof, so it earns no points"
         first = None if not outcome.attempted else 0
-        return PartGrade(outcome.name, 0.0, rubric.max_score, first, False, 0.0, [], [],
-                         [(r, None, 0.0) for r in rubric.required],
+        matches = outcome.restated_only and valid(outcome.final, strict)
+        return PartGrade(outcome.name, 0.0, rubric.max_score, first, matches, 0.0, outcome.steps if matches else [],
+                         [0.0] * len(outcome.steps) if matches else [], [(r, None, 0.0) for r in rubric.required],
                          _part_feedback(rubric, outcome, first, [], False, 0.0, reason),
-                         outcome.attempted, outcome.errors)
+                         outcome.attempted, outcome.errors, needs_review=list(outcome.needs_review))
     steps = outcome.steps
     wrong = [s.index for s in steps if s.result.status in (Status.REFUTED, Status.ERROR)]
     first = 0 if outcome.from_result else (wrong[0] if wrong else None)
@@ -146,9 +159,11 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     budget = rubric.step_max
     # shared: a correct chain earns all step points however many steps it takes; per step: showing
     # work pays, up to as many steps as the key's chain has
-    share = rubric.per_step if rubric.per_step is not None else (rubric.step_max / len(steps) if steps else 0.0)
+    working = [s for s in steps if s.index not in outcome.restating]  # restating the claim is not a step of work
+    share = rubric.per_step if rubric.per_step is not None else (rubric.step_max / len(working) if working else 0.0)
     for s in steps:
-        earn = min(share, budget) if valid(s.result, strict) and counts(s.index) else 0.0
+        earn = min(share, budget) if valid(s.result, strict) and counts(s.index) and \
+            s.index not in outcome.restating else 0.0
         budget -= earn
         points.append(earn)
 
@@ -163,7 +178,7 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     score = round(sum(points) + final_points + sum(p for _, _, p in required), 2)
     feedback = _part_feedback(rubric, outcome, first, points, final_matches, final_points, "", strict)
     return PartGrade(outcome.name, score, rubric.max_score, first, final_matches, final_points, steps, points,
-                     required, feedback, True, outcome.errors, outcome.sources)
+                     required, feedback, True, outcome.errors, outcome.sources, list(outcome.needs_review))
 
 
 def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points: list[float],
@@ -171,7 +186,7 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     step_lines = {s.line for s in o.steps}  # an unreadable step is reported with the step, not twice
     out = [f"{_where(e)}: {e.message}." for e in o.errors if e.line not in step_lines]
     if reason:
-        return " ".join(out + [f"The chain {reason}."])
+        return " ".join(out + [f"The chain {reason}."] + _review_sentences(o))
     steps = o.steps
     out.append(f"{sum(1 for s in steps if valid(s.result, strict))} of {len(steps)} step(s) hold.")
     if o.from_result:
@@ -180,6 +195,8 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     wrong = [s for s in steps if s.result.status in (Status.REFUTED, Status.ERROR)]
     for s in wrong[:MAX_MENTIONS]:
         prev = "the starting line" if s.index == 1 else f"step {s.index - 1}"
+        if s.index in o.chain_starts:
+            prev = f"the line it starts from (line {o.chain_starts[s.index]})"
         if s.result.status == Status.REFUTED:
             out.append(f"Step {s.index} does not follow from {prev}{_because(s.result)}.")
         else:
@@ -223,7 +240,18 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
             out.append(f"The chain never reaches the required result `{req.label}`.")
         elif rubric.policy == STOP and first is not None and min(reached) >= first:
             out.append(f"The required result `{req.label}` is reached only after step {first} (policy `{STOP}`).")
-    return " ".join(out)
+    restating = sorted(o.restating)
+    if restating:
+        out.append(f"Step(s) {', '.join(map(str, restating))} only restate the question or its result and earn "
+                   "no step credit.")
+    return " ".join(out + _review_sentences(o))
+
+
+def _review_sentences(o: PartOutcome) -> list[str]:
+    """The needs-review reasons as sentences."""
+    if not o.needs_review:
+        return []
+    return ["Needs review: " + "; ".join(r.rstrip(".") for r in o.needs_review) + "."]
 
 
 def _start_problem(r: StepResult | None, strict: bool) -> str:

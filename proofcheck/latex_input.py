@@ -30,7 +30,7 @@ proofcheck.parse raises when the formula is parsed (so verify reports it on that
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,8 +46,8 @@ MAX_BLOCKS = 2_000  # display blocks in one sheet
 MAX_NESTING = 48  # brackets and groups inside one another (as proofcheck.parse)
 
 __all__ = ["LatexText", "Names", "Chain", "Sheet", "translate", "latex_lines", "latex_steps", "latex_claim",
-           "read_markdown", "sheet_steps",
-           "is_latex_sheet", "sheet_derivation", "verify_sheets", "chains_for_part"]
+           "read_markdown",
+           "is_latex_sheet", "sheet_derivation", "verify_sheets", "chains_for_part", "sheet_chains"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,6 +65,7 @@ class LatexText(Text):
     charmap: tuple[tuple[int, int], ...] = ()
     latex: str = ""
     error: ProofcheckError | None = None
+    alternative: "LatexText | None" = None  # the line's other reading, where its notation has two
 
     def span_at(self, line: int = 1, col: int = 1) -> Span:
         """The file position of (line, col) of the ASCII text: where its LaTeX is."""
@@ -524,7 +525,8 @@ def _normalize_char(toks, i, src, out) -> int:
     elif c in "{}()[],;^_!:":
         out.append(_Tok("char", c, t.start, t.end))
     elif c == "$":
-        raise _err("a `$` inside a formula: display formulas are written $$ ... $$", src, t.start)
+        raise _err("proofcheck does not read a `$` inside a formula (a formula nested in \\text{...}?)",
+                   src, t.start)
     else:
         out.append(_Tok("bad", f"unexpected character {c!r}", t.start, t.end))
     return i + 1
@@ -720,6 +722,7 @@ class _Formula:
     dead: bool = False  # not a chain: a condition (`\text{if} x > 0`), `z \sim q`, `x \in \mathbb{R}`
     start: int = 0
     error: ProofcheckError | None = None  # e.g. a bracket never closed on this line
+    inline: bool = False  # from inline math ($...$ in a sentence)
 
 
 _OPENERS = {("char", "("), ("char", "["), ("char", "{"), ("setopen", None), ("langle", None), ("matbegin", None)}
@@ -769,7 +772,17 @@ def _formulas(toks: list[_Tok], src: _Source) -> list[_Formula]:
                              src, opener.start)
         depth.clear()
 
-    for t in toks:
+    row_break = False  # just after a top-level `\\`: the next row may continue this formula
+    row_amp = False  # that row starts with `&`
+
+    for n, t in enumerate(toks):
+        if row_break:
+            if t.kind in ("amp", "sep", "space"):  # alignment and indentation at the start of a row
+                row_amp = row_amp or t.kind == "amp"
+                continue
+            row_break = False
+            if not _continues(toks, n, cur, row_amp):
+                close()
         if not cur.segments[0].toks and cur.segments[0].rel is None and len(cur.segments) == 1:
             cur.start = t.start
         if len(depth) > MAX_NESTING:
@@ -802,7 +815,9 @@ def _formulas(toks: list[_Tok], src: _Source) -> list[_Formula]:
                 cur.error = _err(f"this `{src.text[t.start:t.end].strip()}` closes nothing", src, t.start)
         elif k in ("rel", "impl", "arrow", "approx"):
             cur.segments.append(_Segment(t))
-        elif k in ("sep", "align", "endalign", "rowsep"):
+        elif k == "rowsep":
+            row_break, row_amp = True, False
+        elif k in ("sep", "align", "endalign"):
             close()
         elif k == "amp":
             continue
@@ -839,6 +854,23 @@ def _formulas(toks: list[_Tok], src: _Source) -> list[_Formula]:
         unclosed(depth[-1], "")
     close()
     return formulas
+
+
+def _continues(toks: list[_Tok], n: int, cur: _Formula, after_amp: bool) -> bool:
+    """Whether the row starting at toks[n] continues the expression of the row before it: it starts
+    with `+` or `-` (`&\\quad + 2xy`, `& - c`, multline's `\\ - c`) and is not an aligned equation of
+    its own (`-y &= 2`: an `&` after the sign, before the row's relation)."""
+    t = toks[n]
+    if not (t.kind == "op" and t.value in ("+", "-")) or not cur.segments[-1].toks:
+        return False
+    if after_amp:
+        return True
+    for u in toks[n + 1:]:
+        if u.kind in ("rowsep", "endalign", "rel", "impl", "arrow", "approx"):
+            return True
+        if u.kind == "amp":
+            return False
+    return True
 
 
 def _closer_problem(depth: list[_Tok], t: _Tok, src: _Source) -> str:
@@ -2416,6 +2448,7 @@ class _TSeg:
     start: int
     end: int
     rule: tuple[str, int] | None = None
+    alt: Piece | None = None  # the other reading of an ambiguous expression (`a/2b`, `\frac{d}{dx} f + g`)
 
 
 @dataclass
@@ -2436,6 +2469,7 @@ class Chain:
     span: Span
     part: str | None = None  # the key part named by the last `part: NAME` marker before it
     claim: Text | None = None  # the chain's own claim: its first line related to its last
+    inline: bool = False  # every formula of it is inline math ($...$ in a sentence)
 
 
 @dataclass
@@ -2487,8 +2521,111 @@ def _translate_formula(f: _Formula, names: Names, src: _Source, where: str) -> l
             piece = _translate_tokens(s.toks, names, src, where, end)
         except ProofcheckError as exc:
             error = exc
-        segs.append(_TSeg(op, op_off, piece, error, start, end, rule))
+        alt = None
+        other = _other_reading(s.toks, src) if piece is not None else None
+        if other is not None:
+            try:
+                alt = _translate_tokens(other, names, src, where, end)
+            except ProofcheckError:
+                alt = None
+            if alt is not None and alt.text == piece.text:
+                alt = None
+        segs.append(_TSeg(op, op_off, piece, error, start, end, rule, alt))
     return segs
+
+
+_FACTOR_START = ("num", "word", "greek", "accent")
+
+
+def _factor_end(toks: list[_Tok], j: int) -> int | None:
+    """End index of one factor starting at toks[j] (a number, a name or a bracket, with its scripts), or None."""
+    if j >= len(toks):
+        return None
+    t = toks[j]
+    if t.at("char", "("):
+        depth, k = 0, j
+        while k < len(toks):
+            if toks[k].at("char", "("):
+                depth += 1
+            elif toks[k].at("char", ")"):
+                depth -= 1
+                if depth == 0:
+                    break
+            k += 1
+        if k >= len(toks):
+            return None
+        k += 1
+    elif t.kind in _FACTOR_START:
+        k = j + 1
+    else:
+        return None
+    while k + 1 < len(toks) and toks[k].kind == "char" and toks[k].value in "^_":
+        k += 1
+        if toks[k].at("char", "{"):
+            depth = 0
+            while k < len(toks):
+                depth += toks[k].at("char", "{") - toks[k].at("char", "}")
+                if depth == 0:
+                    break
+                k += 1
+        k += 1
+    return min(k, len(toks))
+
+
+def _paren(toks: list[_Tok], a: int, b: int) -> list[_Tok]:
+    """toks with toks[a:b] in brackets."""
+    return toks[:a] + [_Tok("char", "(", toks[a].start, toks[a].start, {"synthetic": True})] + toks[a:b] + \
+        [_Tok("char", ")", toks[b - 1].end, toks[b - 1].end, {"synthetic": True})] + toks[b:]
+
+
+def _other_reading(toks: list[_Tok], src: _Source) -> list[_Tok] | None:
+    """The tokens of the reading people often mean where the documented precedence reads the notation
+    otherwise, or None: `a/2\\sigma^2` as `a/(2\\sigma^2)` (documented: `(a/2)\\sigma^2`), and
+    `\\frac{d}{dx} x^2 + x` as the derivative of the whole sum (documented: of `x^2` only)."""
+    out, changed, i = list(toks), False, 0
+    while i < len(out):
+        t = out[i]
+        if t.at("op", "/"):
+            k = _factor_end(out, i + 1)
+            count = 0
+            end = i + 1
+            while k is not None:
+                count, end = count + 1, k
+                k = _factor_end(out, k)
+            if count >= 2:
+                out, changed = _paren(out, i + 1, end), True
+                i = end + 2
+                continue
+        elif t.at("cmd", "frac") and i + 1 < len(out) and out[i + 1].at("char", "{"):
+            try:
+                j1 = _group_end(out, i + 1, src)
+                j2 = _group_end(out, j1 + 1, src) if j1 + 1 < len(out) and out[j1 + 1].at("char", "{") else None
+            except ProofcheckError:
+                return None
+            num = _numerator_d(out[i + 2:j1]) if j2 is not None else None
+            if num is not None and not num[1] and _deriv_var(out[j1 + 2:j2]) is not None:
+                a, depth, b, signs = j2 + 1, 0, j2 + 1, False
+                while b < len(out):
+                    u = out[b]
+                    if _is(u, _OPENERS):
+                        depth += 1
+                    elif _is(u, _CLOSERS):
+                        if depth == 0:
+                            break
+                        depth -= 1
+                    elif depth == 0 and u.kind == "op" and u.value in ("+", "-") and b > a:
+                        signs = True
+                    elif u.at("cmd", "frac") and b + 2 < len(out) and (out[b + 2].at("cmd", "partial") or
+                                                                        out[b + 2].at("word", "d")):
+                        signs = False  # `\\frac{d}{dx} f + \\frac{d}{dx} g`: a sum of derivatives, as written
+                        break
+                    b += 1
+                if signs:
+                    out, changed = _paren(out, a, b), True
+                    i = b + 2
+                    continue
+        i += 1
+    return out if changed else None
 
 
 class _ChainBuilder:
@@ -2497,24 +2634,27 @@ class _ChainBuilder:
     def __init__(self, src: _Source, min_lines: int = 2):
         self.src = src
         self.min_lines = min_lines  # a sheet's lone expressions are not chains; steps_latex may be one line
-        self.chains: list[tuple[str, list[_Line], str | None]] = []  # (kind, lines, part)
+        self.chains: list[tuple[str, list[_Line], str | None, bool]] = []  # (kind, lines, part, inline)
         self.kind: str | None = None
+        self.inline = False
         self.lines: list[_Line] = []
         self.part: str | None = None
         self.orphans: list[ProofcheckError] = []
 
     def flush(self) -> None:
         if self.kind is not None and len(self.lines) >= self.min_lines:
-            self.chains.append((self.kind, self.lines, self.part))
+            self.chains.append((self.kind, self.lines, self.part, self.inline))
         elif self.lines and self.lines[0].error is not None:
             self.orphans.append(self.lines[0].error)  # a lone formula that could not be read
         self.kind, self.lines = None, []
 
-    def add(self, segs: list[_TSeg], part: str | None) -> None:
+    def add(self, segs: list[_TSeg], part: str | None, inline: bool = False) -> None:
         i = 0
+        if segs[0].op is not None:
+            self.inline = self.inline and inline
         if segs[0].op is None:
             self.flush()
-            self.kind, self.part = "expr", part
+            self.kind, self.part, self.inline = "expr", part, inline
             self.lines = [_Line(None, segs[0].op_off, [segs[0]], segs[0].rule, segs[0].error)]
             i = 1
         elif self.kind is None:
@@ -2566,7 +2706,7 @@ class _ChainBuilder:
             self.kind, self.part, self.lines = "stmt", part, [start]
         self.step(line)
 
-    def finish(self) -> list[tuple[str, list[_Line], str | None]]:
+    def finish(self) -> list[tuple[str, list[_Line], str | None, bool]]:
         self.flush()
         return self.chains
 
@@ -2598,17 +2738,23 @@ def _line_text(line: _Line, kind: str, src: _Source) -> LatexText:
         err = line.error or next(s.error for s in segs if s.error is not None)
         chunks.append((" ".join(src.text[segs[0].start:end].split()) or "?", segs[0].start))
         return _emit(chunks, src, end, latex, err)
-    if len(segs) == 1:
-        chunks.extend(segs[0].piece.parts)
-    else:
-        lhs, rhs = segs
-        chunks.extend(lhs.piece.parts)
-        chunks.append((f" {rhs.op} ", rhs.op_off))
-        chunks.extend(rhs.piece.parts)
-    if line.rule:
-        rule, off = line.rule
-        chunks.append((f" by {rule}", off))
-    return _emit(chunks, src, end, latex)
+    head = list(chunks)
+
+    def body(alt: bool) -> list[tuple[str, int]]:
+        out = list(head)
+        pieces = [(sg.alt if alt and sg.alt is not None else sg.piece) for sg in segs]
+        out.extend(pieces[0].parts)
+        if len(segs) == 2:
+            out.append((f" {segs[1].op} ", segs[1].op_off))
+            out.extend(pieces[1].parts)
+        if line.rule:
+            rule, off = line.rule
+            out.append((f" by {rule}", off))
+        return out
+
+    other = _emit(body(True), src, end, latex) if any(sg.alt is not None for sg in segs) else None
+    text = _emit(body(False), src, end, latex)
+    return replace(text, alternative=other) if other is not None else text
 
 
 def _claim_of(kind: str, lines: list[_Line], src: _Source) -> LatexText | None:
@@ -2647,11 +2793,11 @@ def _chains(formulas: list[tuple[_Formula, str | None, Names]], src: _Source, wh
         if f.dead:
             skipped += 1
             continue
-        builder.add(_translate_formula(f, names, src, where), part)
+        builder.add(_translate_formula(f, names, src, where), part, f.inline)
     out = []
-    for kind, lines, part in builder.finish():
+    for kind, lines, part, inline in builder.finish():
         texts = [_line_text(l, kind, src) for l in lines]
-        out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src)))
+        out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src), inline))
     return out, builder.orphans, skipped
 
 
@@ -2762,10 +2908,10 @@ _DISPLAY_ENVS = ("equation", "equation*", "align", "align*", "gather", "gather*"
                  "eqnarray", "eqnarray*", "displaymath")
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
-    """Offsets (start, end) of the LaTeX inside every display block: $$...$$, \\[...\\], \\begin{align}...;
-    fenced code and inline $...$ are skipped."""
-    out: list[tuple[int, int]] = []
+def _blocks(text: str) -> list[tuple[int, int, bool]]:
+    """Offsets (start, end, inline) of the LaTeX inside every formula: display blocks ($$...$$, \\[...\\],
+    \\begin{align}...) and inline $...$ / \\(...\\) within a paragraph; fenced code and `code` are skipped."""
+    out: list[tuple[int, int, bool]] = []
     i, n = 0, len(text)
     line_start = True
     while i < n:
@@ -2784,13 +2930,14 @@ def _blocks(text: str) -> list[tuple[int, int]]:
             j = text.find("$$", i + 2)
             if j < 0:
                 raise ReadError("a display formula opened with $$ is never closed", None)
-            out.append((i + 2, j))
+            out.append((i + 2, j, False))
             i = j + 2
             continue
-        if text.startswith("\\[", i):
-            j = text.find("\\]", i + 2)
+        if text.startswith("\\[", i) or text.startswith("\\(", i):
+            close = "\\]" if text[i + 1] == "[" else "\\)"
+            j = text.find(close, i + 2)
             if j >= 0:
-                out.append((i + 2, j))
+                out.append((i + 2, j, close == "\\)"))
                 i = j + 2
                 continue
         if text.startswith("\\begin{", i):
@@ -2798,13 +2945,23 @@ def _blocks(text: str) -> list[tuple[int, int]]:
             if m and m.group(1) in _DISPLAY_ENVS:
                 end = text.find(f"\\end{{{m.group(1)}}}", i)
                 if end >= 0:
-                    out.append((i + m.end(), end))
+                    out.append((i + m.end(), end, False))
                     i = end + len(m.group(1)) + 6
                     continue
         if c == "$":
-            j = text.find("$", i + 1)
+            j = i + 1
+            while True:  # the closing `$`, skipping `\$`
+                j = text.find("$", j)
+                if j < 0 or text[j - 1] != "\\":
+                    break
+                j += 1
             para = text.find("\n\n", i + 1)
-            i = j + 1 if j >= 0 and (para < 0 or j < para) else i + 1
+            if j >= 0 and (para < 0 or j < para):
+                if text[i + 1:j].strip():
+                    out.append((i + 1, j, True))
+                i = j + 1
+            else:
+                i += 1
             continue
         if c == "`":
             j = text.find("`", i + 1)
@@ -2814,9 +2971,14 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$\n]*\S[^$\n]*(?<!\\)\$|\\\(")
+
+
 def is_latex_sheet(text: str) -> bool:
-    """Whether a text (not a derivation file) holds display formulas: $$...$$ or \\[...\\]."""
-    return "$$" in text or "\\[" in text or "\\begin{align" in text or "\\begin{equation" in text
+    """Whether a text (not a derivation file) holds LaTeX formulas: $$...$$, \\[...\\], an environment,
+    or inline $...$ / \\(...\\)."""
+    return "$$" in text or "\\[" in text or "\\begin{align" in text or "\\begin{equation" in text or \
+        "\\begin{multline" in text or "\\begin{gather" in text or _INLINE.search(text) is not None
 
 
 def _merged_part(key: Derivation) -> Part:
@@ -2891,7 +3053,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     formulas: list[tuple[_Formula, str | None, Names]] = []
     mk = 0
     current: str | None = None  # the part named by the last marker
-    for start, end in blocks:
+    for start, end, inline in blocks:
         crossed = False
         while mk < len(markers) and markers[mk][0] < start:
             current = markers[mk][1] if markers[mk][1] in key_parts or key is None else current
@@ -2905,15 +3067,40 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             formulas = []
             builder = _ChainBuilder(src)
         try:
-            for f in _block_formulas(src, start, end):
-                formulas.append((f, current, names_for(current or default)))
+            found = _block_formulas(src, start, end)
         except ProofcheckError as exc:
-            sheet.errors.append(exc)
+            if not inline:
+                sheet.errors.append(exc)
+            continue
+        if inline:
+            found = _inline_formulas(found, text, start)
+        for f in found:
+            formulas.append((f, current, names_for(current or default)))
     chains, orphans, skipped = _chains(formulas, src, " in the key", builder)
     sheet.chains.extend(chains)
     sheet.errors.extend(orphans)
     sheet.skipped += skipped
     return sheet
+
+
+_INLINE_CONDITION_WORDS = CONDITION_WORDS | {"at", "setting", "set", "put", "take", "taking", "choose", "choosing",
+                                             "substituting", "plugging", "on", "in", "over", "whose", "such"}
+_LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z$]*$")
+
+
+def _inline_formulas(found: list[_Formula], text: str, start: int) -> list[_Formula]:
+    """The formulas of one inline $...$ that take part in chains: those with a relation. A lone
+    expression (`$x$`, `$\\sigma_t$`) is a name in a sentence, not a step, and leaves the chain
+    around it alone; after `where`, `if`, `at`, `let`, ... the formula is a condition."""
+    found = [f for f in found if any(s.rel is not None for s in f.segments)]
+    for f in found:
+        f.inline = True
+    line_start = text.rfind("\n", 0, start - 1) + 1
+    m = _LAST_WORD.search(text, line_start, start - 1)
+    if m and m.group(1).lower() in _INLINE_CONDITION_WORDS:
+        for f in found:
+            f.dead = True
+    return found
 
 
 def chains_for_part(sheet: Sheet, part: str) -> list[Chain]:
@@ -2922,28 +3109,38 @@ def chains_for_part(sheet: Sheet, part: str) -> list[Chain]:
     return named or [c for c in sheet.chains if c.part is None]
 
 
-def sheet_steps(text: str, path: str, key: Derivation, part: str) -> list[Text]:
-    """For `proofcheck grade`: the chain of a Markdown/LaTeX sheet to grade against key part `part`, as the
-    list of Texts (first line, then steps) that a plain-text submission would give.
+def sheet_chains(text: str, path: str, key: Derivation, part: str) -> tuple[list[Chain], list[ProofcheckError]]:
+    """For `proofcheck grade`: every chain of a Markdown/LaTeX sheet that belongs to key part `part`, in the
+    order written, and what in the sheet could not be read.
 
-    Candidates are the chains after a `part: NAME` marker for that part, else the chains without a
-    marker. Among them, those whose first line is the claim's left side (as text), if any; of these
-    the longest, the later one on a tie (the question usually comes before the answer). Raises ReadError when the sheet holds no chain; a formula that could not
-    be translated keeps its error on its step."""
+    The chains are those after a `part: NAME` marker for that part, else those without a marker. A chain
+    whose first line is the previous chain's last line (a derivation carried on in the next block) is
+    joined to it. Nothing is chosen here: which lines are work and which only restate the question or its
+    result is decided on the parsed formulas by the grader. Raises ReadError when the sheet holds no chain;
+    a formula that could not be translated keeps its error on its step."""
     sheet = read_markdown(text, path, key, part)
     chains = chains_for_part(sheet, part)
     if not chains:
         if sheet.errors:
             raise sheet.errors[0]
-        raise ReadError("no chain of relations in the display formulas ($$ ... $$) of this sheet", Span(path, 1, 1))
-    kp = next((p for p in key.parts if p.name == part), None)
-    lhs = ""
-    if kp is not None and kp.claim is not None:
-        m = re.split(r"\s(?:<==>|==>|<=|>=|!=|=|<|>)\s", " ".join(kp.claim.text.split()), maxsplit=1)
-        lhs = m[0].replace(" ", "")
-    matching = [c for c in chains if lhs and c.steps[0].text.replace(" ", "") == lhs] or chains
-    best = max(len(c.steps) for c in matching)
-    return [c for c in matching if len(c.steps) == best][-1].steps  # the longest; the later one on a tie
+        raise ReadError("no chain of relations in the formulas ($$ ... $$ or $ ... $) of this sheet",
+                        Span(path, 1, 1))
+    joined: list[Chain] = []
+    for c in chains:
+        prev = joined[-1] if joined else None
+        if prev is not None and not prev.statement and not c.statement and \
+                _bare(prev.steps[-1]) == _bare(c.steps[0]) and getattr(c.steps[0], "error", None) is None:
+            joined[-1] = Chain(prev.steps + c.steps[1:], False, prev.span, prev.part, None, prev.inline and c.inline)
+            continue
+        joined.append(c)
+    return joined, list(sheet.errors)
+
+
+def _bare(t: Text) -> str:
+    """A line's expression without the relation in front of it, spaces removed."""
+    text = t.text.replace(" ", "")
+    m = re.match(r"(<==>|==>|<=|>=|!=|=|<|>)", text)
+    return text[m.end():] if m else text
 
 
 def sheet_derivation(sheet: Sheet, key: Derivation | None) -> Derivation:
@@ -3016,6 +3213,8 @@ def verify_sheets(paths: list[str], key_path: str, options, progress_factory=Non
             plans.append(planner.plan_path(f))
             continue
         sheet = read_markdown(text, f, key)
+        # inline math in prose often names things the key does not declare; `verify` checks display math
+        sheet.chains = [c for c in sheet.chains if not c.inline]
         derivation = sheet_derivation(sheet, key)
         plan = _FilePlan(f, derivation.title)
         for part in derivation.parts:  # one chain at a time: a failure stays with its chain

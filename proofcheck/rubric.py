@@ -21,7 +21,7 @@ DEFAULT_FINAL = 2.0
 DEFAULT_STEP_POINTS = 1.0  # per step of the key's chain, shared by the submitted steps
 MAX_POINTS = 1_000_000.0
 MAX_REQUIRED = 20  # per part: each one costs a kernel task per submitted line
-PART_KEYS = {"policy", "final", "per_step", "steps_total", "required"}
+PART_KEYS = {"policy", "final", "per_step", "steps_total", "required", "show_work"}
 TOP_KEYS = PART_KEYS | {"parts"}
 
 
@@ -49,6 +49,12 @@ class PartRubric:
     steps_total: float | None = None  # points shared by the submitted steps (default: 1 per key step)
     policy: str = ECF
     required: list[Required] = field(default_factory=list)
+    show_work: bool | None = None  # must a sheet show work? (default: when the key's chain has 2+ steps)
+
+    @property
+    def wants_work(self) -> bool:
+        """Whether a sheet that only restates the claim earns nothing (see docs/grading.md)."""
+        return self.show_work if self.show_work is not None else self.key_steps > 1
 
     @property
     def step_max(self) -> float:
@@ -119,6 +125,11 @@ def _apply(rubric: PartRubric, m: dict, path: str, lines: list[str]) -> None:
         rubric.steps_total, rubric.per_step = _points(m["steps_total"][1], path, "steps_total"), None
     if "required" in m:
         rubric.required = _required(m["required"][1], path, lines)
+    if "show_work" in m:
+        node = m["show_work"][1]
+        if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":bool"):
+            raise ReadError("`show_work` is true (the default) or false", _span(path, node))
+        rubric.show_work = str(node.value).strip().lower() in ("true", "yes", "on")
 
 
 def _required(node, path: str, lines: list[str]) -> list[Required]:

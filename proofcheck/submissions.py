@@ -15,12 +15,15 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lark import Tree as LarkTree
+
 from proofcheck.errors import LimitError, ProofcheckError, ReadError, show_line
 from proofcheck.grade import Grade, PartOutcome, score_part
 from proofcheck.kernel.terms import Implication, Relation, StepTask
+from proofcheck.kernel.verdict import StepResult
 from proofcheck.model import Declaration, Derivation, Part, Span, Text
-from proofcheck.parse import parse_expression_or_relation
-from proofcheck.latex_input import is_latex_sheet, sheet_steps
+from proofcheck.parse import grammar, mark_inner_products, parse_expression_or_relation
+from proofcheck.latex_input import is_latex_sheet, sheet_chains
 from proofcheck.read import MAX_STEPS, is_derivation_text, load_text, parse_derivation_text, split_steps
 from proofcheck.rubric import PartRubric, read_rubric
 from proofcheck.verify import ErrorInfo, Options, Planner, compose, implies_relation, run_plans
@@ -87,10 +90,18 @@ def load_key(path: str, options: Options) -> tuple[Key | None, list[ErrorInfo]]:
 
 @dataclass
 class Attempt:
-    """One submitted chain, merged with the key part it is graded against."""
+    """One submitted chain, merged with the key part it is graded against.
+
+    A sheet's part is several chains (all the student wrote for it, in order): they share `group`, and
+    one part outcome is made of them. `variant` marks the same chain with its ambiguous lines read the
+    other way (see latex_input._other_reading)."""
 
     part: Part
     notes: list[str] = field(default_factory=list)
+    group: int | None = None
+    variant: bool = False
+    inline: bool = False  # a chain of inline math ($...$ in a sentence)
+    variant_line: int | None = None  # for a variant: the one line read the other way
 
 
 @dataclass
@@ -152,11 +163,24 @@ def read_submission(path: str, key: Key, part: str | None = None) -> Submission:
 
 def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment) -> None:
     target = _single_target(sub, key, part, comment)
-    if is_latex_sheet(text):  # a Markdown/LaTeX sheet: its $$ ... $$ chain, declared by the key
-        steps = sheet_steps(text, sub.path, key.derivation, target)
-    else:
-        origins = tuple((i + 1, 1) for i in range(text.count("\n") + 1))
-        steps = split_steps(Text(text, sub.path, origins))
+    if is_latex_sheet(text):  # a Markdown/LaTeX sheet: every chain written for the part, declared by the key
+        chains, errors = sheet_chains(text, sub.path, key.derivation, target)
+        if sum(len(c.steps) for c in chains) > MAX_STEPS:
+            raise LimitError(f"{sum(len(c.steps) for c in chains)} lines; the limit is {MAX_STEPS}",
+                             Span(sub.path, 1, 1))
+        sub.errors.extend(_error(e, sub.lines) for e in errors)
+        group = len(sub.attempts)
+        for c in chains:
+            sub.attempts.append(replace(_merge(key.parts[target], None, c.steps, c.span), group=group,
+                                        inline=c.inline))
+            for i, t in enumerate(c.steps):  # one variant per ambiguous line: the other lines as written
+                if getattr(t, "alternative", None) is not None:
+                    other = c.steps[:i] + [t.alternative] + c.steps[i + 1:]
+                    sub.attempts.append(replace(_merge(key.parts[target], None, other, c.span), group=group,
+                                                variant=True, inline=c.inline, variant_line=i))
+        return
+    origins = tuple((i + 1, 1) for i in range(text.count("\n") + 1))
+    steps = split_steps(Text(text, sub.path, origins))
     if not steps:
         raise ReadError("no steps: a plain-text submission holds the chain, one step per line", Span(sub.path, 1, 1))
     if len(steps) > MAX_STEPS:
@@ -298,6 +322,7 @@ class _AttemptPlan:
     relation_problem: str = ""
     from_result: bool = False
     required: list[list[tuple[int, int]]] = field(default_factory=list)  # per result: (line, task)
+    restates: list[bool] = field(default_factory=list)  # per line: it is the question or the result as given
 
 
 def _plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) -> _AttemptPlan:
@@ -334,6 +359,7 @@ def _plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt)
     question, result = (claim.premise, claim.conclusion) if isinstance(claim, Implication) else \
         (claim.lhs, claim.rhs) if isinstance(claim, Relation) and not statement else (None, None)
     ap.from_result = result is not None and _same(first, result) and not _same(question, result)
+    ap.restates = _restates(attempt.part)
     if start is not None:
         ap.start = planner.add(start)
     if end is not None and last is not None:
@@ -348,6 +374,58 @@ def _plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt)
                 checks.append((i, planner.add(StepTask(line, op, req, None, ctx, f"{name}:required{j}"))))
         ap.required.append(checks)
     return ap
+
+
+def _restates(part: Part) -> list[bool]:
+    """Per line of the chain: whether it is, as written, the claim's left or right side (or for a statement
+    chain the claim itself, its premise or its conclusion) — the question or the result copied, not work.
+
+    Compared on the parse trees, with sums in any order and brackets ignored: parsed SymPy objects would not
+    do, since SymPy's own evaluation makes `x^2 + 2xy + y^2 - 2xy` the same object as `x^2 + y^2`."""
+    if part.claim is None:
+        return []
+    try:
+        claim = grammar().parse(mark_inner_products(part.claim.text), start="claim")
+    except Exception:  # noqa: BLE001 - the key's claim is checked elsewhere; here it only matters if it parses
+        return []
+    relations = [claim.children[0]] if claim.data == "claim_relation" else [claim.children[0], claim.children[2]]
+    sides = {_shape(r) for r in relations}
+    for r in relations:
+        sides.update({_shape(r.children[0]), _shape(r.children[2])})
+    out = []
+    for i, t in enumerate(part.steps):
+        try:
+            tree = grammar().parse(mark_inner_products(t.text), start="start_line" if i == 0 else "step_line")
+        except Exception:  # noqa: BLE001 - a line that does not parse is reported by the planner
+            out.append(False)
+            continue
+        body = tree.children[0] if i == 0 else tree.children[1]
+        out.append(_shape(body) in sides)
+    return out
+
+
+def _shape(tree) -> object:
+    """A parse tree as a comparable value: sums as multisets of signed terms, brackets dropped."""
+    if not isinstance(tree, LarkTree):
+        return str(tree)
+    if tree.data == "group":
+        return _shape(tree.children[0])
+    if tree.data in ("add", "sub", "neg"):
+        terms: list[tuple[bool, object]] = []
+
+        def walk(t, sign: bool) -> None:
+            if isinstance(t, LarkTree) and t.data == "group":
+                t = t.children[0]
+            if isinstance(t, LarkTree) and t.data in ("add", "sub"):
+                walk(t.children[0], sign)
+                walk(t.children[1], sign if t.data == "add" else not sign)
+            elif isinstance(t, LarkTree) and t.data == "neg":
+                walk(t.children[0], not sign)
+            else:
+                terms.append((sign, _shape(t)))
+        walk(tree, True)
+        return ("sum", tuple(sorted(terms, key=repr)))
+    return (str(tree.data), tuple(_shape(c) for c in tree.children if c is not None))
 
 
 def _same(a, b) -> bool:
@@ -376,16 +454,16 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
                 outcomes[id(sub)][attempt.part.name] = PartOutcome(attempt.part.name, errors=[error], readable=False)
     progress = progress_factory(len(planner.tasks)) if progress_factory else None
     reports = run_plans(planner, [ap.plan for ap in plans], options, progress)
-    results = planner.results
+    groups: dict[tuple, list[tuple[_AttemptPlan, object]]] = {}
     for ap, report in zip(plans, reports):
-        pr = report.parts[0] if report.parts else None
-        o = PartOutcome(ap.attempt.part.name, True, pr.steps if pr else [], list(report.errors),
-                        results[ap.final] if ap.final is not None else None,
-                        results[ap.start] if ap.start is not None else None, ap.relation_problem,
-                        [[(i, results[t]) for i, t in checks] for checks in ap.required], ap.attempt.notes,
-                        readable=pr is not None, from_result=ap.from_result,
-                        sources={i: " ".join(t.text.split()) for i, t in enumerate(ap.attempt.part.steps)})
-        outcomes[id(ap.submission)][o.name] = o
+        ident = (id(ap.submission), ap.attempt.part.name, ap.attempt.group if ap.attempt.group is not None else id(ap))
+        groups.setdefault(ident, []).append((ap, report))
+    for members in groups.values():
+        first = members[0][0].attempt
+        # only sheets: a derivation or plain-text file is written for proofcheck, and its chain is the work
+        show_work = first.group is not None and key.rubric[first.part.name].wants_work
+        o = _outcome(members, planner.results, options.strict, show_work)
+        outcomes[id(members[0][0].submission)][o.name] = o
     grades = []
     for sub in subs:
         got = outcomes[id(sub)]
@@ -396,3 +474,131 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
         notes = sub.notes + [n for o in got.values() for n in o.notes]
         grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes, sub.unreadable))
     return grades, planner
+
+
+# ---------------------------------------------------------------------------------------------
+# One outcome per part: the chains a student wrote for it, restatements set aside, two readings compared
+
+
+@dataclass
+class _ChainResult:
+    ap: _AttemptPlan
+    steps: list  # verify's StepReports
+    errors: list[ErrorInfo]
+    start: StepResult | None
+    final: StepResult | None
+    readable: bool
+
+
+def _chain_result(ap: _AttemptPlan, report, results) -> _ChainResult:
+    pr = report.parts[0] if report.parts else None
+    return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors),
+                        results[ap.start] if ap.start is not None else None,
+                        results[ap.final] if ap.final is not None else None, pr is not None)
+
+
+def _outcome(members: list[tuple[_AttemptPlan, object]], results, strict: bool,
+             show_work: bool = True) -> PartOutcome:
+    """The part's outcome from all its chains: the work in the order written, graded as one. Under
+    `show_work` (the default) a chain that only restates the question or its result is set aside."""
+    main = [_chain_result(ap, r, results) for ap, r in members if not ap.attempt.variant]
+    variants = [_chain_result(ap, r, results) for ap, r in members if ap.attempt.variant]
+    # variants follow the chain they read the other way
+    other: dict[int, list[_ChainResult]] = {}
+    k = -1
+    for ap, r in members:
+        if ap.attempt.variant:
+            other.setdefault(k, []).append(variants.pop(0))
+        else:
+            k += 1
+    name = main[0].ap.attempt.part.name
+    notes = list(main[0].ap.attempt.notes)
+    review: list[str] = []
+    for idx, c in enumerate(main):
+        for alt in other.get(idx, []):
+            review += _compare_readings(c, alt, strict)
+    # Inline math in a sentence is often a remark in the student's notation, not a step: when we cannot
+    # read it, it is set aside and a person is asked to look, instead of costing the student a step.
+    unread = [c for c in main if c.ap.attempt.inline and (not c.readable or c.errors or any(
+        s.result.status.value == "error" for s in c.steps))]
+    for c in unread:
+        t = c.ap.attempt.part.steps[0]
+        why = next((e.message for e in c.errors), None) or next(
+            (s.result.message for s in c.steps if s.result.status.value == "error"), "")
+        msg = f"the inline formula at line {t.span.line} could not be read ({' '.join(why.split()).rstrip('.')})" \
+            if why else f"the inline formula at line {t.span.line} could not be read"
+        notes.append(msg[0].upper() + msg[1:] + "; it is not graded")
+        review.append(msg)
+    main = [c for c in main if c not in unread] or main
+    restated = [c for c in main if show_work and c.readable and c.ap.restates and all(c.ap.restates)]
+    work = [c for c in main if c not in restated] or restated[-1:]
+    for c in restated:
+        notes.append(f"Line {c.ap.attempt.part.steps[0].span.line} restates the question or its result; "
+                     "that is neither work nor proof, so it is not graded")
+    steps, errors, restating, starts, sources = [], [], set(), {}, {}
+    required: list[list[tuple[int, StepResult]]] = [[] for _ in work[-1].ap.required]
+    offset = 0
+    for n, c in enumerate(work):
+        lines = c.ap.attempt.part.steps
+        if n == 0:
+            sources[0] = " ".join(lines[0].text.split())
+        else:
+            starts[offset + 1] = lines[0].span.line
+        for i, t in enumerate(lines[1:], start=1):
+            sources[offset + i] = " ".join(t.text.split())
+        for s in c.steps:
+            steps.append(replace(s, index=s.index + offset))
+            if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
+                restating.add(s.index + offset)
+        errors += c.errors
+        for j, checks in enumerate(c.ap.required[:len(required)]):
+            required[j] += [(i + offset, results[t]) for i, t in checks]
+        offset += len(lines) - 1
+    for c in main:
+        if c not in work:
+            errors += c.errors
+    last = work[-1]
+    return PartOutcome(name, True, steps, errors, last.final, last.start, last.ap.relation_problem, required, notes,
+                       readable=last.readable, from_result=last.ap.from_result, sources=sources,
+                       restating=restating if show_work else set(), chain_starts=starts, needs_review=review,
+                       restated_only=last in restated)
+
+
+def _compare_readings(c: _ChainResult, alt: _ChainResult, strict: bool) -> list[str]:
+    """Check a chain with ambiguous lines under both readings. Where they disagree the line says so, the
+    verdict that holds is kept (no silent deduction) and the reasons for review are returned."""
+    from proofcheck.grade import valid
+    lines, others = c.ap.attempt.part.steps, alt.ap.attempt.part.steps
+    ambiguous = {alt.ap.attempt.variant_line}
+    review: list[str] = []
+
+    def clash(a: StepResult | None, b: StepResult | None) -> bool:
+        return a is not None and b is not None and valid(a, strict) != valid(b, strict)
+
+    def words(r: StepResult) -> str:
+        return "holds" if valid(r, strict) else "does not hold" if r.status.value in ("refuted", "error") \
+            else "cannot be decided"
+
+    by_index = {s.index: s for s in alt.steps}
+    for k, s in enumerate(c.steps):
+        b = by_index.get(s.index)
+        if b is None or not ({s.index, s.index - 1} & ambiguous) or not clash(s.result, b.result):
+            continue
+        i = s.index if s.index in ambiguous else s.index - 1
+        msg = (f"line {lines[i].span.line} has two readings: as `{' '.join(lines[i].text.split())}` this step "
+               f"{words(s.result)}; as `{' '.join(others[i].text.split())}` it {words(b.result)}. "
+               "It keeps its credit until a person decides")
+        if "two readings" in s.result.message:  # already compared under another line's readings
+            continue
+        keep = s.result if valid(s.result, strict) else b.result
+        c.steps[k] = replace(s, result=replace(keep, message=msg))
+        review.append(f"step {s.index}: {msg}")
+    for attr, i, what in (("final", len(lines) - 1, "the final line"), ("start", 0, "the first line")):
+        a, b = getattr(c, attr), getattr(alt, attr)
+        if i in ambiguous and clash(a, b):
+            msg = (f"{what} (line {lines[i].span.line}) has two readings: as `{' '.join(lines[i].text.split())}` "
+                   f"it {'matches' if valid(a, strict) else 'does not match'} the key; as "
+                   f"`{' '.join(others[i].text.split())}` it {'matches' if valid(b, strict) else 'does not match'}")
+            setattr(c, attr, a if valid(a, strict) else b)
+            review.append(msg)
+    return review

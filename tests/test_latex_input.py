@@ -729,7 +729,8 @@ def test_steps_latex_one_step_per_line_finds_the_seed_snr_slips():
     doc = verify(SNR_YAML)
     assert doc["errors"] == []
     part = doc["parts"][0]
-    assert part["claim_established"] is True
+    # The chain reaches its claim, but a claim is established only when every step holds (FORMAT.md 3).
+    assert part["claim_established"] is False and part["claim_message"] == "steps 4, 5, 6 are refuted"
     assert [s["status"] for s in part["steps"]] == ["proved"] * 3 + ["refuted"] * 3
     assert [s["line"] for s in part["steps"]] == list(range(26, 32))
     assert part["steps"][3]["text"] == "1/(2 sigma_s^2) (a_s^2 sigma_t^2 - a_t^2)/sigma_t^2 ||x - x_hat||^2"
@@ -827,7 +828,7 @@ def test_markdown_blocks_chains_and_prose():
     text = textwrap.dedent(r"""
         # Homework
 
-        Some prose with inline math $x = y$ that is ignored.
+        Some prose with inline math $x = y$ that is read, and a name $x$ in a sentence that is not a chain.
 
         $$a = b + 0 = b$$
 
@@ -848,10 +849,11 @@ def test_markdown_blocks_chains_and_prose():
     sheet = read_markdown(text, "s.md", key)
     assert sheet.errors == []
     assert sheet.skipped == 2  # `z ~ N(0, 1)` and the condition `a > 0`
-    assert [[t.text for t in c.steps] for c in sheet.chains] == [["a", "= b + 0", "= b", "= b * 1"],
+    assert [[t.text for t in c.steps] for c in sheet.chains] == [["x", "= y"], ["a", "= b + 0", "= b", "= b * 1"],
                                                                   ["c", "= c", "<= c + a^2"]]
-    assert [(c.steps[3].span.line, c.steps[3].span.col) for c in sheet.chains[:1]] == [(10, 3)]
-    assert sheet.chains[0].claim.text == "a = b * 1"
+    assert [c.inline for c in sheet.chains] == [True, False, False]
+    assert [(c.steps[3].span.line, c.steps[3].span.col) for c in sheet.chains[1:2]] == [(10, 3)]
+    assert sheet.chains[1].claim.text == "a = b * 1"
     assert is_latex_sheet(text) and not is_latex_sheet("x = 1\n= 1\n")
 
 
@@ -893,7 +895,8 @@ def test_seed000_snr_chain_end_to_end():
     assert doc["errors"] == []
     (part,) = doc["parts"]
     assert [s["status"] for s in part["steps"]] == ["proved"] * 4 + ["refuted"] * 3
-    assert part["claim_established"] is True  # the chain's own claim: its first line = its last
+    # The chain's own claim (its first line = its last) is reached, but steps 5-7 are refuted.
+    assert part["claim_established"] is False and part["claim_message"] == "steps 5, 6, 7 are refuted"
     assert part["steps"][4]["counterexample"] is not None
 
 
@@ -965,18 +968,33 @@ def test_fixtures_are_verbatim_seed_excerpts():
             assert line in texts[md.name[4:7]], (md.name, line[:60])
 
 
-def test_sheet_steps_for_grading():
-    """The hook for `proofcheck grade`: the chain of a sheet to grade against a key part."""
-    from proofcheck.latex_input import sheet_steps
+def test_sheet_chains_for_grading():
+    """The hook for `proofcheck grade`: every chain of a sheet for a key part, in the order written."""
+    from proofcheck.latex_input import sheet_chains
     key = read_derivation(DATA / "seed003_q1.key.yaml")
-    steps = sheet_steps((DATA / "seed003_q1.md").read_text(encoding="utf-8"), "s.md", key, "main")
+    chains, errors = sheet_chains((DATA / "seed003_q1.md").read_text(encoding="utf-8"), "s.md", key, "main")
+    assert errors  # the ≈ and the unclosed bracket are reported, not dropped
+    steps = next(c.steps for c in chains if len(c.steps) == 5)
     assert [t.text for t in steps] == [  # the bracket of the expectation (mapped to nothing) stays as (...)
         "diff(L_G, theta)", "= (diff(log(1 - sigmoid(h(theta, z))), theta))",
         "= (1/(1 - sigmoid(h(theta, z))) * sigmoid(h(theta, z)) (sigmoid(h(theta, z)) - 1) * diff(h(theta, z), theta))",
         "= (1/(1 - 0) * 0 (0 - 1) * diff(h(theta, z), theta))", "= 0"]
     assert (steps[3].span.line, steps[3].span.col) == (14, 3)  # the `=` of the `$$= ...$$` block that continues it
     with pytest.raises(ProofcheckError, match="no chain"):
-        sheet_steps("just prose, $x$ inline\n", "s.md", key, "main")
+        sheet_chains("just prose, $x$ inline\n", "s.md", key, "main")
+
+
+def test_continuation_rows_and_readings():
+    names = Names(symbols={"a": "scalar", "b": "scalar", "c": "scalar", "x": "scalar", "y": "scalar"})
+    lines = lambda latex: [t.text for t in latex_lines(Text(latex, "t", ((1, 1),)), names)]  # noqa: E731
+    assert lines(r"a &= b \\ &\quad + c \\ &= b + c") == ["a", "= b + c", "= b + c"]
+    assert lines(r"a = b \\ - c = b - c") == ["a", "= b - c", "= b - c"]  # multline style
+    with pytest.raises(ProofcheckError, match="a second one starts"):  # an aligned equation of its own
+        lines(r"x &= 1 \\ -y &= 2")
+    (first,) = latex_lines(Text(r"a/2x", "t", ((1, 1),)), names)
+    assert (first.text, first.alternative.text) == ("a/2 x", "a/(2 x)")
+    (first,) = latex_lines(Text(r"a/(2x)", "t", ((1, 1),)), names)
+    assert first.alternative is None
 
 
 def test_relations_with_a_label_carry_the_rule():

@@ -113,6 +113,7 @@ def grade_dict(g: Grade) -> dict:
     first = g.first_error
     return {
         "id": g.id, "path": g.path, "score": g.score, "max_score": g.max_score,
+        "needs_review": g.needs_review,
         "first_error": first[1] if first else None, "first_error_part": first[0] if first else None,
         "final_matches_claim": g.final_matches_claim, "feedback": g.feedback,
         "steps": [dict(step_dict(s), part=p.name, points=round(pts, 4))
@@ -130,7 +131,7 @@ def _part_dict(p: PartGrade) -> dict:
         "required": [{"formula": r.label, "points": pts, "reached_at_step": line} for r, line, pts in p.required],
         "steps_valid": p.steps_valid, "steps_total": len(p.steps),
         "errors": [{"path": e.path, "line": e.line, "column": e.column, "message": e.message} for e in p.errors],
-        "feedback": p.feedback,
+        "feedback": p.feedback, "needs_review": bool(p.needs_review), "review_reasons": list(p.needs_review),
     }
 
 

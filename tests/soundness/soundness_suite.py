@@ -1,8 +1,9 @@
 """The soundness suite's cases and how an outcome is judged; shared by test_soundness.py and
 bench/soundness_rates.py.
 
-cases.yaml lists one entry per derivation file under cases/<class>/: the step to look at, whether the
-statement is true, and what the kernel must say (`must`):
+cases.yaml lists one entry per derivation file under cases/<class>/: the step to look at (0: the chain
+as a whole, whose status counts the claim), whether the statement is true, and what the kernel must
+say (`must`):
 
 * `refuted`          - a false statement with a concrete counterexample in the domain: only `refuted` passes;
 * `not_established`  - a false statement: anything but `proved`/`numeric` passes; `error` only where the
@@ -27,7 +28,7 @@ class Case:
     """One entry of cases.yaml."""
 
     file: str  # relative to tests/soundness
-    step: int  # 1-based step of the (only) part
+    step: int  # 1-based step of the (only) part; 0: the whole chain and its claim (the part's status)
     cls: str
     truth: bool
     must: str
@@ -81,6 +82,12 @@ def run_cases(cases: list[Case], seed: int = 0, timeout: float = 5.0, jobs: int 
             out[c] = Outcome("error", message="; ".join(f"line {e.line}:{e.column}: {e.message}" for e in r.errors))
         elif not r.parts or len(r.parts[0].steps) < c.step:
             out[c] = Outcome("error", message=f"the file has no step {c.step}")
+        elif c.step == 0:
+            part = r.parts[0]
+            said = "; ".join(f"step {s.index}: {s.result.status.value}" for s in part.steps)
+            out[c] = Outcome(part.status.value, "chain", f"{said}; claim: {part.claim_message or 'established'}"
+                             if not part.claim_established else f"{said}; claim established",
+                             None, part.claim_established)
         else:
             part = r.parts[0]
             s = part.steps[c.step - 1]
@@ -117,7 +124,8 @@ def describe(case: Case, outcome: Outcome) -> str:
     """A failure message: the case, what it demands, and what the kernel said."""
     truth = "TRUE" if case.truth else "FALSE"
     text = case.path.read_text(encoding="utf-8") if case.path.exists() else "(missing file)"
-    lines = [f"{case.file} (step {case.step}): a {truth} statement that must be {case.must.replace('_', ' ')}",
+    where = f"step {case.step}" if case.step else "the chain and its claim"
+    lines = [f"{case.file} ({where}): a {truth} statement that must be {case.must.replace('_', ' ')}",
              f"  kernel said: {outcome.status}" + (f" [{outcome.method}]" if outcome.method else ""),
              f"  message: {outcome.message or '(none)'}"]
     if outcome.counterexample:

@@ -18,9 +18,11 @@ JOBS = 2
 
 
 @pytest.fixture(scope="module")
-def batch():
-    """Every case checked once, seed 0."""
-    return run_cases(CASES, seed=0, timeout=TIMEOUT, jobs=JOBS)
+def batch(request):
+    """Every selected case checked once, seed 0, in one run (a `-k` selection checks only its cases)."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if item.module is request.module and "case" in getattr(getattr(item, "callspec", None), "params", {})]
+    return run_cases(selected or CASES, seed=0, timeout=TIMEOUT, jobs=JOBS)
 
 
 def test_suite_shape():

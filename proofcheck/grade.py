@@ -74,6 +74,12 @@ class Grade:
     errors: list[ErrorInfo] = field(default_factory=list)  # what in the file could not be read
     notes: list[str] = field(default_factory=list)
     unreadable: bool = False  # nothing in the file could be read
+    formulas: list = field(default_factory=list)  # a sheet's formulas (latex_input.FormulaNote), each accounted for
+
+    @property
+    def not_read(self) -> list:
+        """The sheet's formulas with a relation that could not be read (line, column, reason)."""
+        return [f for f in self.formulas if f.kind == "not read" and f.relation]
 
     @property
     def score(self) -> float:
@@ -124,6 +130,11 @@ class Grade:
         if skipped:
             body += f" Not attempted: {', '.join(skipped)}."
         notes = " ".join(n.rstrip(".") + "." for n in self.notes)
+        if self.not_read:
+            where = ", ".join(f"{f.line}:{f.column}" for f in self.not_read[:12])
+            more = f" and {len(self.not_read) - 12} more" if len(self.not_read) > 12 else ""
+            notes += (f" {len(self.not_read)} formula{'s' if len(self.not_read) > 1 else ''} of the sheet could not "
+                      f"be read (line:column {where}{more}); they are listed under `formulas` in the JSON report.")
         total = f"Score {fmt(self.score)}/{fmt(self.max_score)}."
         return " ".join(s.strip() for s in (head, body, notes, total) if s.strip())
 

@@ -47,7 +47,8 @@ MAX_NESTING = 48  # brackets and groups inside one another (as proofcheck.parse)
 
 __all__ = ["LatexText", "Names", "Chain", "Sheet", "translate", "latex_lines", "latex_steps", "latex_claim",
            "read_markdown",
-           "is_latex_sheet", "sheet_derivation", "verify_sheets", "chains_for_part", "sheet_chains"]
+           "is_latex_sheet", "sheet_derivation", "verify_sheets", "chains_for_part", "sheet_chains", "sheet_sections",
+           "sheet_headings", "section_label", "section_matches", "FormulaNote"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,6 +173,54 @@ class Names:
     def is_array(self, name: str) -> bool:
         """A declared vector or matrix."""
         return self.symbols.get(name) in ("vector", "matrix")
+
+    def resolve(self, spellings: list[str]) -> str | None:
+        """The declared name a LaTeX name stands for when none of its spellings is declared, by the normal
+        form of docs/latex.md ("Names"): `sigma_ts` for `\\sigma_{t|s}`, `x_hat` for `\\hat{x}_\\theta`,
+        `abar_t` for `\\bar\\alpha_t`, `sigma_s` for `\\sigma_S`. Tiers from strict to loose; a tier is
+        used only when it gives exactly one declared name, so two close names are never confused."""
+        declared = list(self.symbols) + list(self.defines)
+        for tier in range(1, len(_NORMAL_TIERS) + 1):
+            want = {_normal_name(s, tier) for s in spellings}
+            found = {d for d in declared if _normal_name(d, tier) in want}
+            if len(found) == 1:
+                return found.pop()
+            if len(found) > 1:
+                return None
+        return None
+
+
+_DECORATIONS = ("hat", "bar", "tilde", "dot", "ddot", "check", "breve", "vec", "star")
+_MODEL_PARAMETERS = {"theta", "phi", "psi"}
+_GREEK_INITIAL = {"alpha": "a", "beta": "b", "gamma": "g", "delta": "d", "epsilon": "e", "varepsilon": "e",
+                  "eta": "h", "lambda": "l", "mu": "m", "nu": "n", "rho": "r", "sigma": "s", "tau": "t"}
+# 1: separators and the place of a decoration ignored; 2: also a model-parameter subscript (theta, phi,
+# psi) dropped; 3: also the case of subscripts ignored (sigma_S for sigma_s); 4: also a decorated Greek
+# letter abbreviated to its Latin initial (alpha_bar_t for abar_t)
+_NORMAL_TIERS = (1, 2, 3, 4)
+
+
+@lru_cache(maxsize=4096)
+def _normal_name(name: str, tier: int) -> tuple:
+    """A name's normal form at one tier of Names.resolve."""
+    words = [w for w in name.replace("|", "_").split("_") if w]
+    if not words:
+        return (name,)
+    base, decos, subs = words[0], [], []
+    for d in _DECORATIONS:  # `abar`, `xhat`: a decoration written onto the base letter
+        if base.endswith(d) and len(base) > len(d) and base[:-len(d)].isalpha():
+            base, decos = base[:-len(d)], [d]
+            break
+    for w in words[1:]:
+        (decos if w in _DECORATIONS else subs).append(w)
+    if tier >= 2:
+        subs = [w for w in subs if w not in _MODEL_PARAMETERS]
+    sub = "".join(subs)
+    if tier >= 3:
+        sub = sub.lower()
+    if tier >= 4 and decos:
+        base = _GREEK_INITIAL.get(base, base)
+    return (base, tuple(sorted(decos)), sub)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1519,7 +1568,9 @@ class _Translator:
             self.emit_powers(toks, powers, out, skip)
             return i + 1
         cands = self.candidates(base, accent, subs, labels, t)
-        chosen = next((c for c in cands if self.names.known(c) or c in self.bound), cands[0])
+        chosen = next((c for c in cands if self.names.known(c) or c in self.bound), None)
+        if chosen is None:  # not declared as written: the key's name with the same normal form, if one
+            chosen = self.names.resolve(cands) or cands[0]
         info["candidates"] = cands
         if base == "e" and not accent and not subs and not labels and not self.names.known("e") and t.kind == "word":
             info["euler"] = True
@@ -2470,6 +2521,21 @@ class Chain:
     part: str | None = None  # the key part named by the last `part: NAME` marker before it
     claim: Text | None = None  # the chain's own claim: its first line related to its last
     inline: bool = False  # every formula of it is inline math ($...$ in a sentence)
+    section: str = ""  # the heading it is written under ("2.c"; "" before any heading)
+
+
+@dataclass
+class FormulaNote:
+    """What became of one formula of a sheet: nothing is dropped without a record (docs/grading.md 3a)."""
+
+    line: int
+    column: int
+    kind: str  # "read" (a line of a chain), "condition", "expression" (no relation), "not read"
+    reason: str = ""  # for "not read": why; for "condition": what it is
+    section: str = ""
+    inline: bool = False
+    relation: bool = False  # the formula contains a relation (=, <, \Rightarrow, ...)
+    latex: str = ""
 
 
 @dataclass
@@ -2481,6 +2547,7 @@ class Sheet:
     errors: list[ProofcheckError] = field(default_factory=list)
     skipped: int = 0  # formulas that are not chains (conditions, `z \sim q`, `x \in \mathbb{R}`)
     lines: list[str] = field(default_factory=list)
+    formulas: list[FormulaNote] = field(default_factory=list)  # every formula, in the order written
 
 
 def _op_of(t: _Tok) -> str:
@@ -2786,18 +2853,39 @@ def _claim_of(kind: str, lines: list[_Line], src: _Source) -> LatexText | None:
 
 
 def _chains(formulas: list[tuple[_Formula, str | None, Names]], src: _Source, where: str,
-            builder: _ChainBuilder | None = None) -> tuple[list[Chain], list[ProofcheckError], int]:
+            builder: _ChainBuilder | None = None, notes: list[FormulaNote] | None = None,
+            section: str = "") -> tuple[list[Chain], list[ProofcheckError], int]:
     builder = builder or _ChainBuilder(src)
     skipped = 0
     for f, part, names in formulas:
+        line, col = src.pos(f.segments[0].toks[0].start if f.segments[0].toks else f.start)
+        relation = any(sg.rel is not None for sg in f.segments)
+        latex = " ".join(src.text[f.start:max((t.end for sg in f.segments for t in sg.toks), default=f.start)]
+                         .split())[:200]
         if f.dead:
             skipped += 1
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "condition", "a condition or declaration, not a step", section,
+                                         f.inline, relation, latex))
             continue
-        builder.add(_translate_formula(f, names, src, where), part, f.inline)
+        segs = _translate_formula(f, names, src, where)
+        orphan = segs[0].op is not None and builder.kind is None
+        builder.add(segs, part, f.inline)
+        if notes is not None:
+            err = next((sg.error for sg in segs if sg.error is not None), None)
+            if err is None and orphan:
+                err = builder.orphans[-1] if builder.orphans else None
+            if err is not None:
+                sp = err.span
+                notes.append(FormulaNote(sp.line if sp else line, sp.col if sp else col, "not read",
+                                         " ".join(err.message.split()), section, f.inline, relation, latex))
+            else:
+                notes.append(FormulaNote(line, col, "read" if relation else "expression", "", section, f.inline,
+                                         relation, latex))
     out = []
     for kind, lines, part, inline in builder.finish():
         texts = [_line_text(l, kind, src) for l in lines]
-        out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src), inline))
+        out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src), inline, section))
     return out, builder.orphans, skipped
 
 
@@ -3008,16 +3096,97 @@ def _merged_part(key: Derivation) -> Part:
     return Part("sheet", None, [], symbols, define, given)
 
 
-def read_markdown(text: str, path: str, key: Derivation | None = None, part: str | None = None) -> Sheet:
+_PERSIAN_ORDINALS = {"اول": "1", "نخست": "1", "یکم": "1", "دوم": "2", "سوم": "3", "چهارم": "4", "پنجم": "5",
+                     "ششم": "6", "هفتم": "7", "هشتم": "8", "نهم": "9", "دهم": "10"}
+# item letters: Latin, and Persian in abjad order (آ ب ج د ه و ز ح), with the OCR look-alikes seen on
+# scanned sheets (Ĩ for آ, ٥ for ه)
+_ITEM_LETTERS = {"آ": "a", "ا": "a", "الف": "a", "Ĩ": "a", "ب": "b", "ج": "c", "د": "d", "ه": "e", "٥": "e",
+                 "و": "f", "ز": "g", "ح": "h"}
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_Q_WORDS = r"(?:سوال|سؤال|پرسش|تمرین|question|problem|exercise|q)"
+_HEAD_PREFIX = r"^[ \t]*(?:#+[ \t]*|\*\*|__)?"
+_Q_HEADING = re.compile(_HEAD_PREFIX + _Q_WORDS + r"[ \t]*(\d+|" + "|".join(_PERSIAN_ORDINALS) + r")\b",
+                        re.IGNORECASE | re.MULTILINE)
+_NUM_HEADING = re.compile(_HEAD_PREFIX + r"(\d{1,2})[ \t]*(?:\.[ \t]*(\d{1,2}|[a-h])\b|\.[ \t]*\)?[ \t]*([a-h])\)|"
+                          r"\.\)?|\))(?![\d])", re.MULTILINE)
+_ITEM_HEADING = re.compile(_HEAD_PREFIX + r"(?:\(([a-h]|الف|[آابجدهوزحĨ٥])\)?|([a-h]|الف|[آابجدهوزحĨ٥])\))"
+                           r"(?=[\s$]|$)", re.MULTILINE)
+
+
+def section_label(label: str) -> str:
+    """A heading label as written in a key (`2.c`, `2(c)`, `Q2.ج`, `5.1`) in its normal form `2.c` / `2.1`."""
+    t = label.strip().translate(_DIGITS)
+    m = re.match(r"\s*(?:" + _Q_WORDS + r")?\s*(\d+|" + "|".join(_PERSIAN_ORDINALS) + r")\s*(?:[.(\s]\s*(.+?))?\)?\s*$",
+                 t, re.IGNORECASE)
+    if not m:
+        return t.lower()
+    q = _PERSIAN_ORDINALS.get(m.group(1), m.group(1))
+    item = (m.group(2) or "").strip(" .()")
+    item = _ITEM_LETTERS.get(item, item.lower())
+    return f"{q}.{item}" if item else q
+
+
+def sheet_headings(text: str) -> list[tuple[int, str]]:
+    """The question and item headings of a sheet as (offset, label): `سوال دوم` / `Problem 2` / `2.` give `2`,
+    `ج)` / `(c)` under question 2 give `2.c`, `5.1` gives `5.1`, `4.e)` gives `4.e`. A bare number `N.` is an
+    item when the sheet names its questions (`Problem 1` ... `3.` is item 3 of problem 1, `1.` under it
+    restates the question), otherwise a question."""
+    found: list[tuple[int, str, str, str]] = []  # (offset, kind, a, b)
+    for m in _Q_HEADING.finditer(text):
+        q = m.group(1).translate(_DIGITS)
+        found.append((m.start(), "q", _PERSIAN_ORDINALS.get(q, q), ""))
+    for m in _NUM_HEADING.finditer(text):
+        found.append((m.start(), "num", m.group(1).translate(_DIGITS),
+                      (m.group(2) or m.group(3) or "").lower().translate(_DIGITS)))
+    for m in _ITEM_HEADING.finditer(text):
+        found.append((m.start(), "item", _ITEM_LETTERS.get(m.group(1) or m.group(2), m.group(1) or m.group(2)), ""))
+    found.sort()
+    out: list[tuple[int, str]] = []
+    q, named, seen = "", False, -1
+    for off, kind, a, b in found:
+        if off == seen:
+            continue  # one heading per line start
+        seen = off
+        if kind == "q":
+            q, named = a, True
+            out.append((off, q))
+        elif kind == "num" and b:
+            q = a
+            out.append((off, f"{a}.{b}"))
+        elif kind == "num":
+            if named and a != q:
+                out.append((off, f"{q}.{a}"))
+            elif not named:
+                q = a
+                out.append((off, a))
+        else:
+            out.append((off, f"{q}.{a}" if q else a))
+    return out
+
+
+def section_matches(section: str, labels: list[str]) -> bool:
+    """Whether a sheet section (`2.c`) lies under one of a key part's labels (`2.c`, or `2` for all of it)."""
+    for lab in labels:
+        lab = section_label(lab)
+        if section == lab or (section.startswith(lab + ".") and "." not in lab):
+            return True
+    return False
+
+
+def read_markdown(text: str, path: str, key: Derivation | None = None, part: str | None = None,
+                  sections: dict[str, list[str]] | None = None) -> Sheet:
     """A Markdown or text solution sheet -> its chains, translated with the key's declarations.
 
     Every display block (`$$...$$`, `\\[...\\]`, `\\begin{align}...`) is split into formulas; prose
     is ignored. A formula starting with a relation continues the chain before it (also across
     blocks); `\\Rightarrow` starts a statement chain from the relation before it. A line
     `part: NAME` (or `# part: NAME`, `<!-- part: NAME -->`) assigns the chains after it to that part
-    of the key; otherwise `part` (if given), the key's only part, or none. Translation errors are kept
-    on the formula they belong to (Chain.steps[i].error); blocks that cannot be read at all are in
-    Sheet.errors."""
+    of the key; otherwise `part` (if given), the key's only part, or none. With `sections` (key part ->
+    heading labels, from the key's `grading`), the sheet is split at its headings (sheet_headings), a chain
+    never crosses one, each chain carries its section, and formulas are read with the declarations of the
+    part answered there. Translation errors are kept on the formula they belong to
+    (Chain.steps[i].error); blocks that cannot be read at all are in Sheet.errors; Sheet.formulas says
+    what became of every formula."""
     text = text.replace("\r\n", "\n")
     sheet = Sheet(path, lines=text.splitlines())
     src = _Source(text, path)
@@ -3051,36 +3220,62 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
         blocks = blocks[:MAX_BLOCKS]
     builder = _ChainBuilder(src)
     formulas: list[tuple[_Formula, str | None, Names]] = []
-    mk = 0
+    mk = hk = 0
     current: str | None = None  # the part named by the last marker
+    headings = sheet_headings(text) if sections else []
+    section = ""
+    section_part: str | None = None  # the key part answered under the current heading
+
+    def flush() -> None:
+        nonlocal formulas, builder
+        chains, orphans, skipped = _chains(formulas, src, " in the key", builder, sheet.formulas, section)
+        sheet.chains.extend(chains)
+        sheet.errors.extend(orphans)
+        sheet.skipped += skipped
+        formulas = []
+        builder = _ChainBuilder(src)
+
     for start, end, inline in blocks:
         crossed = False
         while mk < len(markers) and markers[mk][0] < start:
             current = markers[mk][1] if markers[mk][1] in key_parts or key is None else current
             crossed = True
             mk += 1
-        if crossed:  # a part marker ends the chain before it
-            chains, orphans, skipped = _chains(formulas, src, " in the key", builder)
-            sheet.chains.extend(chains)
-            sheet.errors.extend(orphans)
-            sheet.skipped += skipped
-            formulas = []
-            builder = _ChainBuilder(src)
+        new_section = section
+        while hk < len(headings) and headings[hk][0] < start:
+            new_section = headings[hk][1]
+            hk += 1
+        if crossed or new_section != section:  # a part marker or a heading ends the chain before it
+            flush()
+            section = new_section
+            section_part = next((n for n, labs in (sections or {}).items() if section_matches(section, labs)), None)
         try:
             found = _block_formulas(src, start, end)
         except ProofcheckError as exc:
             if not inline:
                 sheet.errors.append(exc)
+            sp = exc.span or src.span(start)
+            body = text[start:end]
+            sheet.formulas.append(FormulaNote(sp.line, sp.col, "not read", " ".join(exc.message.split()), section,
+                                              inline, bool(_RELATION_TEXT.search(body)),
+                                              " ".join(body.split())[:200]))
             continue
         if inline:
-            found = _inline_formulas(found, text, start)
+            kept = _inline_formulas(found, text, start)
+            for f in found:
+                if f not in kept:
+                    line, col = src.pos(f.start)
+                    sheet.formulas.append(FormulaNote(line, col, "expression", "", section, True, False))
+            found = kept
         for f in found:
-            formulas.append((f, current, names_for(current or default)))
-    chains, orphans, skipped = _chains(formulas, src, " in the key", builder)
-    sheet.chains.extend(chains)
-    sheet.errors.extend(orphans)
-    sheet.skipped += skipped
+            owner = current or section_part or default
+            formulas.append((f, current or section_part, names_for(owner)))
+    flush()
     return sheet
+
+
+_RELATION_TEXT = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|Rightarrow|Leftrightarrow|iff|implies|to|"
+                            r"rightarrow|Longrightarrow)\b")
 
 
 _INLINE_CONDITION_WORDS = CONDITION_WORDS | {"at", "setting", "set", "put", "take", "taking", "choose", "choosing",
@@ -3125,15 +3320,34 @@ def sheet_chains(text: str, path: str, key: Derivation, part: str) -> tuple[list
             raise sheet.errors[0]
         raise ReadError("no chain of relations in the formulas ($$ ... $$ or $ ... $) of this sheet",
                         Span(path, 1, 1))
+    return _joined(chains), list(sheet.errors)
+
+
+def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, list[str]]) -> tuple[
+        dict[str, list[Chain]], Sheet]:
+    """For `proofcheck grade` with a key whose parts name their sections: the sheet read once, split at its
+    headings, and for each key part the chains written under its headings (joined as in sheet_chains).
+    Sheet.formulas records every formula with its section, so what is not read is never silent."""
+    sheet = read_markdown(text, path, key, None, sections)
+    out: dict[str, list[Chain]] = {}
+    for name, labels in sections.items():
+        chains = [c for c in sheet.chains if section_matches(c.section, labels)]
+        if chains:
+            out[name] = _joined(chains)
+    return out, sheet
+
+
+def _joined(chains: list[Chain]) -> list[Chain]:
     joined: list[Chain] = []
     for c in chains:
         prev = joined[-1] if joined else None
         if prev is not None and not prev.statement and not c.statement and \
                 _bare(prev.steps[-1]) == _bare(c.steps[0]) and getattr(c.steps[0], "error", None) is None:
-            joined[-1] = Chain(prev.steps + c.steps[1:], False, prev.span, prev.part, None, prev.inline and c.inline)
+            joined[-1] = Chain(prev.steps + c.steps[1:], False, prev.span, prev.part, None, prev.inline and c.inline,
+                               prev.section)
             continue
         joined.append(c)
-    return joined, list(sheet.errors)
+    return joined
 
 
 def _bare(t: Text) -> str:

@@ -21,7 +21,8 @@ DEFAULT_FINAL = 2.0
 DEFAULT_STEP_POINTS = 1.0  # per step of the key's chain, shared by the submitted steps
 MAX_POINTS = 1_000_000.0
 MAX_REQUIRED = 20  # per part: each one costs a kernel task per submitted line
-PART_KEYS = {"policy", "final", "per_step", "steps_total", "required", "show_work"}
+PART_KEYS = {"policy", "final", "per_step", "steps_total", "required", "show_work", "section"}
+MAX_SECTIONS = 20  # labels per part
 TOP_KEYS = PART_KEYS | {"parts"}
 
 
@@ -50,6 +51,7 @@ class PartRubric:
     policy: str = ECF
     required: list[Required] = field(default_factory=list)
     show_work: bool | None = None  # must a sheet show work? (default: when the key's chain has 2+ steps)
+    sections: list[str] = field(default_factory=list)  # sheet headings this part is answered under ("2.c")
 
     @property
     def wants_work(self) -> bool:
@@ -130,6 +132,14 @@ def _apply(rubric: PartRubric, m: dict, path: str, lines: list[str]) -> None:
         if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":bool"):
             raise ReadError("`show_work` is true (the default) or false", _span(path, node))
         rubric.show_work = str(node.value).strip().lower() in ("true", "yes", "on")
+    if "section" in m:
+        node = m["section"][1]
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        labels = [str(x.value).strip() for x in items if isinstance(x, yaml.ScalarNode)]
+        if len(labels) != len(items) or not labels or not all(labels) or len(labels) > MAX_SECTIONS:
+            raise ReadError(f"`section` is a heading label such as `2.c` (question 2, item c) or a list of at "
+                            f"most {MAX_SECTIONS} of them", _span(path, node))
+        rubric.sections = labels
 
 
 def _required(node, path: str, lines: list[str]) -> list[Required]:

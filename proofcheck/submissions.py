@@ -23,7 +23,7 @@ from proofcheck.kernel.terms import Implication, Relation, StepTask
 from proofcheck.kernel.verdict import StepResult
 from proofcheck.model import Declaration, Derivation, Part, Span, Text
 from proofcheck.parse import grammar, mark_inner_products, parse_expression_or_relation
-from proofcheck.latex_input import is_latex_sheet, sheet_chains
+from proofcheck.latex_input import FormulaNote, is_latex_sheet, section_matches, sheet_chains, sheet_sections
 from proofcheck.read import MAX_STEPS, is_derivation_text, load_text, parse_derivation_text, split_steps
 from proofcheck.rubric import PartRubric, read_rubric
 from proofcheck.verify import ErrorInfo, Options, Planner, compose, implies_relation, run_plans
@@ -102,6 +102,7 @@ class Attempt:
     variant: bool = False
     inline: bool = False  # a chain of inline math ($...$ in a sentence)
     variant_line: int | None = None  # for a variant: the one line read the other way
+    review: list[str] = field(default_factory=list)  # reasons a person must look (formulas not read here)
 
 
 @dataclass
@@ -115,6 +116,7 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     unreadable: bool = False  # the whole file could not be read
+    formulas: list[FormulaNote] = field(default_factory=list)  # a sheet's every formula and what became of it
 
 
 def submission_paths(paths: list[str], key_path: str) -> list[str]:
@@ -162,6 +164,10 @@ def read_submission(path: str, key: Key, part: str | None = None) -> Submission:
 
 
 def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment) -> None:
+    sections = {n: r.sections for n, r in key.rubric.items() if r.sections}
+    if sections and not part and not comment and is_latex_sheet(text):
+        _read_sectioned(sub, text, key, sections)
+        return
     target = _single_target(sub, key, part, comment)
     if is_latex_sheet(text):  # a Markdown/LaTeX sheet: every chain written for the part, declared by the key
         chains, errors = sheet_chains(text, sub.path, key.derivation, target)
@@ -186,6 +192,34 @@ def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment)
     if len(steps) > MAX_STEPS:
         raise LimitError(f"{len(steps)} steps; the limit is {MAX_STEPS}", Span(sub.path, 1, 1))
     sub.attempts.append(_merge(key.parts[target], None, steps, Span(sub.path, 1, 1)))
+
+
+def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, list[str]]) -> None:
+    """A whole sheet against a key whose parts name their sections: each part graded on the chains written
+    under its headings; every formula accounted for (read, a condition, or not read with its reason)."""
+    by_part, sheet = sheet_sections(text, sub.path, key.derivation, sections)
+    sub.targets = list(key.parts)
+    sub.formulas = sheet.formulas
+    if sum(len(c.steps) for cs in by_part.values() for c in cs) > MAX_STEPS:
+        raise LimitError(f"{sum(len(c.steps) for cs in by_part.values() for c in cs)} lines; the limit is "
+                         f"{MAX_STEPS}", Span(sub.path, 1, 1))
+    for note in sheet.formulas:
+        owners = [n for n, labs in sections.items() if section_matches(note.section, labs)]
+        if note.kind == "read" and not owners:
+            note.kind, note.reason = "outside", "no part of the key is answered under this heading"
+    for name, chains in by_part.items():
+        unread = [f for f in sheet.formulas if f.kind == "not read" and f.relation and
+                  section_matches(f.section, sections[name])]
+        review = [f"line {f.line}, column {f.column} could not be read ({f.reason.rstrip('.')})" for f in unread]
+        group = len(sub.attempts)
+        for k, c in enumerate(chains):
+            sub.attempts.append(replace(_merge(key.parts[name], None, c.steps, c.span), group=group,
+                                        inline=c.inline, review=review if k == 0 else []))
+            for i, t in enumerate(c.steps):
+                if getattr(t, "alternative", None) is not None:
+                    other = c.steps[:i] + [t.alternative] + c.steps[i + 1:]
+                    sub.attempts.append(replace(_merge(key.parts[name], None, other, c.span), group=group,
+                                                variant=True, inline=c.inline, variant_line=i))
 
 
 def _read_derivation(sub: Submission, text: str, key: Key, part: str | None, comment) -> None:
@@ -472,7 +506,7 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
             o = got.get(name) or PartOutcome(name, attempted=sub.unreadable, readable=False)
             parts.append(score_part(key.rubric[name], o, options.strict))
         notes = sub.notes + [n for o in got.values() for n in o.notes]
-        grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes, sub.unreadable))
+        grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes, sub.unreadable, formulas=sub.formulas))
     return grades, planner
 
 
@@ -513,7 +547,9 @@ def _outcome(members: list[tuple[_AttemptPlan, object]], results, strict: bool,
             k += 1
     name = main[0].ap.attempt.part.name
     notes = list(main[0].ap.attempt.notes)
-    review: list[str] = []
+    review: list[str] = list(main[0].ap.attempt.review)
+    if review:
+        notes.append("Not read on the way to this answer: " + "; ".join(review))
     for idx, c in enumerate(main):
         for alt in other.get(idx, []):
             review += _compare_readings(c, alt, strict)

@@ -121,7 +121,20 @@ def grade_dict(g: Grade) -> dict:
         "errors": [{"path": e.path, "line": e.line, "column": e.column, "message": e.message} for e in g.errors],
         "notes": g.notes,
         "parts": [_part_dict(p) for p in g.parts],
+        **({"formulas": _formulas_dict(g)} if g.formulas else {}),
     }
+
+
+def _formulas_dict(g: Grade) -> dict:
+    """What became of every formula of a sheet: counts by kind and the ones not read, with line and column."""
+    counts: dict[str, int] = {}
+    for f in g.formulas:
+        counts[f.kind] = counts.get(f.kind, 0) + 1
+    return {"total": len(g.formulas), "counts": counts,
+            "not_read": [{"line": f.line, "column": f.column, "reason": f.reason, "section": f.section,
+                          "inline": f.inline, "latex": f.latex} for f in g.formulas if f.kind == "not read"],
+            "outside_key": [{"line": f.line, "column": f.column, "section": f.section}
+                            for f in g.formulas if f.kind == "outside"]}
 
 
 def _part_dict(p: PartGrade) -> dict:

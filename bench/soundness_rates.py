@@ -72,6 +72,22 @@ def _row(name: str, r) -> str:
             f"| {pct(r['unknown'], r['false'] + r['true'])} |")
 
 
+def miss_list(misses) -> str:
+    """The cases not as demanded, one line each with the seeds and statuses, false accepts first."""
+    by_case: dict = defaultdict(list)
+    for seed, c, o in misses:
+        by_case[c].append((seed, o.status))
+    if not by_case:
+        return "Every case is as demanded under every seed.\n"
+    order = sorted(by_case, key=lambda c: (c.truth, c.file))
+    lines = ["Cases not as demanded (seed: status):", ""]
+    for c in order:
+        what = "false, must be " + c.must.replace("_", " ") if not c.truth else "true, must be established"
+        seen = ", ".join(f"{seed}: {st}" for seed, st in by_case[c])
+        lines.append(f"* `{c.file}` ({what}): {seen}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     """Run the suite under every seed and print the rates."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -105,7 +121,7 @@ def main(argv=None) -> int:
     stamp = (f"Seeds {seeds[0]}..{seeds[-1]}, timeout {args.timeout:g} s, {args.jobs} jobs; "
              f"{len(cases)} cases x {len(seeds)} seeds; run {datetime.date.today().isoformat()} at commit "
              f"{commit()} ({elapsed:.0f} s).")
-    out = f"{stamp}\n\n{table(rows, seeds)}\n"
+    out = f"{stamp}\n\n{table(rows, seeds)}\n\n{miss_list(misses)}"
     print(out)
     if args.list:
         for seed, c, o in misses:

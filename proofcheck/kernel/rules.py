@@ -4,6 +4,7 @@ or says why it cannot check (then the step is `unknown`). Rules never decide a v
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from proofcheck.kernel.equivalence import Clock, sign_shown
 from proofcheck.kernel.terms import as_basic, at_point, Implication, Optimum, Outcome, Relation, StepTask
@@ -66,7 +67,7 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
     parts = list(eq) if isinstance(eq, sp.MatrixBase) else [eq]
     roots = clock.attempt(lambda: _all_roots(parts, var, domain), share=0.4)
     if isinstance(roots, str) or roots is None:
-        why = roots or "finding the solutions ran out of time"
+        why = roots or "finding the solutions failed or ran out of time"
         return Outcome(unknown=f"the claimed value may not be the only solution for {var}: {why}")
     if not roots:
         return Outcome([existence], note="the equation has no solution in the declared domain")
@@ -74,8 +75,22 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
             if len(roots) == 1 else
             f"the claimed solution satisfies the equation; the equation has {len(roots)} solutions "
             "in the declared domain and each must equal it")
-    obligations = [existence] + [Implication(Relation(var, "=", r), task.cur) for r in roots]
+    # A numeric root as `x = r ==> x = s` (refuted with "x = r" shown); one with parameters as r = s,
+    # which the equality stages simplify (no point can be drawn to satisfy x = r for a Sum in r).
+    obligations = [existence] + [Relation(r, "=", value) if (exact and not r.is_number) or _same(r, value, clock)
+                                 else Implication(Relation(var, "=", r), task.cur) for r, exact in roots]
     return Outcome(obligations, note=note)
+
+
+def _same(a, b, clock: Clock) -> bool:
+    """a = b shown symbolically, with sums of positive terms known to be positive (log(1/S) = -log(S))."""
+    from proofcheck.kernel.equivalence import equal
+    if not (isinstance(a, sp.Basic) and isinstance(b, sp.Basic)):
+        return False
+    sums = sorted((a.atoms(sp.Sum) | b.atoms(sp.Sum)), key=sp.default_sort_key)
+    names = {t: sp.Dummy(f"sum{k}", positive=True) for k, t in enumerate(sums) if _positive_sum(_real_entries(t))}
+    a, b = (a.xreplace(names), b.xreplace(names)) if names else (a, b)
+    return clock.attempt(lambda: equal(a, b, clock, strong=True), share=0.2) is True
 
 
 def _solution_domain(info):
@@ -103,7 +118,8 @@ def _solution_domain(info):
 
 
 def _all_roots(parts, x, domain):
-    """Every solution of parts = 0 in the domain as a list, or a string saying why that is not known.
+    """Every solution of parts = 0 in the domain as a list of (root, surely in the domain), or a string
+    saying why that is not known.
 
     solveset answers for generic parameter values: `a x = a b` gives {b}, wrong at a = 0. So with
     parameters the x-dependent terms must be free of them and one of their coefficients provably
@@ -115,18 +131,21 @@ def _all_roots(parts, x, domain):
             continue
         if not e.has(x):
             return "a part of the equation does not involve " + str(x)
-        found = sp.solveset(e, x, domain)
+        found, exact = sp.solveset(e, x, domain), True
         finite = [a for a in found.args if isinstance(a, sp.FiniteSet)] if isinstance(found, sp.Intersection) \
             else found.args[:1] if isinstance(found, sp.Complement) and isinstance(found.args[0], sp.FiniteSet) else []
         if finite:
-            found = finite[0]  # candidates: every solution is among them (others fail x = r ==> x = s)
+            # Candidates: every solution is among them; one outside the domain gives no point to
+            # x = r ==> x = s, so it is never taken for a counterexample.
+            found, exact = finite[0], False
         if not isinstance(found, sp.FiniteSet):
             return f"the solutions in the declared domain are {sp.sstr(found)}, not a finite list"
         problem = _degenerate(e, x)
         if problem:
             return problem
-        roots = list(found) if roots is None else [r for r in roots if r in found or any(
-            sp.simplify(r - q) == 0 for q in found)]
+        found = [(r, exact) for r in found]
+        roots = found if roots is None else [(r, ex and exact) for r, ex in roots if any(
+            sp.simplify(r - q) == 0 for q, _ in found)]
     if roots is None:
         return "the equation holds for every value"
     return roots
@@ -148,11 +167,37 @@ def _degenerate(e, x) -> str:
     if poly is None:
         return "its solutions depend on the parameters in a way that was not checked for special values"
     coeffs = [c for m, c in poly.terms() if any(m)]
-    if not any(sp.sympify(c).is_nonzero for c in coeffs):
+    if not any(_nonzero(_real_entries(sp.sympify(c))) for c in coeffs):
         return "for special values of the parameters the equation may hold for every " + str(x)
-    if len(gens) == 1 and gens[0] == x and sp.sympify(poly.LC()).is_nonzero is not True:
+    if len(gens) == 1 and gens[0] == x and not _nonzero(_real_entries(sp.sympify(poly.LC()))):
         return "the leading coefficient in " + str(x) + " may vanish"
     return ""
+
+
+def _real_entries(c):
+    """Entries of declared matrices and vectors are real numbers: say so to SymPy's assumptions."""
+    entries = sorted(c.atoms(MatrixElement), key=sp.default_sort_key) if isinstance(c, sp.Basic) else []
+    return c.xreplace({m: sp.Dummy(f"entry{k}", real=True) for k, m in enumerate(entries)}) if entries else c
+
+
+def _nonzero(c) -> bool:
+    """c != 0 from the assumptions, also for products of sums of positive terms (sum(exp(l[j]), j, 1, K))."""
+    if c.is_nonzero:
+        return True
+    if isinstance(c, sp.Mul):
+        return all(_nonzero(f) for f in c.args)
+    if isinstance(c, sp.Pow):
+        return _nonzero(c.base) and c.exp.is_finite is True
+    return _positive_sum(c)
+
+
+def _positive_sum(c) -> bool:
+    if isinstance(c, sp.Sum) and len(c.limits) == 1 and len(c.limits[0]) == 3:
+        _, lo, hi = c.limits[0]
+        return c.function.is_positive is True and (hi - lo).is_nonnegative is True
+    if isinstance(c, sp.Add):
+        return all(t.is_positive or _positive_sum(t) for t in c.args)
+    return False
 
 
 def _solve_vector(task: StepTask, w, clock: Clock) -> Outcome:

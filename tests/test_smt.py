@@ -166,17 +166,30 @@ def test_decide_outside_the_fragment_is_unknown_without_the_solver(monkeypatch):
         raise AssertionError("z3 was called")
     monkeypatch.setattr(smt.z3, "Solver", boom)
     monkeypatch.setattr(smt.z3, "SolverFor", boom)
-    for goal in ("exp(x) > 0", "log(x^2) = 2 log(x)", "sin(x)^2 + cos(x)^2 = 1", "x^y = 1", "x^100 >= 0"):
+    for goal in ("sin(x) <= 1", "sin(x)^2 + cos(x)^2 = 1", "x^y = 1", "x^100 >= 0", "tanh(x) < 1"):
         d = _decide(REAL, goal)
         assert d.status == "unknown" and d.reason and d.model is None, goal
     assert _decide({"w": "complex"}, "w^2 = w w").status == "unknown"
 
 
+def test_decide_exp_and_log_as_unknowns_with_true_facts_prove_but_never_refute():
+    assert _decide(REAL, "exp(x) >= 1 + x").status == "valid"
+    assert _decide(REAL, "x = -1/(1 + exp(-y)) ==> x (x + 1) < 0").status == "valid"
+    assert _decide({"x": "positive"}, "log(x) < log(x + 1)").status == "valid"
+    assert _decide(REAL, "pi > 3").status == "valid"
+    # false, but a model of the abstraction is no counterexample: unknown
+    d = _decide(REAL, "exp(x) > 1")
+    assert d.status == "unknown" and d.model is None
+    # log(x) is undefined for x <= 0 where the right side is defined
+    assert _decide(REAL, "log(x^2) = 2 log(x)").status == "unknown"
+    assert _decide({"x": "positive"}, "exp(log(x)) > x").status != "valid"
+
+
 def test_decide_a_connected_given_outside_the_fragment_gives_no_counterexample():
-    d = _decide(REAL, "x > 0", ["exp(y) = x + y"])
+    d = _decide(REAL, "x > 0", ["sin(y) = x + y"])
     assert d.status == "unknown"
     # a given about other names is irrelevant
-    d = _decide(REAL, "x > 0", ["exp(y) = z"])
+    d = _decide(REAL, "x > 0", ["sin(y) = z"])
     assert d.status == "invalid"
 
 

@@ -63,9 +63,12 @@ def decide(goal, hypotheses, symbols, seconds) -> Decision:
         enc.hypotheses(goal, hypotheses)
     except Outside as exc:
         return Decision("unknown", None, str(exc))
-    except (RecursionError, TypeError, ValueError, z3.Z3Exception) as exc:
+    except Exception as exc:  # noqa: BLE001 - a tree the encoder did not foresee is "unknown"
         return Decision("unknown", None, f"could not encode the obligation: {type(exc).__name__}")
-    return enc.solve(negated, definedness, seconds)
+    try:
+        return enc.solve(negated, definedness, seconds)
+    except z3.Z3Exception as exc:
+        return Decision("unknown", None, f"the solver failed: {exc}")
 
 
 def _and(*parts):
@@ -79,6 +82,13 @@ def _and(*parts):
 def _true(d, ctx):
     return z3.BoolVal(True, ctx) if d is None else d
 
+
+# Rational bounds on the constants (open intervals of width 10^-14 around them).
+_CONSTANTS = {
+    sp.pi: ("314159265358979/100000000000000", "314159265358980/100000000000000"),
+    sp.E: ("271828182845904/100000000000000", "271828182845905/100000000000000"),
+}
+ABSTRACT_SECONDS = 0.5  # a goal with abstracted terms can only be proved: it gets less time
 
 _OPS = {
     "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
@@ -102,7 +112,9 @@ class _Encoder:
         self.memo: dict = {}
         self.fresh = 0
         self.integers = False  # Int terms present: not pure QF_NRA
-        self.exact = True  # False when a connected hypothesis was left out: a model proves nothing
+        self.exact = True  # False when a hypothesis was left out or a term abstracted: a model proves nothing
+        self.exps: list = []  # (argument, unknown) of each exp(...) term
+        self.logs: list = []
 
     # -- goal and hypotheses -------------------------------------------------------------------
 
@@ -201,7 +213,41 @@ class _Encoder:
             return -z3.ToReal(z3.ToInt(-a)), d
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e)
+        if isinstance(e, (sp.exp, sp.log)) or e in _CONSTANTS:
+            return self.opaque(e)
         raise Outside(f"{_name(e)} is outside the real-algebraic fragment")
+
+    def opaque(self, e):
+        """exp, log, pi and E as unknowns with true facts about them: enough to prove some goals.
+
+        Every real point extends to values of these unknowns that meet the facts, so `valid` stays
+        sound; a model, though, may give them impossible values, so it is never reported."""
+        self.exact = False
+        v = self.aux()
+        zero, one = z3.RealVal(0, self.ctx), z3.RealVal(1, self.ctx)
+        if e in _CONSTANTS:
+            low, high = _CONSTANTS[e]
+            self.axioms.append(z3.And(v > z3.RealVal(low, self.ctx), v < z3.RealVal(high, self.ctx)))
+            return v, None
+        if len(e.args) != 1:
+            raise Outside("a logarithm with a base is outside the fragment")
+        a, d = self.term(e.args[0])
+        if isinstance(e, sp.exp):
+            self.axioms.append(z3.And(v > zero, v >= one + a))  # exp(a) >= 1 + a
+            facts = [(a, v)]
+        else:
+            # log(a) <= a - 1 and a log(a) >= a - 1 (the tangent at 1, and the same for 1/a)
+            self.axioms.append(z3.Implies(a > zero, z3.And(v <= a - one, a * v >= a - one)))
+            facts = [(a, v)]
+            d = _and(d, a > zero)
+        # both are increasing: compare with every earlier one of the same kind
+        kind = self.exps if isinstance(e, sp.exp) else self.logs
+        for b, w in kind:
+            guard = z3.BoolVal(True, self.ctx) if isinstance(e, sp.exp) else z3.And(a > zero, b > zero)
+            self.axioms.append(z3.Implies(guard, z3.And(z3.Implies(a < b, v < w), z3.Implies(a == b, v == w),
+                                                        z3.Implies(a > b, v > w))))
+        kind.extend(facts)
+        return v, d
 
     def symbol(self, s):
         if s in self.reals:
@@ -304,6 +350,8 @@ class _Encoder:
         return s
 
     def solve(self, negated, definedness, seconds: float) -> Decision:
+        if not self.exact:
+            seconds = min(seconds, ABSTRACT_SECONDS)
         main = seconds * (1 - CONSISTENCY_SHARE)
         s = self.solver(main)
         s.add(negated)
@@ -313,7 +361,8 @@ class _Encoder:
         if r != z3.sat:
             return Decision("unknown", None, f"the solver gave up: {s.reason_unknown()}")
         if not self.exact:
-            return Decision("unknown", None, "a counterexample candidate ignores a given outside the fragment")
+            return Decision("unknown", None, "no counterexample reported: the encoding leaves out a given or "
+                                             "stands in for exp, log or a constant")
         model = s.model()
         if definedness:
             # Prefer a point where every side is defined: the kernel can confirm only such a point.

@@ -3104,7 +3104,7 @@ _ITEM_LETTERS = {"آ": "a", "ا": "a", "الف": "a", "Ĩ": "a", "ب": "b", "ج"
                  "و": "f", "ز": "g", "ح": "h"}
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _Q_WORDS = r"(?:سوال|سؤال|پرسش|تمرین|question|problem|exercise|q)"
-_HEAD_PREFIX = r"^[ \t]*(?:#+[ \t]*|\*\*|__)?"
+_HEAD_PREFIX = r"^[ \t]*(?:\$\$[ \t]*)?(?:#+[ \t]*|\*\*|__)?"
 _Q_HEADING = re.compile(_HEAD_PREFIX + _Q_WORDS + r"[ \t]*(\d+|" + "|".join(_PERSIAN_ORDINALS) + r")\b",
                         re.IGNORECASE | re.MULTILINE)
 _NUM_HEADING = re.compile(_HEAD_PREFIX + r"(\d{1,2})[ \t]*(?:\.[ \t]*(\d{1,2}|[a-h])\b|\.[ \t]*\)?[ \t]*([a-h])\)|"
@@ -3262,6 +3262,9 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             continue
         if inline:
             kept = _inline_formulas(found, text, start)
+            for f in kept:
+                if f.dead and _defines_key_name(f, names_for(current or section_part or default), src):
+                    f.dead = False  # `where mu_Q = ...` of a name the key defines: the student's claim, checked
             for f in found:
                 if f not in kept:
                     line, col = src.pos(f.start)
@@ -3272,6 +3275,19 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             formulas.append((f, current or section_part, names_for(owner)))
     flush()
     return sheet
+
+
+def _defines_key_name(f: _Formula, names: Names, src: _Source) -> bool:
+    """Whether a formula (`\\mu_Q(z_t, x) = ...`, `\\sigma_Q^2 = ...`) states the value of a name the key defines:
+    then it is the student's claim about that name, not a condition of their own."""
+    if f.error is not None or len(f.segments) < 2 or not f.segments[0].toks:
+        return False
+    try:
+        head = _translate_tokens(f.segments[0].toks, names, src, "", f.segments[0].toks[-1].end).text
+    except ProofcheckError:
+        return False
+    m = re.fullmatch(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(.*\))?\s*(?:\^.*)?", head)
+    return bool(m) and m.group(1) in names.defines
 
 
 _RELATION_TEXT = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|Rightarrow|Leftrightarrow|iff|implies|to|"
@@ -3337,7 +3353,33 @@ def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, li
     return out, sheet
 
 
+def _as_start(t: Text) -> Text:
+    """A step line (`= expr`, `<= expr`) as the first line of a chain (`expr`)."""
+    m = re.match(r"\s*(<==>|==>|<=|>=|!=|=|<|>|≈)\s*", t.text)
+    if not m or not isinstance(t, LatexText):
+        return t
+    k = m.end()
+    alt = _as_start(t.alternative) if t.alternative is not None else None
+    return replace(t, text=t.text[k:], origins=(t.charmap[k],) if len(t.charmap) > k else t.origins,
+                   charmap=t.charmap[k:], alternative=alt)
+
+
+def _readable_start(c: Chain) -> Chain | None:
+    """A chain whose first lines could not be read, graded from its first readable line (the lines before it
+    are listed as not read, and the part is flagged for review); None when fewer than two lines are left."""
+    k = 0
+    while k < len(c.steps) and getattr(c.steps[k], "error", None) is not None:
+        k += 1
+    if k == 0:
+        return c
+    if c.statement or len(c.steps) - k < 2:
+        return None
+    steps = [_as_start(c.steps[k])] + c.steps[k + 1:]
+    return replace(c, steps=steps, span=steps[0].span, claim=None)
+
+
 def _joined(chains: list[Chain]) -> list[Chain]:
+    chains = [r for r in (_readable_start(c) for c in chains) if r is not None]
     joined: list[Chain] = []
     for c in chains:
         prev = joined[-1] if joined else None

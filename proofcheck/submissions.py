@@ -205,8 +205,9 @@ def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, li
                          f"{MAX_STEPS}", Span(sub.path, 1, 1))
     for note in sheet.formulas:
         owners = [n for n, labs in sections.items() if section_matches(note.section, labs)]
-        if note.kind == "read" and not owners:
-            note.kind, note.reason = "outside", "no part of the key is answered under this heading"
+        if note.kind in ("read", "not read") and not owners:
+            why = f" (nor could it be read: {note.reason})" if note.kind == "not read" else ""
+            note.kind, note.reason = "outside", "no part of the key is answered under this heading" + why
     for name, chains in by_part.items():
         unread = [f for f in sheet.formulas if f.kind == "not read" and f.relation and
                   section_matches(f.section, sections[name])]

@@ -390,8 +390,9 @@ def test_text_report_and_exit_codes(tmp_path):
     assert "Class summary" in out and "step most often wrong: step 1 (wrong in 1 of 1 submissions)" in out
     assert run_cli(["grade", sub, "--key", tmp_path / "missing.yaml"], cwd=tmp_path)[0] == 2
     assert run_cli(["grade", sub, "--key", key, "--part", "nope"], cwd=tmp_path)[0] == 2
-    code, out, _ = run_cli(["grade", tmp_path / "missing.txt", "--key", key, "--format", "csv"], cwd=tmp_path)
-    assert code == 0 and out.splitlines()[1].endswith(",0,5,0,false,0,0,main")  # a missing file scores 0
+    # A mistyped path is a usage error (exit 2 with the path named), not a 0-point row.
+    code, out, err = run_cli(["grade", tmp_path / "missing.txt", "--key", key, "--format", "csv"], cwd=tmp_path)
+    assert code == 2 and "no such file or directory" in err and "missing.txt" in err
     (tmp_path / "none").mkdir()
     assert run_cli(["grade", tmp_path / "none", "--key", key], cwd=tmp_path)[0] == 2
     assert submission_paths([str(tmp_path)], str(key)) == [str(sub)]  # the key itself is not a submission

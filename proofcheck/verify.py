@@ -20,6 +20,7 @@ from proofcheck.model import Derivation, Part, Text
 from proofcheck.parse import (build_scope, parse_claim, parse_expression_or_relation, parse_relation,
                               parse_step)
 from proofcheck.read import is_derivation_text, load_text, parse_derivation_text
+from proofcheck.report import written
 
 
 @dataclass
@@ -58,11 +59,11 @@ class StepReport:
     text: str
     rule: str
     result: StepResult
-    display_fn: object = None  # a thunk making the SymPy object to pretty-print (parsed only when shown)
+    display_fn: object = None  # a thunk making the formula as written (parsed only when shown)
 
     @property
     def display(self):
-        """The formula as a SymPy object with definitions folded, or None."""
+        """The formula as written (a report.written tree: the author's terms and names), or None."""
         return _force(self, "display_fn")
 
 
@@ -81,7 +82,7 @@ class PartReport:
 
     @property
     def start_display(self):
-        """The starting line as a SymPy object, or None."""
+        """The starting line as written (a report.written tree), or None."""
         return _force(self, "start_display_fn")
 
 
@@ -225,7 +226,7 @@ class Planner:
         start_text = part.steps[0]
         start = parse_expression_or_relation(start_text, scope)
         pp.start_text = " ".join(start_text.text.split())
-        pp.start_display = lambda: parse_expression_or_relation(start_text, scope, display=True)
+        pp.start_display = lambda: written.line(start_text, scope)
         statement_chain = isinstance(start, Relation)
         prev, prev_ok = start, True
         left = start
@@ -237,8 +238,10 @@ class Planner:
                 step = parse_step(step_text, scope)
             except ProofcheckError as exc:
                 plan.errors.append(_error_info(exc, derivation.lines))
-                pp.steps.append(_StepPlan(i, span.line, span.col, _leading_op(step_text.text), step_text.text.strip(),
-                                          "", preset=StepResult(Status.ERROR, "parse", exc.message)))
+                op = _leading_op(step_text.text)  # shown once, in front of the rest of the line
+                rest = " ".join(step_text.text.split())[len(op):].lstrip()
+                pp.steps.append(_StepPlan(i, span.line, span.col, op, rest, "",
+                                          preset=StepResult(Status.ERROR, "parse", exc.message)))
                 prev_ok = False
                 ops.append("?")
                 pp.chain.lines.append(None)
@@ -246,7 +249,7 @@ class Planner:
             pp.chain.lines.append(step.body)
             rule_name = step.rule.name if step.rule else ""
             sp_plan = _StepPlan(i, span.line, span.col, step.op, step.body_text, _rule_text(step.rule),
-                                display=lambda step_text=step_text: parse_step(step_text, scope, display=True).body)
+                                display=lambda step_text=step_text: written.step(step_text, scope))
             pp.steps.append(sp_plan)
             problem = self._step_problem(step, statement_chain, givens)
             if problem:
@@ -627,7 +630,7 @@ def _report_from_dict(d: dict, path: str, options: Options) -> FileReport:
         steps = [StepReport(s["index"], s["line"], s["column"], s["relation"], s["text"], s["rule"],
                             StepResult(Status(s["status"]), s["method"], s["message"], s["counterexample"],
                                        s["seconds"], {"cached": True}),
-                            displays.step(p["name"], s["index"]))
+                            displays.step(p["name"], s["index"]) if s["method"] != "parse" else None)
                  for s in p["steps"]]
         parts.append(PartReport(p["name"], p["claim"], Status(p["status"]), p["claim_established"],
                                 p["claim_message"], steps, p["start_text"], displays.start(p["name"])))
@@ -667,8 +670,8 @@ class _LazyDisplays:
         p, scope = got
         try:
             if index == 0:
-                return parse_expression_or_relation(p.steps[0], scope, display=True)
-            return parse_step(p.steps[index], scope, display=True).body
+                return written.line(p.steps[0], scope)
+            return written.step(p.steps[index], scope)
         except ProofcheckError:
             return None
 

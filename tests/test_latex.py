@@ -224,14 +224,19 @@ def test_every_derivation_typesets_and_compiles_as_a_sheet(tmp_path):
     finally:
         os.chdir(old)
     assert len(reports) >= 4
+    shown = 0
     for report in reports:
         tex = latex.render(report, marks=True)
         environments_balanced(tex)
         assert tex.count(r"\tag*") == sum(len(p.steps) for p in report.parts), report.path
+        body = tex.split(r"\begin{document}")[1]
+        assert not re.findall(r"(?<!\\item\[)\\texttt", body), report.path  # every formula typeset
         displays = [d for p in report.parts for d in [p.start_display, *(s.display for s in p.steps)]
                     if d is not None]
-        assert len(displays) > 10
+        assert len(displays) == sum(1 + len(p.steps) for p in report.parts), report.path
+        shown += len(displays)
         for d in displays:
             assert formula.latex(d) is not None, d
             assert formula.mathml(d) is not None, d
         compile_tex(tex, tmp_path / Path(report.path).stem)
+    assert shown > 200

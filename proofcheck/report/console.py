@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sympy as sp
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text as RichText
@@ -12,26 +11,17 @@ from proofcheck.verify import FileReport, PartReport
 
 STYLE = {Status.PROVED: "bold green", Status.NUMERIC: "green", Status.REFUTED: "bold red",
          Status.UNKNOWN: "yellow", Status.ERROR: "bold magenta"}
-MAX_PRETTY_WIDTH = 44
 
 
 def pretty(obj, fallback: str) -> str:
-    """A formula pretty-printed by SymPy, or the source text when that is too wide or fails."""
-    if obj is None:
+    """A formula as its author wrote it (printed from its parse tree), or the source text."""
+    from proofcheck.report import written
+    if not written.is_written(obj):
         return fallback
     try:
-        from proofcheck.kernel.terms import Relation
-        if isinstance(obj, Relation):
-            out = sp.pretty(sp.Eq(obj.lhs, obj.rhs, evaluate=False), use_unicode=True) if obj.op == "=" else None
-            if out is None:
-                return fallback
-        else:
-            out = sp.pretty(obj, use_unicode=True, wrap_line=False)
+        return written.text(obj)
     except Exception:  # noqa: BLE001 - printing is best effort
         return fallback
-    if max((len(line) for line in out.splitlines()), default=0) > MAX_PRETTY_WIDTH:
-        return fallback
-    return out
 
 
 def status_text(status: Status) -> RichText:
@@ -55,18 +45,10 @@ def part_table(part: PartReport) -> Table:
             ce = s.result.counterexample
             note = "counterexample: " + ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs")) \
                 + f"\nleft side = {ce['lhs']}\nright side = {ce['rhs']}"
-        formula = pretty(s.display, s.text)
-        cell = f"{s.relation} " + formula if "\n" not in formula else _prefix(s.relation, formula)
+        cell = f"{s.relation} {pretty(s.display, s.text)}" if s.relation else pretty(s.display, s.text)
         table.add_row(str(s.index), str(s.line), RichText(cell), RichText(s.rule), status_text(s.result.status),
                       RichText(note))
     return table
-
-
-def _prefix(rel: str, block: str) -> str:
-    lines = block.splitlines()
-    mid = len(lines) // 2
-    pad = " " * (len(rel) + 1)
-    return "\n".join((rel + " " if i == mid else pad) + line for i, line in enumerate(lines))
 
 
 def print_errors(console: Console, errors, path: str) -> None:

@@ -1,12 +1,14 @@
 """Typesetting formulas for the HTML (MathML) and LaTeX reports.
 
-The verifier hands every step's formula over as a SymPy object built with defined names kept as
-names (`StepReport.display`); a relation (statement chains) is a `Relation`, a claim with `==>` an
-`Implication`. These printers are SymPy's MathML (presentation) and LaTeX printers with the
-proofcheck heads (multisets, `subs`, `argmax`, expectations, ...) added and two habits of SymPy's
-fixed: undefined function names keep their case (`SNR(t)`, not `snr(t)`), and `f'(x)` prints as
-`f'(x)`, not as a substitution into a derivative. Printing is best effort: every function here
-returns None when it cannot print, and the caller falls back to the source text.
+The reports hand every formula over as written (`StepReport.display` is a `written.W` tree: the
+author's terms, order, names and bound variables, never SymPy's simplified object); `mathml` and
+`latex` typeset those with the printers of written.py. They also still typeset SymPy objects
+(values the kernel computed, callers that have only those): SymPy's MathML (presentation) and
+LaTeX printers with the proofcheck heads (multisets, `subs`, `argmax`, expectations, ...) added and
+two habits of SymPy's fixed: undefined function names keep their case (`SNR(t)`, not `snr(t)`),
+and `f'(x)` prints as `f'(x)`, not as a substitution into a derivative. Names are typeset by
+SymPy's printers in both cases (Greek letters, subscripts). Printing is best effort: every function
+here returns None when it cannot print, and the caller falls back to the source text.
 """
 
 from __future__ import annotations
@@ -273,10 +275,12 @@ def mathml(obj, op: str = "", display: bool = True) -> str | None:
 
     The markup is checked to be well-formed XML and holds characters, not named entities, so it
     is valid both inside HTML and in an XML document."""
+    from proofcheck.report import written
     if obj is None:
         return None
     try:
-        body = _to_chars(_mathml_body(MathMLPrinter(), obj))
+        body = written.mathml_body(obj) if written.is_written(obj) else _mathml_body(MathMLPrinter(), obj)
+        body = _to_chars(body)
         if op:
             body = f"<mrow><mo>{html.escape(MATHML_OPS.get(op, op))}</mo>{body}</mrow>"
         attrs = f' display="block"' if display else ""
@@ -385,8 +389,14 @@ def _ascii_latex(s: str) -> str | None:
 def latex(obj, symbol_names: dict[str, str] | None = None) -> str | None:
     """Math-mode LaTeX for a formula (a relation or implication prints its operator), or None."""
     from proofcheck.kernel.terms import Implication, Relation
+    from proofcheck.report import written
     if obj is None:
         return None
+    if written.is_written(obj):
+        try:
+            return _ascii_latex(written.latex(obj, symbol_names))
+        except Exception:  # noqa: BLE001 - typesetting is best effort; the caller shows the source text
+            return None
     names = {sp.Symbol(k): v for k, v in (symbol_names or {}).items()}
     printer = ProofcheckLatexPrinter({"symbol_names": names} if names else None)
 

@@ -1,7 +1,7 @@
 """The HTML report: one self-contained page for people who would rather look than read.
 
-Every derivation with its title, claim, hypotheses and steps typeset as MathML (SymPy's
-presentation printer, see formula.py), a coloured verdict badge per step, counterexamples in a
+Every derivation with its title, claim, hypotheses and steps typeset as MathML, as their author
+wrote them (printed from the parse tree, see written.py), a coloured verdict badge per step, counterexamples in a
 table and a summary at the top. The page needs no network and no JavaScript: the style sheet is
 inline, links are in-page anchors, and a formula that cannot be typeset is shown as its source
 text in <code>.
@@ -15,7 +15,7 @@ from html import escape
 from proofcheck import __version__
 from proofcheck.kernel.verdict import Status
 from proofcheck.report.json_report import claim_verdict
-from proofcheck.report.formula import body_text, mathml, mathml_symbol
+from proofcheck.report.formula import mathml, mathml_symbol
 from proofcheck.report.source import FileSource, load_source
 from proofcheck.verify import FileReport, PartReport, StepReport
 
@@ -110,7 +110,7 @@ def _formula(display, text: str, op: str = "") -> str:
     markup = mathml(display, op)
     if markup is not None:
         return f'<div class="scroll">{markup}</div>'
-    shown = f"{RELATION_TEXT.get(op, op)} {body_text(op, text)}" if op else text
+    shown = f"{RELATION_TEXT.get(op, op)} {text}" if op else text  # a step's text never holds its relation
     return f"<code>{escape(shown)}</code>"
 
 

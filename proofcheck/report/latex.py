@@ -3,10 +3,10 @@ r"""The LaTeX export: a derivation file as a solution sheet.
 A document with the title, the source, the hypotheses, and per part (a section each when there
 are several) the claim and the chain as an `align*` environment: `start &= step \\ &= step ...`
 for expression chains, one statement per line with the relation in front for statement chains.
-Formulas are SymPy's LaTeX of the verifier's display objects (formula.py); a formula that cannot
-be typeset appears as its source text in `\texttt`. With `marks`, every step carries its verdict
-at the right margin (`\tag*`), the claim says whether it is established, and refuted steps list
-their counterexample. The preamble uses only packages in a basic TeX installation (amsmath,
+Formulas are typeset as their author wrote them (printed from the parse tree, see written.py); a
+formula that cannot be typeset appears as its source text in `\texttt`. With `marks`, every step
+carries its verdict at the right margin (`\tag*`), the claim says whether it is established, and
+refuted steps list their counterexample. The preamble uses only packages in a basic TeX installation (amsmath,
 amssymb, geometry, color), and every text that comes from the file is escaped.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from proofcheck import __version__
 from proofcheck.kernel.verdict import Status
-from proofcheck.report.formula import LATEX_OPS, body_text, latex, latex_source, latex_text
+from proofcheck.report.formula import LATEX_OPS, latex, latex_source, latex_text
 from proofcheck.report.source import FileSource, load_source
 from proofcheck.verify import FileReport, PartReport
 
@@ -67,7 +67,7 @@ def _mark(status: Status) -> str:
 def _chain(p: PartReport, names: dict[str, str], marks: bool) -> str:
     statement = any(s.relation in ("==>", "<==>") for s in p.steps)
     start = _math(p.start_display, p.start_text, names)
-    bodies = [_math(s.display, body_text(s.relation, s.text), names) for s in p.steps]
+    bodies = [_math(s.display, s.text, names) for s in p.steps]
     wide = any(len(b) > WIDE or "matrix}" in b for b in [start, *bodies])
     own_line = statement or wide  # the first line on its own, each step below it
     lines = []

@@ -40,9 +40,9 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def _display_relation(text: Text, scope):
-    """A relation or `relation ==> relation` typeset with defined names kept as names."""
-    from proofcheck.parse import parse_claim
-    return parse_claim(text, scope, display=True)
+    """A relation or `relation ==> relation` as written, to typeset."""
+    from proofcheck.report import written
+    return written.claim(text, scope)
 
 
 def _try(make):

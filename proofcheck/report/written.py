@@ -1,0 +1,840 @@
+"""Formulas as their author wrote them, for display: the lark tree, printed as text, MathML and LaTeX.
+
+The verifier checks SymPy objects, and SymPy rewrites what it builds (`p - p^2` becomes
+`-p^2 + p`, defined names are expanded, bound variables become dummies). Reports show the
+author's formula instead: the parse tree turned into a small tree of `W` nodes (same term order,
+same names, same bound variables, the author's parentheses) and printed by the three printers
+here. Display only: nothing here is ever given to the kernel.
+
+The only reading the tree needs from the declarations is the one the checker makes: whether
+`a (b)` and `a [b]` are calls (a declared function, a matrix entry) or products, since a product
+written that way binds like the checker reads it (`1/p (q + 1)` is (1/p)(q + 1), `p^z (1 - p)` is
+p^z (1 - p)); see parse.ExprBuilder.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import sympy as sp
+from lark import Transformer, v_args
+
+from proofcheck.model import Text
+
+# Built-in functions written name(x) and typeset as an upright name with parentheses.
+LATEX_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "ln": r"\ln", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+                   "tanh": r"\tanh", "sinh": r"\sinh", "cosh": r"\cosh", "atan": r"\arctan", "asin": r"\arcsin",
+                   "acos": r"\arccos", "min": r"\min", "max": r"\max", "det": r"\det"}
+MATHML_FUNCTIONS = {"atan": "arctan", "asin": "arcsin", "acos": "arccos"}
+OPTIMA = {"argmax": ("arg\u2009max", r"\operatorname*{arg\,max}"),
+          "argmin": ("arg\u2009min", r"\operatorname*{arg\,min}"),
+          "maximum": ("max", r"\max"), "minimum": ("min", r"\min")}
+CONSTANTS = {"pi": ("\u03c0", r"\pi"), "oo": ("\u221e", r"\infty"), "I": ("i", "i")}
+DISTRIBUTIONS = {"Normal": ("\U0001d4a9", r"\mathcal{N}")}
+INTEGRAL, NABLA = "\u222b", "\u2207"
+SUMS = {"sum": ("\u2211", r"\sum"), "prod": ("\u220f", r"\prod")}
+
+
+@dataclass(frozen=True)
+class W:
+    """One node of a formula as written: a kind, its children (W nodes) and its own text (a name,
+    a number, an operator); `tight` marks an operator written without spaces."""
+
+    kind: str
+    args: tuple = ()
+    text: str = ""
+    tight: bool = False
+    open: bool = field(default=False, compare=False)  # `a (b)` product: a power or / takes its right factor
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
+
+
+def _closed(w: W) -> W:
+    return W(w.kind, w.args, w.text, w.tight, False, w.start, w.end) if w.open else w
+
+
+def _named(scope, name: str) -> str:
+    """How the checker reads `name(...)`: 'call' (a function) or 'product'."""
+    from proofcheck.parse import SIMPLE_FUNCTIONS, ExprBuilder
+    if name in SIMPLE_FUNCTIONS or name in ("min", "max") or name in scope.functions:
+        return "call"
+    if hasattr(ExprBuilder, "call_" + name) and name not in scope.symbols:
+        return "call"
+    info = scope.symbols.get(name)
+    if info is not None and info.kind in ("function", "density"):
+        return "call"
+    if info is not None or name in scope.values or name in CONSTANTS:
+        return "product"
+    return "call"  # undeclared: the checker refuses it; show it as written
+
+
+@v_args(inline=True, meta=True)
+class _Builder(Transformer):
+    """Lark tree -> W nodes."""
+
+    def __init__(self, scope, src: str):
+        super().__init__()
+        self.scope, self.src = scope, src
+
+    def _w(self, meta, kind, args=(), text="", tight=False, open_=False) -> W:
+        start = getattr(meta, "start_pos", 0) if not getattr(meta, "empty", True) else 0
+        end = getattr(meta, "end_pos", 0) if not getattr(meta, "empty", True) else 0
+        return W(kind, tuple(args), text, tight, open_, start or 0, end or 0)
+
+    def _tight(self, a: W, b: W) -> bool:
+        gap = self.src[a.end:b.start] if a.end and b.start >= a.end else " "
+        return not any(ch.isspace() for ch in gap)
+
+    def _binary(self, meta, kind, a, b, text=""):
+        a, b = _closed(a), _closed(b)
+        return self._w(meta, kind, (a, b), text, self._tight(a, b))
+
+    # -- atoms
+    def number(self, meta, tok):
+        return self._w(meta, "num", text=str(tok))
+
+    def name(self, meta, tok):
+        name = str(tok)
+        if name in CONSTANTS and name not in self.scope.symbols:
+            return self._w(meta, "const", text=name)
+        info = self.scope.symbols.get(name)
+        if name in self.scope.functions or (info is not None and info.kind in ("function", "density")):
+            return self._w(meta, "fn", text=name)  # a density as a distribution: KL(q || p)
+        return self._w(meta, "name", text=name)
+
+    # -- arithmetic
+    def add(self, meta, a, b):
+        return self._binary(meta, "add", a, b)
+
+    def sub(self, meta, a, b):
+        return self._binary(meta, "sub", a, b)
+
+    def mul(self, meta, a, b):
+        return self._binary(meta, "mul", a, b)
+
+    def jux(self, meta, a, b):
+        return self._binary(meta, "jux", a, b)
+
+    def elemwise(self, meta, a, _tok, b):
+        return self._binary(meta, "elemwise", a, b)
+
+    def div(self, meta, a, b):
+        if b.open:  # 1/p (q + 1) is (1/p) (q + 1), as the checker reads it
+            left, right = b.args
+            quotient = W("div", (_closed(a), left), "", self._tight(a, left), False, a.start, left.end)
+            return self._w(meta, "jux", (quotient, right), tight=b.tight)
+        return self._binary(meta, "div", a, b)
+
+    def neg(self, meta, a):
+        return self._w(meta, "neg", (_closed(a),))
+
+    def pow(self, meta, base, exp):
+        op = "**" if "**" in self.src[base.end:exp.start] else "^"
+        if base.open:  # p (q + 1)^2 is p (q + 1)^2: the power belongs to the right factor
+            left, right = base.args
+            return self._w(meta, "jux", (left, W("pow", (right, exp), op, False, False, right.start, exp.end)),
+                           tight=base.tight, open_=True)
+        if exp.open:  # p^z (1 - p) is p^z (1 - p)
+            left, right = exp.args
+            return self._w(meta, "jux", (W("pow", (base, left), op, False, False, base.start, left.end), right),
+                           tight=exp.tight, open_=True)
+        return self._w(meta, "pow", (base, exp), op)
+
+    def transpose(self, meta, base, _tok):
+        if base.open:
+            left, right = base.args
+            return self._w(meta, "jux", (left, W("transpose", (right,), "", False, False, right.start, right.end)),
+                           tight=base.tight, open_=True)
+        return self._w(meta, "transpose", (base,))
+
+    # -- brackets
+    def group(self, meta, x):
+        return self._w(meta, "group", (_closed(x),))
+
+    def bracket(self, meta, args):
+        return self._w(meta, "bracket", args)
+
+    def set_literal(self, meta, args):
+        return self._w(meta, "set", args)
+
+    def norm(self, meta, _open, x, _close):
+        return self._w(meta, "norm", (_closed(x),))
+
+    def abs_bars(self, meta, _open, x, _close):
+        return self._w(meta, "abs", (_closed(x),))
+
+    def inner(self, meta, _open, u, v, _close):
+        return self._w(meta, "inner", (_closed(u), _closed(v)))
+
+    def args(self, meta, *items):
+        return tuple(_closed(i) for i in items)
+
+    def kwarg(self, meta, name, value):
+        return self._w(meta, "kwarg", (_closed(value),), str(name))
+
+    def one_side(self, meta, value, side):
+        return self._w(meta, "side", (_closed(value),), str(side))
+
+    def bindings(self, meta, *items):
+        return tuple(items)
+
+    def binding(self, meta, name, dist):
+        return self._w(meta, "binding", (_closed(dist),), str(name))
+
+    # -- calls
+    def call(self, meta, name_tok, args):
+        name, items = str(name_tok), args or ()
+        if len(items) == 1 and _named(self.scope, name) == "product":  # `a (b)`: a product
+            head = W("const" if name in CONSTANTS else "name", (), name, False, False,
+                     name_tok.start_pos, name_tok.end_pos)
+            paren = W("group", items, "", False, False, name_tok.end_pos, meta.end_pos)
+            tight = not self.src[name_tok.end_pos:meta.end_pos][:1].isspace()
+            return self._w(meta, "jux", (head, paren), tight=tight, open_=True)
+        return self._w(meta, "call", items, name)
+
+    def prime_call(self, meta, name_tok, primes, args):
+        return self._w(meta, "prime", args, str(name_tok) + str(primes))
+
+    def index(self, meta, name_tok, args):
+        name = str(name_tok)
+        info = self.scope.symbols.get(name)
+        if info is not None and info.kind == "matrix":
+            return self._w(meta, "index", args, name)
+        head = W("name", (), name, False, False, name_tok.start_pos, name_tok.end_pos)
+        bracket = W("bracket", args, "", False, False, name_tok.end_pos, meta.end_pos)
+        tight = not self.src[name_tok.end_pos:meta.end_pos][:1].isspace()
+        return self._w(meta, "jux", (head, bracket), tight=tight, open_=True)
+
+    def dderiv(self, meta, tok, expr):
+        return self._w(meta, "dderiv", (W("name", (), str(tok)[3:]), _closed(expr)))
+
+    def expectation(self, meta, tok, bindings, expr):
+        return self._w(meta, "expect", (*bindings, _closed(expr)), str(tok))
+
+    def divergence(self, meta, tok, p, _sep, q):
+        return self._w(meta, "divergence", (_closed(p), _closed(q)), str(tok))
+
+    def relation(self, meta, lhs, op, rhs):
+        return self._w(meta, "rel", (_closed(lhs), _closed(rhs)), str(op))
+
+
+def _build(tree, scope, text: Text) -> W:
+    from proofcheck.parse import mark_inner_products
+    return _closed(_Builder(scope, mark_inner_products(text.text)).transform(tree))
+
+
+def _tree(text: Text, start: str):
+    from proofcheck.parse import _parse_tree
+    return _parse_tree(text, start)
+
+
+def line(text: Text, scope) -> W:
+    """The first line of a chain as written (an expression or a relation)."""
+    return _build(_tree(text, "start_line").children[0], scope, text)
+
+
+def step(text: Text, scope) -> W:
+    """A step's formula as written, without its relation and rule."""
+    tree = _tree(text, "step_line")
+    return _build(tree.children[1], scope, text)
+
+
+def claim(text: Text, scope) -> W:
+    """A claim as written: a relation, or `relation ==> relation`."""
+    tree = _tree(text, "claim")
+    if tree.data == "claim_relation":
+        return _build(tree.children[0], scope, text)
+    p, op, q = tree.children
+    return W("implies", (_build(p, scope, text), _build(q, scope, text)), str(op))
+
+
+def given(text: Text, scope) -> W:
+    """A hypothesis as written (one relation)."""
+    return _build(_tree(text, "given").children[0], scope, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+
+def text(w: W) -> str:
+    """The formula on one line, as written (spacing of operators kept, whitespace normalised)."""
+    k, a = w.kind, w.args
+    if k in ("num", "name", "const", "fn"):
+        return w.text
+    if k in ("add", "sub", "mul", "div", "elemwise"):
+        op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "elemwise": ".*"}[k]
+        return f"{text(a[0])}{op if w.tight else f' {op} '}{text(a[1])}"
+    if k == "jux":
+        return f"{text(a[0])}{'' if w.tight else ' '}{text(a[1])}"
+    if k == "neg":
+        return "-" + text(a[0])
+    if k == "pow":
+        return f"{text(a[0])}{w.text}{text(a[1])}"
+    if k == "transpose":
+        return text(a[0]) + "^T"
+    if k == "group":
+        return "(" + _text_list(a) + ")"
+    if k == "bracket":
+        return "[" + _text_list(a) + "]"
+    if k == "set":
+        return "{" + _text_list(a) + "}"
+    if k == "norm":
+        return f"||{text(a[0])}||"
+    if k == "abs":
+        return f"|{text(a[0])}|"
+    if k == "inner":
+        return f"<{text(a[0])}, {text(a[1])}>"
+    if k in ("call", "prime"):
+        return f"{w.text}({_text_list(a)})"
+    if k == "index":
+        return f"{w.text}[{_text_list(a)}]"
+    if k == "kwarg":
+        return f"{w.text} = {text(a[0])}"
+    if k == "side":
+        return text(a[0]) + w.text
+    if k == "binding":
+        return f"{w.text} ~ {text(a[0])}"
+    if k == "dderiv":
+        return f"d/d{a[0].text}({text(a[1])})"
+    if k == "expect":
+        return f"{w.text}[{_text_list(a[:-1])}]({text(a[-1])})"
+    if k == "divergence":
+        return f"{w.text}({text(a[0])} || {text(a[1])})"
+    if k in ("rel", "implies"):
+        return f"{text(a[0])} {w.text} {text(a[1])}"
+    raise ValueError(f"no text for {k}")
+
+
+def _text_list(items) -> str:
+    return ", ".join(text(i) for i in items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared by the typesetters
+
+
+def _starts_with_digit(w: W) -> bool:
+    while w.kind in ("jux", "mul", "div", "pow", "elemwise", "transpose", "side") and w.args:
+        w = w.args[0]
+    return w.kind == "num"
+
+
+def _strip(w: W) -> W:
+    """Without the author's parentheses, where the typesetting groups anyway (a fraction, an exponent)."""
+    return w.args[0] if w.kind == "group" and len(w.args) == 1 else w
+
+
+def _loose(w: W) -> bool:
+    """A body that needs parentheses after an operator written in front (d/dx, sum, lim, max_x)."""
+    return w.kind in ("add", "sub", "neg", "rel")
+
+
+# ---------------------------------------------------------------------------------------------
+# LaTeX
+
+
+class _Latex:
+    def __init__(self, symbol_names: dict[str, str] | None = None):
+        from proofcheck.report.formula import ProofcheckLatexPrinter
+        names = {sp.Symbol(k): v for k, v in (symbol_names or {}).items()}
+        self.printer = ProofcheckLatexPrinter({"symbol_names": names} if names else None)
+
+    def __call__(self, w: W) -> str:
+        return getattr(self, "_" + w.kind)(w)
+
+    def name(self, name: str) -> str:
+        return self.printer._print(sp.Symbol(name))
+
+    def fname(self, name: str) -> str:
+        if sp.Symbol(name) in self.printer._settings["symbol_names"]:
+            return self.name(name)
+        return self.printer._hprint_Function(name)
+
+    def paren(self, inner: str, left: str = "(", right: str = ")") -> str:
+        return rf"\left{left}{inner}\right{right}"
+
+    def items(self, items) -> str:
+        return ", ".join(self(i) for i in items)
+
+    def body(self, w: W) -> str:
+        return self.paren(self(w)) if _loose(w) else self(w)
+
+    def _num(self, w):
+        return w.text
+
+    def _name(self, w):
+        return self.name(w.text)
+
+    def _const(self, w):
+        return CONSTANTS[w.text][1]
+
+    def _fn(self, w):
+        return self.fname(w.text)
+
+    def _add(self, w):
+        return f"{self(w.args[0])} + {self(w.args[1])}"
+
+    def _sub(self, w):
+        return f"{self(w.args[0])} - {self(w.args[1])}"
+
+    def _mul(self, w):
+        return rf"{self(w.args[0])} \cdot {self(w.args[1])}"
+
+    def _jux(self, w):
+        a, b = w.args
+        return rf"{self(a)} \cdot {self(b)}" if _starts_with_digit(b) else f"{self(a)} {self(b)}"
+
+    def _elemwise(self, w):
+        return rf"{self(w.args[0])} \odot {self(w.args[1])}"
+
+    def _div(self, w):
+        return rf"\frac{{{self(_strip(w.args[0]))}}}{{{self(_strip(w.args[1]))}}}"
+
+    def _neg(self, w):
+        return "-" + self(w.args[0])
+
+    def _base(self, w):
+        out = self(w)
+        return f"{{{out}}}" if "^" in out or w.kind == "index" else out  # never a double superscript
+
+    def _pow(self, w):
+        return f"{self._base(w.args[0])}^{{{self(_strip(w.args[1]))}}}"
+
+    def _transpose(self, w):
+        return f"{self._base(w.args[0])}^{{T}}"
+
+    def _group(self, w):
+        return self.paren(self.items(w.args))
+
+    def _bracket(self, w):
+        a = w.args
+        if a and all(i.kind == "bracket" for i in a):
+            rows = [[self(x) for x in r.args] for r in a]
+        elif len(a) > 1:
+            rows = [[self(x)] for x in a]
+        else:
+            return self.paren(self.items(a), "[", "]")
+        body = r" \\ ".join(" & ".join(r) for r in rows)
+        return rf"\left[\begin{{matrix}}{body}\end{{matrix}}\right]"
+
+    def _set(self, w):
+        return self.paren(self.items(w.args), r"\{", r"\}")
+
+    def _norm(self, w):
+        return rf"\left\lVert {self(w.args[0])} \right\rVert"
+
+    def _abs(self, w):
+        return self.paren(self(w.args[0]), "|", "|")
+
+    def _inner(self, w):
+        return rf"\left\langle {self(w.args[0])}, {self(w.args[1])} \right\rangle"
+
+    def _kwarg(self, w):
+        return f"{self.name(w.text)} = {self(w.args[0])}"
+
+    def _side(self, w):
+        return f"{{{self(w.args[0])}}}^{{{w.text}}}"
+
+    def _binding(self, w):
+        return rf"{self.name(w.text)} \sim {self(w.args[0])}"
+
+    def _prime(self, w):
+        name = w.text.rstrip("'")
+        k = len(w.text) - len(name)
+        head = self.fname(name) + ("'" * k if k <= 3 else f"^{{({k})}}")
+        return head + self.paren(self.items(w.args))
+
+    def _index(self, w):
+        return f"{{{self.name(w.text)}}}_{{{self.items(w.args)}}}"
+
+    def _dderiv(self, w):
+        return rf"\frac{{d}}{{d {self(w.args[0])}}}" + self.paren(self(w.args[1]))
+
+    def _expect(self, w):
+        head = r"\mathbb{E}" if w.text == "E" else r"\operatorname{Var}"
+        return f"{head}_{{{self.items(w.args[:-1])}}}" + self.paren(self(w.args[-1]), "[", "]")
+
+    def _divergence(self, w):
+        p, q = w.args
+        return rf"\operatorname{{{w.text}}}\left({self(p)} \,\middle\|\, {self(q)}\right)"
+
+    def _rel(self, w):
+        from proofcheck.report.formula import LATEX_OPS
+        return f"{self(w.args[0])} {LATEX_OPS.get(w.text, w.text)} {self(w.args[1])}"
+
+    _implies = _rel
+
+    def _call(self, w):
+        name, a = w.text, w.args
+        special = getattr(self, "_call_" + name, None)
+        if special is not None and _builtin_call(name, a):
+            out = special(a)
+            if out is not None:
+                return out
+        if name in LATEX_FUNCTIONS:
+            head = LATEX_FUNCTIONS[name]
+        elif name in DISTRIBUTIONS:
+            head = DISTRIBUTIONS[name][1]
+        elif _is_builtin(name):
+            head = rf"\operatorname{{{name}}}"
+        else:
+            head = self.fname(name)
+        return head + self.paren(self.items(a))
+
+    def _call_sqrt(self, a):
+        return rf"\sqrt{{{self(a[0])}}}" if len(a) == 1 else None
+
+    def _call_abs(self, a):
+        return self.paren(self(a[0]), "|", "|") if len(a) == 1 else None
+
+    def _call_norm(self, a):
+        return rf"\left\lVert {self(a[0])} \right\rVert" if len(a) == 1 else None
+
+    def _call_conj(self, a):
+        return rf"\overline{{{self(a[0])}}}" if len(a) == 1 else None
+
+    def _call_diff(self, a):
+        if len(a) not in (2, 3):
+            return None
+        n = f"^{{{self(a[2])}}}" if len(a) == 3 else ""
+        return rf"\frac{{d{n}}}{{d {self(a[1])}{n}}} {self.body(a[0])}"
+
+    def _call_integral(self, a):
+        if len(a) not in (2, 4):
+            return None
+        bounds = f"_{{{self(a[2])}}}^{{{self(a[3])}}}" if len(a) == 4 else ""
+        return rf"\int{bounds} {self.body(a[0])} \, d{self(a[1])}"
+
+    def _sum(self, a, head):
+        if len(a) != 4:
+            return None
+        return rf"{head}_{{{self(a[1])} = {self(a[2])}}}^{{{self(a[3])}}} {self.body(a[0])}"
+
+    def _call_sum(self, a):
+        return self._sum(a, r"\sum")
+
+    def _call_prod(self, a):
+        return self._sum(a, r"\prod")
+
+    def _call_limit(self, a):
+        if len(a) != 3:
+            return None
+        return rf"\lim_{{{self(a[1])} \to {self(a[2])}}} {self.body(a[0])}"
+
+    def _call_subs(self, a):
+        if len(a) < 2:
+            return None
+        return rf"\left. {self(a[0])} \right|_{{{self.items(a[1:])}}}"
+
+    def _optimum(self, a, name):
+        return f"{OPTIMA[name][1]}_{{{self(a[1])}}} {self.body(a[0])}" if len(a) == 2 else None
+
+    def _call_argmax(self, a):
+        return self._optimum(a, "argmax")
+
+    def _call_argmin(self, a):
+        return self._optimum(a, "argmin")
+
+    def _call_maximum(self, a):
+        return self._optimum(a, "maximum")
+
+    def _call_minimum(self, a):
+        return self._optimum(a, "minimum")
+
+    def _call_grad(self, a):
+        return rf"\nabla_{{{self(a[1])}}} {self.body(a[0])}" if len(a) == 2 else None
+
+    def _call_hessian(self, a):
+        return rf"\nabla^{{2}}_{{{self(a[1])}}} {self.body(a[0])}" if len(a) == 2 else None
+
+    def _call_inv(self, a):
+        return f"{self._atomic(a[0])}^{{-1}}" if len(a) == 1 else None
+
+    def _call_transpose(self, a):
+        return f"{self._atomic(a[0])}^{{T}}" if len(a) == 1 else None
+
+    def _call_eye(self, a):
+        return f"I_{{{self(a[0])}}}" if len(a) == 1 else None
+
+    def _atomic(self, w: W) -> str:
+        return self.paren(self(w)) if w.kind not in ("name", "num", "const", "group", "call", "bracket") \
+            else self._base(w)
+
+
+def _is_builtin(name: str) -> bool:
+    from proofcheck.parse import RESERVED
+    return name in RESERVED
+
+
+def _builtin_call(name: str, args) -> bool:
+    return _is_builtin(name) and not any(a.kind == "kwarg" for a in args[:1])
+
+
+def latex(w: W, symbol_names: dict[str, str] | None = None) -> str:
+    """Math-mode LaTeX of a formula as written (Unicode may remain; formula.latex makes it ASCII)."""
+    return _Latex(symbol_names)(w)
+
+
+# ---------------------------------------------------------------------------------------------
+# MathML
+
+
+def _esc(s: str) -> str:
+    return html.escape(s, quote=False)
+
+
+def _mo(op: str) -> str:
+    return f"<mo>{_esc(op)}</mo>"
+
+
+def _mi(name: str) -> str:
+    return f"<mi>{_esc(name)}</mi>"
+
+
+def _row(*parts: str) -> str:
+    return "<mrow>" + "".join(parts) + "</mrow>"
+
+
+class _MathML:
+    def __init__(self):
+        from proofcheck.report.formula import MathMLPrinter
+        self.printer = MathMLPrinter()
+
+    def __call__(self, w: W) -> str:
+        return getattr(self, "_" + w.kind)(w)
+
+    def name(self, name: str) -> str:
+        return self.printer._print(sp.Symbol(name)).toxml()
+
+    def fname(self, name: str) -> str:
+        return self.printer._name(name).toxml()
+
+    def paren(self, inner: str, left: str = "(", right: str = ")") -> str:
+        return _row(_mo(left), inner, _mo(right))
+
+    def items(self, items, sep: str = ",") -> str:
+        return _mo(sep).join(self(i) for i in items)
+
+    def body(self, w: W) -> str:
+        return self.paren(self(w)) if _loose(w) else self(w)
+
+    def _num(self, w):
+        return f"<mn>{_esc(w.text)}</mn>"
+
+    def _name(self, w):
+        return self.name(w.text)
+
+    def _const(self, w):
+        return _mi(CONSTANTS[w.text][0])
+
+    def _fn(self, w):
+        return self.fname(w.text)
+
+    def _binary(self, w, op):
+        return _row(self(w.args[0]), _mo(op), self(w.args[1]))
+
+    def _add(self, w):
+        return self._binary(w, "+")
+
+    def _sub(self, w):
+        return self._binary(w, "-")
+
+    def _mul(self, w):
+        return self._binary(w, "\u22c5")
+
+    def _jux(self, w):
+        return self._binary(w, "\u22c5" if _starts_with_digit(w.args[1]) else "\u2062")
+
+    def _elemwise(self, w):
+        return self._binary(w, "\u2299")
+
+    def _div(self, w):
+        return f"<mfrac>{_row(self(_strip(w.args[0])))}{_row(self(_strip(w.args[1])))}</mfrac>"
+
+    def _neg(self, w):
+        return _row(_mo("-"), self(w.args[0]))
+
+    def _pow(self, w):
+        return f"<msup>{_row(self(w.args[0]))}{_row(self(_strip(w.args[1])))}</msup>"
+
+    def _transpose(self, w):
+        return f"<msup>{_row(self(w.args[0]))}{_mi('T')}</msup>"
+
+    def _group(self, w):
+        return self.paren(self.items(w.args))
+
+    def _bracket(self, w):
+        a = w.args
+        if a and all(i.kind == "bracket" for i in a):
+            rows = [[self(x) for x in r.args] for r in a]
+        elif len(a) > 1:
+            rows = [[self(x)] for x in a]
+        else:
+            return self.paren(self.items(a), "[", "]")
+        table = "".join("<mtr>" + "".join(f"<mtd>{c}</mtd>" for c in r) + "</mtr>" for r in rows)
+        return self.paren(f"<mtable>{table}</mtable>", "[", "]")
+
+    def _set(self, w):
+        return self.paren(self.items(w.args), "{", "}")
+
+    def _norm(self, w):
+        return self.paren(self(w.args[0]), "\u2016", "\u2016")
+
+    def _abs(self, w):
+        return self.paren(self(w.args[0]), "|", "|")
+
+    def _inner(self, w):
+        return self.paren(self.items(w.args), "\u27e8", "\u27e9")
+
+    def _kwarg(self, w):
+        return _row(self.name(w.text), _mo("="), self(w.args[0]))
+
+    def _side(self, w):
+        return f"<msup>{_row(self(w.args[0]))}{_mo(w.text)}</msup>"
+
+    def _binding(self, w):
+        return _row(self.name(w.text), _mo("\u223c"), self(w.args[0]))
+
+    def _prime(self, w):
+        name = w.text.rstrip("'")
+        k = len(w.text) - len(name)
+        mark = _mo("\u2032" * k) if k <= 3 else self.paren(f"<mn>{k}</mn>")
+        return _row(f"<msup>{self.fname(name)}{mark}</msup>", self.paren(self.items(w.args)))
+
+    def _index(self, w):
+        return f"<msub>{_row(self.name(w.text))}{_row(self.items(w.args))}</msub>"
+
+    def _d(self, var: W, n: str = "") -> str:
+        d = '<mi mathvariant="normal">d</mi>'
+        top = f"<msup>{d}{n}</msup>" if n else d
+        bottom = _row(d, f"<msup>{_row(self(var))}{n}</msup>" if n else self(var))
+        return f"<mfrac>{_row(top)}{bottom}</mfrac>"
+
+    def _dderiv(self, w):
+        return _row(self._d(w.args[0]), self.paren(self(w.args[1])))
+
+    def _expect(self, w):
+        head = _mi("\U0001d53c") if w.text == "E" else _mi("Var")
+        return _row(f"<msub>{head}{_row(self.items(w.args[:-1]))}</msub>", self.paren(self(w.args[-1]), "[", "]"))
+
+    def _divergence(self, w):
+        return _row(_mi(w.text), self.paren(self.items(w.args, "\u2016")))
+
+    def _rel(self, w):
+        from proofcheck.report.formula import MATHML_OPS
+        return _row(self(w.args[0]), _mo(MATHML_OPS.get(w.text, w.text)), self(w.args[1]))
+
+    _implies = _rel
+
+    def _call(self, w):
+        name, a = w.text, w.args
+        special = getattr(self, "_call_" + name, None)
+        if special is not None and _builtin_call(name, a):
+            out = special(a)
+            if out is not None:
+                return out
+        if name in DISTRIBUTIONS:
+            head = _mi(DISTRIBUTIONS[name][0])
+        elif _is_builtin(name):
+            head = _mi(MATHML_FUNCTIONS.get(name, name))
+        else:
+            head = self.fname(name)
+        return _row(head, _mo("\u2061"), self.paren(self.items(a)))
+
+    def _call_sqrt(self, a):
+        return f"<msqrt>{self(a[0])}</msqrt>" if len(a) == 1 else None
+
+    def _call_abs(self, a):
+        return self.paren(self(a[0]), "|", "|") if len(a) == 1 else None
+
+    def _call_norm(self, a):
+        return self.paren(self(a[0]), "\u2016", "\u2016") if len(a) == 1 else None
+
+    def _call_conj(self, a):
+        return f'<mover>{_row(self(a[0]))}<mo accent="true">\u203e</mo></mover>' if len(a) == 1 else None
+
+    def _call_diff(self, a):
+        if len(a) not in (2, 3):
+            return None
+        n = _row(self(a[2])) if len(a) == 3 else ""
+        return _row(self._d(a[1], n), self.body(a[0]))
+
+    def _call_integral(self, a):
+        if len(a) not in (2, 4):
+            return None
+        sign = f"<msubsup>{_mo(INTEGRAL)}{_row(self(a[2]))}{_row(self(a[3]))}</msubsup>" if len(a) == 4 \
+            else _mo(INTEGRAL)
+        return _row(sign, self.body(a[0]), '<mi mathvariant="normal">d</mi>', self(a[1]))
+
+    def _sum(self, a, name):
+        if len(a) != 4:
+            return None
+        under = _row(self(a[1]), _mo("="), self(a[2]))
+        return _row(f"<munderover>{_mo(SUMS[name][0])}{under}{_row(self(a[3]))}</munderover>", self.body(a[0]))
+
+    def _call_sum(self, a):
+        return self._sum(a, "sum")
+
+    def _call_prod(self, a):
+        return self._sum(a, "prod")
+
+    def _call_limit(self, a):
+        if len(a) != 3:
+            return None
+        under = _row(self(a[1]), _mo("\u2192"), self(a[2]))
+        return _row(f"<munder>{_mi('lim')}{under}</munder>", self.body(a[0]))
+
+    def _call_subs(self, a):
+        if len(a) < 2:
+            return None
+        return f"<msub>{_row(self(a[0]), _mo('|'))}{_row(self.items(a[1:]))}</msub>"
+
+    def _optimum(self, a, name):
+        if len(a) != 2:
+            return None
+        return _row(f"<munder>{_mi(OPTIMA[name][0])}{_row(self(a[1]))}</munder>", self.body(a[0]))
+
+    def _call_argmax(self, a):
+        return self._optimum(a, "argmax")
+
+    def _call_argmin(self, a):
+        return self._optimum(a, "argmin")
+
+    def _call_maximum(self, a):
+        return self._optimum(a, "maximum")
+
+    def _call_minimum(self, a):
+        return self._optimum(a, "minimum")
+
+    def _call_grad(self, a):
+        return _row(f"<msub>{_mo(NABLA)}{_row(self(a[1]))}</msub>", self.body(a[0])) if len(a) == 2 else None
+
+    def _call_hessian(self, a):
+        if len(a) != 2:
+            return None
+        return _row(f"<msubsup>{_mo(NABLA)}{_row(self(a[1]))}<mn>2</mn></msubsup>", self.body(a[0]))
+
+    def _call_inv(self, a):
+        return f"<msup>{_row(self._atomic(a[0]))}{_row(_mo('-'), '<mn>1</mn>')}</msup>" if len(a) == 1 else None
+
+    def _call_transpose(self, a):
+        return f"<msup>{_row(self._atomic(a[0]))}{_mi('T')}</msup>" if len(a) == 1 else None
+
+    def _call_eye(self, a):
+        return f"<msub>{_mi('I')}{_row(self(a[0]))}</msub>" if len(a) == 1 else None
+
+    def _atomic(self, w: W) -> str:
+        return self.paren(self(w)) if w.kind not in ("name", "num", "const", "group", "call", "bracket") else self(w)
+
+
+def mathml_body(w: W) -> str:
+    """The MathML (inside <math>) of a formula as written."""
+    return _MathML()(w)
+
+
+def is_written(obj) -> bool:
+    """Whether a display object is a formula as written (else a SymPy object)."""
+    return isinstance(obj, W)
+

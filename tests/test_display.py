@@ -1,0 +1,174 @@
+"""Reports show the author's formula, not SymPy's (issue 16, item 3): the text table, the HTML report
+and the LaTeX sheet print every formula from its parse tree, with the author's term order, names and
+bound variables, and typeset expectations and divergences of defined distributions."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+
+from rich.console import Console
+
+from testlib import FAST, write_yaml
+from proofcheck.report import console, html, latex
+from proofcheck.report.formula import latex as latex_of, mathml
+from proofcheck.verify import Options, verify_paths
+
+NS = "{http://www.w3.org/1998/Math/MathML}"
+
+POLY = """\
+proofcheck: 1
+title: as written
+symbols:
+  p: interval(0, 1)
+claim: p - p^2 = p (1 - p)
+steps: |
+  p - p^2
+    = p (1 - p)
+    = p - p p
+"""
+
+EXPECT = """\
+proofcheck: 1
+title: expectations of declared and defined distributions
+symbols:
+  x, z, mu_q, mu_p: real
+  sigma: positive
+  px: density
+  qd: density
+define:
+  - q := Normal(mu_q, sigma^2)
+  - p := Normal(mu_p, sigma^2)
+claim: KL(q || p) = (mu_p - mu_q)^2 / (2 sigma^2)
+steps: |
+  KL(q || p)
+    = E[z ~ q](log(pdf(q, z) / pdf(p, z)))        by definition
+    = E[z ~ q](((z - mu_p)^2 - (z - mu_q)^2) / (2 sigma^2))
+    = (mu_p - mu_q)^2 / (2 sigma^2)
+---
+"""
+
+DENSITY = """\
+proofcheck: 1
+title: a declared density
+symbols:
+  x, z: real
+  px: density
+  q: density
+steps: |
+  E[z ~ q](log(px(z)))
+    = E[z ~ q](log(px(z)))
+    = E[y ~ q](log(px(y)))
+"""
+
+UNREADABLE = """\
+proofcheck: 1
+title: a line that does not parse
+symbols:
+  x: real
+steps: |
+  (x + 1)^2
+    = x^2 + 2 x + 1
+    = (x + 1
+"""
+
+
+def reports(tmp_path, text, name="d.yaml"):
+    path = write_yaml(tmp_path, text.split("---")[0], name)
+    return verify_paths([str(path)], Options(timeout=FAST, jobs=1, cache=False))
+
+
+def table(reps) -> str:
+    out = io.StringIO()
+    console.render(Console(file=out, width=200, color_system=None, highlight=False), reps,
+                   {"files": 1, "steps": 0, "proved": 0, "numeric": 0, "refuted": 0, "unknown": 0, "errors": 0,
+                    "seconds": 0})
+    return out.getvalue()
+
+
+def rows(text: str) -> list[str]:
+    """The `step` cells of a text table, one string per row."""
+    return [cells[3].strip() for cells in (line.split("│") for line in text.splitlines()) if len(cells) > 4]
+
+
+def test_text_table_keeps_the_authors_term_order(tmp_path):
+    reps = reports(tmp_path, POLY)
+    assert [s.result.status.value for s in reps[0].parts[0].steps] == ["proved", "proved"]
+    shown = rows(table(reps))
+    assert shown == ["p - p^2", "= p (1 - p)", "= p - p p"]
+    assert "+ p" not in table(reps)  # SymPy's `-p^2 + p` never appears
+
+
+def test_expectation_of_a_declared_density_shows_as_written(tmp_path):
+    out = table(reports(tmp_path, DENSITY))
+    assert rows(out) == ["E[z ~ q](log(px(z)))", "= E[z ~ q](log(px(z)))", "= E[y ~ q](log(px(y)))"]
+    assert "\u21a6" not in out and "x \u21a6" not in out  # no Lambda, no bound variable renamed to x
+
+
+def test_expectation_of_a_defined_distribution_shows_as_written(tmp_path):
+    reps = reports(tmp_path, EXPECT)
+    assert [s.result.status.value for s in reps[0].parts[0].steps] == ["proved"] * 3
+    assert rows(table(reps)) == ["KL(q || p)", "= E[z ~ q](log(pdf(q, z) / pdf(p, z)))",
+                                 "= E[z ~ q](((z - mu_p)^2 - (z - mu_q)^2) / (2 sigma^2))",
+                                 "= (mu_p - mu_q)^2 / (2 sigma^2)"]
+
+
+def test_a_line_that_does_not_parse_shows_its_relation_once(tmp_path):
+    reps = reports(tmp_path, UNREADABLE)
+    step = reps[0].parts[0].steps[1]
+    assert (step.relation, step.text, step.result.status.value) == ("=", "(x + 1", "error")
+    shown = rows(table(reps))
+    assert shown[-1] == "= (x + 1"
+    html_page = html.render(reps)
+    assert "= = (x" not in html_page and "= (x + 1</code>" in html_page
+    assert r"&= \texttt{(x + 1}" in latex.render(reps[0])
+
+
+def test_html_typesets_divergences_and_expectations_of_defined_distributions(tmp_path):
+    page = html.render(reports(tmp_path, EXPECT))
+    assert "<code>" not in page  # every formula typeset, none left as source text
+    maths = [ET.fromstring(m) for m in re.findall(r"<math .*?</math>", page)]
+    idents = [el.text for m in maths for el in m.iter(NS + "mi")]
+    assert "KL" in idents and "\U0001d53c" in idents  # KL(q ‖ p) and 𝔼_{z∼q}[...]
+    ops = [el.text for m in maths for el in m.iter(NS + "mo")]
+    assert "\u2016" in ops and "\u223c" in ops
+
+
+def test_latex_typesets_divergences_and_expectations_of_defined_distributions(tmp_path):
+    tex = latex.render(reports(tmp_path, EXPECT)[0])
+    assert r"\texttt" not in tex.split(r"\begin{document}")[1]
+    assert r"\textbf{Claim.}\[ \operatorname{KL}\left(q \,\middle\|\, p\right) = " \
+           r"\frac{\left(\mu_{p} - \mu_{q}\right)^{2}}{2 \sigma^{2}} \]" in tex
+    assert r"&= \mathbb{E}_{z \sim q}\left[\log\left(\frac{\operatorname{pdf}\left(q, z\right)}" \
+           r"{\operatorname{pdf}\left(p, z\right)}\right)\right]" in tex
+
+
+def test_typeset_formulas_keep_order_names_and_bound_variables(tmp_path):
+    doc = POLY.replace("= p - p p", "= sum(j^2, j, 1, 1) p - p p")
+    reps = reports(tmp_path, doc)
+    first, _, last = [reps[0].parts[0].start_display, *(s.display for s in reps[0].parts[0].steps)]
+    assert latex_of(first) == "p - p^{2}"
+    assert latex_of(last) == r"\sum_{j = 1}^{1} j^{2} p - p p"
+    root = ET.fromstring(mathml(first))
+    assert [el.text for el in root.iter() if el.tag in (NS + "mi", NS + "mo", NS + "mn")] == \
+        ["p", "\u2212", "p", "2"]
+
+
+def test_products_written_next_to_a_bracket_show_as_the_checker_reads_them(tmp_path):
+    doc = """\
+    proofcheck: 1
+    title: juxtaposition
+    symbols:
+      p, q: positive
+      z: real
+    steps: |
+      1/p (q + 1) + p^z (1 - p)
+        = (q + 1)/p + p^z - p^(z + 1)
+    """
+    reps = reports(tmp_path, doc)
+    assert reps[0].parts[0].steps[0].result.status.value in ("proved", "numeric")
+    start = reps[0].parts[0].start_display
+    # (1/p)(q + 1) and p^z (1 - p), as the checker reads them: not 1/(p (q + 1)), not p^(z (1 - p))
+    assert latex_of(start) == r"\frac{1}{p} \left(q + 1\right) + p^{z} \left(1 - p\right)"
+    assert rows(table(reps))[0] == "1/p (q + 1) + p^z (1 - p)"

@@ -75,6 +75,7 @@ class Grade:
     notes: list[str] = field(default_factory=list)
     unreadable: bool = False  # nothing in the file could be read
     formulas: list = field(default_factory=list)  # a sheet's formulas (latex_input.FormulaNote), each accounted for
+    student: str = ""  # from the file's front matter (`student: ...`); "" means the file name is the id
 
     @property
     def not_read(self) -> list:
@@ -137,6 +138,17 @@ class Grade:
                       f"be read (line:column {where}{more}); they are listed under `formulas` in the JSON report.")
         total = f"Score {fmt(self.score)}/{fmt(self.max_score)}."
         return " ".join(s.strip() for s in (head, body, notes, total) if s.strip())
+
+
+def student_ids(grades: list[Grade]) -> list[str]:
+    """The gradebook id of each grade: its front-matter id, else its file name without the extension; a
+    name two files share (a/hw.md and b/hw.md) is replaced by the paths, so every row is told apart."""
+    def stem(g: Grade) -> str:
+        name = g.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return name.rsplit(".", 1)[0] if "." in name.strip(".") else name
+    ids = [g.student or stem(g) for g in grades]
+    clash = {i for i, n in Counter(ids).items() if n > 1}
+    return [(f"{i} ({g.path})" if g.student else g.path) if i in clash else i for i, g in zip(ids, grades)]
 
 
 def valid(result: StepResult | None, strict: bool = False) -> bool:

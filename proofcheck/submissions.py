@@ -32,6 +32,11 @@ SUFFIXES = (".yaml", ".yml", ".txt", ".md")  # what a directory of submissions i
 MAX_UNKNOWN_PARTS = 10  # parts not in the key that are reported one by one
 _PART_COMMENT = re.compile(r"^[ \t]*#[ \t]*part[ \t]*:[ \t]*(\S+)[ \t]*$", re.MULTILINE)
 _DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(|:=)")
+# a front-matter line naming the student: `student: 402212214`, `id: ab12`, or the same as a `#` comment
+_STUDENT_LINE = re.compile(r"^[ \t]*(?:#[ \t]*)?(?:student|student_id|id)[ \t]*:[ \t]*(\S[^\n]{0,99}?)[ \t]*$",
+                           re.IGNORECASE)
+FRONT_LINES = 10  # a student line counts only among the first non-blank lines of the file
+MAX_ID = 100  # characters of a student id
 
 
 @dataclass
@@ -117,6 +122,7 @@ class Submission:
     lines: list[str] = field(default_factory=list)
     unreadable: bool = False  # the whole file could not be read
     formulas: list[FormulaNote] = field(default_factory=list)  # a sheet's every formula and what became of it
+    student: str = ""  # the id of a front-matter `student:` / `id:` line, or "" (the file name is used)
 
 
 def submission_paths(paths: list[str], key_path: str) -> list[str]:
@@ -149,6 +155,7 @@ def read_submission(path: str, key: Key, part: str | None = None) -> Submission:
     sub = Submission(path, [part] if part else list(parts))
     try:
         text = load_text(path).replace("\r\n", "\n")
+        sub.student, text = front_matter(text)
         sub.lines = text.splitlines()
         comment = _PART_COMMENT.search(text)
         if not part and comment and comment.group(1) in parts:
@@ -161,6 +168,40 @@ def read_submission(path: str, key: Key, part: str | None = None) -> Submission:
         sub.attempts, sub.unreadable = [], True
         sub.errors.append(_error(exc, sub.lines))
     return sub
+
+
+def front_matter(text: str) -> tuple[str, str]:
+    """The student id of the file's front matter and the text with that matter blanked (lines kept).
+
+    Front matter is a `---` ... `---` block at the very top, or, without one, the first non-blank lines:
+    a line `student: ID`, `student_id: ID` or `id: ID` (also as a `# ` comment) names the student. The
+    lines are blanked so that a plain-text chain does not read them as a step; line numbers stay."""
+    lines = text.split("\n")
+    block = range(0)
+    if lines and lines[0].strip() == "---":
+        end = next((i for i in range(1, min(len(lines), 50)) if lines[i].strip() in ("---", "...")), None)
+        if end is not None:
+            block = range(0, end + 1)
+    student, hit = "", None
+    if block:
+        hit = next((i for i in block if _STUDENT_LINE.match(lines[i])), None)
+    else:
+        seen = 0
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            if _STUDENT_LINE.match(line):
+                hit = i
+                break
+            seen += 1
+            if seen >= FRONT_LINES:
+                break
+    if hit is not None:
+        student = _STUDENT_LINE.match(lines[hit]).group(1).strip().strip("\"'")[:MAX_ID]
+    blank = set(block) if block and hit is not None else ({hit} if hit is not None else set())
+    if not blank:
+        return student, text
+    return student, "\n".join("" if i in blank else line for i, line in enumerate(lines))
 
 
 def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment) -> None:
@@ -507,7 +548,8 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
             o = got.get(name) or PartOutcome(name, attempted=sub.unreadable, readable=False)
             parts.append(score_part(key.rubric[name], o, options.strict))
         notes = sub.notes + [n for o in got.values() for n in o.notes]
-        grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes, sub.unreadable, formulas=sub.formulas))
+        grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes, sub.unreadable, formulas=sub.formulas,
+                            student=sub.student))
     return grades, planner
 
 

@@ -342,15 +342,113 @@ def test_csv_gradebook_opens_with_the_csv_module(tmp_path):
     assert code == 0, err
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["id", "score", "max", "first_error", "final_ok", "steps_valid", "steps_total",
-                             "first_error_part"]
-    by_name = {Path(r["id"]).name: r for r in rows}
-    assert by_name["a_carried.txt"] == dict(by_name["a_carried.txt"], score="2", max="5", first_error="1",
-                                            final_ok="false", steps_valid="2", steps_total="3")
-    assert by_name["b_slips.txt"] == dict(by_name["b_slips.txt"], score="3", max="5", first_error="2",
-                                          final_ok="true", steps_valid="1", steps_total="3")
-    assert by_name["c_empty.txt"] == dict(by_name["c_empty.txt"], score="0", first_error="0", final_ok="false",
-                                          steps_total="0")
+    # the gradebook: the student, one column per key part (here the single part `main`), then the totals
+    assert list(rows[0]) == ["student", "file", "main", "total", "max", "needs_review", "final_ok", "first_error",
+                             "first_error_part", "steps_valid", "steps_total", "feedback"]
+    by_name = {r["student"]: r for r in rows}
+    assert by_name["a_carried"] == dict(by_name["a_carried"], main="2", total="2", max="5", first_error="1",
+                                        final_ok="false", steps_valid="2", steps_total="3", needs_review="false")
+    assert by_name["b_slips"] == dict(by_name["b_slips"], main="3", total="3", max="5", first_error="2",
+                                      final_ok="true", steps_valid="1", steps_total="3")
+    assert by_name["c_empty"] == dict(by_name["c_empty"], main="0", total="0", first_error="0", final_ok="false",
+                                      steps_total="0")
+    assert Path(by_name["a_carried"]["file"]).name == "a_carried.txt"
+    assert "Step 1 does not follow from the starting line" in by_name["a_carried"]["feedback"]
+    assert "\n" not in by_name["a_carried"]["feedback"]
+
+
+GRADEBOOK_KEY = """\
+proofcheck: 1
+title: two questions
+symbols:
+  x: real
+parts:
+  - name: square
+    claim: (x + 1)^2 = x^2 + 2 x + 1
+    steps: |
+      (x + 1)^2
+        = x^2 + 2 x + 1
+  - name: cube
+    claim: (x + 1)^3 = x^3 + 3 x^2 + 3 x + 1
+    steps: |
+      (x + 1)^3
+        = (x + 1) (x^2 + 2 x + 1)
+        = x^3 + 3 x^2 + 3 x + 1
+grading:
+  parts:
+    square: {section: "1", final: 1}
+    cube: {section: "2", final: 2}
+"""
+
+
+def test_gradebook_one_row_per_student_with_a_column_per_question(tmp_path):
+    # one key for the assignment; Markdown sheets answer both questions under their headings; the student id
+    # comes from a front-matter line when there is one, otherwise from the file name
+    (tmp_path / "subs").mkdir()
+    write(tmp_path / "subs", "sheet_a.md", """\
+        ---
+        title: Homework 1
+        student: 402212214
+        ---
+        ## Question 1
+        $$(x + 1)^2 = x^2 + 2 x + 1$$
+        ## Question 2
+        $$(x + 1)^3 = (x + 1)(x^2 + 2 x + 1) = x^3 + 3 x^2 + 3 x + 1$$
+        """)
+    write(tmp_path / "subs", "b_lee.md", """\
+        id: lee-7
+        ## Question 1
+        $$(x + 1)^2 = x^2 + x + 1$$
+        """)
+    write(tmp_path / "subs", "c_nobody.md", """\
+        ## Question 2
+        $$(x + 1)^3 = (x + 1)(x^2 + 2 x + 1) = x^3 + 3 x^2 + 3 x + 3$$
+        """)
+    key = write(tmp_path, "key.yaml", GRADEBOOK_KEY)
+    out = tmp_path / "book.csv"
+    code, _, err = run_cli(["grade", tmp_path / "subs", "--key", key, "--format", "csv", "--out", out,
+                            "--timeout", str(TIMEOUT), "--no-cache"], cwd=tmp_path)
+    assert code == 0, err
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:5] == ["student", "file", "square", "cube", "total"]
+    book = {r["student"]: r for r in rows}
+    assert set(book) == {"402212214", "lee-7", "c_nobody"}
+    # square: 1 final + 1 step point; cube: 2 final + 2 step points (a point per step of the key's chain)
+    assert (book["402212214"]["square"], book["402212214"]["cube"], book["402212214"]["total"]) == ("2", "4", "6")
+    assert book["402212214"]["max"] == "6" and book["402212214"]["needs_review"] == "false"
+    assert (book["lee-7"]["square"], book["lee-7"]["cube"], book["lee-7"]["total"]) == ("0", "0", "0")
+    assert "Not attempted: cube" in book["lee-7"]["feedback"]
+    assert book["c_nobody"]["square"] == "0" and 0 < float(book["c_nobody"]["cube"]) < 4
+    assert book["c_nobody"]["final_ok"] == "false"
+    # the same gradebook in JSON, with each question's maximum
+    code, out_json, err = run_cli(["grade", tmp_path / "subs", "--key", key, "--format", "json",
+                                   "--timeout", str(TIMEOUT)], cwd=tmp_path)
+    assert code == 0, err
+    doc = json.loads(out_json)
+    gb = doc["gradebook"]
+    assert gb["columns"] == list(rows[0])
+    assert gb["parts"] == [{"name": "square", "column": "square", "max": 2.0},
+                           {"name": "cube", "column": "cube", "max": 4.0}]
+    assert {r["student"]: r["points"] for r in gb["rows"]}["402212214"] == {"square": 2.0, "cube": 4.0}
+    assert [s["student"] for s in doc["submissions"]] == [r["student"] for r in gb["rows"]]
+
+
+def test_student_ids_from_front_matter_and_file_names(tmp_path):
+    from proofcheck.grade import Grade, student_ids
+    from proofcheck.submissions import front_matter
+    assert front_matter("student: 402212214\n(x + 1)^2\n  = x^2\n") == ("402212214", "\n(x + 1)^2\n  = x^2\n")
+    assert front_matter("# id: ab12\nx = x\n")[0] == "ab12"
+    assert front_matter("(x + 1)^2\n  = x^2\nid: late\n")[0] == "late"  # among the first lines
+    assert front_matter("\n".join(["x = x"] * 12) + "\nstudent: too late\n")[0] == ""
+    body = "---\ntitle: HW\nStudent: \"Sara K\"\n---\n$$x = x$$\n"
+    assert front_matter(body) == ("Sara K", "\n\n\n\n$$x = x$$\n")  # lines kept, so line numbers stay
+    grades = [Grade("a/hw.md", "a/hw.md", []), Grade("b/hw.md", "b/hw.md", []), Grade("c.txt", "c.txt", []),
+              Grade("d.md", "d.md", [], student="42")]
+    assert student_ids(grades) == ["a/hw.md", "b/hw.md", "c", "42"]  # a shared file name is told apart by path
+    # a plain-text chain with a student line grades as if the line were absent, at the same line numbers
+    g = grade(tmp_path, KEY, {"s.txt": "student: 7\n" + RIGHT_THROUGH_WRONG})["s.txt"]
+    assert g.student == "7" and [s.line for s in g.parts[0].steps] == [3, 4, 5]
 
 
 def test_json_has_verify_step_objects_and_grades_and_is_deterministic(tmp_path):

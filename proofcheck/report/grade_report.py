@@ -12,11 +12,14 @@ from rich.table import Table
 from rich.text import Text as RichText
 
 from proofcheck import __version__
-from proofcheck.grade import ClassSummary, Grade, PartGrade, class_summary, fmt
+from proofcheck.grade import ClassSummary, Grade, PartGrade, class_summary, fmt, student_ids
 from proofcheck.report.console import print_errors, status_text
 from proofcheck.report.json_report import step_dict
 
-CSV_COLUMNS = ["id", "score", "max", "first_error", "final_ok", "steps_valid", "steps_total", "first_error_part"]
+# the gradebook (docs/grading.md): the student, one column per key part (its points), then these
+CSV_LEAD = ["student", "file"]
+CSV_TAIL = ["total", "max", "needs_review", "final_ok", "first_error", "first_error_part", "steps_valid",
+            "steps_total", "feedback"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -28,6 +31,8 @@ def render_text(console: Console, grades: list[Grade], key_path: str, run: dict)
     for g in grades:
         head = RichText()
         head.append(g.id, style="bold")
+        if g.student:
+            head.append(f"  (student {g.student})")
         head.append(f"   {fmt(g.score)} / {fmt(g.max_score)}", style="bold")
         if g.max_score:
             head.append(f"  ({round(100 * g.score / g.max_score)}%)")
@@ -108,11 +113,11 @@ def render_summary(console: Console, s: ClassSummary, grades: list[Grade], key_p
 # JSON and CSV
 
 
-def grade_dict(g: Grade) -> dict:
+def grade_dict(g: Grade, student: str | None = None) -> dict:
     """One submission as in FORMAT.md section 6 (verify's step objects plus the grade)."""
     first = g.first_error
     return {
-        "id": g.id, "path": g.path, "score": g.score, "max_score": g.max_score,
+        "id": g.id, "path": g.path, "student": student if student is not None else student_ids([g])[0], "score": g.score, "max_score": g.max_score,
         "needs_review": g.needs_review,
         "first_error": first[1] if first else None, "first_error_part": first[0] if first else None,
         "final_matches_claim": g.final_matches_claim, "feedback": g.feedback,
@@ -155,21 +160,63 @@ def render_json(grades: list[Grade], key_path: str, run: dict) -> str:
                "distribution": dict(s.distribution), "unreadable": s.unreadable,
                "most_often_wrong": {"part": s.most_wrong[0], "step": s.most_wrong[1], "count": s.most_wrong[2]}
                if s.most_wrong else None, **run}
-    return json.dumps({"version": __version__, "key": key_path, "submissions": [grade_dict(g) for g in grades],
-                       "summary": summary}, indent=2, ensure_ascii=False)
+    ids = student_ids(grades)
+    return json.dumps({"version": __version__, "key": key_path,
+                       "submissions": [grade_dict(g, i) for g, i in zip(grades, ids)],
+                       "gradebook": gradebook(grades), "summary": summary}, indent=2, ensure_ascii=False)
+
+
+def part_columns(grades: list[Grade]) -> list[str]:
+    """The key's parts in order (every grade is scored over them; --part leaves one)."""
+    names: list[str] = []
+    for g in grades:
+        names += [p.name for p in g.parts if p.name not in names]
+    return names
+
+
+def _column(name: str) -> str:
+    # a part named like a fixed column (`total`, `student`) gets a prefix, so no two columns share a header
+    return f"part {name}" if name in CSV_LEAD or name in CSV_TAIL else name
+
+
+def gradebook(grades: list[Grade]) -> dict:
+    """The rows an instructor uploads: per student the points of each question, total, review flag, feedback."""
+    parts = part_columns(grades)
+    maxima = {}
+    for g in grades:
+        for p in g.parts:
+            maxima.setdefault(p.name, p.max_score)
+    rows = []
+    for g, sid in zip(grades, student_ids(grades)):
+        got = {p.name: p for p in g.parts}
+        first = g.first_error
+        rows.append({"student": sid, "file": g.path,
+                     "points": {n: (got[n].score if n in got else None) for n in parts},
+                     "total": g.score, "max": g.max_score, "needs_review": g.needs_review,
+                     "final_ok": g.final_matches_claim, "first_error": first[1] if first else None,
+                     "first_error_part": first[0] if first else None, "steps_valid": g.steps_valid,
+                     "steps_total": g.steps_total, "feedback": g.feedback})
+    return {"columns": CSV_LEAD + [_column(n) for n in parts] + CSV_TAIL,
+            "parts": [{"name": n, "column": _column(n), "max": maxima[n]} for n in parts], "rows": rows}
 
 
 def render_csv(grades: list[Grade]) -> str:
-    """One row per submission: a gradebook a spreadsheet opens."""
+    """One row per submission: the gradebook (docs/grading.md) a spreadsheet or a course site opens."""
+    book = gradebook(grades)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for g in grades:
-        first = g.first_error
-        w.writerow([_cell(g.id), fmt(g.score), fmt(g.max_score), first[1] if first else "",
-                    "true" if g.final_matches_claim else "false", g.steps_valid, g.steps_total,
-                    first[0] if first else ""])
+    w.writerow([_cell(c) for c in book["columns"]])
+    for r in book["rows"]:
+        w.writerow([_cell(r["student"]), _cell(r["file"]),
+                    *("" if v is None else fmt(v) for v in r["points"].values()),
+                    fmt(r["total"]), fmt(r["max"]), _bool(r["needs_review"]), _bool(r["final_ok"]),
+                    "" if r["first_error"] is None else r["first_error"], _cell(r["first_error_part"] or ""),
+                    r["steps_valid"], r["steps_total"], _cell(" ".join(r["feedback"].split()))])
     return out.getvalue()
+
+
+def _bool(b: bool) -> str:
+    return "true" if b else "false"
 
 
 def _cell(text: str) -> str:

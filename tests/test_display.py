@@ -138,10 +138,10 @@ def test_html_typesets_divergences_and_expectations_of_defined_distributions(tmp
 def test_latex_typesets_divergences_and_expectations_of_defined_distributions(tmp_path):
     tex = latex.render(reports(tmp_path, EXPECT)[0])
     assert r"\texttt" not in tex.split(r"\begin{document}")[1]
-    assert r"\textbf{Claim.}\[ \operatorname{KL}\left(q \,\middle\|\, p\right) = " \
+    assert r"\textbf{Claim.}\[ \operatorname{KL}{\left(q \,\middle\|\, p\right)} = " \
            r"\frac{\left(\mu_{p} - \mu_{q}\right)^{2}}{2 \sigma^{2}} \]" in tex
-    assert r"&= \mathbb{E}_{z \sim q}\left[\log\left(\frac{\operatorname{pdf}\left(q, z\right)}" \
-           r"{\operatorname{pdf}\left(p, z\right)}\right)\right]" in tex
+    assert r"&= \mathbb{E}_{z \sim q}\left[\log{\left(\frac{\operatorname{pdf}{\left(q, z\right)}}" \
+           r"{\operatorname{pdf}{\left(p, z\right)}}\right)}\right]" in tex
 
 
 def test_typeset_formulas_keep_order_names_and_bound_variables(tmp_path):
@@ -172,3 +172,47 @@ def test_products_written_next_to_a_bracket_show_as_the_checker_reads_them(tmp_p
     # (1/p)(q + 1) and p^z (1 - p), as the checker reads them: not 1/(p (q + 1)), not p^(z (1 - p))
     assert latex_of(start) == r"\frac{1}{p} \left(q + 1\right) + p^{z} \left(1 - p\right)"
     assert rows(table(reps))[0] == "1/p (q + 1) + p^z (1 - p)"
+
+
+def documented_reports(tmp_path):
+    """Every derivation quoted in docs/format.md and README.md as a report with its display trees, without
+    running the kernel (the planner parses every line; every step is marked proved)."""
+    from test_docs_links import _documented_derivations
+    from proofcheck.kernel.verdict import Status, StepResult
+    from proofcheck.verify import FileReport, PartReport, Planner, StepReport
+    out = []
+    for name, block in _documented_derivations():
+        path = tmp_path / name
+        path.write_text(block, encoding="utf-8")
+        plan = Planner(Options(timeout=1)).plan_path(str(path))
+        assert not plan.errors, (name, plan.errors)
+        parts = [PartReport(pp.name, pp.claim, Status.PROVED, True, "",
+                            [StepReport(s.index, s.line, s.column, s.relation, s.text, s.rule,
+                                        StepResult(Status.PROVED, "symbolic"), s.display) for s in pp.steps],
+                            pp.start_text, pp.start_display)
+                 for pp in plan.parts]
+        out.append(FileReport(str(path), plan.title, Status.PROVED, [], parts))
+    return out
+
+
+def test_every_documented_construct_prints_as_written_and_typesets(tmp_path):
+    from proofcheck.report import written
+    reps = documented_reports(tmp_path)
+    assert len(reps) >= 20
+    bodies = []
+    for rep in reps:
+        for p in rep.parts:
+            for shown, source in [(p.start_display, p.start_text), *((s.display, s.text) for s in p.steps)]:
+                assert written.is_written(shown), source
+                assert written.text(shown) == source.split("#")[0].strip()  # as written, without comments
+                assert latex_of(shown) is not None, source
+                ET.fromstring(mathml(shown))
+        tex = latex.render(rep, marks=True)
+        body = tex.split(r"\maketitle")[1].split(r"\end{document}")[0]
+        assert not re.findall(r"(?<!\\item\[)\\texttt", body), rep.path  # every formula typeset
+        bodies.append(body)
+    page = html.render(reps)
+    assert "<code>" not in page
+    from test_latex import compile_tex
+    compile_tex(latex.PREAMBLE + "\\begin{document}\n" + "\n\\newpage\n".join(bodies) + "\\end{document}\n",
+                tmp_path / "all")

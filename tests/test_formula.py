@@ -121,3 +121,56 @@ def test_text_helpers():
     assert body_text("=", "=  1 + x") == "1 + x"
     assert body_text("<=", "x <= 1") == "x <= 1"
     assert body_text("=", "== x") == "== x"
+
+
+# ---------------------------------------------------------------------------------------------
+# Formulas as written (report/written.py): what the reports typeset
+
+
+def shown(src: str, symbols: dict[str, str] | None = None, define: list[str] | None = None):
+    """A first line as the reports show it, with declarations {names: type}."""
+    from proofcheck.model import Declaration, Span, Text
+    from proofcheck.parse import build_scope
+    from proofcheck.report import written
+    path = "<test>"
+    decls = [Declaration(tuple(n.strip() for n in names.split(",")), Text(typ, path, ((1, 1),)), Span(path, 1, 1))
+             for names, typ in (symbols or {"x, y, z, p": "real"}).items()]
+    scope = build_scope(decls, [Text(d, path, ((1, 1),)) for d in (define or [])])
+    return written.line(Text(src, path, ((1, 1),)), scope)
+
+
+def test_written_formulas_keep_order_operators_and_parentheses():
+    from proofcheck.report.written import text
+    w = shown("p - p^2")
+    assert (text(w), latex(w)) == ("p - p^2", "p - p^{2}")
+    assert texts(tree(w), "mo") == ["\u2212"]
+    assert latex(shown("x^-1 + x**2 + 2*3 + 2 3 + (x + y)/(2 x)")) == \
+        r"x^{-1} + x^{2} + 2 \cdot 3 + 2 \cdot 3 + \frac{x + y}{2 x}"  # no parentheses a fraction bar replaces
+    assert text(shown("x*y+ (x)  /y")) == "x*y + (x) / y"  # tight as written, or one space
+    assert latex(shown("-(x - 1)^2 - -y")) == r"-\left(x - 1\right)^{2} - -y"
+
+
+def test_written_formulas_keep_bound_variables_and_defined_names():
+    w = shown("sum(j^2, j, 1, n) + E[z ~ q](log(px(z))) + KL(q || r) + c", {"n": "positive integer", "z": "real",
+                                                                             "px": "density"},
+              ["q := Normal(0, 1)", "r := Normal(1, 1)", "c := 2"])
+    assert latex(w) == (r"\sum_{j = 1}^{n} j^{2} + \mathbb{E}_{z \sim q}\left[\log{\left(\operatorname{px}"
+                        r"{\left(z\right)}\right)}\right] + \operatorname{KL}{\left(q \,\middle\|\, r\right)} + c")
+    root = tree(w)
+    assert "\U0001d53c" in texts(root, "mi") and "\u2211" in texts(root, "mo") and "\u2016" in texts(root, "mo")
+
+
+def test_written_products_next_to_brackets_bind_as_the_checker_reads_them():
+    syms = {"p, q, z": "real", "v": "vector(2)", "A": "matrix(2, 2)"}
+    assert latex(shown("1/p (q + 1)", syms)) == r"\frac{1}{p} \left(q + 1\right)"  # (1/p)(q + 1)
+    assert latex(shown("p^z (1 - p)", syms)) == r"p^{z} \left(1 - p\right)"  # p^z (1 - p), not p^(z (1 - p))
+    assert latex(shown("p (q + 1)^2", syms)) == r"p \left(q + 1\right)^{2}"
+    assert latex(shown("A[1, 2] + v[2] + p[q]", syms)) == r"A_{1, 2} + v_{2} + p \left[q\right]"
+
+
+def test_written_names_typeset_without_double_scripts_and_with_latex_names():
+    w = shown("x__2^2 + mu_p^2 + y", {"x__2, mu_p, y": "real"})
+    assert latex(w) == r"{x^{2}}^{2} + \mu_{p}^{2} + y"
+    assert latex(shown("x + 1"), {"x": r"\hat{x}"}) == r"\hat{x} + 1"
+    assert latex(shown("f''(2 x) + SNR(x)", {"x": "real", "f, SNR": "function"})) == \
+        r"f''\left(2 x\right) + \operatorname{SNR}{\left(x\right)}"

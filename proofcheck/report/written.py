@@ -443,11 +443,13 @@ class _Latex:
     def _prime(self, w):
         name = w.text.rstrip("'")
         k = len(w.text) - len(name)
-        head = self.fname(name) + ("'" * k if k <= 3 else f"^{{({k})}}")
-        return head + self.paren(self.items(w.args))
+        head = self.fname(name)
+        args = self.paren(self.items(w.args))
+        return head + ("'" * k if k <= 3 else f"^{{({k})}}") + (f"{{{args}}}" if head.startswith("\\") else args)
 
     def _index(self, w):
-        return f"{{{self.name(w.text)}}}_{{{self.items(w.args)}}}"
+        name = self.name(w.text)
+        return f"{{{name}}}_{{{self.items(w.args)}}}" if "_" in name or "^" in name else f"{name}_{{{self.items(w.args)}}}"
 
     def _dderiv(self, w):
         return rf"\frac{{d}}{{d {self(w.args[0])}}}" + self.paren(self(w.args[1]))
@@ -458,7 +460,7 @@ class _Latex:
 
     def _divergence(self, w):
         p, q = w.args
-        return rf"\operatorname{{{w.text}}}\left({self(p)} \,\middle\|\, {self(q)}\right)"
+        return rf"\operatorname{{{w.text}}}{{\left({self(p)} \,\middle\|\, {self(q)}\right)}}"
 
     def _rel(self, w):
         from proofcheck.report.formula import LATEX_OPS
@@ -481,7 +483,8 @@ class _Latex:
             head = rf"\operatorname{{{name}}}"
         else:
             head = self.fname(name)
-        return head + self.paren(self.items(a))
+        args = self.paren(self.items(a))
+        return head + (f"{{{args}}}" if head.startswith("\\") else args)  # no operator space before (
 
     def _call_sqrt(self, a):
         return rf"\sqrt{{{self(a[0])}}}" if len(a) == 1 else None

@@ -2200,6 +2200,10 @@ class _Emit(Transformer):
             return _cat(self.raw(name_t), (" * ", self.tok(lp).start),
                         _cat(("(", self.tok(lp).start), self.join(args), (")", self.tok(rp).start)), level=PROD)
         seps = [str(self.tok(x).value) for x in args if isinstance(x, Token)]
+        if g.type == "NAME" and seps and set(seps) <= {",", ";"} and callee in self.tr.names.defines and \
+                self.tr.names.defines[callee] is None:
+            # `\mu_Q(z_t, x; s, t)`: a value the key defines, written with the names it depends on
+            return _p(callee, g.start, info={"name": callee, "dependencies": True})
         vals = self.values(args)
         if callee == "Normal" and ";" in seps:
             if seps != [";", ","] or len(vals) != 3:

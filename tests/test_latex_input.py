@@ -583,6 +583,19 @@ def test_latex_names_snippets():
     assert translate(r"\sum_z q(z) x^2", names) == "E[z ~ Normal(0, 1)](x^2)"
 
 
+def test_defined_value_written_with_its_dependencies_is_the_value():
+    # seed 000, line 155: `\mu_Q(z_t, x; s, t)` names the key's value mu_Q and what it depends on
+    names = Names(symbols={"z_t": "scalar", "x": "scalar", "s": "scalar", "t": "scalar", "f": "function"},
+                  defines={"mu_Q": None, "g": 1})
+    assert translate(r"\mu_{Q}(z_{t},x;s,t) + 1", names) == "mu_Q + 1"
+    assert translate(r"\mu_Q(s, t)", names) == "mu_Q"
+    # a function or a definition with parameters is still called with its arguments
+    assert translate(r"f(s, t)", names) == "f(s, t)"
+    assert translate(r"g(s)", names) == "g(s)"
+    # one argument without a separator is not a list of dependencies: left as written for the reader
+    assert translate(r"\mu_Q(s)", names) == "mu_Q(s)"
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. Errors: a message a student understands, at the line and column of the LaTeX
 

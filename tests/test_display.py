@@ -216,3 +216,42 @@ def test_every_documented_construct_prints_as_written_and_typesets(tmp_path):
     from test_latex import compile_tex
     compile_tex(latex.PREAMBLE + "\\begin{document}\n" + "\n\\newpage\n".join(bodies) + "\\end{document}\n",
                 tmp_path / "all")
+
+
+def _value(w, names):
+    """The written tree read back as arithmetic (tests only): what the display says the formula is."""
+    import sympy as sp
+    k, a = w.kind, w.args
+    if k == "num":
+        return sp.Rational(w.text)
+    if k in ("name", "const"):
+        return {"pi": sp.pi}.get(w.text) or names[w.text]
+    if k == "group":
+        return _value(a[0], names)
+    if k == "neg":
+        return -_value(a[0], names)
+    if k == "call":
+        return {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt}[w.text](_value(a[0], names))
+    x, y = (_value(i, names) for i in a)
+    return {"add": x + y, "sub": x - y, "mul": x * y, "jux": x * y, "div": x / y, "pow": x ** y}[k]
+
+
+def test_the_display_says_what_the_checker_reads():
+    """Read back as arithmetic, every display is the formula the kernel checks (products written next to a
+    bracket, powers and quotients around them, unary minus in exponents)."""
+    import sympy as sp
+    from proofcheck.model import Declaration, Span, Text
+    from proofcheck.parse import build_scope, parse_expression_or_relation
+    from proofcheck.report import written
+    path = "<t>"
+    decls = [Declaration(("p", "q", "z"), Text("positive", path, ((1, 1),)), Span(path, 1, 1))]
+    scope = build_scope(decls, [])
+    names = {n: scope.symbols[n].obj for n in ("p", "q", "z")}
+    for src in ["1/p (q + 1)", "p^z (1 - p)", "p (q + 1)^2", "p (q)^z (1 - p)", "p^-z (1 - p)", "z / p (q + 1)^2",
+                "2 pi (p + q)", "1/2 p^2 q", "-p^2 - -q", "p/q/z", "p/q z", "p^q^z", "-p^-q", "exp(p) (q - 1)/z",
+                "sqrt(p) q (z)", "p (q) (z)^2", "log(p)^2 (q + 1)", "(p + q)/(2 z) (p - q)", "p - q - z",
+                "p - (q - z)", "2 3 p", "p^2 (q)", "1/p (q) (z)"]:
+        text = Text(src, path, ((1, 1),))
+        checked = parse_expression_or_relation(text, scope)
+        shown = _value(written.line(text, scope), names)
+        assert sp.simplify(shown - checked) == 0, (src, shown, checked)

@@ -130,16 +130,16 @@ class _Builder(Transformer):
         return self._w(meta, "neg", (_closed(a),))
 
     def pow(self, meta, base, exp):
-        op = "**" if "**" in self.src[base.end:exp.start] else "^"
+        return self._pow(base, exp, "**" if "**" in self.src[base.end:exp.start] else "^")
+
+    def _pow(self, base: W, exp: W, op: str) -> W:
         if base.open:  # p (q + 1)^2 is p (q + 1)^2: the power belongs to the right factor
             left, right = base.args
-            return self._w(meta, "jux", (left, W("pow", (right, exp), op, False, False, right.start, exp.end)),
-                           tight=base.tight, open_=True)
+            return W("jux", (left, self._pow(right, exp, op)), "", base.tight, True, base.start, exp.end)
         if exp.open:  # p^z (1 - p) is p^z (1 - p)
             left, right = exp.args
-            return self._w(meta, "jux", (W("pow", (base, left), op, False, False, base.start, left.end), right),
-                           tight=exp.tight, open_=True)
-        return self._w(meta, "pow", (base, exp), op)
+            return W("jux", (self._pow(base, left, op), right), "", exp.tight, True, base.start, exp.end)
+        return W("pow", (base, exp), op, False, False, base.start, exp.end)
 
     def transpose(self, meta, base, _tok):
         if base.open:

@@ -59,14 +59,14 @@ def decide(goal, hypotheses, symbols, seconds) -> Decision:
     """Decide goal (a Relation or an Implication) for every point of the declared types where the hypotheses hold."""
     try:
         enc = _Encoder(symbols)
-        negated, definedness = enc.goal(goal)
+        negated, clearer = enc.goal(goal)
         enc.hypotheses(goal, hypotheses)
     except Outside as exc:
         return Decision("unknown", None, str(exc))
     except Exception as exc:  # noqa: BLE001 - a tree the encoder did not foresee is "unknown"
         return Decision("unknown", None, f"could not encode the obligation: {type(exc).__name__}")
     try:
-        return enc.solve(negated, definedness, seconds)
+        return enc.solve(negated, clearer, seconds)
     except z3.Z3Exception as exc:
         return Decision("unknown", None, f"the solver failed: {exc}")
 
@@ -119,32 +119,44 @@ class _Encoder:
     # -- goal and hypotheses -------------------------------------------------------------------
 
     def goal(self, goal):
-        """(¬goal, the goal's definedness conditions) as z3 terms."""
+        """(¬goal, stronger forms of ¬goal whose models make clearer counterexamples, best first).
+
+        The stronger forms ask for every side to be defined (the kernel can confirm only such a
+        point) and, first, for a strict `<`/`>` to fail strictly rather than at equality."""
         if isinstance(goal, Implication):
-            p, dp = self.statement(goal.premise)
-            q, dq = self.statement(goal.conclusion)
+            p, dp, vp = self.statement(goal.premise)
+            q, dq, vq = self.statement(goal.conclusion)
             holds = p == q if goal.both else z3.Implies(p, q)
-            return z3.Not(holds), [d for d in dp + dq if d is not None]
+            clear = [z3.And(p, vq)] if vq is not None else []
+            if goal.both and vp is not None:
+                clear.append(z3.And(q, vp))
+            defined = [d for d in dp + dq if d is not None]
+            return z3.Not(holds), ([z3.Or(*clear)] if clear else []) + \
+                ([z3.And(z3.Not(holds), *defined)] if defined else [])
         if isinstance(goal, Relation):
-            cmp, dl, dr = self.relation(goal)
+            cmp, dl, dr, violated = self.relation(goal)
+            clear = [_true(_and(dl, dr, violated), self.ctx)] if violated is not None else []
             if dl is None and dr is None:
-                return z3.Not(cmp), []
+                return z3.Not(cmp), clear
             dl, dr = _true(dl, self.ctx), _true(dr, self.ctx)
             holds = z3.Or(z3.And(dl, dr, cmp), z3.And(z3.Not(dl), z3.Not(dr)))
-            return z3.Not(holds), [dl, dr]
+            return z3.Not(holds), clear + [z3.And(dl, dr, z3.Not(cmp))]
         raise Outside("not a relation or a statement")
 
     def statement(self, rel: Relation):
-        """A relation that holds where both sides are defined and compare as stated."""
-        cmp, dl, dr = self.relation(rel)
-        return _true(_and(dl, dr, cmp), self.ctx), [dl, dr]
+        """(holds: both sides defined and comparing as stated, [definedness], fails strictly or None)."""
+        cmp, dl, dr, violated = self.relation(rel)
+        strictly = None if violated is None else _true(_and(dl, dr, violated), self.ctx)
+        return _true(_and(dl, dr, cmp), self.ctx), [dl, dr], strictly
 
     def relation(self, rel: Relation):
+        """(comparison, left definedness, right definedness, a strict failure of a strict comparison or None)."""
         if not isinstance(rel, Relation) or rel.op not in _OPS:
             raise Outside("not a relation between numbers")
         l, dl = self.term(_basic(rel.lhs))
         r, dr = self.term(_basic(rel.rhs))
-        return _OPS[rel.op](l, r), dl, dr
+        violated = {"<": lambda: l > r, ">": lambda: l < r}.get(rel.op, lambda: None)()
+        return _OPS[rel.op](l, r), dl, dr, violated
 
     def hypotheses(self, goal, hypotheses) -> None:
         """Translate the hypotheses connected to the goal's symbols (others cannot matter)."""
@@ -159,7 +171,7 @@ class _Encoder:
                     pending.remove(h)
                     changed = True
                     try:
-                        self.hyps.append(_true(self.statement(h)[0], self.ctx))
+                        self.hyps.append(self.statement(h)[0])
                         used |= set(self.vars)
                     except Outside:
                         # Leaving a hypothesis out only weakens what is assumed: `valid` stays
@@ -234,11 +246,9 @@ class _Encoder:
         a, d = self.term(e.args[0])
         if isinstance(e, sp.exp):
             self.axioms.append(z3.And(v > zero, v >= one + a))  # exp(a) >= 1 + a
-            facts = [(a, v)]
         else:
             # log(a) <= a - 1 and a log(a) >= a - 1 (the tangent at 1, and the same for 1/a)
             self.axioms.append(z3.Implies(a > zero, z3.And(v <= a - one, a * v >= a - one)))
-            facts = [(a, v)]
             d = _and(d, a > zero)
         # both are increasing: compare with every earlier one of the same kind
         kind = self.exps if isinstance(e, sp.exp) else self.logs
@@ -246,7 +256,7 @@ class _Encoder:
             guard = z3.BoolVal(True, self.ctx) if isinstance(e, sp.exp) else z3.And(a > zero, b > zero)
             self.axioms.append(z3.Implies(guard, z3.And(z3.Implies(a < b, v < w), z3.Implies(a == b, v == w),
                                                         z3.Implies(a > b, v > w))))
-        kind.extend(facts)
+        kind.append((a, v))
         return v, d
 
     def symbol(self, s):
@@ -349,7 +359,7 @@ class _Encoder:
         s.add(*self.axioms, *self.domain, *self.hyps)
         return s
 
-    def solve(self, negated, definedness, seconds: float) -> Decision:
+    def solve(self, negated, clearer, seconds: float) -> Decision:
         if not self.exact:
             seconds = min(seconds, ABSTRACT_SECONDS)
         main = seconds * (1 - CONSISTENCY_SHARE)
@@ -364,12 +374,12 @@ class _Encoder:
             return Decision("unknown", None, "no counterexample reported: the encoding leaves out a given or "
                                              "stands in for exp, log or a constant")
         model = s.model()
-        if definedness:
-            # Prefer a point where every side is defined: the kernel can confirm only such a point.
-            s2 = self.solver(seconds * CONSISTENCY_SHARE)
-            s2.add(negated, *definedness)
-            if _check(s2, self.ctx, seconds * CONSISTENCY_SHARE) == z3.sat:
+        for stronger in clearer:  # each implies ¬goal: any model of it is a counterexample too
+            s2 = self.solver(seconds * CONSISTENCY_SHARE / len(clearer))
+            s2.add(stronger)
+            if _check(s2, self.ctx, seconds * CONSISTENCY_SHARE / len(clearer)) == z3.sat:
                 model = s2.model()
+                break
         return Decision("invalid", self.values(model))
 
     def consistent(self, seconds: float) -> Decision:

@@ -906,7 +906,7 @@ class ExprBuilder(Transformer):
         expr = self._unwrap(items[0])
         pairs = [(self.name(meta, Token("NAME", i.name)), self._unwrap(i.value)) for i in items[1:]]
         for i, (_, value) in zip(items[1:], pairs):
-            problem = outside_declared(self.scope.symbols.get(i.name), value)
+            problem = outside_declared(self.scope.symbols.get(i.name), value, self.scope.symbols)
             if problem:
                 self.fail(meta, problem)
         syms, values = zip(*pairs)
@@ -1144,7 +1144,7 @@ def _rule(tree, text: Text, scope: Scope) -> RuleCall:
                 arrows.append((v.name, value, limit_direction(scope.symbols.get(v.name), value, side)))
             elif isinstance(v, _KwArg):
                 value = b.finish(b._unwrap(v.value))
-                problem = outside_declared(scope.symbols.get(v.name), value) if str(name_tok) == "at" else ""
+                problem = outside_declared(scope.symbols.get(v.name), value, scope.symbols) if str(name_tok) == "at" else ""
                 if problem:
                     raise DeclarationError(problem, b.span(name_tok))
                 kwargs.append((v.name, value))
@@ -1157,11 +1157,13 @@ def _rule(tree, text: Text, scope: Scope) -> RuleCall:
     return RuleCall(str(name_tok), tuple(args), tuple(kwargs), tuple(arrows), b.span(name_tok))
 
 
-def outside_declared(info, value) -> str:
+def outside_declared(info, value, symbols: dict | None = None) -> str:
     """Why `name = value` (in subs/at) may leave the name's declared type, or ''.
 
     Formulas are simplified with the declarations (sqrt(x^2) is x for x positive), so evaluating
-    them at a value the type does not allow would prove false statements."""
+    them at a value the type does not allow would prove false statements. What SymPy's assumptions
+    cannot see (1 - a > 0 for a in interval(0, 1)) is tried again with each interval-declared
+    name written as low + (high - low) sigmoid(t), which the assumptions do understand."""
     if info is None or info.kind != "scalar" or not isinstance(value, sp.Basic):
         return ""
     d = info.domain
@@ -1171,21 +1173,42 @@ def outside_declared(info, value) -> str:
             "interval": ("is_real", "real")}
     checks = [want["positive"], want["integer"]] if d == "posint" else ([want[d]] if d in want else [])
     for prop, what in checks:
-        got = getattr(value, prop)
+        got = _shown(value, prop, symbols)
         if got is False or (got is None and d != "real"):
             shown = "is not" if got is False else "is not known to be"
             kind = "positive integer" if d == "posint" else ("interval" if d == "interval" else d)
             return f"{info.name} is declared {kind}, but {sp.sstr(value)} {shown} {what}"
     if d == "interval":
-        for bound, op, holds in ((info.low, ">", lambda b: value > b), (info.high, "<", lambda b: value < b)):
+        for bound, op, sign in ((info.low, ">", 1), (info.high, "<", -1)):
             if bound is None:
                 continue
-            ok = holds(bound)
-            if ok is not sp.true:
-                shown = "is not" if ok is sp.false else "is not known to be"
+            ok = _shown(sign * (value - bound), "is_positive", symbols)
+            if ok is not True:
+                shown = "is not" if ok is False else "is not known to be"
                 return f"{info.name} is declared in interval({sp.sstr(info.low)}, {sp.sstr(info.high)}), but " \
                        f"{sp.sstr(value)} {shown} {op} {sp.sstr(bound)}"
     return ""
+
+
+def _shown(value, prop: str, symbols: dict | None):
+    """value.prop, asking again with interval-declared names re-parametrised when SymPy cannot tell."""
+    got = getattr(value, prop)
+    if got is not None or not symbols:
+        return got
+    sub = {}
+    for info in symbols.values():
+        if info.kind == "scalar" and info.domain == "interval" and info.obj in value.free_symbols \
+                and info.low is not None and info.high is not None and info.low.is_number and info.high.is_number:
+            t = sp.Dummy(f"t_{info.name}", real=True)
+            sub[info.obj] = info.low + (info.high - info.low) / (1 + sp.exp(-t))
+    if not sub:
+        return None
+    v = value.xreplace(sub)
+    for form in (v, sp.together(v), sp.factor(sp.together(v))):
+        got = getattr(form, prop)
+        if got is not None:
+            return got
+    return None
 
 
 def limit_direction(info, to, side: str = "") -> str:

@@ -126,7 +126,7 @@ def _all_roots(parts, x, domain):
     nonzero, which rules out an equation that vanishes for every x at special parameter values."""
     roots = None
     for e in parts:
-        e = sp.sympify(e) if not isinstance(e, sp.Basic) else e
+        e = as_basic(e)
         if e == 0:
             continue
         if not e.has(x):
@@ -167,9 +167,9 @@ def _degenerate(e, x) -> str:
     if poly is None:
         return "its solutions depend on the parameters in a way that was not checked for special values"
     coeffs = [c for m, c in poly.terms() if any(m)]
-    if not any(_nonzero(_real_entries(sp.sympify(c))) for c in coeffs):
+    if not any(_nonzero(_real_entries(as_basic(c))) for c in coeffs):
         return "for special values of the parameters the equation may hold for every " + str(x)
-    if len(gens) == 1 and gens[0] == x and not _nonzero(_real_entries(sp.sympify(poly.LC()))):
+    if len(gens) == 1 and gens[0] == x and not _nonzero(_real_entries(as_basic(poly.LC()))):
         return "the leading coefficient in " + str(x) + " may vanish"
     return ""
 
@@ -254,13 +254,20 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     glob = curvature is not None and sign_shown(curvature, "<=" if want_max else ">=", clock,
                                                 [{}, interval_substitution(task.context)], any_branch=True)
     if glob:
+        # Concave with f''(x*) < 0: the maximisers form an interval on which f'' would vanish, so x*
+        # is the only one.
         return Outcome(obligations, note=f"global optimum: f is {shape} in {x}")
     # Without concavity the point may be a local optimum only: that f there beats f everywhere in the
     # declared domain is one more obligation, proved by a sign argument or at best searched (numeric).
     best = _subs(f, [x], [point])
     obligations.append(Relation(f, "<=" if want_max else ">=", best))
-    return Outcome(obligations, note=f"f is not shown {shape} in {x}; no better point than this one was "
-                                     "found over the declared domain")
+    note = f"f is not shown {shape} in {x}, so f <= f({sp.sstr(point)}) over the declared domain is checked too"
+    if kind in ("argmax", "argmin"):
+        # argmax names the maximiser: another point with the same value (x^4 - 2 x^2 at -1 and 1)
+        # makes the claim false even though the value is right.
+        obligations.append(Implication(Relation(f, "=", best), Relation(x, "=", point)))
+        note += f", and that no other {x} attains it"
+    return Outcome(obligations, note=note)
 
 
 _CONCAVE = {sp.log: "log", sp.sqrt: "sqrt"}
@@ -300,22 +307,22 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
             if concave != is_big:
                 backwards = ("concave" if concave else "convex", name)
                 continue
-            lam, dist = expect.args
-            z = lam.variables[0]
-            counterpart = Expectation(bind(z, g(lam.expr)), dist)
+            # E[z1 ~ D1, z2 ~ D2](X) is nested: g goes on the innermost body, under every binding.
+            binders, body = _expectation_nest(expect)
+            counterpart = _wrap_expectations(binders, g(body))
             kind = "concave" if concave else "convex"
             return Outcome([Relation(counterpart, "=", other)],
                            note=f"Jensen's inequality for the {kind} function {name}")
         if isinstance(side, Expectation):
-            lam, dist = side.args
-            outer = _outer(lam.expr)
+            binders, body = _expectation_nest(side)
+            outer = _outer(body)
             if outer is None:
                 continue
             g, inner, concave, name = outer
             if concave == is_big:
                 backwards = ("concave" if concave else "convex", name)
                 continue
-            counterpart = g(Expectation(bind(lam.variables[0], inner), dist))
+            counterpart = g(_wrap_expectations(binders, inner))
             kind = "concave" if concave else "convex"
             return Outcome([Relation(counterpart, "=", other)],
                            note=f"Jensen's inequality for the {kind} function {name}")
@@ -326,6 +333,25 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
                        note=f"not Jensen's inequality: for the {kind} function {name} it goes the other way")
     return Outcome(unknown="the step does not have the shape g(E[X]) vs E[g(X)] for a log, sqrt, exp, "
                            "square or abs with the inequality in Jensen's direction")
+
+
+def _expectation_nest(e):
+    """([(z1, D1), (z2, D2), ...], body) of E[z1 ~ D1](E[z2 ~ D2](... body))."""
+    from proofcheck.probability.heads import Expectation
+    binders = []
+    while isinstance(e, Expectation):
+        lam, dist = e.args
+        binders.append((lam.variables[0], dist))
+        e = lam.expr
+    return binders, e
+
+
+def _wrap_expectations(binders, body):
+    """E[z1 ~ D1](E[z2 ~ D2](... body)) from _expectation_nest's binders."""
+    from proofcheck.probability.heads import Expectation, bind
+    for z, dist in reversed(binders):
+        body = Expectation(bind(z, body), dist)
+    return body
 
 
 def integrand(task: StepTask, clock: Clock) -> Outcome:

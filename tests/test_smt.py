@@ -149,6 +149,16 @@ def test_decide_model_prefers_points_where_both_sides_are_defined():
     assert d.status == "invalid" and _value(d, "x") != 0
 
 
+def test_decide_prefers_a_strict_failure_of_a_strict_relation():
+    # a point where the sides are equal refutes `<` too, but one where they differ is clearer
+    d = _decide(REAL, "x < 1 ==> x < 1/2")
+    assert d.status == "invalid" and sp.Rational(1, 2) < _value(d, "x") < 1
+    d = _decide(REAL, "x + 1 > 2 x")
+    assert d.status == "invalid" and _value(d, "x") > 1
+    d = _decide(REAL, "x^2 + 1 > 2 x")  # fails only where the sides are equal
+    assert d.status == "invalid" and _value(d, "x") == 1
+
+
 def test_decide_piecewise_and_sign():
     x = sp.Symbol("x", real=True)
     info = (SymbolInfo("x", "scalar", x, "real"),)

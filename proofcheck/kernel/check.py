@@ -20,7 +20,8 @@ from proofcheck.kernel.verdict import Status, StepResult, weakest
 
 SCREEN_POINTS = 3
 POINTS = 8
-INEQUALITY_POINTS = 24
+INEQUALITY_POINTS = 40
+LOCAL_SEARCHES = 12  # starts of a local minimisation of an inequality's slack
 MIN_SIZES = 3  # distinct size tuples a numeric verdict on matrices with symbolic sizes needs
 # simplify and friends get this share of the step budget in all. Every strong proof in derivations/
 # takes under 0.7 s, while a failing simplify on a large expression used the whole budget
@@ -166,8 +167,10 @@ def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, w
                           f"other sizes could not be evaluated, and {MIN_SIZES} are needed")
     if valid >= POINTS:
         at = f" (sizes {'; '.join(sizes)})" if sizes else ""
+        searched = numeric.Search(valid=valid, special=screen.special + full.special,
+                                  local=screen.local + full.local).describe()
         return StepResult(Status.NUMERIC, "numeric",
-                          f"{what} at {valid} random points{at}; no symbolic proof found",
+                          f"{what} at {searched}{at}; no symbolic proof found",
                           details={"stage": "numeric"})
     reason = full.reason or screen.reason
     return StepResult(Status.UNKNOWN, "numeric",
@@ -208,14 +211,11 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
     sampler = _sampler(context, clock)
     if sampler is None:
         return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
-    found = numeric.search(ob.lhs, ob.op, ob.rhs, sampler, rng, INEQUALITY_POINTS, 200)
+    # Outside the decidable fragment a `numeric` verdict needs a real search: random points across
+    # scales, special points, and local minimisations of the slack from many starts.
+    found = numeric.search(ob.lhs, ob.op, ob.rhs, sampler, rng, INEQUALITY_POINTS, 300, local=LOCAL_SEARCHES)
     if found.counterexample:
         return _refuted(found.counterexample, "numeric")
-    if found.valid >= POINTS and not (0 < len(found.sizes) < MIN_SIZES):
-        at = f" (sizes {'; '.join(found.sizes)})" if found.sizes else ""
-        return StepResult(Status.NUMERIC, "numeric",
-                          f"no counterexample at {found.valid} random points{at}; not proved symbolically",
-                          details={"stage": "numeric"})
     return _numeric_verdict(found.valid, found, numeric.Search(), "no counterexample")
 
 

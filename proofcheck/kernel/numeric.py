@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import mpmath
@@ -18,7 +19,7 @@ from proofcheck.kernel.terms import At, Bag, as_basic, resolve_matrix_at, Contex
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
 AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
-SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 4, 1)  # sizes given to dimension names, draw after draw
+SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 5, 1, 4, 2, 7, 3, 1, 6, 2, 8)  # sizes given to dimension names, draw after draw
 FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
@@ -36,6 +37,8 @@ class Point:
     values: dict = field(default_factory=dict)  # Symbol -> Rational
     functions: dict = field(default_factory=dict)  # UndefinedFunction -> Lambda
     matrices: dict = field(default_factory=dict)  # MatrixSymbol -> ImmutableMatrix
+    branches: dict = field(default_factory=dict)  # dependent Symbol -> index of the given's solution used
+    parameters: dict = field(default_factory=dict)  # integer parameters of periodic solution families
 
     def describe(self, used=None) -> dict:
         """Symbol name -> decimal string (functions and matrices shown as formulas), for the names used."""
@@ -69,7 +72,7 @@ def _decimal(v) -> str:
             n = abs(v.p) * 10 ** m // v.q
             digits = str(n).rjust(m + 1, "0")
             return f"{'-' if v < 0 else ''}{digits[:-m]}.{digits[-m:]}"
-        return str(sp.Float(v, 20))
+        return f"{v.p}/{v.q}"  # exact (a root of lhs - rhs, a point inside an interval with such ends)
     if isinstance(v, sp.Basic) and v.is_number:
         return str(sp.N(v, 20))
     return str(v)
@@ -91,58 +94,143 @@ def _dec(rng: random.Random, lo: float, hi: float, digits: int = 3) -> sp.Ration
     return sp.Rational(k, scale)
 
 
-def draw_scalar(info: SymbolInfo, rng: random.Random, known: dict) -> sp.Expr:
-    """A random exact value inside the symbol's declared type."""
+def _sig(rng: random.Random, exponent: float) -> sp.Rational:
+    """A positive exact value near 10^exponent with six significant digits (prints exactly)."""
+    shift = math.floor(exponent) - 5
+    m = rng.randint(100000, 999999)
+    return sp.Integer(m * 10 ** shift) if shift >= 0 else sp.Rational(m, 10 ** -shift)
+
+
+# How far draws reach, by what the expressions can stand: `wide` spans 10^-12..10^12; `moderate`
+# (sums, integrals, limits, nested exponentials, whose evaluation at 10^12 can take hours) 10^-6..10^2.
+WIDE, MODERATE = "wide", "moderate"
+
+
+def _magnitude(rng: random.Random, reach: str = WIDE) -> sp.Rational:
+    """A positive value: often in the small box the library's examples live in, else log-uniform."""
+    r = rng.random()
+    if r < 0.4:
+        return _dec(rng, 0.05, 4.0)
+    if r < 0.7 or reach != WIDE:
+        return _sig(rng, rng.uniform(-6, 2) if reach != WIDE else rng.uniform(-3, 3))
+    return _sig(rng, rng.uniform(-12, 12))
+
+
+def _signed(rng: random.Random, reach: str = WIDE) -> sp.Rational:
+    v = _magnitude(rng, reach)
+    return v if rng.random() < 0.5 else -v
+
+
+def _whole(rng: random.Random, lo: int, reach: str) -> sp.Integer:
+    r = rng.random()
+    if r < 0.75:
+        return sp.Integer(rng.randint(lo, 8))
+    if r < 0.93 or reach != WIDE:
+        return sp.Integer(rng.randint(lo if lo > 0 else -60, 60))
+    v = rng.randint(61, 1000)
+    return sp.Integer(v if lo > 0 or rng.random() < 0.5 else -v)
+
+
+def draw_scalar(info: SymbolInfo, rng: random.Random, known: dict, reach: str = WIDE) -> sp.Expr:
+    """A random exact value inside the symbol's declared type, across scales and near its ends."""
     d = info.domain
-    if d == "positive":
-        return _dec(rng, 0.05, 1.0) if rng.random() < 0.5 else _dec(rng, 1.0, 4.0)
-    if d == "nonnegative":
-        return _dec(rng, 0.0, 3.0)
+    if d in ("positive", "nonnegative"):
+        return _magnitude(rng, reach)
     if d == "negative":
-        return -_dec(rng, 0.05, 3.0)
-    if d == "nonzero":
-        v = _dec(rng, 0.1, 3.0)
-        return v if rng.random() < 0.5 else -v
+        return -_magnitude(rng, reach)
+    if d in ("nonzero", "real"):
+        return _signed(rng, reach)
     if d == "integer":
-        return sp.Integer(rng.randint(-6, 6))
+        return _whole(rng, -8, reach)
     if d == "posint":
-        return sp.Integer(rng.randint(1, 4))
+        return _whole(rng, 1, reach)
     if d == "complex":
-        return _dec(rng, -3, 3) + sp.I * _dec(rng, -3, 3)
+        parts = []
+        for _ in range(2):
+            r = rng.random()
+            parts.append(_dec(rng, -3, 3) if r < 0.3 else _dec(rng, -12, 12) if r < 0.7 else _signed(rng, MODERATE))
+        return parts[0] + sp.I * parts[1]
     if d == "interval":
-        lo = as_basic(info.low).xreplace(known) if info.low is not None else sp.Integer(-3)
-        hi = as_basic(info.high).xreplace(known) if info.high is not None else sp.Integer(3)
-        if lo == -sp.oo:
-            lo = hi - 4
-        if hi == sp.oo:
-            hi = lo + 4
+        lo = as_basic(info.low).xreplace(known) if info.low is not None else -sp.oo
+        hi = as_basic(info.high).xreplace(known) if info.high is not None else sp.oo
         if not (lo.is_number and hi.is_number) or not lo < hi:
             raise Undefined(f"empty interval for {info.name}")
-        u = sp.Rational(rng.randint(1, 999), 1000)
-        return sp.nsimplify(lo + (hi - lo) * u) if not (lo.is_Rational and hi.is_Rational) else lo + (hi - lo) * u
-    return _dec(rng, -3.0, 3.0)
+        if lo == -sp.oo and hi == sp.oo:
+            return _signed(rng, reach)
+        if lo == -sp.oo:
+            return hi - _magnitude(rng, reach)
+        if hi == sp.oo:
+            return lo + _magnitude(rng, reach)
+        r = rng.random()
+        if r < 0.5:
+            u = sp.Rational(rng.randint(1, 10 ** 6 - 1), 10 ** 6)
+        else:  # at a distance 10^-k (relative to the width) from one end
+            u = _sig(rng, -rng.uniform(1, 12 if reach == WIDE else 6))
+            u = u if r < 0.75 else 1 - u
+        return lo + (hi - lo) * u
+    return _signed(rng, reach)
 
 
 def draw_function(info: SymbolInfo, rng: random.Random) -> sp.Lambda:
-    """A random smooth concrete function (monotone for `increasing`, a density for `density`)."""
+    """A random smooth concrete function (strictly increasing for `increasing`, a density for
+    `density`), from families broad enough that a property they all share is one of the class."""
     xs = [sp.Symbol(f"x{i}" if info.arity > 1 else "x", real=True) for i in range(info.arity)]
     c = lambda lo=-2.0, hi=2.0: _dec(rng, lo, hi, 2)  # noqa: E731
     if info.kind == "density":
-        body = sp.Integer(1)
-        for x in xs:
-            w = _dec(rng, 0.2, 0.8, 2)
-            m1, m2 = c(), c()
-            s1, s2 = _dec(rng, 0.5, 1.5, 2), _dec(rng, 0.5, 1.5, 2)
-            body *= w * _gauss(x, m1, s1) + (1 - w) * _gauss(x, m2, s2)
-        return sp.Lambda(tuple(xs), body)
+        return sp.Lambda(tuple(xs), _density(xs, rng))
     if "increasing" in info.flags:
         x = xs[0]
-        return sp.Lambda(x, c() + _dec(rng, 0.3, 2, 2) * x + _dec(rng, 0.1, 1, 2) * sp.atan(x)
-                         + _dec(rng, 0.01, 0.2, 2) * x ** 3)
+        kinds = rng.sample(["linear", "exp", "concave", "atan", "softplus", "cube"], rng.randint(1, 3))
+        body = c()
+        for kind in kinds:
+            a, m = c(0.1, 3), c()
+            if kind == "linear":
+                body += a * x
+            elif kind == "exp":  # convex, unbounded above, bounded below
+                body += a * sp.exp(c(0.2, 2) * (x - m))
+            elif kind == "concave":  # bounded above
+                body -= a * sp.exp(-c(0.2, 2) * (x - m))
+            elif kind == "atan":  # bounded
+                body += a * sp.atan(c(0.3, 4) * (x - m))
+            elif kind == "softplus":
+                body += a * sp.log(1 + sp.exp(c(0.3, 3) * (x - m)))
+            else:
+                body += a * (x - m) ** 3
+        return sp.Lambda(x, body)
     lin = sum(c() * x for x in xs)
     mix = sum(c() * x for x in xs) + c()
-    body = c() + lin + c() * mix ** 2 / 2 + c() * sp.sin(sum(c(0.5, 2) * x for x in xs) + c())
+    body = c() + lin + c() * mix ** 2 / 2 + c() * sp.sin(sum(c(0.2, 5) * x for x in xs) + c())
+    if len(xs) > 1:
+        body += c() * xs[0] * xs[1]
+    if rng.random() < 0.5:
+        body += c(-1, 1) * sp.exp(sum(c(-0.5, 0.5) * x for x in xs))
+    if rng.random() < 0.3:
+        body += c(-0.3, 0.3) * xs[0] ** 3
     return sp.Lambda(tuple(xs) if len(xs) > 1 else xs[0], body)
+
+
+def _density(xs: list, rng: random.Random):
+    """A mixture of Gaussians with full covariance (and, in one variable, sometimes a logistic
+    component), normalised exactly."""
+    k = len(xs)
+    parts = rng.randint(1, 3 if k == 1 else 2)
+    weights = [sp.Integer(rng.randint(1, 9)) for _ in range(parts)]
+    total = sum(weights)
+    body = sp.Integer(0)
+    x = sp.Matrix(xs)
+    for w in weights:
+        if k == 1 and rng.random() < 0.25:
+            m, s = _dec(rng, -2, 2, 2), _dec(rng, 0.3, 1.5, 2)
+            z = (xs[0] - m) / s
+            body += w / total * sp.exp(-z) / (s * (1 + sp.exp(-z)) ** 2)
+            continue
+        mean = sp.Matrix([_dec(rng, -2, 2, 2) for _ in xs])
+        root = sp.Matrix(k, k, lambda i, j: _dec(rng, -1, 1, 2) if i != j else _dec(rng, 0.3, 1.5, 2))
+        cov = root * root.T + sp.Rational(1, 20) * sp.eye(k)
+        dx = x - mean
+        q = sp.expand((dx.T * cov.inv() * dx)[0, 0])
+        body += w / total * sp.exp(-q / 2) / sp.sqrt((2 * sp.pi) ** k * cov.det())
+    return body
 
 
 def _gauss(x, m, s):
@@ -150,14 +238,19 @@ def _gauss(x, m, s):
 
 
 def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict) -> sp.ImmutableMatrix:
-    """Random exact entries of the declared shape; symmetric and spd as declared."""
+    """Random exact entries of the declared shape; symmetric and spd as declared. Sometimes scaled,
+    and spd ones sometimes nearly singular (eigenvalues down to 10^-6) or large."""
     r, c = (int(as_basic(d).xreplace(known)) for d in info.shape)
-    m = sp.Matrix(r, c, lambda i, j: _dec(rng, -2, 2, 2))
+    scale = sp.Integer(1) if rng.random() < 0.6 else _sig(rng, rng.uniform(-3, 3))
     if "spd" in info.flags:
-        m = m * m.T + sp.Rational(1, 2) * sp.eye(r)
-    elif "symmetric" in info.flags:
+        inner = rng.randint(1, r) if rng.random() < 0.5 else r
+        m = sp.Matrix(r, inner, lambda i, j: _dec(rng, -2, 2, 2))
+        eps = sp.Rational(1, 2) if rng.random() < 0.4 else _sig(rng, -rng.uniform(0, 6))
+        return sp.ImmutableMatrix((m * m.T + eps * sp.eye(r)) * scale)
+    m = sp.Matrix(r, c, lambda i, j: _dec(rng, -2, 2, 2))
+    if "symmetric" in info.flags:
         m = (m + m.T) / 2
-    return sp.ImmutableMatrix(m)
+    return sp.ImmutableMatrix(m * scale)
 
 
 @lru_cache(maxsize=64)
@@ -192,6 +285,7 @@ class Sampler:
     def restart(self) -> "Sampler":
         """Forget the draws so far (sizes start the schedule again, functions are drawn anew)."""
         self.draws = 0
+        self.reach = WIDE  # how far values reach; search() narrows it for expressions that cannot stand 10^12
         self._functions = None
         self._function_uses = 0
         return self
@@ -245,13 +339,15 @@ class Sampler:
                 known[info.obj] = v
                 p.values[info.obj] = v
             elif info.kind == "scalar" and info.obj not in self.dependent:
-                v = draw_scalar(info, rng, known)
+                v = draw_scalar(info, rng, known, self.reach)
                 known[info.obj] = v
                 p.values[info.obj] = v
         for n in self.parameters:
             known[n] = sp.Integer(rng.randint(-3, 3) if rng.random() < 0.7 else rng.randint(-10 ** 6, 10 ** 6))
+        p.parameters = {n: known[n] for n in self.parameters}
         for s, sols in self.equalities:
-            sol = sols[rng.randrange(len(sols))]
+            p.branches[s] = rng.randrange(len(sols))
+            sol = sols[p.branches[s]]
             v = sol.xreplace(known)
             num = v.evalf(DPS)
             if not num.is_number or not num.is_real or num.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -279,6 +375,36 @@ class Sampler:
                 raise Undefined("the point does not satisfy the givens")
         return p
 
+
+    def vary(self, base: Point, changes: dict) -> Point:
+        """`base` with some independent names set to other values (dependent names recomputed on
+        the same branch of their given); raises Undefined when that leaves a declared type or
+        misses the givens."""
+        p = Point(dict(base.values), base.functions, base.matrices, dict(base.branches), dict(base.parameters))
+        infos = {i.obj: i for i in self.infos}
+        known = {**p.values, **p.parameters}
+        for s, v in changes.items():
+            info = infos.get(s)
+            if info is None or info.kind != "scalar" or s in self.dependent or s in self.dims:
+                raise Undefined("not a free name")
+            if not _inside(v, info, known):
+                raise Undefined("outside the declared type")
+            p.values[s] = known[s] = v
+        for s, sols in self.equalities:
+            v = sols[p.branches.get(s, 0)].xreplace(known)
+            num = v.evalf(DPS)
+            if not num.is_number or not num.is_real or num.has(sp.zoo, sp.nan, sp.oo, -sp.oo) \
+                    or not _in_domain(num, infos[s]):
+                raise Undefined("a given has no solution in the declared type here")
+            p.values[s] = known[s] = v
+        for rel in self.checks:
+            try:
+                ok = holds(rel, p, DPS)
+            except Undefined:
+                ok = False
+            if not ok:
+                raise Undefined("the point does not satisfy the givens")
+        return p
 
 def _is_rewrite(lhs) -> bool:
     """A given about a declared function's values or derivatives (theta'(t) = ..., f(0) = 1).
@@ -379,6 +505,23 @@ def _in_domain(v, info: SymbolInfo) -> bool:
         if hi is not None and hi.is_number and not v < hi:
             return False
     return True
+
+
+def _inside(v, info: SymbolInfo, known: dict) -> bool:
+    """Whether an exact value belongs to the declared type (interval ends may name other symbols)."""
+    if info.domain in ("integer", "posint"):
+        return v.is_Integer and (info.domain == "integer" or v >= 1)
+    if info.domain == "complex":
+        return v.is_number
+    if not v.is_real:
+        return False
+    if info.domain == "interval":
+        lo = as_basic(info.low).xreplace(known) if info.low is not None else -sp.oo
+        hi = as_basic(info.high).xreplace(known) if info.high is not None else sp.oo
+        if not (lo.is_number and hi.is_number):
+            return False
+        return bool(lo < v) and bool(v < hi)
+    return _in_domain(v, info)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,13 +636,16 @@ class Value:
         self.kind, self.data, self.scale, self.approximate = kind, data, scale, approximate
         self.digits = digits  # how many digits of this value can be trusted to agree
         self.error = 0  # absolute error estimate from quadrature
+        self.exact = None  # the value as a SymPy Rational, when it was computed exactly
+        self.expr = None  # the instantiated expression, for an exact look at a tie
 
 
 def evaluate(expr, point: Point, dps: int, real_only: bool, memo: dict | None = None) -> Value:
     """The value of an expression at a point, at `dps` digits; raises Undefined off its domain.
 
-    memo keeps instantiated forms between points that share their functions (and have no
-    matrices or integer names, which instantiation substitutes)."""
+    A number that is not real is returned as it is (an mpc): whether that makes a counterexample is
+    for judge() to say. memo keeps instantiated forms between points that share their functions
+    (and have no matrices or integer names, which instantiation substitutes)."""
     approx = isinstance(expr, sp.Basic) and expr.has(sp.Limit)
     reusable = memo is not None and not point.matrices and isinstance(expr, sp.Basic) and \
         not any(s.is_integer for s in expr.free_symbols) and not approx  # a limit becomes the point's value
@@ -513,16 +659,51 @@ def evaluate(expr, point: Point, dps: int, real_only: bool, memo: dict | None = 
     errors = mpeval.Errors()
     value = _evaluate(e, point, dps, real_only, errors, approx)
     value.error = errors.total
+    if value.kind == "number":
+        value.expr = e
+        if _rational_form(e):
+            value.exact = _exact_value(e, point)
     return value
+
+
+@lru_cache(maxsize=512)
+def _rational_form(e) -> bool:
+    """Whether e is a rational function of its symbols with small integer powers (so substituting
+    rational values gives its exact value cheaply)."""
+    if not isinstance(e, sp.Expr) or sp.count_ops(e) > 400:
+        return False
+    for node in sp.preorder_traversal(e):
+        if isinstance(node, (sp.Symbol, sp.Rational, sp.Add, sp.Mul)):
+            continue
+        if isinstance(node, sp.Pow) and node.exp.is_Integer and abs(int(node.exp)) <= 64:
+            continue
+        if isinstance(node, (sp.Abs, sp.Max, sp.Min)):
+            continue
+        return False
+    return True
+
+
+def _exact_value(e, point: Point):
+    values = {s: v for s, v in point.values.items() if s in e.free_symbols}
+    if not all(isinstance(v, sp.Rational) for v in values.values()):
+        return None
+    v = e.xreplace(values)
+    if v.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise Undefined("division by zero here")
+    return v if isinstance(v, sp.Rational) else None
 
 
 def _evaluate(e, point: Point, dps: int, real_only: bool, errors, approx: bool) -> Value:
     if isinstance(e, sp.MatrixBase):
         vals = [_number(x, point, dps, real_only, approx, errors) for x in e]
+        if real_only and any(_is_nonreal(v, s, dps) for v, s in vals):
+            raise Undefined("a matrix entry is not real here")
         return Value("matrix", (e.shape, [v for v, _ in vals]), max(s for _, s in vals), approx,
                      min(_digits(x, dps) for x in e))
     if isinstance(e, Bag):
         vals = [_number(x, point, dps, real_only, approx, errors) for x in e.args]
+        if real_only and any(_is_nonreal(v, s, dps) for v, s in vals):
+            raise Undefined("an element is not real here")
         return Value("bag", [v for v, _ in vals], max([s for _, s in vals] + [0]), approx,
                      min([_digits(x, dps) for x in e.args] + [AGREE_DIGITS]))
     if isinstance(e, Eigenvals):
@@ -531,6 +712,10 @@ def _evaluate(e, point: Point, dps: int, real_only: bool, errors, approx: bool) 
         raise Undefined("this expression has a construct that cannot be evaluated")
     v, s = _number(e, point, dps, real_only, approx, errors)
     return Value("number", v, s, approx, _digits(e, dps))
+
+
+def _is_nonreal(v, scale, dps: int) -> bool:
+    return isinstance(v, mpmath.mpc) and abs(v.imag) > mpmath.mpf(10) ** (-AGREE_DIGITS * dps // DPS) * scale
 
 
 def _digits(e, dps: int) -> int:
@@ -564,6 +749,7 @@ def _number(e, point: Point, dps: int, real_only: bool, approx: bool, errors=Non
 
 
 def _evalf(e, dps: int, subs: dict, real_only: bool, errors=None):
+    """The value of e at `dps` digits: an mpf, or an mpc when its imaginary part is not zero."""
     if e.has(sp.Integral):
         try:
             return _mp_value(e, INTEGRAL_DPS * dps // DPS, subs, real_only, errors)
@@ -583,28 +769,31 @@ def _evalf(e, dps: int, subs: dict, real_only: bool, errors=None):
             im_m = mpmath.mpf(sp.Float(im, dps)._mpf_)
     except (TypeError, ValueError, AttributeError):
         raise Undefined("not a number here") from None
-    if real_only:
-        if abs(im_m) > mpmath.mpf(10) ** (-AGREE_DIGITS) * max(abs(re_m), 1):
-            raise Undefined("not real here")
-        return re_m
     if im_m == 0:
         return re_m
     with mpmath.workdps(dps + 10):
         return mpmath.mpc(re_m, im_m)
 
 
+def _mp_number(v, dps: int):
+    """An exact SymPy number as an mpf/mpc at the current precision (never through a float)."""
+    if v.is_Rational:
+        return mpmath.mpf(int(v.p)) / int(v.q)
+    re, im = v.as_real_imag()
+    re_m = mpmath.mpf(sp.Float(re, dps + 10)._mpf_)
+    im_m = mpmath.mpf(sp.Float(im, dps + 10)._mpf_)
+    return re_m if im_m == 0 else mpmath.mpc(re_m, im_m)
+
+
 def _mp_value(e, dps: int, subs: dict, real_only: bool, errors=None):
     with mpmath.workdps(dps + 10):
-        env = {k: mpmath.mpf(int(v.p)) / int(v.q) if v.is_Rational else mpmath.mpmathify(complex(v))
-               for k, v in subs.items()}
+        env = {k: _mp_number(v, dps) for k, v in subs.items()}
         try:
             v = mpeval.evaluate(e, env, errors)
         except (ZeroDivisionError, ValueError, OverflowError, ArithmeticError) as exc:
             raise Undefined(f"cannot evaluate: {exc}") from None
-        if isinstance(v, mpmath.mpc):
-            if real_only and abs(v.imag) > mpmath.mpf(10) ** (-AGREE_DIGITS) * max(abs(v.real), 1):
-                raise Undefined("not real here")
-            v = v.real if (real_only or v.imag == 0) else v
+        if isinstance(v, mpmath.mpc) and v.imag == 0:
+            v = v.real
         if not mpmath.isfinite(v):
             raise Undefined("not finite here")
         return v
@@ -622,79 +811,156 @@ def _eigenvalues(m, point: Point, dps: int, real_only: bool) -> Value:
     return Value("bag", list(ev), scale)
 
 
-def _close_digits(a, b, scale, digits: int = AGREE_DIGITS) -> bool:
-    tol = mpmath.mpf(10) ** (-digits)
-    return abs(a - b) <= tol * max(scale, tol)
+@dataclass
+class Judgement:
+    """Whether `lhs op rhs` holds at one point at one precision, and why not.
+
+    Tolerances are relative to the size of the terms, with no absolute floor: two tiny values are
+    as different as two large ones. A failure is only believed when it survives precision
+    escalation (stable()); an exact comparison needs no such check."""
+
+    holds: bool
+    gaps: tuple = ()  # the differences (or the imaginary part of a non-real side), for stable()
+    tol: object = 0  # what counts as rounding at this precision
+    exact: bool = False  # decided in exact rational arithmetic
+    tied: bool = False  # a strict relation whose sides agree within rounding
+    nonreal: str = ""  # "left" or "right": that side of a real relation is not real
+    margin: float = math.inf  # how far inside the relation the point is, relative to the terms
+
+
+def judge(left: Value, op: str, right: Value, real: bool = True) -> Judgement:
+    """Judge `left op right` at the values' precision; raises Undefined when no verdict is possible
+    here (both sides not real, quadrature too coarse, values of different kinds for an order)."""
+    with mpmath.workdps(CONFIRM_DPS + 10):  # differences of close values need the full precision
+        if left.kind == right.kind == "number":
+            return _judge_numbers(left, op, right, real)
+        if op in ("=", "!="):
+            j = _judge_structures(left, right)
+            return j if op == "=" else replace(j, holds=not j.holds, gaps=())
+        raise Undefined("an inequality between non-numbers")
+
+
+_EXACT = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+          "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _judge_numbers(left: Value, op: str, right: Value, real: bool) -> Judgement:
+    if left.exact is not None and right.exact is not None:
+        a, b = left.exact, right.exact
+        ok = bool(_EXACT[op](a, b))
+        d = mpmath.mpf(int((a - b).p)) / int((a - b).q)
+        return Judgement(ok, (d,), 0, exact=True, margin=_margin(a - b, op, max(abs(a), abs(b))))
+    a, b = left.data, right.data
+    scale = max(left.scale, right.scale)
+    tol = mpmath.mpf(10) ** (-min(left.digits, right.digits)) * scale
+    err = left.error + right.error
+    if real:
+        side_a = isinstance(a, mpmath.mpc) and abs(a.imag) > tol
+        side_b = isinstance(b, mpmath.mpc) and abs(b.imag) > tol
+        if side_a and side_b:
+            raise Undefined("neither side is real here")
+        if side_a or side_b:
+            return Judgement(False, ((a if side_a else b).imag,), tol, nonreal="left" if side_a else "right",
+                             margin=-math.inf)
+        a, b = mpmath.re(a), mpmath.re(b)
+    elif op not in ("=", "!=") and (isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc)):
+        raise Undefined("an inequality between complex numbers")
+    d = a - b
+    if op in ("=", "!="):
+        if err:
+            # Quadrature: equal within tolerance, different beyond 100x the error estimate, else no verdict.
+            if abs(d) <= tol and err <= tol:
+                same = True
+            elif abs(d) > 100 * err + tol:
+                same = False
+            else:
+                raise Undefined("quadrature was not precise enough at this point")
+        else:
+            same = abs(d) <= tol
+        return Judgement(same == (op == "="), (d,), tol)
+    if op in (">", ">="):
+        d = -d  # now the relation says d <= 0 (or d < 0)
+    slack = tol + 100 * err
+    if op in ("<=", ">="):
+        if d <= tol:
+            return Judgement(True, (d,), tol, margin=_margin(-d, op, scale))
+        if d <= slack:
+            raise Undefined("quadrature was not precise enough at this point")
+        return Judgement(False, (d,), tol, margin=_margin(-d, op, scale))
+    if d < -slack:
+        return Judgement(True, (d,), tol, margin=_margin(-d, op, scale))
+    if d > slack:
+        return Judgement(False, (d,), tol, margin=_margin(-d, op, scale))
+    if err and abs(d) > tol:
+        raise Undefined("quadrature was not precise enough at this point")
+    # Equality within rounding does not satisfy a strict relation.
+    return Judgement(False, (d,), tol, tied=True, margin=0.0)
+
+
+def _margin(room, op: str, scale) -> float:
+    """room (>= 0 inside the relation) relative to the terms' size, as a float for ordering."""
+    try:
+        return float(room / scale) if scale else float(room)
+    except (OverflowError, ZeroDivisionError, TypeError):
+        return math.inf if room > 0 else -math.inf
+
+
+def _judge_structures(left: Value, right: Value) -> Judgement:
+    scale = max(left.scale, right.scale)
+    digits = min(left.digits, right.digits)
+    tol = mpmath.mpf(10) ** (-digits) * scale
+    if left.error or right.error:
+        raise Undefined("quadrature inside a matrix or a set")
+
+    def entries(a, b):
+        gaps = tuple(x - y for x, y in zip(a, b))
+        return Judgement(all(abs(g) <= tol for g in gaps), gaps, tol)
+
+    if left.kind == "matrix" and right.kind == "matrix":
+        (ls, lv), (rs, rv) = left.data, right.data
+        return entries(lv, rv) if ls == rs else Judgement(False, exact=True)
+    if left.kind == "matrix" and right.kind == "number" and left.data[0] == (1, 1):
+        return entries(left.data[1], [right.data])
+    if left.kind == "number" and right.kind == "matrix" and right.data[0] == (1, 1):
+        return entries([left.data], right.data[1])
+    if left.kind == "bag" and right.kind == "bag":
+        if len(left.data) != len(right.data):
+            return Judgement(False, exact=True)
+        rest = list(right.data)
+        for a in left.data:
+            k = next((i for i, b in enumerate(rest) if abs(a - b) <= tol), None)
+            if k is None:
+                return Judgement(False, tol=tol)
+            rest.pop(k)
+        return Judgement(True, tol=tol)
+    return Judgement(False, exact=True)
+
+
+def stable(first: Judgement, second: Judgement) -> bool:
+    """Whether a failure seen at the working precision (first) and at CONFIRM_DPS (second) is the
+    same difference to a few digits: a real difference does not move when precision rises, a
+    rounding artefact shrinks with it."""
+    if second.exact:
+        return True
+    if len(first.gaps) != len(second.gaps):
+        return not second.gaps  # a set's elements: nothing to compare, the failure stands
+    with mpmath.workdps(CONFIRM_DPS + 10):
+        for g1, g2 in zip(first.gaps, second.gaps):
+            if abs(g2) <= second.tol:
+                continue
+            if abs(g1 - g2) > abs(g2) / 1000:
+                return False
+    return True
 
 
 def values_agree(left: Value, right: Value) -> bool:
     """Whether two values are equal to AGREE_DIGITS digits relative to their size."""
-    with mpmath.workdps(CONFIRM_DPS + 10):  # differences of close values need the full precision
-        return _agree(left, right)
-
-
-def _agree(left: Value, right: Value) -> bool:
-    scale = max(left.scale, right.scale)
-    digits = min(left.digits, right.digits)
-    err = left.error + right.error
-    if err and left.kind == right.kind == "number":
-        # Quadrature: equal within tolerance, different beyond 100x the error estimate, else no verdict.
-        tol = mpmath.mpf(10) ** (-digits) * max(scale, mpmath.mpf(10) ** (-digits))
-        diff = abs(left.data - right.data)
-        if diff <= tol and err <= tol:
-            return True
-        if diff > 100 * err + tol:
-            return False
-        raise Undefined("quadrature was not precise enough at this point")
-    _close = lambda a, b, s: _close_digits(a, b, s, digits)  # noqa: E731
-    if left.kind == "number" and right.kind == "number":
-        return _close(left.data, right.data, scale)
-    if left.kind == "matrix" and right.kind == "matrix":
-        (ls, lv), (rs, rv) = left.data, right.data
-        return ls == rs and all(_close(a, b, scale) for a, b in zip(lv, rv))
-    if left.kind == "matrix" and right.kind == "number" and left.data[0] == (1, 1):
-        return _close(left.data[1][0], right.data, scale)
-    if left.kind == "number" and right.kind == "matrix" and right.data[0] == (1, 1):
-        return _close(left.data, right.data[1][0], scale)
-    if left.kind == "bag" and right.kind == "bag":
-        if len(left.data) != len(right.data):
-            return False
-        rest = list(right.data)
-        for a in left.data:
-            k = next((i for i, b in enumerate(rest) if _close(a, b, scale)), None)
-            if k is None:
-                return False
-            rest.pop(k)
-        return True
-    return False
+    return judge(left, "=", right, real=False).holds
 
 
 def compare(left: Value, op: str, right: Value) -> bool:
-    """Whether `left op right` holds at this point (within the agreement tolerance)."""
-    if op == "=":
-        return values_agree(left, right)
-    if op == "!=":
-        return not values_agree(left, right)
-    with mpmath.workdps(CONFIRM_DPS + 10):
-        return _ordered(left, op, right)
-
-
-def _ordered(left: Value, op: str, right: Value) -> bool:
-    if left.kind != "number" or right.kind != "number":
-        raise Undefined("an inequality between non-numbers")
-    a, b = left.data, right.data
-    if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
-        raise Undefined("an inequality between complex numbers")
-    slack = mpmath.mpf(10) ** (-min(left.digits, right.digits)) * max(left.scale, right.scale, 1e-30)
-    if op == "<=":
-        return a <= b + slack
-    if op == ">=":
-        return a >= b - slack
-    if op == "<":
-        return a < b + slack  # equality within rounding cannot refute a strict claim
-    if op == ">":
-        return a > b - slack
-    raise ValueError(op)
+    """Whether `left op right` holds at this point, at this precision."""
+    return judge(left, op, right, real=False).holds
 
 
 def real_only(*exprs) -> bool:
@@ -716,63 +982,484 @@ def rewrite(e, rules: dict):
 
 
 def holds(rel: Relation, point: Point, dps: int) -> bool:
-    """Whether a relation holds at a point."""
+    """Whether a relation holds at a point (a side that is not real does not satisfy it)."""
     ro = real_only(rel.lhs, rel.rhs)
-    return compare(evaluate(rel.lhs, point, dps, ro), rel.op, evaluate(rel.rhs, point, dps, ro))
+    return judge(evaluate(rel.lhs, point, dps, ro), rel.op, evaluate(rel.rhs, point, dps, ro), ro).holds
 
 
 @dataclass
 class Search:
-    """The outcome of testing `lhs op rhs` at random points."""
+    """The outcome of testing `lhs op rhs` at random points, special points and local searches."""
 
-    valid: int = 0
+    valid: int = 0  # random points where both sides could be evaluated
     sizes: list = field(default_factory=list)  # the dimension tuples of the valid points
     counterexample: dict | None = None
     approximate_mismatch: bool = False
     reason: str = ""
+    special: int = 0  # special points tested (0, +-1, ends of intervals, roots of lhs - rhs, ...)
+    local: int = 0  # local searches for a counterexample (minimising the slack of an inequality)
+    undecided: int = 0  # points where a strict relation's sides agreed to every digit computed
+
+    def describe(self) -> str:
+        """What was searched, for a verdict message."""
+        parts = [f"{self.valid} random points across scales"]
+        if self.special:
+            parts.append(f"{self.special} special points")
+        if self.local:
+            parts.append(f"{self.local} local searches")
+        return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
 
 
-def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, max_draws: int) -> Search:
-    """Test a relation at up to `want` valid points; confirm any mismatch at higher precision."""
+SPECIAL_POINTS = 16  # at most this many special points per search
+EQUALITY_SPECIAL_POINTS = 4
+LOCAL_EVALS = 90  # objective evaluations per local search (at LOCAL_DPS)
+LOCAL_DPS = 20
+
+
+def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, max_draws: int,
+           special: bool = True, local: int = 0) -> Search:
+    """Test a relation at up to `want` valid random points, then (special) at special points and
+    (local > 0) from that many starts of a local minimisation of the slack of an inequality; any
+    failure is confirmed at CONFIRM_DPS before it is reported."""
     out = Search()
     memo: dict = {}
     if sampler.rewrites:
         lhs, rhs = rewrite(lhs, sampler.rewrites), rewrite(rhs, sampler.rewrites)
     ro = real_only(lhs, rhs)
+    sampler.reach = _reach([lhs, rhs] + [x for rel in sampler.checks for x in (rel.lhs, rel.rhs)])
+    tested: list = []  # (margin, point) of the valid random points
     last_reason = ""
     for _ in range(max_draws):
         if out.valid >= want:
             break
         try:
             point = sampler.draw(rng)
-            left, right = evaluate(lhs, point, DPS, ro, memo), evaluate(rhs, point, DPS, ro, memo)
-            ok = compare(left, op, right)
         except Undefined as exc:
             last_reason = str(exc)
             continue
+        j = _try(lhs, op, rhs, point, ro, memo, sampler, out)
+        if out.counterexample:
+            return out
+        if j is None:
+            last_reason = out.reason or last_reason
+            continue
         out.valid += 1
+        tested.append((j.margin, point))
         if sampler.dims:
             size = ", ".join(f"{d} = {point.values[d]}" for d in sampler.dims)
             if size not in out.sizes:
                 out.sizes.append(size)
-        if ok:
-            continue
-        try:
-            left2, right2 = evaluate(lhs, point, CONFIRM_DPS, ro, memo), evaluate(rhs, point, CONFIRM_DPS, ro, memo)
-            confirmed = not compare(left2, op, right2)
-        except Undefined:
-            confirmed = False
-        if not confirmed:
-            continue
-        if left.approximate or right.approximate:
-            out.approximate_mismatch = True
-            continue
-        ce = point.describe(_names_in(lhs, rhs, sampler))
-        ce["lhs"], ce["rhs"] = _show(left2), _show(right2)
-        out.counterexample = ce
+    if tested and _constant_difference(lhs, op, rhs, tested[0][1], sampler, out):
         return out
+    if special and tested:
+        # Equalities fail at single points rarely (an identity false somewhere is false on an open
+        # set): a few special points there; inequalities and statements get the full list.
+        limit = SPECIAL_POINTS if op != "=" else EQUALITY_SPECIAL_POINTS
+        for point in _special_points(lhs, rhs, sampler, tested[0][1], rng, limit):
+            j = _try(lhs, op, rhs, point, ro, memo, sampler, out)
+            if out.counterexample:
+                return out
+            if j is not None:
+                out.special += 1
+                tested.append((j.margin, point))
+    if local and op in ("<", "<=", ">", ">=") and tested:
+        _local_searches(lhs, op, rhs, sampler, tested, ro, memo, local, out)
     out.reason = last_reason
     return out
+
+
+def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler, out: Search):
+    """Judge one point; a failure is re-evaluated at CONFIRM_DPS and recorded in `out` when it is
+    real. Returns the working-precision judgement, or None when the point gives no verdict."""
+    try:
+        left, right = evaluate(lhs, point, DPS, ro, memo), evaluate(rhs, point, DPS, ro, memo)
+        first = judge(left, op, right, ro)
+    except Undefined as exc:
+        out.reason = str(exc)
+        return None
+    if first.holds:
+        return first
+    try:
+        left2, right2 = evaluate(lhs, point, CONFIRM_DPS, ro, memo), evaluate(rhs, point, CONFIRM_DPS, ro, memo)
+        second = judge(left2, op, right2, ro)
+    except Undefined as exc:
+        out.reason = str(exc)
+        return None
+    if second.holds:
+        return second
+    if second.tied:
+        # The sides agree to every digit computed: a counterexample to a strict relation only if
+        # they are exactly equal (x^2 > 0 at x = 0), otherwise no verdict at this point.
+        if not _exactly_equal(left2, right2, point):
+            out.undecided += 1
+            return None
+    elif not stable(first, second):
+        return replace(second, holds=True)  # rounding: the difference shrank as precision rose
+    if left.approximate or right.approximate:
+        out.approximate_mismatch = True
+        return None
+    ce = point.describe(_names_in(lhs, rhs, sampler))
+    ce["lhs"], ce["rhs"] = _show(left2), _show(right2)
+    if second.nonreal:
+        ce[second.nonreal[0] + "hs"] = "not real (" + ce[second.nonreal[0] + "hs"] + ")"
+    out.counterexample = ce
+    return second
+
+
+def _exactly_equal(left: Value, right: Value, point: Point) -> bool:
+    if left.exact is not None and right.exact is not None:
+        return left.exact == right.exact
+    if not (isinstance(left.expr, sp.Expr) and isinstance(right.expr, sp.Expr)):
+        return False
+    try:
+        d = (left.expr - right.expr).xreplace(point.values)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False
+    return d == 0
+
+
+def _constant_difference(lhs, op, rhs, point: Point, sampler: Sampler, out: Search) -> bool:
+    """When lhs - rhs is a constant once SymPy cancels what it cancels by itself (x + exp(-300) - x),
+    its sign decides the relation everywhere, however small it is next to the sides."""
+    if not (isinstance(lhs, sp.Expr) and isinstance(rhs, sp.Expr)) or _has_matrix(lhs) or _has_matrix(rhs):
+        return False
+    d = lhs - rhs
+    if not d.is_number or d.has(sp.Integral, sp.Sum, sp.Limit, Unsupported, Optimum) or d == 0:
+        return False
+    try:
+        v1, v2 = _evalf(d, DPS, {}, True), _evalf(d, CONFIRM_DPS, {}, True)
+    except Undefined:
+        return False
+    if isinstance(v2, mpmath.mpc) or v2 == 0:
+        return False
+    with mpmath.workdps(CONFIRM_DPS + 10):
+        if abs(v1 - v2) > abs(v2) / 1000:
+            return False
+        fails = {"=": True, "!=": False, "<": v2 >= 0, "<=": v2 > 0, ">": v2 <= 0, ">=": v2 < 0}[op]
+    if not fails:
+        return False
+    ce = point.describe(_names_in(lhs, rhs, sampler))
+    ce["lhs"] = f"the right side plus {mpmath.nstr(v2, 15)} (the sides differ by that constant everywhere)"
+    ce["rhs"] = "the right side"
+    out.counterexample = ce
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Where to draw, and special points
+
+
+_GROWTH = (sp.exp, sp.sinh, sp.cosh, sp.gamma, sp.factorial, sp.loggamma)
+
+
+def _reach(exprs) -> str:
+    """WIDE unless an expression has sums, products, integrals, limits, factorials or nested
+    exponentials, whose evaluation at 10^12 can take hours (exp(exp(10^12)))."""
+    for e in exprs:
+        if not isinstance(e, sp.Basic):
+            continue
+        if e.has(sp.Sum, sp.Product, sp.Integral, sp.Limit, sp.factorial, sp.binomial, sp.gamma, Unsupported):
+            return MODERATE
+        if _growth_depth(e) >= 2:
+            return MODERATE
+    return WIDE
+
+
+def _growth_depth(e) -> int:
+    if not isinstance(e, sp.Basic) or not e.args:
+        return 0
+    inner = max(_growth_depth(a) for a in e.args)
+    grows = isinstance(e, _GROWTH) or isinstance(e, AppliedUndef) or \
+        (isinstance(e, sp.Pow) and not e.exp.is_number)
+    return inner + 1 if grows else inner
+
+
+def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
+                    limit: int = SPECIAL_POINTS) -> list:
+    """Points where relations tend to fail: 0, +-1 and +-2, just inside the ends of intervals, all
+    names 0 or 1 at once, and the real roots and critical points of lhs - rhs (and of the givens)
+    in one name with the others as in `base`; each inside the declared types and the givens."""
+    infos = {i.obj: i for i in sampler.infos}
+    free = [s for s, v in base.values.items() if s in infos and s not in sampler.dependent
+            and s not in sampler.dims and infos[s].kind == "scalar"]
+    mentioned = set()
+    for e in [lhs, rhs] + [x for rel in sampler.checks for x in (rel.lhs, rel.rhs)]:
+        if isinstance(e, sp.Basic):
+            mentioned |= e.free_symbols
+    free = [s for s in free if s in mentioned]
+    changes: list[dict] = []
+    for value in (0, 1, -1):
+        changes.append({s: sp.Integer(value) for s in free})
+    for s in free:
+        info = infos[s]
+        for value in (0, 1, -1, 2, -2):
+            changes.append({s: sp.Integer(value)})
+        if info.domain == "interval":
+            known = {**base.values, **base.parameters}
+            lo = as_basic(info.low).xreplace(known) if info.low is not None else -sp.oo
+            hi = as_basic(info.high).xreplace(known) if info.high is not None else sp.oo
+            for k in (9, 3):
+                if lo.is_finite and hi.is_finite:
+                    gap = (hi - lo) / 10 ** k
+                else:
+                    gap = sp.Rational(1, 10 ** k)
+                if lo.is_finite:
+                    changes.append({s: lo + gap})
+                if hi.is_finite:
+                    changes.append({s: hi - gap})
+    roots: list[dict] = []
+    targets = [(lhs, rhs)] + [(rel.lhs, rel.rhs) for rel in sampler.checks]
+    for a, b in targets:
+        for s in free:
+            if infos[s].domain == "complex":
+                continue
+            for v in _roots_in(a, b, s, base):
+                roots.append({s: v})
+    rng.shuffle(roots)
+    seen: set = set()
+    points = []
+    for change in changes[:6] + roots[:8] + changes[6:]:
+        key = tuple(sorted((str(k), str(v)) for k, v in change.items()))
+        if key in seen or not change:
+            continue
+        seen.add(key)
+        try:
+            points.append(sampler.vary(base, change))
+        except Undefined:
+            continue
+        if len(points) >= limit:
+            break
+    return points
+
+
+def _roots_in(a, b, s, base: Point) -> list:
+    """Real roots and critical points of a - b as a function of s (others as in base), when it is a
+    rational function of s of degree at most 12: exact when rational, else within 10^-25."""
+    if not (isinstance(a, sp.Expr) and isinstance(b, sp.Expr)) or _has_matrix(a) or _has_matrix(b):
+        return []
+    d = a - b
+    if d.has(sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Derivative, AppliedUndef, Unsupported, Optimum):
+        return []
+    others = {k: v for k, v in base.values.items() if k != s and isinstance(v, sp.Rational)}
+    d = d.xreplace(others)
+    if d.free_symbols != {s} or sp.count_ops(d) > 80:
+        return []
+    out = []
+    try:
+        num = sp.numer(sp.together(d))
+        crit = sp.numer(sp.together(sp.diff(d, s)))
+        for poly_expr in (num, crit):
+            if not poly_expr.is_polynomial(s):
+                continue
+            poly = sp.Poly(poly_expr, s)
+            if not 1 <= poly.degree() <= 12 or not all(c.is_Rational for c in poly.all_coeffs()):
+                continue
+            for r in poly.real_roots()[:6]:
+                if r.is_Rational:
+                    out.append(r)
+                else:
+                    v = mpmath.mpf(sp.Float(r.evalf(40), 40)._mpf_)
+                    out.append(_exact_near(v, 30))
+    except (sp.PolynomialError, NotImplementedError, ValueError, TypeError):
+        return out
+    return out
+
+
+def _exact_near(v, digits: int = 15) -> sp.Rational:
+    """A decimal Rational within 10^-digits (relatively) of the mpf v."""
+    if v == 0:
+        return sp.Integer(0)
+    with mpmath.workdps(digits + 20):
+        k = int(mpmath.floor(mpmath.log10(abs(v))))
+        shift = digits - 1 - k
+        n = int(mpmath.nint(v * mpmath.mpf(10) ** shift))
+    return sp.Rational(n, 10 ** shift) if shift >= 0 else sp.Integer(n * 10 ** -shift)
+
+
+# ---------------------------------------------------------------------------------------------
+# Local searches for a counterexample to an inequality
+
+
+def _local_searches(lhs, op, rhs, sampler: Sampler, tested: list, ro: bool, memo: dict, count: int,
+                    out: Search) -> None:
+    """Minimise the slack of `lhs op rhs` (rhs - lhs for <, <=) by Nelder-Mead from `count` starts:
+    the tightest points seen and others spread over the rest (so over the sizes too). The search
+    runs at LOCAL_DPS on the safe interpreter, inside the declared types (through a change of
+    variables) and the givens; its best point, if the slack is negative there, is confirmed like
+    any other point."""
+    order = sorted(range(len(tested)), key=lambda i: tested[i][0])
+    head = order[:(count + 1) // 2]
+    rest = [i for i in order if i not in head]
+    step = max(1, len(rest) // max(1, count - len(head)))
+    starts = head + rest[::step][:count - len(head)]
+    for i in starts:
+        base = tested[i][1]
+        problem = _Problem.build(lhs, op, rhs, sampler, base, ro)
+        if problem is None:
+            continue
+        out.local += 1
+        best = problem.minimise(LOCAL_EVALS)
+        if best is None:
+            continue
+        try:
+            point = sampler.vary(base, best)
+        except Undefined:
+            continue
+        _try(lhs, op, rhs, point, ro, memo, sampler, out)
+        if out.counterexample:
+            return
+
+
+class _Problem:
+    """The slack of an inequality as a function of the continuous names, for a local search."""
+
+    def __init__(self, slack, names, maps, checks, strict):
+        self.slack, self.names, self.maps, self.checks, self.strict = slack, names, maps, checks, strict
+
+    @classmethod
+    def build(cls, lhs, op, rhs, sampler: Sampler, base: Point, ro: bool):
+        """None when the names cannot move (integers only, equality givens) or a side cannot be
+        compiled by the safe interpreter."""
+        if sampler.equalities or any(rel.op in ("=", "!=") for rel in sampler.checks):
+            return None
+        infos = {i.obj: i for i in sampler.infos}
+        try:
+            l_e, r_e = instantiate(lhs, base), instantiate(rhs, base)
+            if not (isinstance(l_e, sp.Expr) and isinstance(r_e, sp.Expr)):
+                return None
+            slack_e = r_e - l_e if op in ("<", "<=") else l_e - r_e
+            checks_e = []
+            for rel in sampler.checks:
+                a, b = instantiate(rel.lhs, base), instantiate(rel.rhs, base)
+                if not (isinstance(a, sp.Expr) and isinstance(b, sp.Expr)):
+                    return None
+                checks_e.append((b - a if rel.op in ("<", "<=") else a - b, rel.op in ("<", ">")))
+            exprs = [slack_e] + [c for c, _ in checks_e]
+            if any(x.has(sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Derivative) for x in exprs):
+                return None
+            names = sorted({s for x in exprs for s in x.free_symbols if s in infos and s in base.values
+                            and infos[s].domain not in ("integer", "posint", "complex")}, key=lambda s: s.name)
+            maps = [_VariableMap.of(infos[s], base.values[s]) for s in names]
+            keep = [k for k, m in enumerate(maps) if m is not None]
+            fixed = {s: base.values[s] for k, s in enumerate(names) if maps[k] is None}
+            names, maps = [names[k] for k in keep], [maps[k] for k in keep]
+            if not names:
+                return None
+            known = {s: v for s, v in base.values.items() if s not in names}
+            known.update(fixed)
+            errors = mpeval.Errors()
+            slack = mpeval.compile_expr(slack_e.xreplace(known), errors)
+            checks = [(mpeval.compile_expr(c.xreplace(known), errors), strict) for c, strict in checks_e]
+        except (mpeval.NotSupported, Undefined, TypeError, ValueError):
+            return None
+        return cls(slack, names, maps, checks, op in ("<", ">"))
+
+    def value(self, u) -> float:
+        """The slack at parameters u (math.inf outside the givens or where undefined)."""
+        try:
+            env = {s: m.forward(x) for s, m, x in zip(self.names, self.maps, u)}
+            for check, strict in self.checks:
+                c = check(env)
+                if isinstance(c, mpmath.mpc) or c < 0 or (strict and c == 0):
+                    return math.inf
+            v = self.slack(env)
+            if isinstance(v, mpmath.mpc):
+                return -math.inf if abs(v.imag) > abs(v) * 1e-10 else float(v.real)
+            return float(v)
+        except (ZeroDivisionError, ValueError, OverflowError, ArithmeticError, TypeError):
+            return math.inf
+
+    def minimise(self, budget: int):
+        """Nelder-Mead on the parameters; the best point as exact values if the slack is negative
+        there (or zero for a strict relation), else None."""
+        with mpmath.workdps(LOCAL_DPS):
+            n = len(self.names)
+            x0 = [m.start for m in self.maps]
+            simplex = [list(x0)] + [[x + (0.5 if j == k else 0) for j, x in enumerate(x0)] for k in range(n)]
+            vals = [self.value(x) for x in simplex]
+            evals = len(simplex)
+            while evals < budget:
+                order = sorted(range(n + 1), key=lambda k: vals[k])
+                simplex, vals = [simplex[k] for k in order], [vals[k] for k in order]
+                if vals[0] < 0 or (self.strict and vals[0] == 0):
+                    break
+                centre = [sum(p[j] for p in simplex[:-1]) / n for j in range(n)]
+                worst = simplex[-1]
+                trial = [c + (c - w) for c, w in zip(centre, worst)]
+                ft = self.value(trial)
+                evals += 1
+                if ft < vals[0]:
+                    grow = [c + 2 * (c - w) for c, w in zip(centre, worst)]
+                    fg = self.value(grow)
+                    evals += 1
+                    simplex[-1], vals[-1] = (grow, fg) if fg < ft else (trial, ft)
+                elif ft < vals[-2]:
+                    simplex[-1], vals[-1] = trial, ft
+                else:
+                    inner = [c + 0.5 * (w - c) for c, w in zip(centre, worst)]
+                    fi = self.value(inner)
+                    evals += 1
+                    if fi < vals[-1]:
+                        simplex[-1], vals[-1] = inner, fi
+                    else:  # shrink towards the best point
+                        for k in range(1, n + 1):
+                            simplex[k] = [b + 0.5 * (x - b) for b, x in zip(simplex[0], simplex[k])]
+                            vals[k] = self.value(simplex[k])
+                        evals += n
+            k = min(range(n + 1), key=lambda k: vals[k])
+            if not (vals[k] < 0 or (self.strict and vals[k] == 0)):
+                return None
+            return {s: m.exact(x) for s, m, x in zip(self.names, self.maps, simplex[k])}
+
+
+class _VariableMap:
+    """A change of variables from the whole real line onto a declared type (so the search cannot
+    leave it), with steps that are relative for positive quantities."""
+
+    def __init__(self, forward, start, info):
+        self.forward, self.start, self.info = forward, start, info
+
+    @classmethod
+    def of(cls, info: SymbolInfo, v0):
+        if not isinstance(v0, sp.Rational):
+            return None
+        x0 = mpmath.mpf(int(v0.p)) / int(v0.q)
+        d = info.domain
+        clamp = lambda u: max(-30.0, min(30.0, u))  # noqa: E731
+        if d in ("positive", "nonnegative") or (d == "nonzero" and x0 > 0):
+            return cls(lambda u: mpmath.exp(clamp(u)), float(mpmath.log(x0)) if x0 > 0 else -20.0, info)
+        if d == "negative" or (d == "nonzero" and x0 < 0):
+            return cls(lambda u: -mpmath.exp(clamp(u)), float(mpmath.log(-x0)), info)
+        if d == "real":
+            return cls(lambda u: mpmath.sinh(clamp(u)), float(mpmath.asinh(x0)), info)
+        if d == "interval":
+            lo, hi = info.low, info.high
+            lo = -sp.oo if lo is None else lo
+            hi = sp.oo if hi is None else hi
+            if not (lo.is_number and hi.is_number) or not (lo.is_Rational or lo.is_infinite) \
+                    or not (hi.is_Rational or hi.is_infinite):
+                return None
+            if lo.is_infinite and hi.is_infinite:
+                return cls(lambda u: mpmath.sinh(clamp(u)), float(mpmath.asinh(x0)), info)
+            if hi.is_infinite:
+                a = mpmath.mpf(int(lo.p)) / int(lo.q)
+                return cls(lambda u: a + mpmath.exp(clamp(u)), float(mpmath.log(x0 - a)), info)
+            b = mpmath.mpf(int(hi.p)) / int(hi.q)
+            if lo.is_infinite:
+                return cls(lambda u: b - mpmath.exp(clamp(u)), float(mpmath.log(b - x0)), info)
+            a = mpmath.mpf(int(lo.p)) / int(lo.q)
+            return cls(lambda u: a + (b - a) / (1 + mpmath.exp(-clamp(u))),
+                       float(mpmath.log((x0 - a) / (b - x0))), info)
+        return None
+
+    def exact(self, u) -> sp.Rational:
+        """The value at u as a decimal Rational (15 significant digits, more near an interval end)."""
+        v = self.forward(u)
+        for digits in (15, 30, 60):
+            x = _exact_near(v, digits)
+            if _in_domain(x, self.info):
+                return x
+        return x
 
 
 def _names_in(lhs, rhs, sampler: Sampler) -> set:
@@ -792,7 +1479,16 @@ def _names_in(lhs, rhs, sampler: Sampler) -> set:
 
 
 def _show(v: Value) -> str:
+    try:
+        return _shown(v)
+    except ValueError:  # a number with more exponent digits than Python prints
+        return "(too large to print)"
+
+
+def _shown(v: Value) -> str:
     if v.kind == "number":
+        if v.exact is not None:
+            return _decimal(v.exact)
         return mpmath.nstr(v.data, 15)
     if v.kind == "matrix":
         (r, c), vals = v.data

@@ -3113,6 +3113,7 @@ _Q_HEADING = re.compile(_HEAD_PREFIX + _Q_WORDS + r"[ \t]*(\d+|" + "|".join(_PER
                         re.IGNORECASE | re.MULTILINE)
 _NUM_HEADING = re.compile(_HEAD_PREFIX + r"(\d{1,2})[ \t]*(?:\.[ \t]*(\d{1,2}|[a-h])\b|\.[ \t]*\)?[ \t]*([a-h])\)|"
                           r"\.\)?|\))(?![\d])", re.MULTILINE)
+_CIRCLED_HEADING = re.compile(_HEAD_PREFIX + r"([\u2460-\u2473])", re.MULTILINE)  # ① ... ⑳: question 1 ... 20
 _ITEM_HEADING = re.compile(_HEAD_PREFIX + r"(?:\(([a-h]|الف|[آابجدهوزحĨ٥])\)?|([a-h]|الف|[آابجدهوزحĨ٥])\))"
                            r"(?=[\s$]|$)", re.MULTILINE)
 
@@ -3139,6 +3140,8 @@ def sheet_headings(text: str) -> list[tuple[int, str]]:
     for m in _Q_HEADING.finditer(text):
         q = m.group(1).translate(_DIGITS)
         found.append((m.start(), "q", _PERSIAN_ORDINALS.get(q, q), ""))
+    for m in _CIRCLED_HEADING.finditer(text):
+        found.append((m.start(), "q", str(ord(m.group(1)) - 0x2460 + 1), ""))
     for m in _NUM_HEADING.finditer(text):
         found.append((m.start(), "num", m.group(1).translate(_DIGITS),
                       (m.group(2) or m.group(3) or "").lower().translate(_DIGITS)))

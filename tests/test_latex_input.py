@@ -1045,3 +1045,11 @@ def test_grade_reads_a_markdown_sheet_against_its_key():
     assert [s["status"] for s in sub["steps"]][:2] == ["proved", "proved"]
     assert sub["first_error"] == 3 and "column 236" in sub["feedback"]
     assert 0 < sub["score"] < sub["max_score"]
+
+
+def test_circled_numbers_start_questions():
+    # seed 003 numbers its questions ① and ②; a `1.` right under ① restates the question, it is no item
+    from proofcheck.latex_input import sheet_headings
+    text = "HOMEWORK 1\n\n① $G: x$ intro\n\n1. Fix the gradient\n\n$$x = 1$$\n\n② Let $y$\n\n$$y = 2$$\n"
+    got = [(text.count("\n", 0, off) + 1, label) for off, label in sheet_headings(text)]
+    assert got == [(3, "1"), (9, "2")]

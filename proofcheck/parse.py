@@ -720,7 +720,11 @@ class ExprBuilder(Transformer):
         arg = self._scalar(meta, self._unwrap(args.children[0]), name)
         u = sp.Symbol("ξ", real=True)  # not typeable, so never a user name
         deriv = sp.Derivative(info.obj(u), (u, k))
-        return deriv.subs(u, arg) if arg != u else deriv
+        if isinstance(arg, sp.Symbol):
+            return deriv.subs(u, arg)
+        # f'(g(x)) is f' evaluated at g(x): as Derivative(f(g(x)), g(x)) it would break once g is a
+        # concrete function (and SymPy's own chain rule writes it as this Subs).
+        return sp.Subs(deriv, u, arg)
 
     def index(self, meta, name_tok, args):
         name = str(name_tok)

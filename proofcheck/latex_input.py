@@ -111,6 +111,7 @@ class _Source:
 
 
 _DEFINED = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*:=")
+_DISTRIBUTION_VALUE = re.compile(r"\s*(?:Normal|Bernoulli|Uniform|Dirac)\s*\(")
 _RESERVED = {
     "pi", "oo", "I", "exp", "log", "ln", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sinh", "cosh", "atan",
     "asin", "acos", "erf", "sigmoid", "softplus", "re", "im", "conj", "sign", "Normal", "Bernoulli", "Uniform",
@@ -128,6 +129,7 @@ class Names:
     symbols: dict[str, str] = field(default_factory=dict)
     defines: dict[str, int | None] = field(default_factory=dict)
     latex_names: dict[str, str] = field(default_factory=dict)
+    distributions: set[str] = field(default_factory=set)  # defined as a distribution: `q := Normal(...)`
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -153,6 +155,8 @@ class Names:
             if m:
                 params = m.group(3)
                 self.defines[m.group(1)] = None if m.group(2) is None else len([p for p in params.split(",") if p.strip()])
+                if m.group(2) is None and _DISTRIBUTION_VALUE.match(t.text, m.end()):
+                    self.distributions.add(m.group(1))
 
     def known(self, name: str) -> bool:
         """Whether a name is declared, defined or built in."""
@@ -2200,8 +2204,13 @@ class _Emit(Transformer):
             return _cat(self.raw(name_t), (" * ", self.tok(lp).start),
                         _cat(("(", self.tok(lp).start), self.join(args), (")", self.tok(rp).start)), level=PROD)
         seps = [str(self.tok(x).value) for x in args if isinstance(x, Token)]
+        if g.type == "NAME" and not seps and callee in self.tr.names.distributions and len(args) == 1:
+            # `q(z)` for `q := Normal(...)`: the density of q at z, never the product q z
+            val = self.values(args)[0]
+            return _cat(("pdf(" + callee + ", ", g.start), val, (")", self.tok(rp).start),
+                        info={"call": callee, "args": [val], "cond": False})
         if g.type == "NAME" and seps and set(seps) <= {",", ";"} and callee in self.tr.names.defines and \
-                self.tr.names.defines[callee] is None:
+                self.tr.names.defines[callee] is None and callee not in self.tr.names.distributions:
             # `\mu_Q(z_t, x; s, t)`: a value the key defines, written with the names it depends on
             return _p(callee, g.start, info={"name": callee, "dependencies": True})
         vals = self.values(args)

@@ -542,3 +542,25 @@ def test_grading_on_a_dask_cluster_gives_the_local_grades(tmp_path):
                 for s in doc["submissions"]]
     assert verdicts(docs[0]) == verdicts(docs[1])
     assert any(st[1] == "refuted" for s in verdicts(docs[0]) for st in s[2])  # the sheet's real mistakes
+
+
+def test_sheet_density_of_a_defined_distribution(tmp_path):
+    # a sheet writes `\log q(z)` for the key's q := Normal(mu, s^2): read as log pdf(q, z), so the right line
+    # holds and the line with a dropped 2 is refuted at its own line
+    key = """\
+    proofcheck: 1
+    title: Gaussian log density
+    symbols:
+      z, mu: real
+      s: positive
+    define:
+      - q := Normal(mu, s^2)
+    claim: log(pdf(q, z)) = -1/2 log(2 pi s^2) - (z - mu)^2/(2 s^2)
+    steps: |
+      log(pdf(q, z))
+        = -1/2 log(2 pi s^2) - (z - mu)^2/(2 s^2)
+    """
+    sheet = ("## Question 1\n\n$$\\log q(z) = -\\frac{1}{2}\\log(2\\pi s^2) - \\frac{(z-\\mu)^2}{2s^2}$$\n\n"
+             "$$\\log q(z) = -\\frac{1}{2}\\log(2\\pi s^2) - \\frac{(z-\\mu)^2}{s^2}$$\n")
+    g = grade(tmp_path, textwrap.dedent(key), {"q.md": sheet})["q.md"]
+    assert [(s.line, s.result.status.value) for s in g.parts[0].steps] == [(3, "proved"), (5, "refuted")]

@@ -1053,3 +1053,12 @@ def test_circled_numbers_start_questions():
     text = "HOMEWORK 1\n\n① $G: x$ intro\n\n1. Fix the gradient\n\n$$x = 1$$\n\n② Let $y$\n\n$$y = 2$$\n"
     got = [(text.count("\n", 0, off) + 1, label) for off, label in sheet_headings(text)]
     assert got == [(3, "1"), (9, "2")]
+
+
+def test_defined_distribution_applied_to_a_point_is_its_density():
+    # `q(z)` for `q := Normal(...)` is the density of q at z (issue 15), never the product q z
+    names = Names(symbols={"z": "scalar", "mu": "scalar", "s": "scalar"})
+    names.add([], [Text("q := Normal(mu, s^2)", "key.yaml", ((1, 1),)), Text("r := mu + 1", "key.yaml", ((1, 1),))])
+    assert names.distributions == {"q"}
+    assert translate(r"\log q(z)", names) == "log(pdf(q, z))"
+    assert translate(r"r(z)", names) == "r(z)"  # a defined value that is no distribution: as written

@@ -21,6 +21,10 @@ _UNARY = {
     sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh, sp.atan: mpmath.atan,
     sp.asin: mpmath.asin, sp.acos: mpmath.acos, sp.erf: mpmath.erf, sp.Abs: abs,
     sp.re: mpmath.re, sp.im: mpmath.im, sp.conjugate: mpmath.conj,
+    sp.asinh: mpmath.asinh, sp.acosh: mpmath.acosh, sp.atanh: mpmath.atanh, sp.cot: mpmath.cot,
+    sp.sec: mpmath.sec, sp.csc: mpmath.csc, sp.erfc: mpmath.erfc, sp.gamma: mpmath.gamma,
+    sp.loggamma: mpmath.loggamma, sp.sign: mpmath.sign, sp.factorial: mpmath.factorial,
+    sp.acot: mpmath.acot,
 }
 
 

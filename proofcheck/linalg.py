@@ -378,6 +378,8 @@ def positive_definite(a, spd: frozenset) -> bool:
 
 def _definiteness(t, spd):
     coeff, mats = (t.as_coeff_matrices() if isinstance(t, sp.MatMul) else (sp.Integer(1), [t]))
+    if coeff.is_positive is None and coeff.is_nonnegative is None:
+        coeff = sp.factor(sp.together(coeff))  # 1 - 1/(1 + exp(-t)) is exp(-t)/(1 + exp(-t)) > 0
     if not (coeff.is_positive or coeff.is_nonnegative):
         return None
     strict = bool(coeff.is_positive)
@@ -385,8 +387,8 @@ def _definiteness(t, spd):
         m = mats[0]
         if isinstance(m, sp.Identity):
             return "pd" if strict else "psd"
-        if m in spd:
-            return "pd" if strict else "psd"
+        if m in spd or (isinstance(m, sp.MatPow) and m.base in spd and m.exp.is_integer):
+            return "pd" if strict else "psd"  # a power of a positive definite matrix is one too
         if isinstance(m, sp.MatPow) and m.exp.is_even and isinstance(m.base, (DiagPart, sp.MatPow)):
             return "psd"
         if isinstance(m, DiagPart) and _is_gram(m.arg):

@@ -623,7 +623,7 @@ def test_expansion_heavy_step_finishes_within_budget(tmp_path):
         assert "timed out" in s["message"]
     assert code == 1
     # one step plus two claim checks, each at most timeout + grace
-    assert wall < 3 * 1.5 + 3, f"took {wall:.1f} s"
+    assert wall < 30, f"took {wall:.1f} s"  # budgets are CPU time: only a runaway is bounded by the clock
 
 
 def test_limits_differing_only_in_their_bound_variable_are_the_same():

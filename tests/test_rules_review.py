@@ -72,3 +72,47 @@ def test_argmin_with_two_minimisers_is_refuted():
 
 def test_argmin_with_one_minimiser_is_proved():
     assert statuses(verify(STATIONARY.format(f="(x^2 - 1)^2 + (x - 1)^2"), timeout=10)) == ["proved"]
+
+
+VECTOR_ZERO = """
+proofcheck: 1
+title: a vector equal to 0
+symbols:
+  n, d: positive integer
+  p: interval(0, 1)
+  X: matrix(n, d)
+  y: vector(n)
+claim: {lhs} = 0
+steps: |
+  {lhs}
+    = 0
+"""
+
+
+def test_a_vector_equal_to_the_number_0_means_the_zero_vector():
+    # `= 0` after a vector was compared as a matrix against a number: a true step came out refuted.
+    assert statuses(verify(VECTOR_ZERO.format(lhs="-2 p X^T y + 2 p X^T y"))) == ["proved"]
+    assert statuses(verify(VECTOR_ZERO.format(lhs="p X^T y"))) == ["refuted"]
+
+
+SOLVE_SPD = """
+proofcheck: 1
+title: solve with a positive definite coefficient
+symbols:
+  n, d: positive integer
+  p: interval(0, 1)
+  X: matrix(n, d)
+  G: matrix(d, d) spd
+  w: vector(d)
+  y: vector(n)
+claim: (p X^T X + (1 - p) G^2) w = X^T y ==> w = (p X^T X + (1 - p) G^2)^-1 X^T y
+steps: |
+  (p X^T X + (1 - p) G^2) w = X^T y
+    ==> w = (p X^T X + (1 - p) G^2)^-1 X^T y        by solve(w)
+"""
+
+
+def test_solve_sees_a_coefficient_positive_definite_through_an_interval_weight():
+    assert statuses(verify(SOLVE_SPD, timeout=10)) == ["proved"]
+    # Without G positive definite the coefficient may be singular: uniqueness is not shown.
+    assert statuses(verify(SOLVE_SPD.replace("G: matrix(d, d) spd", "G: matrix(d, d)"), timeout=10)) == ["unknown"]

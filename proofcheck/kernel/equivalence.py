@@ -206,10 +206,12 @@ def _equal_once(l, r, clock: Clock, strong: bool) -> bool:
         if lm and rm:
             return l.shape == r.shape and all(scalar_zero(a - b, clock, strong) for a, b in zip(l, r))
         m, s = (l, r) if lm else (r, l)
+        if s == 0:  # `v = 0`: the zero of v's shape
+            return all(scalar_zero(a, clock, strong) for a in m)
         return m.shape == (1, 1) and scalar_zero(m[0, 0] - s, clock, strong)
     if isinstance(l, sp.MatrixExpr) or isinstance(r, sp.MatrixExpr):
         def matrix_zero():
-            d = sp.expand((l - r).doit())
+            d = sp.expand((l if r == 0 else r if l == 0 else l - r).doit())
             return d == 0 or isinstance(d, sp.ZeroMatrix)
         try:
             return clock.attempt(matrix_zero, share=0.5) is True

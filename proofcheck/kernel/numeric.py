@@ -923,6 +923,11 @@ def _judge_structures(left: Value, right: Value) -> Judgement:
         return entries(left.data[1], [right.data])
     if left.kind == "number" and right.kind == "matrix" and right.data[0] == (1, 1):
         return entries([left.data], right.data[1])
+    # `v = 0` for a vector or matrix v: the 0 is the zero of v's shape.
+    if left.kind == "matrix" and right.kind == "number" and right.data == 0:
+        return entries(left.data[1], [right.data] * len(left.data[1]))
+    if left.kind == "number" and right.kind == "matrix" and left.data == 0:
+        return entries([left.data] * len(right.data[1]), right.data[1])
     if left.kind == "bag" and right.kind == "bag":
         if len(left.data) != len(right.data):
             return Judgement(False, exact=True)

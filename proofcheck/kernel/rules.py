@@ -216,7 +216,11 @@ def _solve_vector(task: StepTask, w, clock: Clock) -> Outcome:
     note = "the claimed solution satisfies the equation"
     coefficient = clock.attempt(lambda: linalg.coefficient(eq, w), share=0.2)
     spd = frozenset(i.obj for i in task.context.symbols if "spd" in i.flags)
-    if coefficient is not None and linalg.positive_definite(coefficient, spd):
+    # SymPy's assumptions know no upper bounds: 1 - p > 0 for p in interval(0, 1) shows only with p
+    # written as a sigmoid.
+    intervals = interval_substitution(task.context)
+    if coefficient is not None and (linalg.positive_definite(coefficient, spd) or (
+            intervals and linalg.positive_definite(coefficient.xreplace(intervals), spd))):
         note += f"; it is the unique solution: the coefficient {sp.sstr(coefficient)} is positive definite"
     else:
         shown = f"the coefficient {sp.sstr(coefficient)}" if coefficient is not None else "the coefficient of " + str(w)

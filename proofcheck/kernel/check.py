@@ -325,7 +325,7 @@ def _holds_at(rel: Relation, point: numeric.Point) -> bool | None:
     if exact is not None:
         return exact
     try:
-        return numeric.holds(rel, point, numeric.CONFIRM_DPS)
+        return numeric.decided(rel, point)
     except numeric.Undefined:
         return None
 

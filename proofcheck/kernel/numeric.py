@@ -992,6 +992,20 @@ def holds(rel: Relation, point: Point, dps: int) -> bool:
     return judge(evaluate(rel.lhs, point, dps, ro), rel.op, evaluate(rel.rhs, point, dps, ro), ro).holds
 
 
+def decided(rel: Relation, point: Point) -> bool | None:
+    """Whether rel holds at a point given from outside (a solver's model): True if it holds at
+    CONFIRM_DPS, False only if it fails at DPS and again at CONFIRM_DPS by the same difference (a
+    rounding artefact shrinks as precision rises), else None."""
+    ro = real_only(rel.lhs, rel.rhs)
+    second = judge(evaluate(rel.lhs, point, CONFIRM_DPS, ro), rel.op, evaluate(rel.rhs, point, CONFIRM_DPS, ro), ro)
+    if second.holds:
+        return True
+    if second.tied and not second.exact:
+        return None  # equal within rounding: a strict relation is not shown to fail here
+    first = judge(evaluate(rel.lhs, point, DPS, ro), rel.op, evaluate(rel.rhs, point, DPS, ro), ro)
+    return False if not first.holds and stable(first, second) else None
+
+
 @dataclass
 class Search:
     """The outcome of testing `lhs op rhs` at random points, special points and local searches."""

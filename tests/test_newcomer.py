@@ -82,7 +82,10 @@ def test_verify_of_a_sheet_without_key_points_to_grade(tmp_path):
 def test_verify_examples_skips_student_submissions():
     code, doc, err = run_json(["verify", "examples/", "--no-cache", "--timeout", str(FAST), "--jobs", "2"])
     assert code == 1  # kl_slip.yaml is refuted; nothing is an input error
-    assert sorted(f["path"] for f in doc["files"]) == ["examples/kl_equal_variance.yaml", "examples/kl_slip.yaml"]
+    # Answer keys are derivations too (the instructor's solution), so they are verified.
+    keys = sorted(f"examples/seeds/{p.name}" for p in (REPO / "examples" / "seeds").glob("*.key.yaml"))
+    assert sorted(f["path"] for f in doc["files"]) == sorted(["examples/kl_equal_variance.yaml",
+                                                              "examples/kl_slip.yaml", *keys])
     assert doc["summary"]["errors"] == 0
     n = len(list((REPO / "examples" / "submissions").glob("*.yaml")))
     assert f"skipped {n} student submission(s)" in err and "proofcheck grade" in err

@@ -21,7 +21,7 @@ JOBS = 2
 def batch(request):
     """Every selected case checked once, seed 0, in one run (a `-k` selection checks only its cases)."""
     selected = [item.callspec.params["case"] for item in request.session.items
-                if item.module is request.module and "case" in getattr(getattr(item, "callspec", None), "params", {})]
+                if getattr(item, "module", None) is request.module and "case" in getattr(getattr(item, "callspec", None), "params", {})]
     return run_cases(selected or CASES, seed=0, timeout=TIMEOUT, jobs=JOBS)
 
 
@@ -48,6 +48,10 @@ def test_suite_shape():
 def test_case(case, batch):
     """The case's step gets the verdict the manifest demands."""
     outcome = batch[case]
+    if case.known_gap(0):
+        # A known miss stays visible (xfail, listed in docs/soundness.md); once fixed, the entry must go.
+        assert not meets(case, outcome), f"{case.id} now gets what it demands: remove its `gap:` from cases.yaml"
+        pytest.xfail(f"known gap: {case.gap}")
     assert meets(case, outcome), describe(case, outcome)
 
 
@@ -57,5 +61,5 @@ def test_false_statements_other_seeds(seed):
     """No false statement is established under another seed either."""
     false = [c for c in CASES if not c.truth]
     outcomes = run_cases(false, seed=seed, timeout=TIMEOUT, jobs=JOBS)
-    failures = [describe(c, o) for c, o in outcomes.items() if not meets(c, o)]
+    failures = [describe(c, o) for c, o in outcomes.items() if not meets(c, o) and not c.known_gap(seed)]
     assert not failures, f"seed {seed}: {len(failures)} false statement(s) not handled:\n\n" + "\n\n".join(failures)

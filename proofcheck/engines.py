@@ -25,6 +25,8 @@ class EngineError(RuntimeError):
     """The engine cannot run (Dask missing, scheduler unreachable)."""
 
 
+CONNECT_SECONDS = 10  # waiting for a Dask scheduler that does not answer
+
 def run_batch(tasks: list, timeout: float, jobs: int = 1, on_done=None) -> list[StepResult]:
     """Check tasks in `jobs` time-budgeted worker processes; results in task order."""
     with WorkerPool(check_step, jobs) as pool:
@@ -94,7 +96,7 @@ def _run_dask(tasks, timeout, jobs, scheduler, on_done):
     cluster = None
     if scheduler:
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=CONNECT_SECONDS)
         except (OSError, TimeoutError) as exc:
             raise EngineError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     else:  # a local cluster: one single-threaded worker process per job

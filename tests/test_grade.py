@@ -527,11 +527,13 @@ def test_seed_submissions(name):
 
 def test_grading_on_a_dask_cluster_gives_the_local_grades(tmp_path):
     pytest.importorskip("dask.distributed", reason="the Dask engine tests need the dask extra: pip install '.[dask]'")
-    sub = REPO / "examples" / "submissions" / "000_82633c51acc6733d_vdm.yaml"
+    # The smallest seed submission with a real mistake: the point is the engine, not the amount of work.
+    sub = REPO / "examples" / "submissions" / "003_1c142ed7ebb391f1_saturating_gan_gradient.yaml"
     docs = []
     for engine in ("local", "dask"):
         out = tmp_path / f"{engine}.json"
-        code, _, err = run_cli(["grade", sub, "--key", REPO / "derivations" / "vdm.yaml", "--format", "json",
+        code, _, err = run_cli(["grade", sub, "--key", REPO / "derivations" / "saturating_gan_gradient.yaml",
+                                "--format", "json",
                                 "--out", out, "--timeout", "5", "--jobs", "2", "--engine", engine, "--no-cache"],
                                cwd=tmp_path, timeout=300)
         assert code == 0, err

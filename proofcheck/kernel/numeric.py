@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -435,22 +435,6 @@ def _is_rewrite(lhs) -> bool:
     return False
 
 
-def _domain_set(info: SymbolInfo):
-    d = info.domain
-    if d == "positive":
-        return sp.Interval.open(0, sp.oo)
-    if d == "nonnegative":
-        return sp.Interval(0, sp.oo)
-    if d == "negative":
-        return sp.Interval.open(-sp.oo, 0)
-    if d == "nonzero":
-        return sp.Union(sp.Interval.open(-sp.oo, 0), sp.Interval.open(0, sp.oo))
-    if d == "interval" and info.low is not None and info.high is not None \
-            and info.low.is_number and info.high.is_number:
-        return sp.Interval.open(info.low, info.high)
-    return sp.S.Reals
-
-
 def complete_solutions(eq, s, info: SymbolInfo, taken: int = 0) -> list | None:
     """Every solution of eq = 0 for s inside its declared type, as expressions in the other names
     (a periodic family gets an integer parameter _nK), or None when the list may be incomplete.
@@ -471,7 +455,7 @@ def complete_solutions(eq, s, info: SymbolInfo, taken: int = 0) -> list | None:
             if poly.LC().is_nonzero is not True and not (poly.degree() == 1 and poly.TC().is_nonzero is True):
                 return None
     try:
-        found = sp.solveset(eq, s, _domain_set(info))
+        found = sp.solveset(eq, s, value_set(info))
     except (NotImplementedError, ValueError, TypeError):
         return None
     out: list = []

@@ -7,7 +7,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from proofcheck.kernel.equivalence import Clock, sign_shown
-from proofcheck.kernel.terms import as_basic, at_point, Implication, Optimum, Outcome, Relation, StepTask
+from proofcheck.kernel.terms import as_basic, at_point, Implication, Optimum, Outcome, Relation, StepTask, value_set
 
 
 def plain(task: StepTask, clock: Clock) -> Outcome:
@@ -63,7 +63,7 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
     eq = task.prev.lhs - task.prev.rhs
     existence = Relation(_subs(eq, [var], [value]), "=", _zero_like(eq))
     info = next((i for i in task.context.symbols if i.obj == var), None)
-    domain = _solution_domain(info)
+    domain = value_set(info)
     parts = list(eq) if isinstance(eq, sp.MatrixBase) else [eq]
     roots = clock.attempt(lambda: _all_roots(parts, var, domain), share=0.4)
     if isinstance(roots, str) or roots is None:
@@ -91,30 +91,6 @@ def _same(a, b, clock: Clock) -> bool:
     names = {t: sp.Dummy(f"sum{k}", positive=True) for k, t in enumerate(sums) if _positive_sum(_real_entries(t))}
     a, b = (a.xreplace(names), b.xreplace(names)) if names else (a, b)
     return clock.attempt(lambda: equal(a, b, clock, strong=True), share=0.2) is True
-
-
-def _solution_domain(info):
-    """The set of values a declared scalar may take."""
-    d = info.domain if info is not None else "real"
-    if d == "positive":
-        return sp.Interval.open(0, sp.oo)
-    if d == "nonnegative":
-        return sp.Interval(0, sp.oo)
-    if d == "negative":
-        return sp.Interval.open(-sp.oo, 0)
-    if d == "nonzero":
-        return sp.Union(sp.Interval.open(-sp.oo, 0), sp.Interval.open(0, sp.oo))
-    if d == "integer":
-        return sp.S.Integers
-    if d == "posint":
-        return sp.S.Naturals
-    if d == "complex":
-        return sp.S.Complexes
-    if d == "interval":
-        lo = info.low if info.low is not None else -sp.oo
-        hi = info.high if info.high is not None else sp.oo
-        return sp.Interval.open(lo, hi)
-    return sp.S.Reals
 
 
 def _all_roots(parts, x, domain):

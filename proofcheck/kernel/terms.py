@@ -183,3 +183,27 @@ class Outcome:
     unknown: str = ""
     note: str = ""
     extra: tuple = ()  # SymbolInfo for variables a rule frees (e.g. the integration variable)
+
+
+def value_set(info):
+    """The set of values a declared scalar may take (the reals for an undeclared one)."""
+    d = info.domain if info is not None else "real"
+    if d == "positive":
+        return sp.Interval.open(0, sp.oo)
+    if d == "nonnegative":
+        return sp.Interval(0, sp.oo)
+    if d == "negative":
+        return sp.Interval.open(-sp.oo, 0)
+    if d == "nonzero":
+        return sp.Union(sp.Interval.open(-sp.oo, 0), sp.Interval.open(0, sp.oo))
+    if d == "integer":
+        return sp.S.Integers
+    if d == "posint":
+        return sp.S.Naturals
+    if d == "complex":
+        return sp.S.Complexes
+    if d == "interval":
+        lo = info.low if info.low is not None else -sp.oo
+        hi = info.high if info.high is not None else sp.oo
+        return sp.Interval.open(lo, hi)
+    return sp.S.Reals

@@ -116,3 +116,19 @@ def test_solve_sees_a_coefficient_positive_definite_through_an_interval_weight()
     assert statuses(verify(SOLVE_SPD, timeout=10)) == ["proved"]
     # Without G positive definite the coefficient may be singular: uniqueness is not shown.
     assert statuses(verify(SOLVE_SPD.replace("G: matrix(d, d) spd", "G: matrix(d, d)"), timeout=10)) == ["unknown"]
+
+
+def test_a_failing_converse_is_reported_the_right_way_round():
+    doc = verify("""
+    proofcheck: 1
+    title: converse
+    symbols:
+      x: real
+    claim: x = 2 <==> x^2 = 4
+    steps: |
+      x = 2
+        <==> x^2 = 4
+    """)
+    step = doc["parts"][0]["steps"][0]
+    assert step["status"] == "refuted"
+    assert step["message"].startswith("this statement holds but the previous one does not at x = -2")

@@ -222,7 +222,11 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
 def _implication(ob: Implication, context: Context, clock: Clock, rng) -> StepResult:
     results = [_implies(ob.premise, ob.conclusion, context, clock, rng)]
     if ob.both:
-        results.append(_implies(ob.conclusion, ob.premise, context, clock, rng))
+        back = _implies(ob.conclusion, ob.premise, context, clock, rng)
+        if back.status == Status.REFUTED:  # the converse failed: say so the right way round
+            back.message = back.message.replace("the previous statement holds but this one does not",
+                                                "this statement holds but the previous one does not", 1)
+        results.append(back)
     return weakest(results)
 
 

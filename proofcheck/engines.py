@@ -25,7 +25,7 @@ class EngineError(RuntimeError):
     """The engine cannot run (Dask missing, scheduler unreachable)."""
 
 
-CONNECT_SECONDS = 10  # waiting for a Dask scheduler that does not answer
+CONNECT_SECONDS = 5  # waiting for a Dask scheduler that does not answer
 
 def run_batch(tasks: list, timeout: float, jobs: int = 1, on_done=None) -> list[StepResult]:
     """Check tasks in `jobs` time-budgeted worker processes; results in task order."""

@@ -396,7 +396,7 @@ class _Encoder:
     def values(self, model) -> dict:
         out = {}
         for s, v in self.vars.items():
-            val = model.eval(v, model_completion=True)
+            val = model.evaluate(v, model_completion=True)
             if z3.is_int_value(val):
                 out[s] = sp.Integer(val.as_long())
             elif z3.is_rational_value(val):

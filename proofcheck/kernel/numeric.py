@@ -1264,8 +1264,9 @@ def _roots_in(a, b, s, base: Point) -> list:
     if not (isinstance(a, sp.Expr) and isinstance(b, sp.Expr)) or _has_matrix(a) or _has_matrix(b):
         return []
     d = a - b
-    if d.has(sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Derivative, AppliedUndef, Unsupported, Optimum):
-        return []
+    if d.has(sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Derivative, sp.Subs, At, AppliedUndef, Unsupported,
+             Optimum):
+        return []  # heads that are not functions of s for diff (At holds its point in a Tuple)
     others = {k: v for k, v in base.values.items() if k != s and isinstance(v, sp.Rational)}
     d = d.xreplace(others)
     if d.free_symbols != {s} or sp.count_ops(d) > 80:
@@ -1286,8 +1287,8 @@ def _roots_in(a, b, s, base: Point) -> list:
                 else:
                     v = mpmath.mpf(sp.Float(r.evalf(40), 40)._mpf_)
                     out.append(_exact_near(v, 30))
-    except (sp.PolynomialError, NotImplementedError, ValueError, TypeError):
-        return out
+    except (sp.PolynomialError, NotImplementedError, ValueError, TypeError, AttributeError):
+        return out  # special points are extra draws: a form SymPy cannot differentiate gives none
     return out
 
 

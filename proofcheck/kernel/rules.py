@@ -227,16 +227,20 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
             return Outcome(unknown=f"stationary points of f in {x}: {n}; cannot tell where the optimum is")
         point = sols[0]
         obligations = [Relation(_subs(f, [x], [point]), task.op, task.cur)]
-    obligations += [Relation(_subs(d1, [x], [point]), "=", sp.Integer(0)),
-                    Relation(_subs(d2, [x], [point]), "<" if want_max else ">", sp.Integer(0))]
+    obligations.append(Relation(_subs(d1, [x], [point]), "=", sp.Integer(0)))
+    second_order = Relation(_subs(d2, [x], [point]), "<" if want_max else ">", sp.Integer(0))
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)
     shape = "concave" if want_max else "convex"
     glob = curvature is not None and sign_shown(curvature, "<=" if want_max else ">=", clock,
                                                 [{}, interval_substitution(task.context)], any_branch=True)
     if glob:
-        # Concave with f''(x*) < 0: the maximisers form an interval on which f'' would vanish, so x*
-        # is the only one.
+        # Concave and f'(x*) = 0: x* is a global maximiser. For argmax it must be the only one: with
+        # f''(x*) < 0 too, the maximisers (an interval, f being concave) cannot extend past x*.
+        if kind in ("argmax", "argmin"):
+            obligations.append(second_order)
         return Outcome(obligations, note=f"global optimum: f is {shape} in {x}")
+    # The second-order condition is not asked for here: it is neither needed (f''(0) = 0 at the
+    # maximum of (1 + x^2) exp(-x^2)) nor enough; the global comparison below decides.
     # Without concavity the point may be a local optimum only: that f there beats f everywhere in the
     # declared domain is one more obligation, proved by a sign argument or at best searched (numeric).
     best = _subs(f, [x], [point])

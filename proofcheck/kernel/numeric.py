@@ -993,17 +993,14 @@ def holds(rel: Relation, point: Point, dps: int) -> bool:
 
 
 def decided(rel: Relation, point: Point) -> bool | None:
-    """Whether rel holds at a point given from outside (a solver's model): True if it holds at
-    CONFIRM_DPS, False only if it fails at DPS and again at CONFIRM_DPS by the same difference (a
-    rounding artefact shrinks as precision rises), else None."""
-    ro = real_only(rel.lhs, rel.rhs)
-    second = judge(evaluate(rel.lhs, point, CONFIRM_DPS, ro), rel.op, evaluate(rel.rhs, point, CONFIRM_DPS, ro), ro)
-    if second.holds:
-        return True
-    if second.tied and not second.exact:
-        return None  # equal within rounding: a strict relation is not shown to fail here
-    first = judge(evaluate(rel.lhs, point, DPS, ro), rel.op, evaluate(rel.rhs, point, DPS, ro), ro)
-    return False if not first.holds and stable(first, second) else None
+    """Whether rel holds at a point given from outside (a solver's model), judged the way search()
+    judges its own points: False only for a failure confirmed at CONFIRM_DPS, None when the point
+    gives no verdict (undefined, or equal within rounding)."""
+    out = Search()
+    got = _try(rel.lhs, rel.op, rel.rhs, point, real_only(rel.lhs, rel.rhs), {}, None, out)
+    if out.counterexample:
+        return False
+    return True if got is not None and got.holds else None
 
 
 @dataclass
@@ -1087,7 +1084,7 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
     return out
 
 
-def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler, out: Search):
+def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | None, out: Search):
     """Judge one point; a failure is re-evaluated at CONFIRM_DPS and recorded in `out` when it is
     real. Returns the working-precision judgement, or None when the point gives no verdict."""
     try:
@@ -1489,16 +1486,19 @@ class _VariableMap:
         return x
 
 
-def _names_in(lhs, rhs, sampler: Sampler) -> set:
+def _names_in(lhs, rhs, sampler: Sampler | None) -> set:
     """Symbols, functions and matrices the two sides (or the givens they rely on) mention."""
     used: set = set()
-    exprs = [lhs, rhs] + [x for rel in sampler.checks for x in (rel.lhs, rel.rhs)]
-    exprs += [sol for _, sols in sampler.equalities for sol in sols]
+    exprs = [lhs, rhs]
+    if sampler is not None:
+        exprs += [x for rel in sampler.checks for x in (rel.lhs, rel.rhs)]
+        exprs += [sol for _, sols in sampler.equalities for sol in sols]
     for e in exprs:
         if isinstance(e, sp.Basic):
             used |= e.free_symbols | e.atoms(sp.MatrixSymbol)
             used |= {a.func for a in e.atoms(AppliedUndef)}
-    used |= {s for s, _ in sampler.equalities}
+    if sampler is not None:
+        used |= {s for s, _ in sampler.equalities}
     for e in (lhs, rhs):  # a random matrix an expectation averages over is not part of the point
         if isinstance(e, sp.Basic):
             used -= {h.args[1] for h in e.atoms(plugins.linalg.MatExpectation)}

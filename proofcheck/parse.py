@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
@@ -197,6 +198,13 @@ def build_scope(declarations, defines, errors: list | None = None) -> Scope:
             errors.append(exc)
             continue
         if params is None:
+            problem = mixture_problem(value) if _is_density(value) else ""
+            if problem:
+                exc = DeclarationError(f"{name}: {problem}", text.span)
+                if errors is None:
+                    raise exc
+                errors.append(exc)
+                continue
             scope.values[name] = value
         else:
             scope.functions[name] = sp.Lambda(tuple(params), value)
@@ -384,6 +392,28 @@ def _is_matrix(x) -> bool:
     return isinstance(x, (sp.MatrixBase, sp.MatrixExpr))
 
 
+def _is_density(x) -> bool:
+    # A density named on its own (a declared density, a one-argument definition, a mixture of them).
+    return isinstance(x, sp.Lambda) and len(x.variables) == 1
+
+
+def mixture_problem(lam) -> str:
+    """Why a density defined as a combination of densities is not a mixture (weights summing to 1), or ''."""
+    x = lam.variables[0]
+    apps = sorted({a for a in lam.expr.atoms(AppliedUndef) if a.args == (x,)}, key=sp.default_sort_key)
+    if not apps:
+        return ""
+    weights = [sp.Dummy(f"w{i}") for i in range(len(apps))]
+    linear = sp.expand(lam.expr.xreplace(dict(zip(apps, weights))))
+    if linear.has(x) or any(sp.diff(linear, w, 2) != 0 for w in weights) or linear.xreplace(
+            {w: 0 for w in weights}) != 0:
+        return "a density defined from densities must be a weighted sum of them, such as (p + q)/2"
+    mass = sp.simplify(linear.xreplace({w: 1 for w in weights}) - 1)
+    if mass != 0:
+        return f"the weights of a mixture must sum to 1; these sum to {sp.sstr(mass + 1)}"
+    return ""
+
+
 @v_args(inline=True, meta=True)
 class ExprBuilder(Transformer):
     """Builds SymPy objects bottom-up; undeclared names become placeholders checked in finish()."""
@@ -491,6 +521,12 @@ class ExprBuilder(Transformer):
 
     def _combine(self, meta, a, b, op):
         a, b = self._unwrap(a), self._unwrap(b)
+        if _is_density(a) or _is_density(b):
+            if not (_is_density(a) and _is_density(b)):
+                self.fail(meta, f"`{op}` combines two densities (a mixture such as (p + q)/2), "
+                                "not a density and a number")
+            x = sp.Symbol("x", real=True)
+            return sp.Lambda(x, a(x) + b(x) if op == "+" else a(x) - b(x))
         if _is_matrix(a) != _is_matrix(b):
             m = a if _is_matrix(a) else b
             if m.shape == (1, 1):
@@ -512,6 +548,8 @@ class ExprBuilder(Transformer):
 
     def _product(self, meta, a, b):
         a, b = self._unwrap(a), self._unwrap(b)
+        if _is_density(a) or _is_density(b):
+            return self._scaled_density(meta, a, b, "*")
         if _is_matrix(a) and _is_matrix(b):
             if a.shape[1] != b.shape[0]:
                 if a.shape == (1, 1) or b.shape == (1, 1):
@@ -530,6 +568,8 @@ class ExprBuilder(Transformer):
         if isinstance(b, _Jux):  # 1/p (q + 1) is (1/p) (q + 1): left to right
             return self._product(meta, self.div(meta, a, b.left), self._unwrap(b.right))
         a, b = self._unwrap(a), self._unwrap(b)
+        if _is_density(a) or _is_density(b):
+            return self._scaled_density(meta, a, b, "/")
         if _is_matrix(b):
             if b.shape != (1, 1):
                 self.fail(meta, "cannot divide by a matrix; use inv(...)")
@@ -537,6 +577,17 @@ class ExprBuilder(Transformer):
         if b == 0:
             self.fail(meta, "division by zero", ParseError)
         return a / b
+
+    def _scaled_density(self, meta, a, b, op):
+        """A density times (or over) a scalar weight, as one density function: the `1/2` of (p + q)/2."""
+        dens, weight = (a, b) if _is_density(a) else (b, a)
+        if _is_density(weight) or _is_matrix(weight) or not isinstance(weight, sp.Expr) \
+                or (op == "/" and dens is b):
+            self.fail(meta, "a density is scaled by a number or a scalar weight only, as in (p + q)/2")
+        if op == "/" and weight == 0:
+            self.fail(meta, "division by zero", ParseError)
+        x = sp.Symbol("x", real=True)
+        return sp.Lambda(x, dens(x) / weight if op == "/" else weight * dens(x))
 
     def elemwise(self, meta, a, op, b):
         a, b = self._unwrap(a), self._unwrap(b)
@@ -549,7 +600,10 @@ class ExprBuilder(Transformer):
         return a * b
 
     def neg(self, meta, a):
-        return -self._unwrap(a)
+        a = self._unwrap(a)
+        if _is_density(a):
+            self.fail(meta, "a density cannot be negated")
+        return -a
 
     def pow(self, meta, base, exp):
         if isinstance(base, _Jux):  # p (q + 1)^2 is p * (q + 1)^2
@@ -694,6 +748,9 @@ class ExprBuilder(Transformer):
         if info is not None and info.kind in ("function", "density"):
             self._arity(meta, name, items, info.arity)
             return info.obj(*[self._scalar(meta, self._unwrap(i), name) for i in items])
+        if _is_density(self.scope.values.get(name)) and not self.display:
+            self._arity(meta, name, items, 1)
+            return self.scope.values[name](self._scalar(meta, self._unwrap(items[0]), name))
         if name in self.scope.values or info is not None or name in self.bound or name in CONSTANTS:
             # `a (b)` with `a` not a function: juxtaposition, i.e. multiplication.
             if len(items) != 1:
@@ -763,6 +820,14 @@ class ExprBuilder(Transformer):
             if body.shape != (1, 1):
                 return unsupported("the expectation of a matrix", body)
             body = body[0, 0]
+        if str(tok) == "Var" and len(bindings) > 1:
+            # Var over the joint (independent) draws: E[f^2] - E[f]^2, both over every binding.
+            return (self._expectations(meta, "E", bindings, body ** 2)
+                    - self._expectations(meta, "E", bindings, body) ** 2)
+        return self._expectations(meta, tok, bindings, body)
+
+    def _expectations(self, meta, tok, bindings, body):
+        """The nested expectations of a scalar body over the bindings, innermost last."""
         for b in reversed(bindings):
             dist = self._unwrap(b.dist)
             if not is_distribution(dist):
@@ -789,8 +854,6 @@ class ExprBuilder(Transformer):
             if str(tok) == "Var" and b is bindings[0] and len(bindings) == 1:
                 return Expectation(bind(z, body ** 2), dist) - Expectation(bind(z, body), dist) ** 2
             body = Expectation(bind(z, body), dist)
-        if str(tok) == "Var":
-            return unsupported("Var over several variables")
         return body
 
     def _check_mvnormal(self, b, info, dist):

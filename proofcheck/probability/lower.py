@@ -178,6 +178,21 @@ def density_integrals(expr, densities: frozenset):
     return expr.replace(lambda e: isinstance(e, sp.Integral), rewrite)
 
 
+def _expand_log(body, densities: frozenset):
+    """expand_log with each declared density's value taken as positive (a declared density is
+    positive everywhere), so log(2 p(x) / (p(x) + q(x))) splits into log 2 + log p(x) - log(p(x) + q(x))."""
+    values = sorted({a for a in body.atoms(AppliedUndef) if a.func in densities}, key=sp.default_sort_key) \
+        if densities else []
+    if not values:
+        return sp.expand_log(body, force=False)
+    positive = {a: sp.Dummy(f"density{i}", positive=True) for i, a in enumerate(values)}
+    back = {d: a for a, d in positive.items()}
+    # The common numeric factor of a sum comes out first: log(p/2 + q/2) is log(p + q) - log 2.
+    body = body.xreplace(positive).replace(lambda e: isinstance(e, sp.log),
+                                           lambda e: sp.log(sp.factor_terms(e.args[0])))
+    return sp.expand_log(body, force=False).xreplace(back)
+
+
 def split_integrals(expr, densities: frozenset = frozenset()):
     """Linearity over the real line: integral(a + b) = integral(a) + integral(b), logs expanded.
 
@@ -189,7 +204,7 @@ def split_integrals(expr, densities: frozenset = frozenset()):
         if len(integral.limits) != 1 or len(integral.limits[0]) != 3:
             return integral
         x = integral.limits[0][0]
-        body = sp.expand(sp.expand_log(integral.function, force=False))
+        body = sp.expand(_expand_log(integral.function, densities))
         pieces = sp.Add.make_args(body)
         if len(pieces) == 1:
             coeff, rest = body.as_independent(x, as_Add=False)

@@ -1,0 +1,108 @@
+"""Issue 17's constructs as papers write them: each with a true step and a false twin, exact statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from testlib import derivation, statuses, verify
+
+
+def _doc(symbols: str, claim: str, steps: str, extra: str = "", timeout: float = 5) -> dict:
+    return verify(derivation(symbols, claim, steps, extra), timeout=timeout)
+
+
+# -- sums over a symbolic number of latent dimensions and data points
+
+VAE_KL = """
+-sum(KL(Normal(mu[j], sigma[j]^2) || Normal(0, 1)), j, 1, J)
+  = 1/2 sum(1 + log(sigma[j]^2) - {sign} mu[j]^2 - sigma[j]^2, j, 1, J)
+"""
+
+
+@pytest.mark.parametrize("sign, status", [("", "numeric"), ("-", "refuted")])
+def test_sum_over_latent_dimensions(sign, status):
+    steps = VAE_KL.format(sign=sign).replace("- - ", "+ ")
+    first, last = [s.strip().lstrip("= ").strip() for s in steps.strip().splitlines()]
+    doc = _doc("J: positive integer\nj: integer\nmu, sigma: vector(J)", f"{first} = {last}", steps)
+    assert statuses(doc) == [status]
+
+
+@pytest.mark.parametrize("rhs, status", [("(N - 1)/N sigma^2", "numeric"), ("sigma^2", "refuted")])
+def test_sample_of_symbolic_size_inside_an_expectation(rhs, status):
+    lhs = "E[x ~ Normal(mu, sigma^2)](1/N sum((x[n] - 1/N sum(x[m], m, 1, N))^2, n, 1, N))"
+    doc = _doc("N: positive integer\nmu: real\nsigma: positive\nx: vector(N)", f"{lhs} = {rhs}",
+               f"{lhs}\n  = {rhs}")
+    assert statuses(doc) == [status]
+
+
+# -- Var over several random variables
+
+@pytest.mark.parametrize("rhs, status", [("p (1 - p) (x1^2 w1^2 + x2^2 w2^2)", "proved"),
+                                         ("p (1 - p) (x1 w1 + x2 w2)^2", "refuted")])
+def test_var_over_several_variables(rhs, status):
+    lhs = "Var[r1 ~ Bernoulli(p), r2 ~ Bernoulli(p)](r1 x1 w1 + r2 x2 w2)"
+    doc = _doc("p: interval(0, 1)\nx1, x2, w1, w2: real", f"{lhs} = {rhs}", f"{lhs}\n  = {rhs}")
+    assert statuses(doc) == [status]
+
+
+@pytest.mark.parametrize("rhs, status", [("p (1 - p) sum(w[j]^2 x[j]^2, j, 1, d)", "numeric"),
+                                         ("p (1 - p) sum(w[j] x[j], j, 1, d)^2", "refuted")])
+def test_var_over_a_random_vector(rhs, status):
+    lhs = "Var[r ~ Bernoulli(p)](w^T (x .* r))"
+    doc = _doc("p: interval(0, 1)\nd: positive integer\nx, w, r: vector(d)", f"{lhs} = {rhs}",
+               f"{lhs}\n  = {rhs}")
+    assert statuses(doc) == [status]
+
+
+# -- a declared mixture density; GAN Theorem 1
+
+GAN_SYMBOLS = "x: real\np_data, p_g: density"
+MIXTURE = "define:\n  - m := (p_data + p_g) / 2\n"
+C_OF_G = ("E[x ~ p_data](log(p_data(x) / (p_data(x) + p_g(x)))) "
+          "+ E[x ~ p_g](log(p_g(x) / (p_data(x) + p_g(x))))")
+
+
+def test_theorem_1_with_a_declared_mixture_is_proved():
+    steps = f"""
+    {C_OF_G}
+      = -log(4) + E[x ~ p_data](log(p_data(x) / m(x))) + E[x ~ p_g](log(p_g(x) / m(x)))
+      = -log(4) + KL(p_data || m) + KL(p_g || m)
+      = -log(4) + 2 JSD(p_data || p_g)
+    """
+    doc = _doc(GAN_SYMBOLS, f"{C_OF_G} = -log(4) + 2 JSD(p_data || p_g)", steps, MIXTURE)
+    assert statuses(doc) == ["proved", "proved", "proved"]
+    assert doc["status"] == "proved"
+
+
+def test_theorem_1_with_log_2_for_log_4_is_not_established():
+    steps = f"""
+    {C_OF_G}
+      = -log(2) + KL(p_data || m) + KL(p_g || m)
+    """
+    doc = _doc(GAN_SYMBOLS, f"{C_OF_G} = -log(2) + KL(p_data || m) + KL(p_g || m)", steps, MIXTURE, timeout=2)
+    assert statuses(doc)[0] in ("refuted", "unknown")
+    assert doc["status"] in ("refuted", "unknown")
+
+
+def test_adding_and_subtracting_log_2_inside_two_expectations_is_proved():
+    steps = f"""
+    {C_OF_G}
+      = E[x ~ p_data](log(p_data(x) / ((p_data(x) + p_g(x)) / 2)) - log(2)) + E[x ~ p_g](log(p_g(x) / ((p_data(x) + p_g(x)) / 2)) - log(2))
+      = -log(4) + E[x ~ p_data](log(p_data(x) / ((p_data(x) + p_g(x)) / 2))) + E[x ~ p_g](log(p_g(x) / ((p_data(x) + p_g(x)) / 2)))
+    """
+    last = steps.strip().splitlines()[-1].strip().lstrip("= ")
+    doc = _doc(GAN_SYMBOLS, f"{C_OF_G} = {last}", steps)
+    assert statuses(doc) == ["proved", "proved"]
+
+
+def test_a_mixture_whose_weights_do_not_sum_to_1_is_an_error():
+    doc = _doc(GAN_SYMBOLS, "KL(p_data || m) = KL(p_data || m)", "KL(p_data || m)\n  = KL(p_data || m)",
+               "define:\n  - m := p_data + p_g\n")
+    assert doc["status"] == "error"
+    assert any("weights of a mixture must sum to 1" in e["message"] for e in doc["errors"])
+
+
+def test_a_density_plus_a_number_is_an_error():
+    doc = _doc(GAN_SYMBOLS, "KL(p_data || m) = 0", "KL(p_data || m)\n  = 0", "define:\n  - m := p_data + 1\n")
+    assert doc["status"] == "error"
+    assert any("combines two densities" in e["message"] for e in doc["errors"])

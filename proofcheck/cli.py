@@ -251,8 +251,8 @@ def _verify(args, options: Options) -> int:
                   + ", ".join(p for p in args.paths if Path(p).is_dir())
                   + "; grade them with `proofcheck grade SUBMISSION --key KEY.yaml`", file=sys.stderr)
     try:
-        if args.key:  # Markdown/LaTeX sheets, declared by a key (proofcheck.latex_input)
-            from proofcheck.latex_input import verify_sheets
+        if args.key:  # Markdown/LaTeX sheets, declared by a key (proofcheck.latex)
+            from proofcheck.verify import verify_sheets
             reports = verify_sheets(args.paths, args.key, options, progress_factory)
         else:
             reports = verify_paths(paths, options, progress_factory) if paths else []

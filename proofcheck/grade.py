@@ -74,7 +74,7 @@ class Grade:
     errors: list[ErrorInfo] = field(default_factory=list)  # what in the file could not be read
     notes: list[str] = field(default_factory=list)
     unreadable: bool = False  # nothing in the file could be read
-    formulas: list = field(default_factory=list)  # a sheet's formulas (latex_input.FormulaNote), each accounted for
+    formulas: list = field(default_factory=list)  # a sheet's formulas (proofcheck.latex.FormulaNote), each accounted for
     student: str = ""  # from the file's front matter (`student: ...`); "" means the file name is the id
 
     @property

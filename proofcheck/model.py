@@ -80,3 +80,25 @@ class Derivation:
     grading: dict | None = None
     latex_names: dict[str, str] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)  # the file's lines, to show next to errors
+
+
+# Relations between the lines of a chain (op strings of FORMAT.md section 2), shared by verify, grade and LaTeX
+
+
+def compose(ops: list[str], statement_chain: bool) -> str | None:
+    """The relation a chain of steps establishes, or None (e.g. <= then >=)."""
+    if statement_chain:
+        return "<==>" if all(o == "<==>" for o in ops) else "==>"
+    kinds = set(ops)
+    if kinds <= {"="}:
+        return "="
+    if kinds <= {"=", "<", "<="}:
+        return "<" if "<" in kinds else "<="
+    if kinds <= {"=", ">", ">="}:
+        return ">" if ">" in kinds else ">="
+    return None
+
+
+def implies_relation(have: str, want: str) -> bool:
+    """Whether `a have b` implies `a want b`."""
+    return want == have or (have == "=" and want in ("<=", ">=")) or (have, want) in (("<", "<="), (">", ">="))

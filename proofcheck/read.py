@@ -297,7 +297,7 @@ def _given(node, path: str, lines: list[str]) -> list[Given]:
 
 def _part(m: dict, name: str, path: str, lines: list[str], symbols, define, given, span: Span,
           nested: bool = True, latex_names: dict[str, str] | None = None) -> Part:
-    for key in ("steps", "claim"):  # `steps_latex` / `claim_latex`: LaTeX instead (proofcheck.latex_input)
+    for key in ("steps", "claim"):  # `steps_latex` / `claim_latex`: LaTeX instead (proofcheck.latex)
         if key in m and key + "_latex" in m:
             raise ReadError(f"a part has either `{key}` or `{key}_latex`, not both",
                             _mark_span(path, m[key + "_latex"][0].start_mark))
@@ -310,7 +310,7 @@ def _part(m: dict, name: str, path: str, lines: list[str], symbols, define, give
     given = list(given) + (_given(m["given"][1], path, lines) if own and "given" in m else [])
     steps_node = m[steps_key][1]
     if "steps_latex" in m or "claim_latex" in m:
-        from proofcheck.latex_input import Names, latex_claim, latex_steps
+        from proofcheck.latex import Names, latex_claim, latex_steps
         names = Names(latex_names=dict(latex_names or {}))
         names.add(symbols, define)
     if steps_key == "steps_latex":

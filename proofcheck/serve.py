@@ -195,12 +195,12 @@ def read_givens(text: str) -> list[Given]:
 
 def build_part(req: dict, key_part: Part | None = None) -> Part:
     """The page's boxes as one chain (the `main` part of an in-memory derivation). LaTeX steps and claim
-    are translated to the ASCII language (proofcheck.latex_input), keeping where each character was."""
+    are translated to the ASCII language (proofcheck.latex), keeping where each character was."""
     symbols, define = read_symbols(req.get("symbols", "")), read_defines(req.get("define", ""))
     claim_text = req.get("claim", "")
     claim = _box_text("claim", claim_text) if claim_text.strip() and key_part is None else None
     if req.get("syntax") == "latex":
-        from proofcheck.latex_input import Names, latex_claim, latex_steps
+        from proofcheck.latex import Names, latex_claim, latex_steps
         names = Names.from_part(key_part)
         names.add(symbols, define)
         steps = latex_steps(_box_text("steps", req.get("steps", "")), names, min_lines=1)

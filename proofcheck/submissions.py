@@ -23,7 +23,7 @@ from proofcheck.kernel.terms import Implication, Relation, StepTask
 from proofcheck.kernel.verdict import StepResult
 from proofcheck.model import Declaration, Derivation, Part, Span, Text
 from proofcheck.parse import grammar, mark_inner_products, parse_expression_or_relation
-from proofcheck.latex_input import FormulaNote, is_latex_sheet, section_matches, sheet_chains, sheet_sections
+from proofcheck.latex import FormulaNote, is_latex_sheet, section_matches, sheet_chains, sheet_sections
 from proofcheck.read import MAX_STEPS, is_derivation_text, load_text, parse_derivation_text, split_steps
 from proofcheck.rubric import PartRubric, read_rubric
 from proofcheck.verify import ErrorInfo, Options, Planner, compose, implies_relation, run_plans
@@ -99,7 +99,7 @@ class Attempt:
 
     A sheet's part is several chains (all the student wrote for it, in order): they share `group`, and
     one part outcome is made of them. `variant` marks the same chain with its ambiguous lines read the
-    other way (see latex_input._other_reading)."""
+    other way (see proofcheck.latex.chains)."""
 
     part: Part
     notes: list[str] = field(default_factory=list)

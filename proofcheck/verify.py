@@ -16,10 +16,11 @@ from proofcheck import engines
 from proofcheck.kernel.rules import RULES
 from proofcheck.kernel.terms import at_point, Context, Implication, Relation, RuleCall, StepTask
 from proofcheck.kernel.verdict import Status, StepResult
-from proofcheck.model import Derivation, Part, Text
+from proofcheck.latex import read_markdown, sheet_derivation
+from proofcheck.model import Derivation, Part, Span, Text, compose, implies_relation
 from proofcheck.parse import (build_scope, parse_claim, parse_expression_or_relation, parse_relation,
                               parse_step)
-from proofcheck.read import is_derivation_text, load_text, parse_derivation_text
+from proofcheck.read import is_derivation_text, load_text, parse_derivation_text, read_derivation
 from proofcheck.report import written
 
 
@@ -336,25 +337,6 @@ class Planner:
         return ""
 
 
-def compose(ops: list[str], statement_chain: bool) -> str | None:
-    """The relation a chain of steps establishes, or None (e.g. <= then >=)."""
-    if statement_chain:
-        return "<==>" if all(o == "<==>" for o in ops) else "==>"
-    kinds = set(ops)
-    if kinds <= {"="}:
-        return "="
-    if kinds <= {"=", "<", "<="}:
-        return "<" if "<" in kinds else "<="
-    if kinds <= {"=", ">", ">="}:
-        return ">" if ">" in kinds else ">="
-    return None
-
-
-def implies_relation(have: str, want: str) -> bool:
-    """Whether `a have b` implies `a want b`."""
-    return want == have or (have == "=" and want in ("<=", ">=")) or (have, want) in (("<", "<="), (">", ">="))
-
-
 def _leading_op(text: str) -> str:
     for op in ("<==>", "==>", "<=", ">=", "!=", "=", "<", ">"):
         if text.lstrip().startswith(op):
@@ -601,6 +583,70 @@ def verify_paths(paths: list[str], options: Options, progress_factory=None) -> l
     reports_missing = [FileReport(m, "", Status.ERROR, [ErrorInfo(1, 1, "no such file or directory", "", m)])
                        for m in missing]
     return reports_missing + [reports[f] for f in files]
+
+
+def verify_sheets(paths: list[str], key_path: str, options: Options, progress_factory=None) -> list[FileReport]:
+    """`proofcheck verify SHEET... --key KEY.yaml`: check every chain of Markdown/text sheets read by
+    proofcheck.latex (derivation files among the paths are checked as usual)."""
+    def error_report(path: str, exc: ProofcheckError, lines: list[str]) -> FileReport:
+        span = exc.span or Span(path, 1, 1)
+        return FileReport(path, "", Status.ERROR, [ErrorInfo(span.line, span.col, exc.message,
+                                                             show_line(lines, span), span.path or path)])
+
+    try:
+        key = read_derivation(key_path)
+    except ProofcheckError as exc:
+        return [error_report(key_path, exc, [])]
+    files: list[str] = []
+    missing: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files += sorted(str(f) for f in path.rglob("*") if f.is_file() and
+                            f.suffix.lower() in (".md", ".markdown", ".txt", ".tex", ".yaml", ".yml"))
+        elif path.exists():
+            files.append(str(path))
+        else:
+            missing.append(p)
+    planner = Planner(options)
+    plans = []
+    for f in files:
+        try:
+            text = load_text(f)
+        except ProofcheckError as exc:
+            plans.append(_FilePlan(f, "", [ErrorInfo(1, 1, exc.message, "", f)]))
+            continue
+        if is_derivation_text(text):
+            plans.append(planner.plan_path(f))
+            continue
+        sheet = read_markdown(text, f, key)
+        # inline math in prose often names things the key does not declare; `verify` checks display math
+        sheet.chains = [c for c in sheet.chains if not c.inline]
+        derivation = sheet_derivation(sheet, key)
+        plan = _FilePlan(f, derivation.title)
+        for part in derivation.parts:  # one chain at a time: a failure stays with its chain
+            one = Derivation(f, derivation.title, [part], latex_names=derivation.latex_names, lines=sheet.lines)
+            try:
+                got = planner.plan_derivation(one)
+            except Exception as exc:  # noqa: BLE001 - an internal failure on one chain must not stop the sheet
+                span = part.span or Span(f, 1, 1)
+                detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+                plan.errors.append(ErrorInfo(span.line, span.col, f"could not check this chain (internal error: "
+                                             f"{detail})", show_line(sheet.lines, span), f))
+                continue
+            plan.parts.extend(got.parts)
+            plan.errors.extend(got.errors)
+        for exc in sheet.errors:
+            span = exc.span or Span(f, 1, 1)
+            plan.errors.append(ErrorInfo(span.line, span.col, exc.message, show_line(sheet.lines, span), f))
+        if not sheet.chains and not sheet.errors:
+            plan.errors.append(ErrorInfo(1, 1, "no chain of relations in display formulas ($$ ... $$) here",
+                                         "", f))
+        plans.append(plan)
+    progress = progress_factory(len(planner.tasks)) if progress_factory else None
+    reports = run_plans(planner, plans, options, progress)
+    return [FileReport(m, "", Status.ERROR, [ErrorInfo(1, 1, "no such file or directory", "", m)])
+            for m in missing] + reports
 
 
 def _cacheable(report: FileReport) -> bool:

@@ -1,4 +1,4 @@
-r"""LaTeX input (proofcheck/latex_input.py): seed formulas -> the same SymPy objects as the ASCII grammar,
+r"""LaTeX input (the package proofcheck/latex/): seed formulas -> the same SymPy objects as the ASCII grammar,
 error positions inside the LaTeX, `steps_latex` / `claim_latex`, Markdown sheets, and seed chains
 verified end to end with the seeds' own mistakes found (derivations/SEED_NOTES.md).
 
@@ -19,12 +19,12 @@ import sympy as sp
 from testlib import REPO, run_cli, verify
 from proofcheck.errors import ProofcheckError
 from proofcheck.kernel.terms import Relation
-from proofcheck.latex_input import (LatexText, Names, chains_for_part, is_latex_sheet, latex_claim, latex_lines,
-                                    read_markdown, sheet_derivation, translate, verify_sheets)
+from proofcheck.latex import (LatexText, Names, chains_for_part, is_latex_sheet, latex_claim, latex_lines,
+                              read_markdown, sheet_derivation, translate)
 from proofcheck.model import Declaration, Span, Text
 from proofcheck.parse import BOUND_INDEX, build_scope, parse_expression_or_relation, parse_step
 from proofcheck.read import parse_derivation_text, read_derivation
-from proofcheck.verify import Options
+from proofcheck.verify import Options, verify_sheets
 
 SEEDS = REPO.parent / "shared" / "seeds"
 DATA = REPO / "tests" / "data" / "latex"
@@ -983,7 +983,7 @@ def test_fixtures_are_verbatim_seed_excerpts():
 
 def test_sheet_chains_for_grading():
     """The hook for `proofcheck grade`: every chain of a sheet for a key part, in the order written."""
-    from proofcheck.latex_input import sheet_chains
+    from proofcheck.latex import sheet_chains
     key = read_derivation(DATA / "seed003_q1.key.yaml")
     chains, errors = sheet_chains((DATA / "seed003_q1.md").read_text(encoding="utf-8"), "s.md", key, "main")
     assert errors  # the ≈ and the unclosed bracket are reported, not dropped
@@ -1049,7 +1049,7 @@ def test_grade_reads_a_markdown_sheet_against_its_key():
 
 def test_circled_numbers_start_questions():
     # seed 003 numbers its questions ① and ②; a `1.` right under ① restates the question, it is no item
-    from proofcheck.latex_input import sheet_headings
+    from proofcheck.latex import sheet_headings
     text = "HOMEWORK 1\n\n① $G: x$ intro\n\n1. Fix the gradient\n\n$$x = 1$$\n\n② Let $y$\n\n$$y = 2$$\n"
     got = [(text.count("\n", 0, off) + 1, label) for off, label in sheet_headings(text)]
     assert got == [(3, "1"), (9, "2")]

@@ -1,0 +1,418 @@
+"""Step 5: formulas -> chains of relations -> LatexTexts, with notes on every formula that is not a step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from proofcheck.errors import ProofcheckError
+from proofcheck.model import Span, Text, compose
+from proofcheck.latex.source import LatexText, Source, latex_error
+from proofcheck.latex.names import Names
+from proofcheck.latex.tokens import Tok
+from proofcheck.latex.normalize import group_end_index
+from proofcheck.latex.formulas import CLOSERS, Formula, OPENERS, token_is
+from proofcheck.latex.translation import derivative_variable, numerator_d
+from proofcheck.latex.grammar import Piece, translate_tokens
+
+
+@dataclass
+class _TSeg:
+    """A translated expression and the relation before it."""
+
+    op: str | None
+    op_off: int
+    piece: Piece | None
+    error: ProofcheckError | None
+    start: int
+    end: int
+    rule: tuple[str, int] | None = None
+    alt: Piece | None = None  # the other reading of an ambiguous expression (`a/2b`, `\frac{d}{dx} f + g`)
+
+
+@dataclass
+class _Line:
+    op: str | None
+    op_off: int
+    body: list  # [seg] for an expression line, [lhs, rhs] (rhs.op is the relation) for a statement line
+    rule: tuple[str, int] | None = None
+    error: ProofcheckError | None = None
+
+
+@dataclass
+class Chain:
+    """One chain of relations found in LaTeX: its first line and its steps, as Texts."""
+
+    steps: list[Text]
+    statement: bool
+    span: Span
+    part: str | None = None  # the key part named by the last `part: NAME` marker before it
+    claim: Text | None = None  # the chain's own claim: its first line related to its last
+    inline: bool = False  # every formula of it is inline math ($...$ in a sentence)
+    section: str = ""  # the heading it is written under ("2.c"; "" before any heading)
+
+
+@dataclass
+class FormulaNote:
+    """What became of one formula of a sheet: nothing is dropped without a record (docs/grading.md 3a)."""
+
+    line: int
+    column: int
+    kind: str  # "read" (a line of a chain), "condition", "expression" (no relation), "not read"
+    reason: str = ""  # for "not read": why; for "condition": what it is
+    section: str = ""
+    inline: bool = False
+    relation: bool = False  # the formula contains a relation (=, <, \Rightarrow, ...)
+    latex: str = ""
+
+
+@dataclass
+class Sheet:
+    """A Markdown/LaTeX solution sheet as read: its chains and what could not be read."""
+
+    path: str
+    chains: list[Chain] = field(default_factory=list)
+    errors: list[ProofcheckError] = field(default_factory=list)
+    skipped: int = 0  # formulas that are not chains (conditions, `z \sim q`, `x \in \mathbb{R}`)
+    lines: list[str] = field(default_factory=list)
+    formulas: list[FormulaNote] = field(default_factory=list)  # every formula, in the order written
+
+
+def _op_of(t: Tok) -> str:
+    if t.kind == "rel":
+        return str(t.value)
+    if t.kind == "impl":
+        return str(t.value)
+    if t.kind == "arrow":
+        return "==>"
+    return "≈"
+
+
+def translate_formula(f: Formula, names: Names, src: Source, where: str) -> list[_TSeg]:
+    """A formula's expressions, each translated, with the relation before it."""
+    if f.error is not None:  # one segment for the whole formula, carrying the error
+        first = f.segments[0]
+        op = _op_of(first.rel) if first.rel is not None else None
+        toks = [t for s in f.segments for t in s.toks]
+        start = toks[0].start if toks else f.start
+        end = max([t.end for t in toks] + [start])
+        return [_TSeg(op, first.rel.start if first.rel is not None else start, None, f.error, start, end)]
+    segs: list[_TSeg] = []
+    for s in f.segments:
+        op = _op_of(s.rel) if s.rel is not None else None
+        op_off = s.rel.start if s.rel is not None else (s.toks[0].start if s.toks else f.start)
+        start = s.toks[0].start if s.toks else (s.rel.end if s.rel is not None else f.start)
+        end = s.toks[-1].end if s.toks else start
+        rule = s.rule
+        if s.rel is not None and s.rel.info.get("rule") and rule is None:
+            rule = (s.rel.info["rule"], s.rel.start)
+        piece, error = None, None
+        try:
+            if s.rel is not None and s.rel.kind == "approx":
+                raise latex_error(f"{s.rel.value} is not a relation proofcheck can check: write = for an exact step "
+                                  "(or a limit, `by limit(x -> a)`)", src, s.rel.start)
+            if not s.toks:
+                what = src.text[s.rel.start:s.rel.end].strip() if s.rel is not None else "this"
+                raise latex_error(f"nothing follows `{what}`", src, s.rel.end if s.rel is not None else start)
+            piece = translate_tokens(s.toks, names, src, where, end)
+        except ProofcheckError as exc:
+            error = exc
+        alt = None
+        other = _other_reading(s.toks, src) if piece is not None else None
+        if other is not None:
+            try:
+                alt = translate_tokens(other, names, src, where, end)
+            except ProofcheckError:
+                alt = None
+            if alt is not None and alt.text == piece.text:
+                alt = None
+        segs.append(_TSeg(op, op_off, piece, error, start, end, rule, alt))
+    return segs
+
+
+_FACTOR_START = ("num", "word", "greek", "accent")
+
+
+def _factor_end(toks: list[Tok], j: int) -> int | None:
+    """End index of one factor starting at toks[j] (a number, a name or a bracket, with its scripts), or None."""
+    if j >= len(toks):
+        return None
+    t = toks[j]
+    if t.at("char", "("):
+        depth, k = 0, j
+        while k < len(toks):
+            if toks[k].at("char", "("):
+                depth += 1
+            elif toks[k].at("char", ")"):
+                depth -= 1
+                if depth == 0:
+                    break
+            k += 1
+        if k >= len(toks):
+            return None
+        k += 1
+    elif t.kind in _FACTOR_START:
+        k = j + 1
+    else:
+        return None
+    while k + 1 < len(toks) and toks[k].kind == "char" and toks[k].value in "^_":
+        k += 1
+        if toks[k].at("char", "{"):
+            depth = 0
+            while k < len(toks):
+                depth += toks[k].at("char", "{") - toks[k].at("char", "}")
+                if depth == 0:
+                    break
+                k += 1
+        k += 1
+    return min(k, len(toks))
+
+
+def _paren(toks: list[Tok], a: int, b: int) -> list[Tok]:
+    """toks with toks[a:b] in brackets."""
+    return toks[:a] + [Tok("char", "(", toks[a].start, toks[a].start, {"synthetic": True})] + toks[a:b] + \
+        [Tok("char", ")", toks[b - 1].end, toks[b - 1].end, {"synthetic": True})] + toks[b:]
+
+
+def _other_reading(toks: list[Tok], src: Source) -> list[Tok] | None:
+    """The tokens of the reading people often mean where the documented precedence reads the notation
+    otherwise, or None: `a/2\\sigma^2` as `a/(2\\sigma^2)` (documented: `(a/2)\\sigma^2`), and
+    `\\frac{d}{dx} x^2 + x` as the derivative of the whole sum (documented: of `x^2` only)."""
+    out, changed, i = list(toks), False, 0
+    while i < len(out):
+        t = out[i]
+        if t.at("op", "/"):
+            k = _factor_end(out, i + 1)
+            count = 0
+            end = i + 1
+            while k is not None:
+                count, end = count + 1, k
+                k = _factor_end(out, k)
+            if count >= 2:
+                out, changed = _paren(out, i + 1, end), True
+                i = end + 2
+                continue
+        elif t.at("cmd", "frac") and i + 1 < len(out) and out[i + 1].at("char", "{"):
+            try:
+                j1 = group_end_index(out, i + 1, src)
+                j2 = group_end_index(out, j1 + 1, src) if j1 + 1 < len(out) and out[j1 + 1].at("char", "{") else None
+            except ProofcheckError:
+                return None
+            num = numerator_d(out[i + 2:j1]) if j2 is not None else None
+            if num is not None and not num[1] and derivative_variable(out[j1 + 2:j2]) is not None:
+                a, depth, b, signs = j2 + 1, 0, j2 + 1, False
+                while b < len(out):
+                    u = out[b]
+                    if token_is(u, OPENERS):
+                        depth += 1
+                    elif token_is(u, CLOSERS):
+                        if depth == 0:
+                            break
+                        depth -= 1
+                    elif depth == 0 and u.kind == "op" and u.value in ("+", "-") and b > a:
+                        signs = True
+                    elif u.at("cmd", "frac") and b + 2 < len(out) and (out[b + 2].at("cmd", "partial") or
+                                                                        out[b + 2].at("word", "d")):
+                        signs = False  # `\\frac{d}{dx} f + \\frac{d}{dx} g`: a sum of derivatives, as written
+                        break
+                    b += 1
+                if signs:
+                    out, changed = _paren(out, a, b), True
+                    i = b + 2
+                    continue
+        i += 1
+    return out if changed else None
+
+
+class ChainBuilder:
+    """Formulas -> chains: a formula starting with a relation continues the chain before it."""
+
+    def __init__(self, src: Source, min_lines: int = 2):
+        self.src = src
+        self.min_lines = min_lines  # a sheet's lone expressions are not chains; steps_latex may be one line
+        self.chains: list[tuple[str, list[_Line], str | None, bool]] = []  # (kind, lines, part, inline)
+        self.kind: str | None = None
+        self.inline = False
+        self.lines: list[_Line] = []
+        self.part: str | None = None
+        self.orphans: list[ProofcheckError] = []
+
+    def flush(self) -> None:
+        if self.kind is not None and len(self.lines) >= self.min_lines:
+            self.chains.append((self.kind, self.lines, self.part, self.inline))
+        elif self.lines and self.lines[0].error is not None:
+            self.orphans.append(self.lines[0].error)  # a lone formula that could not be read
+        self.kind, self.lines = None, []
+
+    def add(self, segs: list[_TSeg], part: str | None, inline: bool = False) -> None:
+        i = 0
+        if segs[0].op is not None:
+            self.inline = self.inline and inline
+        if segs[0].op is None:
+            self.flush()
+            self.kind, self.part, self.inline = "expr", part, inline
+            self.lines = [_Line(None, segs[0].op_off, [segs[0]], segs[0].rule, segs[0].error)]
+            i = 1
+        elif self.kind is None:
+            s = segs[0]
+            self.orphans.append(latex_error(f"this formula starts with `{s.op}` but there is no formula before it "
+                                            "to continue", self.src, s.op_off))
+            return
+        while i < len(segs):
+            s = segs[i]
+            if s.op in ("==>", "<==>"):
+                nxt = segs[i + 1] if i + 1 < len(segs) else None
+                if nxt is None or nxt.op in ("==>", "<==>", "≈"):
+                    err = s.error or latex_error(f"after `{self.src.text[s.op_off:s.op_off + 16].split()[0]}` comes a "
+                                                 "relation, such as a = b", self.src, s.op_off)
+                    self.step(_Line(s.op, s.op_off, [s], s.rule, err))
+                    i += 1
+                    continue
+                self.implication(s, nxt)
+                i += 2
+                continue
+            if self.kind == "stmt":
+                err = s.error or latex_error("after ⟹ comes one relation; start a new formula for the next step",
+                                             self.src, s.op_off)
+                self.step(_Line(s.op, s.op_off, [s], s.rule, err))
+            else:
+                self.step(_Line(s.op, s.op_off, [s], s.rule, s.error))
+            i += 1
+
+    def step(self, line: _Line) -> None:
+        self.lines.append(line)
+
+    def implication(self, lhs: _TSeg, rel: _TSeg) -> None:
+        line = _Line(lhs.op, lhs.op_off, [lhs, rel], rel.rule, lhs.error or rel.error)
+        if self.kind == "expr":
+            if len(self.lines) < 2:
+                first = self.lines[0]
+                err = latex_error("⟹ joins two relations; the formula before it is not a relation", self.src, lhs.op_off)
+                self.lines.append(_Line(lhs.op, lhs.op_off, [lhs, rel], rel.rule, first.error or err))
+                self.kind = "stmt"
+                return
+            last = self.lines.pop()
+            prev = self.lines[-1]
+            start = _Line(None, prev.body[-1].start, [prev.body[-1], last.body[0]], None,
+                          prev.body[-1].error or last.body[0].error)
+            part = self.part
+            if len(self.lines) < 2:  # only the start is left: it is now the left side of the statement
+                self.lines = []
+            self.flush()
+            self.kind, self.part, self.lines = "stmt", part, [start]
+        self.step(line)
+
+    def finish(self) -> list[tuple[str, list[_Line], str | None, bool]]:
+        self.flush()
+        return self.chains
+
+
+def emit_text(chunks: list[tuple[str, int]], src: Source, end: int, latex: str,
+              error: ProofcheckError | None = None) -> LatexText:
+    """ASCII chunks (text, LaTeX offset) -> a LatexText whose characters map to file positions."""
+    text_parts: list[str] = []
+    cmap: list[tuple[int, int]] = []
+    for s, off in chunks:
+        p = src.pos(off)
+        text_parts.append(s)
+        cmap.extend([p] * len(s))
+    cmap.append(src.pos(end))
+    text = "".join(text_parts).replace("\n", " ")
+    origin = cmap[0] if cmap else src.pos(end)
+    return LatexText(text, src.path, (origin,), tuple(cmap), latex, error)
+
+
+def _line_text(line: _Line, kind: str, src: Source) -> LatexText:
+    """One line of a chain as ASCII: `body`, `OP body`, `lhs REL rhs`, `==> lhs REL rhs`, with `by RULE`."""
+    segs = line.body
+    start = min(s.op_off for s in segs) if line.op else segs[0].start
+    end = max(s.end for s in segs)
+    latex = " ".join(src.text[start:end].split())
+    chunks: list[tuple[str, int]] = []
+    if line.op:
+        chunks.append((line.op + " ", line.op_off))
+    if line.error is not None or any(s.piece is None for s in segs):
+        err = line.error or next(s.error for s in segs if s.error is not None)
+        chunks.append((" ".join(src.text[segs[0].start:end].split()) or "?", segs[0].start))
+        return emit_text(chunks, src, end, latex, err)
+    head = list(chunks)
+
+    def body(alt: bool) -> list[tuple[str, int]]:
+        out = list(head)
+        pieces = [(sg.alt if alt and sg.alt is not None else sg.piece) for sg in segs]
+        out.extend(pieces[0].parts)
+        if len(segs) == 2:
+            out.append((f" {segs[1].op} ", segs[1].op_off))
+            out.extend(pieces[1].parts)
+        if line.rule:
+            rule, off = line.rule
+            out.append((f" by {rule}", off))
+        return out
+
+    other = emit_text(body(True), src, end, latex) if any(sg.alt is not None for sg in segs) else None
+    text = emit_text(body(False), src, end, latex)
+    return replace(text, alternative=other) if other is not None else text
+
+
+def _claim_of(kind: str, lines: list[_Line], src: Source) -> LatexText | None:
+    """A chain's own claim: first line OP last line (or first statement ==> last statement)."""
+    if any(l.error is not None or any(s.piece is None for s in l.body) for l in lines):
+        return None
+    ops = [l.op for l in lines[1:]]
+    first, last = lines[0], lines[-1]
+    chunks: list[tuple[str, int]] = []
+    if kind == "expr":
+        op = compose(ops, False)
+        if op is None:
+            return None
+        chunks.extend(first.body[0].piece.parts)
+        chunks.append((f" {op} ", last.op_off))
+        chunks.extend(last.body[0].piece.parts)
+    else:
+        op = "<==>" if all(o == "<==>" for o in ops) else "==>"
+        for k, l in enumerate((first, last)):
+            lhs, rhs = l.body
+            if k:
+                chunks.append((f" {op} ", l.op_off))
+            chunks.extend(lhs.piece.parts)
+            chunks.append((f" {rhs.op} ", rhs.op_off))
+            chunks.extend(rhs.piece.parts)
+    end = max(s.end for s in last.body)
+    return emit_text(chunks, src, end, "")
+
+
+def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source, where: str,
+                 builder: ChainBuilder | None = None, notes: list[FormulaNote] | None = None,
+                 section: str = "") -> tuple[list[Chain], list[ProofcheckError], int]:
+    """Formulas (with their section and names) -> chains, errors, and how many formulas were skipped."""
+    builder = builder or ChainBuilder(src)
+    skipped = 0
+    for f, part, names in formulas:
+        line, col = src.pos(f.segments[0].toks[0].start if f.segments[0].toks else f.start)
+        relation = any(sg.rel is not None for sg in f.segments)
+        latex = " ".join(src.text[f.start:max((t.end for sg in f.segments for t in sg.toks), default=f.start)]
+                         .split())[:200]
+        if f.dead:
+            skipped += 1
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "condition", "a condition or declaration, not a step", section,
+                                         f.inline, relation, latex))
+            continue
+        segs = translate_formula(f, names, src, where)
+        orphan = segs[0].op is not None and builder.kind is None
+        builder.add(segs, part, f.inline)
+        if notes is not None:
+            err = next((sg.error for sg in segs if sg.error is not None), None)
+            if err is None and orphan:
+                err = builder.orphans[-1] if builder.orphans else None
+            if err is not None:
+                sp = err.span
+                notes.append(FormulaNote(sp.line if sp else line, sp.col if sp else col, "not read",
+                                         " ".join(err.message.split()), section, f.inline, relation, latex))
+            else:
+                notes.append(FormulaNote(line, col, "read" if relation else "expression", "", section, f.inline,
+                                         relation, latex))
+    out = []
+    for kind, lines, part, inline in builder.finish():
+        texts = [_line_text(l, kind, src) for l in lines]
+        out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src), inline, section))
+    return out, builder.orphans, skipped

@@ -1,0 +1,196 @@
+r"""Step 3: rows (`\\` outside matrices) and formulas (expressions joined by relations, with their rules)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from proofcheck.errors import LimitError, ProofcheckError
+from proofcheck.latex.source import MAX_NESTING, Source, latex_error
+from proofcheck.latex.tokens import Tok
+from proofcheck.latex.vocabulary import CONDITION_WORDS
+
+
+@dataclass
+class _Segment:
+    """One expression of a formula and the relation before it (None for the first)."""
+
+    rel: Tok | None
+    toks: list[Tok] = field(default_factory=list)
+    rule: tuple[str, int] | None = None  # (ASCII rule text, offset)
+
+
+@dataclass
+class Formula:
+    """Segments of one formula: expressions joined by relations, with its offset and any error."""
+
+    segments: list[_Segment]
+    dead: bool = False  # not a chain: a condition (`\text{if} x > 0`), `z \sim q`, `x \in \mathbb{R}`
+    start: int = 0
+    error: ProofcheckError | None = None  # e.g. a bracket never closed on this line
+    inline: bool = False  # from inline math ($...$ in a sentence)
+
+
+OPENERS = {("char", "("), ("char", "["), ("char", "{"), ("setopen", None), ("langle", None), ("matbegin", None)}
+CLOSERS = {("char", ")"), ("char", "]"), ("char", "}"), ("setclose", None), ("rangle", None), ("matend", None)}
+
+
+def token_is(t: Tok, pairs) -> bool:
+    """Whether t is one of the (kind, value) pairs; a pair with value None matches every value."""
+    return (t.kind, t.value) in pairs or (t.kind, None) in pairs
+
+
+def _rule_text(text: str) -> str | None:
+    """`by definition`, `(by given(vp))` -> `definition`, `given(vp)`; otherwise None."""
+    text = text.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    m = re.match(r"by\s+(.+)$", text, re.S)
+    return m.group(1).strip() if m else None
+
+
+def _formulas(toks: list[Tok], src: Source) -> list[Formula]:
+    """Normalized tokens of a display block -> formulas (see the module docstring, step 3).
+    Unbalanced brackets make an error for their own line (up to `\\\\`), not for the whole block."""
+    formulas: list[Formula] = []
+    depth: list[Tok] = []  # open brackets
+    cur = Formula([_Segment(None)], start=toks[0].start if toks else 0)
+    dead_next = False
+
+    def close():
+        nonlocal cur, dead_next
+        segs = [s for s in cur.segments if s.toks or s.rel is not None]
+        if segs:
+            cur.segments = segs
+            formulas.append(cur)
+        cur = Formula([_Segment(None)], dead=dead_next)
+        dead_next = False
+
+    def last_segment() -> _Segment:
+        for f in [cur] + formulas[::-1]:
+            for s in reversed(f.segments):
+                if s.toks:
+                    return s
+        return cur.segments[-1]
+
+    def unclosed(opener: Tok, where: str) -> None:
+        if cur.error is None:
+            cur.error = latex_error(f"this `{src.text[opener.start:opener.end].strip()}` is never closed{where}",
+                                    src, opener.start)
+        depth.clear()
+
+    row_break = False  # just after a top-level `\\`: the next row may continue this formula
+    row_amp = False  # that row starts with `&`
+
+    for n, t in enumerate(toks):
+        if row_break:
+            if t.kind in ("amp", "sep", "space"):  # alignment and indentation at the start of a row
+                row_amp = row_amp or t.kind == "amp"
+                continue
+            row_break = False
+            if not _continues(toks, n, cur, row_amp):
+                close()
+        if not cur.segments[0].toks and cur.segments[0].rel is None and len(cur.segments) == 1:
+            cur.start = t.start
+        if len(depth) > MAX_NESTING:
+            raise LimitError(f"brackets nested deeper than {MAX_NESTING} levels", src.span(t.start))
+        if depth:
+            if t.kind == "rowsep" and not any(d.kind == "matbegin" for d in depth):
+                unclosed(depth[-1], " on its line")
+                close()
+                continue
+            if token_is(t, OPENERS):
+                depth.append(t)
+            elif token_is(t, CLOSERS):
+                problem = _closer_problem(depth, t, src)
+                if problem and cur.error is None:
+                    cur.error = latex_error(problem, src, t.start)
+                depth.pop()
+            elif t.kind == "comment":
+                rule = _rule_text(str(t.value))
+                if rule:
+                    last_segment().rule = (rule, t.start)
+                continue
+            cur.segments[-1].toks.append(t)
+            continue
+        k = t.kind
+        if token_is(t, OPENERS):
+            depth.append(t)
+            cur.segments[-1].toks.append(t)
+        elif token_is(t, CLOSERS):
+            if cur.error is None:
+                cur.error = latex_error(f"this `{src.text[t.start:t.end].strip()}` closes nothing", src, t.start)
+        elif k in ("rel", "impl", "arrow", "approx"):
+            cur.segments.append(_Segment(t))
+        elif k == "rowsep":
+            row_break, row_amp = True, False
+        elif k in ("sep", "align", "endalign"):
+            close()
+        elif k == "amp":
+            continue
+        elif k == "comment":
+            rule = _rule_text(str(t.value))
+            if rule:
+                last_segment().rule = (rule, t.start)
+        elif k == "prose":
+            rule = _rule_text(str(t.value))
+            if rule:
+                last_segment().rule = (rule, t.start)
+                continue
+            words = re.findall(r"[A-Za-z]+", str(t.value).lower())
+            seg = cur.segments[-1]
+            while seg.toks and seg.toks[-1].kind == "op" and seg.toks[-1].value == "*":
+                seg.toks.pop()  # `... \cdot \text{a comment}`
+            close()
+            if words and words[0] in CONDITION_WORDS:
+                cur.dead = True
+        elif k == "char" and t.value in ",;":
+            close()
+        elif k == "char" and t.value == ":":
+            cur.dead = True  # `f: X \to Y`
+            cur.segments[-1].toks.append(t)
+        elif k in ("period", "endmark"):
+            continue
+        elif k == "nocheck":
+            if t.value in ("forall", "exists"):
+                close()
+            cur.dead = True
+        else:
+            cur.segments[-1].toks.append(t)
+    if depth:
+        unclosed(depth[-1], "")
+    close()
+    return formulas
+
+
+def _continues(toks: list[Tok], n: int, cur: Formula, after_amp: bool) -> bool:
+    """Whether the row starting at toks[n] continues the expression of the row before it: it starts
+    with `+` or `-` (`&\\quad + 2xy`, `& - c`, multline's `\\ - c`) and is not an aligned equation of
+    its own (`-y &= 2`: an `&` after the sign, before the row's relation)."""
+    t = toks[n]
+    if not (t.kind == "op" and t.value in ("+", "-")) or not cur.segments[-1].toks:
+        return False
+    if after_amp:
+        return True
+    for u in toks[n + 1:]:
+        if u.kind in ("rowsep", "endalign", "rel", "impl", "arrow", "approx"):
+            return True
+        if u.kind == "amp":
+            return False
+    return True
+
+
+def _closer_problem(depth: list[Tok], t: Tok, src: Source) -> str:
+    o = depth[-1]
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    ok = (o.kind == "char" and t.kind == "char" and pairs.get(str(o.value)) == t.value) or \
+         (o.kind == "setopen" and t.kind == "setclose") or (o.kind == "langle" and t.kind == "rangle") or \
+         (o.kind == "matbegin" and t.kind == "matend" and o.value == t.value) or \
+         (o.kind == "char" and o.value in "([" and t.kind == "char" and t.value in ")]"
+          and (o.info.get("sized") or t.info.get("sized")))
+    if ok:
+        return ""
+    want = {"(": ")", "[": "]", "{": "}"}.get(str(o.value), "\\}" if o.kind == "setopen" else
+                                              "\\rangle" if o.kind == "langle" else f"\\end{{{o.value}}}")
+    return (f"`{src.text[t.start:t.end].strip()}` does not match the `{src.text[o.start:o.end].strip()}` "
+            f"opened at column {src.pos(o.start)[1]}; expected `{want}`")

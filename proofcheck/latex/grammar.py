@@ -1,0 +1,529 @@
+"""The lark grammar (grammar/latex.lark) and the Transformer: grammar tokens -> ASCII text, each character with its offset."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, VisitError
+from lark.lexer import Lexer
+
+from proofcheck.errors import ParseError, ProofcheckError
+from proofcheck.latex.source import Source, latex_error
+from proofcheck.latex.names import Names
+from proofcheck.latex.tokens import Tok
+from proofcheck.latex.vocabulary import MATRIX_ENVS
+from proofcheck.latex.translation import GrammarToken, Translator
+
+
+class _Feed(Lexer):
+    """Lark 'lexer' that hands over the tokens made by _Translator."""
+
+    def __init__(self, lexer_conf):  # noqa: D107 - lark hook
+        pass
+
+    def lex(self, data, parser_state=None):  # noqa: D102 - lark hook (called with the input itself)
+        yield from getattr(data, "text", data)
+
+
+@lru_cache(maxsize=1)
+def grammar() -> Lark:
+    """The LaTeX parser (grammar/latex.lark), built once per process."""
+    return Lark.open("../grammar/latex.lark", rel_to=__file__, parser="lalr", lexer=_Feed, start="start",
+                     maybe_placeholders=False)
+
+
+ATOM, POW, NEG, PROD, SUM = 4, 3, 2, 1, 0
+
+
+class Piece:
+    """ASCII text as chunks (text, LaTeX offset), with its precedence and what it is."""
+
+    __slots__ = ("parts", "level", "info")
+
+    def __init__(self, parts, level=ATOM, info=None):
+        self.parts: list[tuple[str, int]] = parts
+        self.level = level
+        self.info = info or {}
+
+    @property
+    def text(self) -> str:
+        return "".join(s for s, _ in self.parts)
+
+    @property
+    def start(self) -> int:
+        return self.parts[0][1] if self.parts else 0
+
+
+def _p(text: str, off: int, level=ATOM, info=None) -> Piece:
+    return Piece([(text, off)], level, info)
+
+
+def _cat(*items, level=ATOM, info=None) -> Piece:
+    parts: list[tuple[str, int]] = []
+    for it in items:
+        if isinstance(it, Piece):
+            parts.extend(it.parts)
+        else:
+            text, off = it
+            parts.append((text, off))
+    return Piece(parts, level, info)
+
+
+def _inner(p: Piece) -> Piece:
+    """The content of a parenthesized piece (for arguments that get their own parentheses)."""
+    while "inner" in p.info:
+        p = p.info["inner"]
+    return p
+
+
+def _wrap(p: Piece, off: int | None = None) -> Piece:
+    o = p.start if off is None else off
+    return _cat(("(", o), p, (")", p.parts[-1][1] if p.parts else o), level=ATOM)
+
+
+_SIMPLE_ASCII = re.compile(r"[A-Za-z][A-Za-z0-9_]*|\d+(\.\d+)?")
+
+
+@v_args(inline=True)
+class _Emit(Transformer):
+    """Tree of grammar/latex.lark -> Piece."""
+
+    def __init__(self, tr: Translator, toks: list[GrammarToken]):
+        super().__init__()
+        self.tr, self.toks = tr, toks
+
+    def tok(self, t: Token) -> GrammarToken:
+        return self.toks[t.start_pos]
+
+    def fail(self, msg: str, t) -> ParseError:
+        off = self.tok(t).start if isinstance(t, Token) else t.start if hasattr(t, "start") else int(t)
+        return latex_error(msg, self.tr.src, off)
+
+    # -- atoms
+    def start(self, e):
+        return e
+
+    def number(self, t):
+        return _p(str(t.value) if isinstance(t, Token) else t.text, self.tok(t).start)
+
+    def name(self, t):
+        g = self.tok(t)
+        name = str(g.value)
+        if g.info.get("euler"):
+            return _p("exp(1)", g.start, info={"euler": True})
+        if g.info.get("placeholder"):
+            return _p("·", g.start, info={"placeholder": True})
+        if not g.info.get("builtin") and not self.tr.names.known(name) and name not in self.tr.bound:
+            raise self.undeclared(g)
+        return _p(name, g.start, info={"name": name})
+
+    def undeclared(self, g: GrammarToken) -> ParseError:
+        name = str(g.value)
+        latex = g.info.get("latex", name)
+        read = f" (read as `{name}`)" if latex != name else ""
+        return self.fail(f"`{latex}`{read} is not declared{self.tr.where}; declare `{name}` or map "
+                         f"`{latex}` to a declared name under `latex_names:`", g)
+
+    def raw(self, t):
+        g = self.tok(t)
+        v = str(g.value)
+        if _SIMPLE_ASCII.fullmatch(v) and not v[0].isdigit():
+            return _p(v, g.start, info={"name": v})
+        if _SIMPLE_ASCII.fullmatch(v):
+            return _p(v, g.start)
+        if _balanced_call(v):
+            return _p(v, g.start, info={"call": v[:v.index("(")]})
+        return _wrap(_p(v, g.start))
+
+    def group(self, lb, e, rb):
+        return e
+
+    def brace(self, e):
+        return e
+
+    def paren(self, lp, e, rp):
+        if self.tok(lp).info.get("synthetic") and "inner" in e.info:
+            return e
+        info = dict(e.info)
+        info["inner"] = e
+        return _cat((("(", self.tok(lp).start)), e, (")", self.tok(rp).start), level=ATOM, info=info)
+
+    def norm(self, a, e, b):
+        return _cat(("||", self.tok(a).start), e, ("||", self.tok(b).start))
+
+    def abs(self, a, e, b):
+        return _cat(("|", self.tok(a).start), e, ("|", self.tok(b).start))
+
+    def inner(self, a, u, sep, v, b):
+        return _cat(("⟨", self.tok(a).start), u, (", ", self.tok(sep).start), v, ("⟩", self.tok(b).start))
+
+    def set_literal(self, a, args, b):
+        return _cat(("{", self.tok(a).start), self.join(args), ("}", self.tok(b).start))
+
+    def args(self, *items):
+        return list(items)
+
+    def join(self, items, sep=", ") -> Piece:
+        parts: list = []
+        for x in items:
+            if isinstance(x, Token):
+                parts.append((sep, self.tok(x).start))
+            else:
+                parts.append(x)
+        return _cat(*parts)
+
+    def values(self, items) -> list[Piece]:
+        return [x for x in items if isinstance(x, Piece)]
+
+    def frac(self, f, a, b):
+        a2 = _wrap(a) if a.level in (SUM,) else a
+        b2 = b if b.level >= POW else _wrap(b)
+        return _cat(a2, ("/", b.start), b2, level=PROD)
+
+    def sqrt(self, s, g):
+        return _cat(("sqrt(", self.tok(s).start), g, (")", g.parts[-1][1]))
+
+    def root(self, s, lo, n, ro, g):
+        base = g if g.level == ATOM else _wrap(g)
+        return _cat(base, ("^(1/", self.tok(s).start), n if n.level >= POW else _wrap(n), (")", self.tok(ro).start),
+                    level=POW)
+
+    def matrix(self, mb, rows, me):
+        env = str(self.tok(mb).value)
+        rows = [r for r in rows.children if not isinstance(r, Token)] if hasattr(rows, "children") else rows
+        cells = [[c for c in r if isinstance(c, Piece)] for r in rows]
+        width = len(cells[0])
+        if any(len(r) != width for r in cells):
+            raise self.fail("the rows of this matrix have different lengths", mb)
+        start = self.tok(mb).start
+        if width == 1:
+            body = self.join_plain([r[0] for r in cells], start)
+            m = _cat(("[", start), body, ("]", self.tok(me).start))
+        else:
+            row_pieces = [_cat(("[", r[0].start), self.join_plain(r, r[0].start), ("]", r[-1].start)) for r in cells]
+            m = _cat(("[", start), self.join_plain(row_pieces, start), ("]", self.tok(me).start))
+        if MATRIX_ENVS.get(env) == "det":
+            return _cat(("det(", start), m, (")", self.tok(me).start))
+        if MATRIX_ENVS.get(env) == "norm":
+            return _cat(("||", start), m, ("||", self.tok(me).start))
+        return m
+
+    def join_plain(self, pieces: list[Piece], off: int) -> Piece:
+        parts: list = []
+        for k, p in enumerate(pieces):
+            if k:
+                parts.append((", ", p.start))
+            parts.append(p)
+        return _cat(*parts)
+
+    def mrows(self, *rows):
+        return [r for r in rows if not isinstance(r, Token)]
+
+    def mrow(self, *cells):
+        return [c for c in cells if isinstance(c, Piece)]
+
+    # -- calls and functions
+    def call(self, name_t, lp, args, rp):
+        g = self.tok(name_t)
+        callee = str(g.value)
+        if g.type == "NAME" and not g.info.get("builtin") and not self.tr.names.known(callee) and \
+                callee not in self.tr.bound:
+            raise self.undeclared(g)
+        if g.type == "RAW" and not _SIMPLE_ASCII.fullmatch(callee):
+            return _cat(self.raw(name_t), (" * ", self.tok(lp).start),
+                        _cat(("(", self.tok(lp).start), self.join(args), (")", self.tok(rp).start)), level=PROD)
+        seps = [str(self.tok(x).value) for x in args if isinstance(x, Token)]
+        if g.type == "NAME" and not seps and callee in self.tr.names.distributions and len(args) == 1:
+            # `q(z)` for `q := Normal(...)`: the density of q at z, never the product q z
+            val = self.values(args)[0]
+            return _cat(("pdf(" + callee + ", ", g.start), val, (")", self.tok(rp).start),
+                        info={"call": callee, "args": [val], "cond": False})
+        if g.type == "NAME" and seps and set(seps) <= {",", ";"} and callee in self.tr.names.defines and \
+                self.tr.names.defines[callee] is None and callee not in self.tr.names.distributions:
+            # `\mu_Q(z_t, x; s, t)`: a value the key defines, written with the names it depends on
+            return _p(callee, g.start, info={"name": callee, "dependencies": True})
+        vals = self.values(args)
+        if callee == "Normal" and ";" in seps:
+            if seps != [";", ","] or len(vals) != 3:
+                raise self.fail("write a Gaussian density as \\mathcal{N}(z; \\mu, \\sigma^2)", name_t)
+            dist = _cat(("Normal(", g.start), vals[1], (", ", vals[2].start), vals[2], (")", self.tok(rp).start))
+            return _cat(("pdf(", g.start), dist, (", ", vals[0].start), vals[0], (")", self.tok(rp).start))
+        body = self.join_plain(vals, g.start)
+        return _cat((callee + "(", g.start), body, (")", self.tok(rp).start),
+                    info={"call": callee, "args": vals, "cond": "|" in seps or ";" in seps})
+
+    def prime_call(self, name_t, primes, lp, args, rp):
+        g = self.tok(name_t)
+        callee = str(g.value)
+        if not self.tr.names.known(callee):
+            raise self.undeclared(g)
+        return _cat((callee + str(primes.value if isinstance(primes, Token) else primes) + "(", g.start),
+                    self.join_plain(self.values(args), g.start), (")", self.tok(rp).start))
+
+    def index(self, name_t, a, args, b):
+        g = self.tok(name_t)
+        if not self.tr.names.known(str(g.value)):
+            raise self.undeclared(g)
+        return _cat((str(g.value) + "[", g.start), self.join_plain(self.values(args), g.start), ("]", self.tok(b).start))
+
+    def func(self, f, lp, args, rp):
+        g = self.tok(f)
+        vals = self.values(args)
+        return _cat((str(g.value) + "(", g.start), self.join_plain(vals, g.start), (")", self.tok(rp).start))
+
+    def func_pow(self, f, caret, script, lp, args, rp):
+        g = self.tok(f)
+        if script.text in ("-1", "(-1)"):
+            raise self.fail(f"\\{g.value}^{{-1}}: write the inverse function by name (e.g. \\arcsin)", f)
+        call = self.func(f, lp, args, rp)
+        return self.pow(call, caret, script)
+
+    def maxmin(self, m, lp, args, rp):
+        g = self.tok(m)
+        vals = self.values(args)
+        if len(vals) < 2:
+            raise self.fail(f"\\{g.value}(...) takes two or more arguments; \\{g.value}_x f is an optimum", m)
+        return _cat((str(g.value) + "(", g.start), self.join_plain(vals, g.start), (")", self.tok(rp).start))
+
+    def optimum(self, o, us, var, lp, body, rp):
+        g = self.tok(o)
+        name = self.bound_name(var, f"{g.value} needs a variable as its subscript")
+        return _cat((str(g.value) + "(", g.start), _inner(body), (", ", var.start), name, (")", self.tok(rp).start))
+
+    def bound_name(self, p: Piece, msg: str) -> Piece:
+        if "name" not in p.info:
+            raise self.fail(msg, p)
+        return p
+
+    def range(self, lb, name_t, rel, lo, rb):
+        if str(self.tok(rel).value) != "=":
+            raise self.fail("a range is written i=1", rel)
+        return (self.name(name_t), lo)
+
+    def bigop(self, op, us, rng, caret, hi, lp, body, rp):
+        return self.big(op, rng, hi, body, rp)
+
+    def bigop_rev(self, op, caret, hi, us, rng, lp, body, rp):
+        return self.big(op, rng, hi, body, rp)
+
+    def big(self, op, rng, hi, body, rp):
+        g = self.tok(op)
+        var, lo = rng
+        return _cat((f"{g.value}(", g.start), _inner(body), (", ", var.start), var, (", ", lo.start), lo,
+                    (", ", hi.start), hi, (")", self.tok(rp).start))
+
+    def bigop_open(self, op, us, sub, lp, body, rp):
+        raise self.fail(f"this \\{self.tok(op).value} has no range: write \\{self.tok(op).value}_{{i=1}}^{{N}}", op)
+
+    def bigop_bare(self, op, lp, body, rp):
+        raise self.fail(f"this \\{self.tok(op).value} has no range: write \\{self.tok(op).value}_{{i=1}}^{{N}}", op)
+
+    def integral(self, i, lp, body, rp, d):
+        return self.make_integral(i, body, d, None, None)
+
+    def integral_sub(self, i, us, sub, lp, body, rp, d):
+        var = str(self.tok(d).value)
+        if sub.info.get("name") == var or sub.text == var:
+            return self.make_integral(i, body, d, None, None)
+        if sub.text == "(-oo)" or sub.text == "-oo":
+            raise self.fail("this integral has a lower limit but no upper one", i)
+        raise self.fail("a subscript on \\int is the variable (\\int_x f dx) or a lower limit with an "
+                        "upper one (\\int_a^b f dx)", i)
+
+    def integral_limits(self, i, us, lo, caret, hi, lp, body, rp, d):
+        return self.make_integral(i, body, d, lo, hi)
+
+    def integral_limits_rev(self, i, caret, hi, us, lo, lp, body, rp, d):
+        return self.make_integral(i, body, d, lo, hi)
+
+    def make_integral(self, i, body, d, lo, hi):
+        g, dg = self.tok(i), self.tok(d)
+        var = _p(str(dg.value), dg.start)
+        if lo is None or (lo.text.replace(" ", "") in ("-oo", "(-oo)") and hi.text.replace(" ", "") in ("oo", "+oo")):
+            return _cat(("integral(", g.start), _inner(body), (", ", dg.start), var, (")", dg.end))
+        return _cat(("integral(", g.start), _inner(body), (", ", dg.start), var, (", ", lo.start), lo, (", ", hi.start), hi,
+                    (")", dg.end))
+
+    def limit(self, lim, us, lb, name_t, arrow, to, rb, lp, body, rp):
+        g = self.tok(lim)
+        var = self.name(name_t)
+        return _cat(("limit(", g.start), _inner(body), (", ", var.start), var, (", ", to.start), to,
+                    (")", self.tok(rp).start))
+
+    def derivative(self, d, lp, body, rp):
+        g = self.tok(d)
+        var, order = g.value
+        if not self.tr.names.known(var) and var not in self.tr.bound:
+            raise self.undeclared(GrammarToken("NAME", var, g.start, g.end, {"latex": self.tr.latex(g.start, g.end)}))
+        tail = f", {order})" if order > 1 else ")"
+        return _cat(("diff(", g.start), _inner(body), (f", {var}", g.start), (tail, self.tok(rp).start))
+
+    def nabla(self, n, us, var, lp, body, rp):
+        g = self.tok(n)
+        self.bound_name(var, "\\nabla needs a name as its subscript: \\nabla_w f")
+        return _cat(("grad(", g.start), _inner(body), (", ", var.start), var, (")", self.tok(rp).start))
+
+    # -- probability
+    def distribution(self, p: Piece) -> Piece:
+        """`q(z|x)` -> `q` when q stands for a distribution (a declared density or a definition)."""
+        callee = p.info.get("call")
+        if callee and self.tr.names.is_distribution_name(callee):
+            return _p(callee, p.start, info={"name": callee})
+        return p
+
+    def binding(self, name_t, sim, dist):
+        return _cat(self.name(name_t), (" ~ ", self.tok(sim).start), self.distribution(dist))
+
+    def bindings(self, *items):
+        return [x for x in items if isinstance(x, Piece)]
+
+    def expectation(self, e, us, lb, bindings, rb, lp, body, rp):
+        g = self.tok(e)
+        return _cat((f"{g.value}[", g.start), self.join_plain(bindings, g.start), ("](", self.tok(rb).start),
+                    _inner(body), (")", self.tok(rp).start))
+
+    def expectation_under(self, e, us, sub, lp, body, rp):
+        g = self.tok(e)
+        callee, args = sub.info.get("call"), sub.info.get("args") or []
+        name = sub.info.get("name")
+        if name and not callee:
+            # \mathbb{E}_q[... q(z) ...]: the variable is what q is applied to in the body
+            found = set(re.findall(rf"(?<![A-Za-z0-9_]){re.escape(name)}\(([A-Za-z][A-Za-z0-9_]*)[,)]", body.text))
+            if len(found) == 1:
+                var = found.pop()
+                head = _cat((f"{g.value}[{var} ~ {name}](", g.start))
+                return _cat(head, _inner(body), (")", self.tok(rp).start))
+        if callee and self.tr.names.is_distribution_name(callee) and args and "name" in args[0].info:
+            head = _cat((f"{g.value}[", g.start), args[0], (" ~ ", sub.start), (callee, sub.start),
+                        ("](", self.tok(lp).start))
+            return _cat(head, _inner(body), (")", self.tok(rp).start))
+        raise self.fail(f"name the random variable: \\mathbb{{{g.value}}}_{{z \\sim q}}[...] (or map "
+                        f"`{self.tr.latex(g.start, sub.parts[-1][1] + 1)}` under latex_names)", e)
+
+    def expectation_bare(self, e, lp, body, rp):
+        raise self.fail("an expectation needs its distribution: \\mathbb{E}_{z \\sim q}[...]", e)
+
+    def expectation_raw(self, e, lp, body, rp):
+        g = self.tok(e)
+        return _cat((str(g.value).strip(), g.start), ("(", self.tok(lp).start), _inner(body), (")", self.tok(rp).start))
+
+    def divergence(self, d, lp, p, sep, q, rp):
+        g = self.tok(d)
+        return _cat((f"{g.value}(", g.start), self.distribution(p), (" || ", self.tok(sep).start), self.distribution(q),
+                    (")", self.tok(rp).start))
+
+    # -- arithmetic
+    def add(self, a, op, b):
+        return _cat(a, (" + ", self.tok(op).start), _wrap(b) if b.level == SUM else b, level=SUM)
+
+    def sub(self, a, op, b):
+        return _cat(a, (" - ", self.tok(op).start), _wrap(b) if b.level == SUM else b, level=SUM)
+
+    def plus_minus(self, *args):
+        raise self.fail("± stands for two values: write the two cases as separate formulas",
+                        next(x for x in args if isinstance(x, Token)))
+
+    plus_minus1 = plus_minus
+
+    def mul(self, a, op, b):
+        return _cat(_wrap(a) if a.level == SUM else a, (" * ", self.tok(op).start),
+                    _wrap(b) if b.level == SUM else b, level=PROD)
+
+    def div(self, a, op, b):
+        return _cat(_wrap(a) if a.level == SUM else a, ("/", self.tok(op).start),
+                    b if b.level >= POW else _wrap(b), level=PROD)
+
+    def odot(self, a, op, b):
+        return _cat(_wrap(a) if a.level == SUM else a, (" .* ", self.tok(op).start),
+                    b if b.level >= POW else _wrap(b), level=PROD)
+
+    def jux(self, a, b):
+        a2 = _wrap(a) if a.level == SUM else a
+        b2 = _wrap(b) if b.level in (SUM, NEG) else b
+        at, bt = a2.text, b2.text
+        tail = re.search(r"[A-Za-z0-9_.']+$", at)
+        explicit = tail is not None and not tail.group()[0].isdigit() and tail.group()[0] != "." and bt[:1] in "(["
+        return _cat(a2, (" * " if explicit else " ", b2.start), b2, level=PROD)
+
+    def neg(self, op, a):
+        return _cat(("-", self.tok(op).start), _wrap(a) if a.level == SUM else a, level=NEG)
+
+    def pos(self, op, a):
+        return a
+
+    def pow(self, base, caret, exp):
+        if base.info.get("euler"):
+            return _cat(("exp(", base.start), exp, (")", exp.parts[-1][1]))
+        b = base if base.level == ATOM else _wrap(base)
+        simple = exp.level == ATOM or (exp.level == NEG and exp.text[1:2].isalnum() and
+                                       _SIMPLE_ASCII.fullmatch(exp.text[1:]))
+        e = exp if simple else _wrap(exp)
+        return _cat(b, ("^", self.tok(caret).start), e, level=POW)
+
+    def transpose(self, base, t):
+        b = base if base.level == ATOM else _wrap(base)
+        return _cat(b, ("^T", self.tok(t).start), level=POW)
+
+
+def _balanced_call(v: str) -> bool:
+    m = re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*(\[.*\])?\((.*)\)", v, re.S)
+    if not m:
+        return False
+    depth = 0
+    for ch in v[v.index("("):]:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and ch == ")" and v.rstrip()[-1:] != ")":
+            return False
+    return depth == 0
+
+
+_FRIENDLY = {
+    "RPAR": "`)`", "LPAR": "`(`", "RBRACE": "`}`", "LBRACE": "`{`", "NAME": "a name", "NUMBER": "a number",
+    "PLUS": "`+`", "MINUS": "`-`", "MUL": "`\\cdot`", "DIV": "`/`", "CARET": "`^`", "UNDERSCORE": "`_`",
+    "SEP": "`,`", "DIFF": "a differential (dx)", "KLSEP": "`\\|` between the two distributions",
+    "NORM_CLOSE": "a closing `\\|`", "ABS_CLOSE": "a closing `|`", "ARROW": "`\\to`", "REL": "`=`",
+    "SIM": "`\\sim`", "MATEND": "\\end{...}", "RANGLE": "`\\rangle`", "IDX_CLOSE": "the end of the subscript",
+}
+
+
+def _parse(tr: Translator, g: list[GrammarToken], end: int) -> Piece:
+    """Grammar tokens -> Piece (with errors at their LaTeX position)."""
+    if not g:
+        raise latex_error("an empty formula", tr.src, end)
+    tokens = [Token(t.type, t.value if isinstance(t.value, str) else str(t.value), start_pos=i, line=1, column=i + 1,
+                    end_pos=i + 1)
+              for i, t in enumerate(g)]
+    try:
+        tree = grammar().parse(tokens)
+    except UnexpectedInput as exc:
+        tok = getattr(exc, "token", None)
+        if tok is None or tok.type == "$END":
+            last = g[-1]
+            if last.type == "DIVERGENCE":
+                raise latex_error(f"{last.value} needs its two distributions: D_{{KL}}(P \\| Q)", tr.src, last.start) from None
+            raise latex_error("the formula ends too early", tr.src, end) from None
+        bad = g[tok.start_pos]
+        text = tr.latex(bad.start, bad.end) or bad.type
+        expected = sorted({_FRIENDLY[e] for e in (getattr(exc, "expected", None) or []) if e in _FRIENDLY})
+        msg = f"unexpected `{text}`"
+        if bad.type == "PRIMES":
+            msg = "a prime (f') is only understood on a declared function applied to something: f'(x)"
+        elif expected and len(expected) <= 4:
+            msg += "; expected " + " or ".join(expected)
+        raise latex_error(msg, tr.src, bad.start) from None
+    try:
+        return _Emit(tr, g).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ProofcheckError):
+            raise exc.orig_exc from None
+        raise
+
+
+def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end: int) -> Piece:
+    """One expression's LaTeX tokens -> ASCII text (a Piece), through the grammar."""
+    tr = Translator(names, src, where)
+    g = tr.grammar_tokens(toks)
+    return _parse(tr, g, end)

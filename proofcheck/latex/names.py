@@ -1,0 +1,126 @@
+"""What the key (or the file) declares: names only, no SymPy; how a LaTeX name finds a declared one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from proofcheck.model import Declaration, Part, Text
+
+
+DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*:=")
+_DISTRIBUTION_VALUE = re.compile(r"\s*(?:Normal|Bernoulli|Uniform|Dirac)\s*\(")
+_RESERVED = {
+    "pi", "oo", "I", "exp", "log", "ln", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sinh", "cosh", "atan",
+    "asin", "acos", "erf", "sigmoid", "softplus", "re", "im", "conj", "sign", "Normal", "Bernoulli", "Uniform",
+    "Dirac", "pdf", "min", "max", "diff", "integral", "limit", "sum", "prod", "subs", "argmax", "argmin",
+    "maximum", "minimum", "grad", "jacobian", "hessian", "det", "tr", "inv", "eigenvals", "diag", "eye",
+    "norm", "transpose", "E", "Var", "KL", "JSD",
+}
+
+
+@dataclass
+class Names:
+    """The names a translation may use: declared symbols (name -> kind), definitions (name -> number of
+    parameters, None for a value) and the `latex_names` mapping (LaTeX -> ASCII)."""
+
+    symbols: dict[str, str] = field(default_factory=dict)
+    defines: dict[str, int | None] = field(default_factory=dict)
+    latex_names: dict[str, str] = field(default_factory=dict)
+    distributions: set[str] = field(default_factory=set)  # defined as a distribution: `q := Normal(...)`
+
+    @classmethod
+    def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
+        """The names declared for a part (its symbols and defines) plus a latex_names mapping."""
+        names = cls(latex_names=dict(latex_names or {}))
+        if part is not None:
+            names.add(part.symbols, part.define)
+        return names
+
+    def add(self, declarations: list[Declaration], defines: list[Text]) -> None:
+        """Add `symbols` declarations and `define` entries."""
+        for decl in declarations:
+            words = decl.type_text.text.lower()
+            kind = "scalar"
+            for k in ("density", "function", "matrix", "vector"):
+                if re.search(rf"\b{k}\b", words):
+                    kind = k
+                    break
+            for n in decl.names:
+                self.symbols[n] = kind
+        for t in defines:
+            m = DEFINED_NAME.match(t.text)
+            if m:
+                params = m.group(3)
+                self.defines[m.group(1)] = None if m.group(2) is None else len([p for p in params.split(",") if p.strip()])
+                if m.group(2) is None and _DISTRIBUTION_VALUE.match(t.text, m.end()):
+                    self.distributions.add(m.group(1))
+
+    def known(self, name: str) -> bool:
+        """Whether a name is declared, defined or built in."""
+        return name in self.symbols or name in self.defines or name in _RESERVED
+
+    def declared(self, name: str) -> bool:
+        """Whether a name is declared or defined (not merely built in)."""
+        return name in self.symbols or name in self.defines
+
+    def is_function(self, name: str) -> bool:
+        """A declared function or density, or a definition with parameters."""
+        return self.symbols.get(name) in ("function", "density") or (self.defines.get(name) or 0) > 0
+
+    def is_distribution_name(self, name: str) -> bool:
+        """A name that can stand for a distribution: a declared density or a definition."""
+        return self.symbols.get(name) == "density" or name in self.defines
+
+    def is_array(self, name: str) -> bool:
+        """A declared vector or matrix."""
+        return self.symbols.get(name) in ("vector", "matrix")
+
+    def resolve(self, spellings: list[str]) -> str | None:
+        """The declared name a LaTeX name stands for when none of its spellings is declared, by the normal
+        form of docs/latex.md ("Names"): `sigma_ts` for `\\sigma_{t|s}`, `x_hat` for `\\hat{x}_\\theta`,
+        `abar_t` for `\\bar\\alpha_t`, `sigma_s` for `\\sigma_S`. Tiers from strict to loose; a tier is
+        used only when it gives exactly one declared name, so two close names are never confused."""
+        declared = list(self.symbols) + list(self.defines)
+        for tier in range(1, len(_NORMAL_TIERS) + 1):
+            want = {_normal_name(s, tier) for s in spellings}
+            found = {d for d in declared if _normal_name(d, tier) in want}
+            if len(found) == 1:
+                return found.pop()
+            if len(found) > 1:
+                return None
+        return None
+
+
+_DECORATIONS = ("hat", "bar", "tilde", "dot", "ddot", "check", "breve", "vec", "star")
+_MODEL_PARAMETERS = {"theta", "phi", "psi"}
+_GREEK_INITIAL = {"alpha": "a", "beta": "b", "gamma": "g", "delta": "d", "epsilon": "e", "varepsilon": "e",
+                  "eta": "h", "lambda": "l", "mu": "m", "nu": "n", "rho": "r", "sigma": "s", "tau": "t"}
+# 1: separators and the place of a decoration ignored; 2: also a model-parameter subscript (theta, phi,
+# psi) dropped; 3: also the case of subscripts ignored (sigma_S for sigma_s); 4: also a decorated Greek
+# letter abbreviated to its Latin initial (alpha_bar_t for abar_t)
+_NORMAL_TIERS = (1, 2, 3, 4)
+
+
+@lru_cache(maxsize=4096)
+def _normal_name(name: str, tier: int) -> tuple:
+    """A name's normal form at one tier of Names.resolve."""
+    words = [w for w in name.replace("|", "_").split("_") if w]
+    if not words:
+        return (name,)
+    base, decos, subs = words[0], [], []
+    for d in _DECORATIONS:  # `abar`, `xhat`: a decoration written onto the base letter
+        if base.endswith(d) and len(base) > len(d) and base[:-len(d)].isalpha():
+            base, decos = base[:-len(d)], [d]
+            break
+    for w in words[1:]:
+        (decos if w in _DECORATIONS else subs).append(w)
+    if tier >= 2:
+        subs = [w for w in subs if w not in _MODEL_PARAMETERS]
+    sub = "".join(subs)
+    if tier >= 3:
+        sub = sub.lower()
+    if tier >= 4 and decos:
+        base = _GREEK_INITIAL.get(base, base)
+    return (base, tuple(sorted(decos)), sub)

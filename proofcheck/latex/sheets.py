@@ -1,0 +1,459 @@
+"""Markdown/LaTeX solution sheets: display and inline math, headings and parts, chains matched to a key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from proofcheck.errors import ProofcheckError, ReadError
+from proofcheck.model import Declaration, Derivation, Part, Span, Text
+from proofcheck.latex.source import LatexText, MAX_BLOCKS, Source
+from proofcheck.latex.names import DEFINED_NAME, Names
+from proofcheck.latex.vocabulary import CONDITION_WORDS
+from proofcheck.latex.formulas import Formula
+from proofcheck.latex.grammar import translate_tokens
+from proofcheck.latex.chains import Chain, ChainBuilder, FormulaNote, Sheet, build_chains
+from proofcheck.latex.blocks import block_formulas
+
+
+_MARKER = re.compile(r"^[ \t]*(?:#+[ \t]*|<!--[ \t]*|%[ \t]*)?part[ \t]*:[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:-->)?[ \t]*$",
+                     re.MULTILINE | re.IGNORECASE)
+_DISPLAY_ENVS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*",
+                 "eqnarray", "eqnarray*", "displaymath")
+
+
+def _blocks(text: str) -> list[tuple[int, int, bool]]:
+    """Offsets (start, end, inline) of the LaTeX inside every formula: display blocks ($$...$$, \\[...\\],
+    \\begin{align}...) and inline $...$ / \\(...\\) within a paragraph; fenced code and `code` are skipped."""
+    out: list[tuple[int, int, bool]] = []
+    i, n = 0, len(text)
+    line_start = True
+    while i < n:
+        c = text[i]
+        if line_start and (text.startswith("```", i) or text.startswith("~~~", i)):
+            fence = text[i:i + 3]
+            j = text.find("\n" + fence, i + 3)
+            i = n if j < 0 else j + 4
+            line_start = False
+            continue
+        line_start = c == "\n"
+        if c == "\\" and text.startswith("\\$", i):
+            i += 2
+            continue
+        if text.startswith("$$", i):
+            j = text.find("$$", i + 2)
+            if j < 0:
+                raise ReadError("a display formula opened with $$ is never closed", None)
+            out.append((i + 2, j, False))
+            i = j + 2
+            continue
+        if text.startswith("\\[", i) or text.startswith("\\(", i):
+            close = "\\]" if text[i + 1] == "[" else "\\)"
+            j = text.find(close, i + 2)
+            if j >= 0:
+                out.append((i + 2, j, close == "\\)"))
+                i = j + 2
+                continue
+        if text.startswith("\\begin{", i):
+            m = re.match(r"\\begin\{([a-z]+\*?)\}", text[i:i + 40])
+            if m and m.group(1) in _DISPLAY_ENVS:
+                end = text.find(f"\\end{{{m.group(1)}}}", i)
+                if end >= 0:
+                    out.append((i + m.end(), end, False))
+                    i = end + len(m.group(1)) + 6
+                    continue
+        if c == "$":
+            j = i + 1
+            while True:  # the closing `$`, skipping `\$`
+                j = text.find("$", j)
+                if j < 0 or text[j - 1] != "\\":
+                    break
+                j += 1
+            para = text.find("\n\n", i + 1)
+            if j >= 0 and (para < 0 or j < para):
+                if text[i + 1:j].strip():
+                    out.append((i + 1, j, True))
+                i = j + 1
+            else:
+                i += 1
+            continue
+        if c == "`":
+            j = text.find("`", i + 1)
+            i = j + 1 if j >= 0 else i + 1
+            continue
+        i += 1
+    return out
+
+
+_INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$\n]*\S[^$\n]*(?<!\\)\$|\\\(")
+
+
+def is_latex_sheet(text: str) -> bool:
+    """Whether a text (not a derivation file) holds LaTeX formulas: $$...$$, \\[...\\], an environment,
+    or inline $...$ / \\(...\\)."""
+    return "$$" in text or "\\[" in text or "\\begin{align" in text or "\\begin{equation" in text or \
+        "\\begin{multline" in text or "\\begin{gather" in text or _INLINE.search(text) is not None
+
+
+def _merged_part(key: Derivation) -> Part:
+    """All of a key's declarations (for chains not assigned to one part), each name once."""
+    seen_sym: set[str] = set()
+    seen_def: set[str] = set()
+    symbols: list[Declaration] = []
+    define: list[Text] = []
+    given = []
+    labels = set()
+    for p in key.parts:
+        for d in p.symbols:
+            new = tuple(n for n in d.names if n not in seen_sym)
+            if new:
+                seen_sym.update(new)
+                symbols.append(Declaration(new, d.type_text, d.span) if new != d.names else d)
+        for t in p.define:
+            m = DEFINED_NAME.match(t.text)
+            name = m.group(1) if m else t.text
+            if name not in seen_def:
+                seen_def.add(name)
+                define.append(t)
+        for g in p.given:
+            if g.label not in labels and len(key.parts) == 1:
+                labels.add(g.label)
+                given.append(g)
+    return Part("sheet", None, [], symbols, define, given)
+
+
+_PERSIAN_ORDINALS = {"اول": "1", "نخست": "1", "یکم": "1", "دوم": "2", "سوم": "3", "چهارم": "4", "پنجم": "5",
+                     "ششم": "6", "هفتم": "7", "هشتم": "8", "نهم": "9", "دهم": "10"}
+# item letters: Latin, and Persian in abjad order (آ ب ج د ه و ز ح), with the OCR look-alikes seen on
+# scanned sheets (Ĩ for آ, ٥ for ه)
+_ITEM_LETTERS = {"آ": "a", "ا": "a", "الف": "a", "Ĩ": "a", "ب": "b", "ج": "c", "د": "d", "ه": "e", "٥": "e",
+                 "و": "f", "ز": "g", "ح": "h"}
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_Q_WORDS = r"(?:سوال|سؤال|پرسش|تمرین|question|problem|exercise|q)"
+_HEAD_PREFIX = r"^[ \t]*(?:\$\$[ \t]*)?(?:#+[ \t]*|\*\*|__)?"
+_Q_HEADING = re.compile(_HEAD_PREFIX + _Q_WORDS + r"[ \t]*(\d+|" + "|".join(_PERSIAN_ORDINALS) + r")\b",
+                        re.IGNORECASE | re.MULTILINE)
+_NUM_HEADING = re.compile(_HEAD_PREFIX + r"(\d{1,2})[ \t]*(?:\.[ \t]*(\d{1,2}|[a-h])\b|\.[ \t]*\)?[ \t]*([a-h])\)|"
+                          r"\.\)?|\))(?![\d])", re.MULTILINE)
+_CIRCLED_HEADING = re.compile(_HEAD_PREFIX + r"([\u2460-\u2473])", re.MULTILINE)  # ① ... ⑳: question 1 ... 20
+_ITEM_HEADING = re.compile(_HEAD_PREFIX + r"(?:\(([a-h]|الف|[آابجدهوزحĨ٥])\)?|([a-h]|الف|[آابجدهوزحĨ٥])\))"
+                           r"(?=[\s$]|$)", re.MULTILINE)
+
+
+def section_label(label: str) -> str:
+    """A heading label as written in a key (`2.c`, `2(c)`, `Q2.ج`, `5.1`) in its normal form `2.c` / `2.1`."""
+    t = label.strip().translate(_DIGITS)
+    m = re.match(r"\s*(?:" + _Q_WORDS + r")?\s*(\d+|" + "|".join(_PERSIAN_ORDINALS) + r")\s*(?:[.(\s]\s*(.+?))?\)?\s*$",
+                 t, re.IGNORECASE)
+    if not m:
+        return t.lower()
+    q = _PERSIAN_ORDINALS.get(m.group(1), m.group(1))
+    item = (m.group(2) or "").strip(" .()")
+    item = _ITEM_LETTERS.get(item, item.lower())
+    return f"{q}.{item}" if item else q
+
+
+def sheet_headings(text: str) -> list[tuple[int, str]]:
+    """The question and item headings of a sheet as (offset, label): `سوال دوم` / `Problem 2` / `2.` give `2`,
+    `ج)` / `(c)` under question 2 give `2.c`, `5.1` gives `5.1`, `4.e)` gives `4.e`. A bare number `N.` is an
+    item when the sheet names its questions (`Problem 1` ... `3.` is item 3 of problem 1, `1.` under it
+    restates the question), otherwise a question."""
+    found: list[tuple[int, str, str, str]] = []  # (offset, kind, a, b)
+    for m in _Q_HEADING.finditer(text):
+        q = m.group(1).translate(_DIGITS)
+        found.append((m.start(), "q", _PERSIAN_ORDINALS.get(q, q), ""))
+    for m in _CIRCLED_HEADING.finditer(text):
+        found.append((m.start(), "q", str(ord(m.group(1)) - 0x2460 + 1), ""))
+    for m in _NUM_HEADING.finditer(text):
+        found.append((m.start(), "num", m.group(1).translate(_DIGITS),
+                      (m.group(2) or m.group(3) or "").lower().translate(_DIGITS)))
+    for m in _ITEM_HEADING.finditer(text):
+        found.append((m.start(), "item", _ITEM_LETTERS.get(m.group(1) or m.group(2), m.group(1) or m.group(2)), ""))
+    found.sort()
+    out: list[tuple[int, str]] = []
+    q, named, seen = "", False, -1
+    for off, kind, a, b in found:
+        if off == seen:
+            continue  # one heading per line start
+        seen = off
+        if kind == "q":
+            q, named = a, True
+            out.append((off, q))
+        elif kind == "num" and b:
+            q = a
+            out.append((off, f"{a}.{b}"))
+        elif kind == "num":
+            if named and a != q:
+                out.append((off, f"{q}.{a}"))
+            elif not named:
+                q = a
+                out.append((off, a))
+        else:
+            out.append((off, f"{q}.{a}" if q else a))
+    return out
+
+
+def section_matches(section: str, labels: list[str]) -> bool:
+    """Whether a sheet section (`2.c`) lies under one of a key part's labels (`2.c`, or `2` for all of it)."""
+    for lab in labels:
+        lab = section_label(lab)
+        if section == lab or (section.startswith(lab + ".") and "." not in lab):
+            return True
+    return False
+
+
+def read_markdown(text: str, path: str, key: Derivation | None = None, part: str | None = None,
+                  sections: dict[str, list[str]] | None = None) -> Sheet:
+    """A Markdown or text solution sheet -> its chains, translated with the key's declarations.
+
+    Every display block (`$$...$$`, `\\[...\\]`, `\\begin{align}...`) is split into formulas; prose
+    is ignored. A formula starting with a relation continues the chain before it (also across
+    blocks); `\\Rightarrow` starts a statement chain from the relation before it. A line
+    `part: NAME` (or `# part: NAME`, `<!-- part: NAME -->`) assigns the chains after it to that part
+    of the key; otherwise `part` (if given), the key's only part, or none. With `sections` (key part ->
+    heading labels, from the key's `grading`), the sheet is split at its headings (sheet_headings), a chain
+    never crosses one, each chain carries its section, and formulas are read with the declarations of the
+    part answered there. Translation errors are kept on the formula they belong to
+    (Chain.steps[i].error); blocks that cannot be read at all are in Sheet.errors; Sheet.formulas says
+    what became of every formula."""
+    text = text.replace("\r\n", "\n")
+    sheet = Sheet(path, lines=text.splitlines())
+    src = Source(text, path)
+    key_parts = {p.name: p for p in key.parts} if key is not None else {}
+    latex_names = key.latex_names if key is not None else {}
+    default = part if part in key_parts else (next(iter(key_parts)) if len(key_parts) == 1 else None)
+    names_cache: dict[str | None, Names] = {}
+
+    def names_for(name: str | None) -> Names:
+        if name not in names_cache:
+            if key is None:
+                names_cache[name] = Names(latex_names=dict(latex_names))
+            else:
+                p = key_parts.get(name) if name else None
+                names_cache[name] = Names.from_part(p if p is not None else _merged_part(key), latex_names)
+        return names_cache[name]
+
+    markers = [(m.start(), m.group(1)) for m in _MARKER.finditer(text)]
+    for off, name in markers:
+        if key is not None and name not in key_parts:
+            sheet.errors.append(ReadError(f"`part: {name}`: the key has no part named `{name}`; its parts are: "
+                                          f"{', '.join(key_parts)}", src.span(off)))
+    try:
+        blocks = _blocks(text)
+    except ReadError as exc:
+        exc.span = Span(path, 1, 1)
+        sheet.errors.append(exc)
+        return sheet
+    if len(blocks) > MAX_BLOCKS:
+        sheet.errors.append(ReadError(f"{len(blocks)} display formulas; the limit is {MAX_BLOCKS}", Span(path, 1, 1)))
+        blocks = blocks[:MAX_BLOCKS]
+    builder = ChainBuilder(src)
+    formulas: list[tuple[Formula, str | None, Names]] = []
+    mk = hk = 0
+    current: str | None = None  # the part named by the last marker
+    headings = sheet_headings(text) if sections else []
+    section = ""
+    section_part: str | None = None  # the key part answered under the current heading
+
+    def flush() -> None:
+        nonlocal formulas, builder
+        chains, orphans, skipped = build_chains(formulas, src, " in the key", builder, sheet.formulas, section)
+        sheet.chains.extend(chains)
+        sheet.errors.extend(orphans)
+        sheet.skipped += skipped
+        formulas = []
+        builder = ChainBuilder(src)
+
+    for start, end, inline in blocks:
+        crossed = False
+        while mk < len(markers) and markers[mk][0] < start:
+            current = markers[mk][1] if markers[mk][1] in key_parts or key is None else current
+            crossed = True
+            mk += 1
+        new_section = section
+        while hk < len(headings) and headings[hk][0] < start:
+            new_section = headings[hk][1]
+            hk += 1
+        if crossed or new_section != section:  # a part marker or a heading ends the chain before it
+            flush()
+            section = new_section
+            section_part = next((n for n, labs in (sections or {}).items() if section_matches(section, labs)), None)
+        try:
+            found = block_formulas(src, start, end)
+        except ProofcheckError as exc:
+            if not inline:
+                sheet.errors.append(exc)
+            sp = exc.span or src.span(start)
+            body = text[start:end]
+            sheet.formulas.append(FormulaNote(sp.line, sp.col, "not read", " ".join(exc.message.split()), section,
+                                              inline, bool(_RELATION_TEXT.search(body)),
+                                              " ".join(body.split())[:200]))
+            continue
+        if inline:
+            kept = _inline_formulas(found, text, start)
+            for f in kept:
+                if f.dead and _defines_key_name(f, names_for(current or section_part or default), src):
+                    f.dead = False  # `where mu_Q = ...` of a name the key defines: the student's claim, checked
+            for f in found:
+                if f not in kept:
+                    line, col = src.pos(f.start)
+                    sheet.formulas.append(FormulaNote(line, col, "expression", "", section, True, False))
+            found = kept
+        for f in found:
+            owner = current or section_part or default
+            formulas.append((f, current or section_part, names_for(owner)))
+    flush()
+    return sheet
+
+
+def _defines_key_name(f: Formula, names: Names, src: Source) -> bool:
+    """Whether a formula (`\\mu_Q(z_t, x) = ...`, `\\sigma_Q^2 = ...`) states the value of a name the key defines:
+    then it is the student's claim about that name, not a condition of their own."""
+    if f.error is not None or len(f.segments) < 2 or not f.segments[0].toks:
+        return False
+    try:
+        head = translate_tokens(f.segments[0].toks, names, src, "", f.segments[0].toks[-1].end).text
+    except ProofcheckError:
+        return False
+    m = re.fullmatch(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(.*\))?\s*(?:\^.*)?", head)
+    return bool(m) and m.group(1) in names.defines
+
+
+_RELATION_TEXT = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|Rightarrow|Leftrightarrow|iff|implies|to|"
+                            r"rightarrow|Longrightarrow)\b")
+
+
+_INLINE_CONDITION_WORDS = CONDITION_WORDS | {"at", "setting", "set", "put", "take", "taking", "choose", "choosing",
+                                             "substituting", "plugging", "on", "in", "over", "whose", "such"}
+_LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z$]*$")
+
+
+def _inline_formulas(found: list[Formula], text: str, start: int) -> list[Formula]:
+    """The formulas of one inline $...$ that take part in chains: those with a relation. A lone
+    expression (`$x$`, `$\\sigma_t$`) is a name in a sentence, not a step, and leaves the chain
+    around it alone; after `where`, `if`, `at`, `let`, ... the formula is a condition."""
+    found = [f for f in found if any(s.rel is not None for s in f.segments)]
+    for f in found:
+        f.inline = True
+    line_start = text.rfind("\n", 0, start - 1) + 1
+    m = _LAST_WORD.search(text, line_start, start - 1)
+    if m and m.group(1).lower() in _INLINE_CONDITION_WORDS:
+        for f in found:
+            f.dead = True
+    return found
+
+
+def chains_for_part(sheet: Sheet, part: str) -> list[Chain]:
+    """The chains to grade against a key part: those assigned to it by a marker, else the unassigned ones."""
+    named = [c for c in sheet.chains if c.part == part]
+    return named or [c for c in sheet.chains if c.part is None]
+
+
+def sheet_chains(text: str, path: str, key: Derivation, part: str) -> tuple[list[Chain], list[ProofcheckError]]:
+    """For `proofcheck grade`: every chain of a Markdown/LaTeX sheet that belongs to key part `part`, in the
+    order written, and what in the sheet could not be read.
+
+    The chains are those after a `part: NAME` marker for that part, else those without a marker. A chain
+    whose first line is the previous chain's last line (a derivation carried on in the next block) is
+    joined to it. Nothing is chosen here: which lines are work and which only restate the question or its
+    result is decided on the parsed formulas by the grader. Raises ReadError when the sheet holds no chain;
+    a formula that could not be translated keeps its error on its step."""
+    sheet = read_markdown(text, path, key, part)
+    chains = chains_for_part(sheet, part)
+    if not chains:
+        if sheet.errors:
+            raise sheet.errors[0]
+        raise ReadError("no chain of relations in the formulas ($$ ... $$ or $ ... $) of this sheet",
+                        Span(path, 1, 1))
+    return _joined(chains), list(sheet.errors)
+
+
+def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, list[str]]) -> tuple[
+        dict[str, list[Chain]], Sheet]:
+    """For `proofcheck grade` with a key whose parts name their sections: the sheet read once, split at its
+    headings, and for each key part the chains written under its headings (joined as in sheet_chains).
+    Sheet.formulas records every formula with its section, so what is not read is never silent."""
+    sheet = read_markdown(text, path, key, None, sections)
+    out: dict[str, list[Chain]] = {}
+    for name, labels in sections.items():
+        chains = [c for c in sheet.chains if section_matches(c.section, labels)]
+        if chains:
+            out[name] = _joined(chains)
+    return out, sheet
+
+
+def _as_start(t: Text) -> Text:
+    """A step line (`= expr`, `<= expr`) as the first line of a chain (`expr`)."""
+    m = re.match(r"\s*(<==>|==>|<=|>=|!=|=|<|>|≈)\s*", t.text)
+    if not m or not isinstance(t, LatexText):
+        return t
+    k = m.end()
+    alt = _as_start(t.alternative) if t.alternative is not None else None
+    return replace(t, text=t.text[k:], origins=(t.charmap[k],) if len(t.charmap) > k else t.origins,
+                   charmap=t.charmap[k:], alternative=alt)
+
+
+def _readable_start(c: Chain) -> Chain | None:
+    """A chain whose first lines could not be read, graded from its first readable line (the lines before it
+    are listed as not read, and the part is flagged for review); None when fewer than two lines are left."""
+    k = 0
+    while k < len(c.steps) and getattr(c.steps[k], "error", None) is not None:
+        k += 1
+    if k == 0:
+        return c
+    if c.statement or len(c.steps) - k < 2:
+        return None
+    steps = [_as_start(c.steps[k])] + c.steps[k + 1:]
+    return replace(c, steps=steps, span=steps[0].span, claim=None)
+
+
+def _joined(chains: list[Chain]) -> list[Chain]:
+    chains = [r for r in (_readable_start(c) for c in chains) if r is not None]
+    joined: list[Chain] = []
+    for c in chains:
+        prev = joined[-1] if joined else None
+        if prev is not None and not prev.statement and not c.statement and \
+                _bare(prev.steps[-1]) == _bare(c.steps[0]) and getattr(c.steps[0], "error", None) is None:
+            joined[-1] = Chain(prev.steps + c.steps[1:], False, prev.span, prev.part, None, prev.inline and c.inline,
+                               prev.section)
+            continue
+        joined.append(c)
+    return joined
+
+
+def _bare(t: Text) -> str:
+    """A line's expression without the relation in front of it, spaces removed."""
+    text = t.text.replace(" ", "")
+    m = re.match(r"(<==>|==>|<=|>=|!=|=|<|>)", text)
+    return text[m.end():] if m else text
+
+
+def sheet_derivation(sheet: Sheet, key: Derivation | None) -> Derivation:
+    """A sheet as a derivation to verify: one part per chain. A chain assigned to a key part is checked
+    against that part's claim, with its declarations; any other chain against its own claim (its first
+    line related to its last), with all of the key's declarations."""
+    key_parts = {p.name: p for p in key.parts} if key is not None else {}
+    merged = _merged_part(key) if key is not None else Part("sheet", None, [])
+    parts: list[Part] = []
+    used: set[str] = set()
+    for c in sheet.chains:
+        kp = key_parts.get(c.part) if c.part else None
+        if kp is None and key is not None and len(key_parts) == 1:
+            base = next(iter(key_parts.values()))
+            symbols, define, given = base.symbols, base.define, base.given
+        else:
+            base = kp or merged
+            symbols, define, given = base.symbols, base.define, base.given
+        name = c.part if kp is not None else f"line {c.span.line}"
+        unique = name if name not in used else f"line {c.span.line}:{c.span.col}" if kp is None else name
+        k = 2
+        while unique in used:
+            unique = f"{name} ({k})"
+            k += 1
+        used.add(unique)
+        claim = kp.claim if kp is not None and kp.claim is not None else c.claim
+        parts.append(Part(unique, claim, c.steps, list(symbols), list(define), list(given), c.span, c.span))
+    title = f"LaTeX sheet {Path(sheet.path).name}"
+    return Derivation(sheet.path, title, parts, latex_names=key.latex_names if key is not None else {},
+                      lines=sheet.lines)

@@ -10,7 +10,7 @@ from proofcheck.latex.source import MAX_LATEX_CHARS, MAX_NESTING, Source, latex_
 from proofcheck.latex.names import Names
 from proofcheck.latex.tokens import tokenize
 from proofcheck.latex.normalize import normalize_tokens
-from proofcheck.latex.formulas import Formula, _formulas
+from proofcheck.latex.formulas import Formula, split_formulas
 from proofcheck.latex.grammar import translate_tokens
 from proofcheck.latex.chains import ChainBuilder, build_chains, emit_text, translate_formula
 
@@ -41,7 +41,7 @@ def block_formulas(src: Source, start: int, end: int) -> list[Formula]:
         raise LimitError(f"this formula is {end - start} characters long; the limit is {MAX_LATEX_CHARS}",
                          src.span(start))
     _check_nesting(src, start, end)
-    return _formulas(normalize_tokens(tokenize(src.text, start, end), src), src)
+    return split_formulas(normalize_tokens(tokenize(src.text, start, end), src), src)
 
 
 def _check_nesting(src: Source, start: int, end: int) -> None:

@@ -49,7 +49,7 @@ def _rule_text(text: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
-def _formulas(toks: list[Tok], src: Source) -> list[Formula]:
+def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
     """Normalized tokens of a display block -> formulas (see the module docstring, step 3).
     Unbalanced brackets make an error for their own line (up to `\\\\`), not for the whole block."""
     formulas: list[Formula] = []

@@ -14,6 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from proofcheck import linalg
 from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
+from proofcheck.probability.laws import law, normalized
 from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported)
 from proofcheck.model import Span, Text
@@ -45,7 +46,7 @@ PROBABILITY_HEADS = {"Normal", "Bernoulli", "Uniform", "Dirac", "pdf"}
 RESERVED = set(CONSTANTS) | set(SIMPLE_FUNCTIONS) | PROBABILITY_HEADS | {
     "min", "max", "diff", "integral", "limit", "sum", "prod", "subs", "argmax", "argmin", "maximum",
     "minimum", "grad", "jacobian", "hessian", "det", "tr", "inv", "eigenvals", "diag", "eye", "norm",
-    "transpose", "E", "Var", "KL", "JSD", "by",
+    "transpose", "E", "Var", "KL", "JSD", "by", "Law", "normalize",
 }
 _TOKEN_NAMES = {
     "REL": "a relation (=, <, <=, ...)", "IMPLIES": "==> or <==>", "NAME": "a name", "NUMBER": "a number",
@@ -325,6 +326,11 @@ def _parse_tree(text: Text, start: str):
         raise _syntax_error(exc, text, start) from None
     except RecursionError:
         raise LimitError("formula nested too deeply", text.span) from None
+
+
+def parse_tree(text: Text, start: str):
+    """The lark tree of a formula from grammar rule `start`, with the parser's errors (report.written)."""
+    return _parse_tree(text, start)
 
 
 def _syntax_error(exc: UnexpectedInput, text: Text, start: str) -> ParseError:
@@ -820,11 +826,35 @@ class ExprBuilder(Transformer):
             if body.shape != (1, 1):
                 return unsupported("the expectation of a matrix", body)
             body = body[0, 0]
+        if str(tok) == "Law":
+            return self._law(meta, bindings, body)
         if str(tok) == "Var" and len(bindings) > 1:
             # Var over the joint (independent) draws: E[f^2] - E[f]^2, both over every binding.
             return (self._expectations(meta, "E", bindings, body ** 2)
                     - self._expectations(meta, "E", bindings, body) ** 2)
         return self._expectations(meta, tok, bindings, body)
+
+    def _law(self, meta, bindings, body):
+        """Law[z1 ~ D1, ...](body): the distribution of a scalar body, each draw binding its name."""
+        variables, dists, swap = [], [], {}
+        for b in bindings:
+            # A draw may depend on the draws before it (a chain of transitions): those are swapped in first.
+            dist = self._unwrap(b.dist).xreplace(swap)
+            if not isinstance(dist, (Normal, Bernoulli, Uniform, Dirac)):
+                self.fail(meta, f"Law draws scalars from Normal, Bernoulli, Uniform or Dirac; `{b.name} ~` "
+                                "has something else")
+            info = self.scope.symbols.get(b.name)
+            if info is not None and info.kind != "scalar":
+                self.fail(meta, f"Law draws scalars; {b.name} is declared as a {info.kind}")
+            var = self.bound.get(b.name) or (info.obj if info is not None else _placeholder(b.name))
+            name = var.name.lstrip("?")
+            self.bound_names.add(name)
+            new = sp.Dummy(name, dummy_index=BOUND_INDEX + len(variables) + 1, real=True)
+            swap.update({_placeholder(name): new, var: new})
+            variables.append(new)
+            dists.append(dist)
+        body = body.xreplace(swap)
+        return law(variables, dists, body)
 
     def _expectations(self, meta, tok, bindings, body):
         """The nested expectations of a scalar body over the bindings, innermost last."""
@@ -941,6 +971,13 @@ class ExprBuilder(Transformer):
             return sp.Integral(body, (var, -sp.oo, sp.oo))
         a, b = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
         return sp.Integral(body, (var, a, b))
+
+    def call_normalize(self, meta, items):
+        """normalize(f, z): the density proportional to f (f divided by its integral over the real line)."""
+        self._arity(meta, "normalize", items, 2)
+        body, var = self._bound_call(meta, items, "normalize", dict(real=True))
+        body = self._scalar(meta, body, "normalize")
+        return normalized(body, var)
 
     def call_limit(self, meta, items):
         if len(items) != 3:

@@ -16,6 +16,9 @@ def plain(task: StepTask, clock: Clock) -> Outcome:
     the step itself."""
     if isinstance(task.prev, Relation):
         return Outcome([Implication(task.prev, task.cur, both=task.op == "<==>")])
+    from proofcheck.probability import laws
+    if laws.is_law(task.prev) and laws.is_law(task.cur):
+        return laws.step_outcome(task.prev, task.op, task.cur)
     return Outcome([Relation(task.prev, task.op, task.cur)])
 
 

@@ -98,6 +98,12 @@ def expectation(lam: sp.Lambda, dist):
     """E[z ~ dist](lam(z))."""
     z = lam.variables[0]
     body = lam.expr
+    if type(dist).__name__ == "Law":
+        from proofcheck.probability.laws import gaussian_law
+        resolved = gaussian_law(dist)
+        if isinstance(resolved, str):
+            return Expectation(lam, dist)  # unknown: stays, and the step is unknown
+        dist = resolved
     if isinstance(dist, Dirac):
         return body.xreplace({z: dist.args[0]})
     if isinstance(dist, Bernoulli):

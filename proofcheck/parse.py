@@ -806,6 +806,36 @@ class ExprBuilder(Transformer):
         # Not a vector or matrix: the bracket is a factor.
         return _Jux(self.name(meta, name_tok), self.bracket(meta, args))
 
+    def call_index(self, meta, name_tok, call_args, args):
+        """inv(M)[1, 1]: an entry of a matrix-valued call; a scalar call times a bracket otherwise."""
+        return self._index_value(meta, self.call(meta, name_tok, call_args), args)
+
+    def group_index(self, meta, x, args):
+        """(A^-1)[1, 2]: an entry of a bracketed matrix; a scalar times a bracket otherwise."""
+        return self._index_value(meta, self._unwrap(x), args)
+
+    def _index_value(self, meta, value, args):
+        value = self._unwrap(value)
+        if _is_matrix(value) and not isinstance(value, sp.MatrixBase) and not value.atoms(sp.MatrixSymbol) \
+                and all(isinstance(d, int) or getattr(d, 'is_Integer', False) for d in value.shape):
+            value = value.doit()  # inv([[a, b], [c, d]]) as its explicit inverse
+        if not isinstance(value, sp.MatrixBase):
+            if _is_matrix(value):
+                if all(isinstance(d, int) or getattr(d, 'is_Integer', False) for d in value.shape):
+                    return unsupported("indexing into a matrix expression of declared matrices")
+                self.fail(meta, "only a matrix of explicit size can be indexed after a call or bracket")
+            return _Jux(value, self.bracket(meta, args))
+        items = [self._unwrap(i) for i in args.children]
+        rows, cols = value.shape
+        if len(items) == 1 and cols == 1:
+            items = [items[0], sp.Integer(1)]
+        if len(items) != 2 or not all(isinstance(i, sp.Integer) for i in items):
+            self.fail(meta, f"this is a {rows}×{cols} matrix; index it with numbers as [i, j]")
+        i, j = (int(x) for x in items)
+        if not (1 <= i <= rows and 1 <= j <= cols):
+            self.fail(meta, f"index [{i}, {j}] is outside the {rows}×{cols} matrix (indices are 1-based)")
+        return value[i - 1, j - 1]
+
     def dderiv(self, meta, tok, expr):
         var_name = str(tok)[3:]
         var = self.name(meta, Token.new_borrow_pos("NAME", var_name, tok))

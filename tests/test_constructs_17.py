@@ -159,3 +159,38 @@ def test_a_density_defined_up_to_a_constant(variance, status):
     doc = _doc("z, m: real\ns: positive", f"post = Normal(m, {variance})", f"post\n  = Normal(m, {variance})",
                "define:\n  - post := normalize(exp(-(z - m)^2 / (2 s^2)), z)\n")
     assert set(statuses(doc)) <= status and len(statuses(doc)) == 1
+
+
+# -- indexing into the inverse of a defined matrix; abs(det(...)); jacobian of symbolic size
+
+INVERSE = "define:\n  - M := [[a, c], [c, b]]\ngiven:\n  pd: a b - c^2 > 0\n"
+
+
+@pytest.mark.parametrize("rhs, status", [("b / (a b - c^2)", "proved"), ("a / (a b - c^2)", "refuted")])
+def test_indexing_into_the_inverse_of_a_defined_matrix(rhs, status):
+    doc = _doc("a, b, c: positive", f"inv(M)[1, 1] = {rhs}", f"inv(M)[1, 1]\n  = (M^-1)[1, 1]\n  = {rhs}", INVERSE)
+    assert statuses(doc) == ["proved", status]
+
+
+def test_a_bracket_after_a_scalar_call_is_still_a_product():
+    doc = _doc("x: real", "exp(x)[2] = 2 exp(x)", "exp(x)[2]\n  = 2 exp(x)")
+    assert statuses(doc) == ["proved"]
+
+
+def test_an_index_outside_the_matrix_is_an_error():
+    doc = _doc("a, b, c: positive", "inv(M)[3, 1] = 0", "inv(M)[3, 1]\n  = 0", INVERSE)
+    assert doc["status"] == "error"
+
+
+@pytest.mark.parametrize("rhs, status", [("abs(a) abs(b)", "proved"), ("a b", "refuted")])
+def test_abs_of_a_determinant(rhs, status):
+    lhs = "abs(det([[a, c], [0, b]]))"
+    doc = _doc("a, b, c: real", f"{lhs} = {rhs}", f"{lhs}\n  = {rhs}")
+    assert statuses(doc) == [status]
+
+
+def test_jacobian_with_respect_to_a_symbolic_size_vector_is_unknown_with_the_reason():
+    doc = _doc("n: positive integer\nx: vector(n)", "det(jacobian(2 x, x)) = 2^n", "det(jacobian(2 x, x))\n  = 2^n")
+    step = doc["parts"][0]["steps"][0]
+    assert step["status"] == "unknown"
+    assert "symbolic-size vector" in step["message"]

@@ -76,7 +76,7 @@ def measure_grading(tool: str, folder: str, timeout: float, jobs: int) -> dict:
     """Grade the generated submissions with proofcheck or the baseline, in this (fresh) process."""
     import proofcheck.verify as verify
     from grade_bench import KEY, PART
-    from proofcheck.submissions import grade_paths, load_key, submission_paths
+    from proofcheck.grade import grade_paths, load_key, submission_paths
     options = verify.Options(timeout=timeout, jobs=jobs)
     if tool == "naive":
         from bench_verify import naive

@@ -235,7 +235,7 @@ class GradeResult:
 
     def _repr_html_(self) -> str:
         from html import escape
-        from proofcheck.report.html import _scoped_css, _badge, _formula
+        from proofcheck.report.html import badge, formula_markup, scoped_css
         rows = []
         for p in self.grade.parts:
             if not p.attempted:
@@ -244,12 +244,12 @@ class GradeResult:
                 continue
             for s, pts in zip(p.steps, p.step_points):
                 rows.append(f'<tr class="step {s.result.status.value}"><td>{escape(p.name)}</td>'
-                            f"<td>{_formula(s.display, s.text, s.relation)}</td><td>{_badge(s.result.status)}</td>"
+                            f"<td>{formula_markup(s.display, s.text, s.relation)}</td><td>{badge(s.result.status)}</td>"
                             f"<td>{escape(s.result.message)}</td><td>{pts:g}</td></tr>")
             rows.append(f"<tr><td>{escape(p.name)}</td><td>final result</td>"
                         f"<td>{'matches' if p.final_matches_claim else 'does not match'}</td><td></td>"
                         f"<td>{p.final_points:g}</td></tr>")
-        return (f'<div class="proofcheck-result"><style>{_scoped_css(".proofcheck-result")}</style>'
+        return (f'<div class="proofcheck-result"><style>{scoped_css(".proofcheck-result")}</style>'
                 f"<h3>{escape(self.grade.id)}: {self.score:g} / {self.max_score:g}</h3>"
                 '<table class="steps"><thead><tr><th>part</th><th>step</th><th>verdict</th><th>note</th>'
                 f'<th>points</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -319,7 +319,7 @@ def grade(submission, key, part: str | None = None, **options):
 
     Returns a GradeResult; a directory or a list of paths gives a list of them, one per submission.
     The grading code reads files, so text is written to a temporary folder first."""
-    from proofcheck.submissions import grade_paths, load_key, submission_paths
+    from proofcheck.grade import grade_paths, load_key, submission_paths
     opts = _options(options)
     with tempfile.TemporaryDirectory(prefix="proofcheck-") as tmp:
         key_path = _as_file(key, Path(tmp) / "key.yaml")

@@ -167,7 +167,7 @@ The derivation language: docs/format.md; the Python API: docs/api.md.""")
 
 
 PLUGGED_COMMANDS = [
-    ("grade", "proofcheck.grade_cli", "grade student submissions against an answer key"),
+    ("grade", "proofcheck.grade.cli", "grade student submissions against an answer key"),
     ("report", "proofcheck.report.html_cli", "write a self-contained HTML report"),
     ("latex", "proofcheck.report.latex_cli", "write a derivation as a LaTeX solution sheet"),
     ("serve", "proofcheck.serve", "a local page that checks steps as you type"),

@@ -276,12 +276,12 @@ def plan_request(req: dict, key, options: Options, typeset: _Typeset) -> dict:
             part = own
             plan = planner.plan_derivation(Derivation(PAGE, "page", [part], lines=req.get("steps", "").split("\n")))
         else:
-            from proofcheck.submissions import Submission, _merge, _plan_attempt
-            merged = _merge(key.parts[part_name], Part(part_name, None, own.steps, own.symbols, own.define,
-                                                       own.given, own.span, own.steps_span), own.steps, own.span)
+            from proofcheck.grade import Submission, merge_attempt, plan_attempt
+            merged = merge_attempt(key.parts[part_name], Part(part_name, None, own.steps, own.symbols, own.define,
+                                                              own.given, own.span, own.steps_span), own.steps, own.span)
             part = merged.part
             sub = Submission(PAGE, [part_name], lines=req.get("steps", "").split("\n"))
-            ap = _plan_attempt(planner, key, sub, merged)
+            ap = plan_attempt(planner, key, sub, merged)
             plan = ap.plan
             attempt = {"start": ap.start, "final": ap.final, "relation_problem": ap.relation_problem,
                        "required": ap.required, "notes": list(merged.notes),
@@ -621,7 +621,7 @@ class Checker:
         return " ".join(req.get("claim", "").split())
 
     def _grade(self, req: dict, planned: dict, report, results: list[StepResult]) -> dict:
-        """The score and feedback `proofcheck grade` gives for these steps (proofcheck/grade.py)."""
+        """The score and feedback `proofcheck grade` gives for these steps (proofcheck/grade/score.py)."""
         from proofcheck.grade import Grade, PartOutcome, fmt, score_part
         name = req.get("part") or next(iter(self.key.parts))
         a = planned["attempt"]
@@ -1012,7 +1012,7 @@ def create_server(options: Options, host: str = "127.0.0.1", port: int = 8000, k
                       cache=bool(cache_dir) and options.cache, cache_dir=cache_dir)
     key = example = None
     if key_path:
-        from proofcheck.submissions import load_key
+        from proofcheck.grade import load_key
         key, errors = load_key(key_path, options)
         if errors or key is None:
             lines = [f"{e.path or key_path}:{e.line}:{e.column}: error: {e.message}" for e in errors]

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from testlib import REPO, run_cli
-from proofcheck.submissions import grade_paths, load_key, submission_paths
+from proofcheck.grade import grade_paths, load_key, submission_paths
 from proofcheck.verify import Options
 
 TIMEOUT = 3
@@ -435,8 +435,7 @@ def test_gradebook_one_row_per_student_with_a_column_per_question(tmp_path):
 
 
 def test_student_ids_from_front_matter_and_file_names(tmp_path):
-    from proofcheck.grade import Grade, student_ids
-    from proofcheck.submissions import front_matter
+    from proofcheck.grade import Grade, front_matter, student_ids
     assert front_matter("student: 402212214\n(x + 1)^2\n  = x^2\n") == ("402212214", "\n(x + 1)^2\n  = x^2\n")
     assert front_matter("# id: ab12\nx = x\n")[0] == "ab12"
     assert front_matter("(x + 1)^2\n  = x^2\nid: late\n")[0] == "late"  # among the first lines

@@ -477,8 +477,8 @@ def test_key_grade_score_and_feedback(key_server):
 
 
 def test_key_grade_matches_proofcheck_grade(key_server, tmp_path):
-    from proofcheck.grade_cli import run as _  # noqa: F401 - the grade command exists
-    from proofcheck.submissions import grade_paths, load_key
+    from proofcheck.grade.cli import run as _  # noqa: F401 - the grade command exists
+    from proofcheck.grade import grade_paths, load_key
     key_path = tmp_path / "key.yaml"
     key_path.write_text(KEY)
     steps = "(x + y)^2 - 2 x y\n  = x^2 + 2 x y + y^2 - 2 x y + 1\n  = x^2 + y^2"

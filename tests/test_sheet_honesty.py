@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from proofcheck.submissions import grade_paths, load_key
+from proofcheck.grade import grade_paths, load_key
 from proofcheck.verify import Options
 
 OPTIONS = Options(timeout=3, jobs=2)

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text as RichText
 
-from proofcheck.submissions import grade_paths, load_key, submission_paths
+from proofcheck.grade.submissions import grade_paths, load_key, submission_paths
 from proofcheck.verify import Options
 
 EXIT_OK, EXIT_USAGE = 0, 2

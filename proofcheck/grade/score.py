@@ -1,7 +1,7 @@
 """Scores from verdicts: points per step, for the final result and for required intermediate
 results, under the key's policy; feedback a student can act on; a class summary.
 
-Nothing is checked here: every verdict comes from the kernel (planned in proofcheck/submissions.py)."""
+Nothing is checked here: every verdict comes from the kernel (planned in proofcheck/grade/submissions.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from proofcheck.kernel.verdict import Status, StepResult
-from proofcheck.rubric import STOP, PartRubric, Required
+from proofcheck.grade.rubric import STOP, PartRubric, Required
 from proofcheck.verify import ErrorInfo, StepReport
 
 MAX_MENTIONS = 3  # wrong steps spelled out in a feedback paragraph; the table lists them all
@@ -74,7 +74,7 @@ class Grade:
     errors: list[ErrorInfo] = field(default_factory=list)  # what in the file could not be read
     notes: list[str] = field(default_factory=list)
     unreadable: bool = False  # nothing in the file could be read
-    formulas: list = field(default_factory=list)  # a sheet's formulas (proofcheck.latex.FormulaNote), each accounted for
+    formulas: list = field(default_factory=list)  # a sheet's formulas (latex FormulaNote), each accounted for
     student: str = ""  # from the file's front matter (`student: ...`); "" means the file name is the id
 
     @property

@@ -5,7 +5,7 @@ key part it targets: the key's claim, symbols, definitions and givens apply, the
 symbols and definitions are added. Each chain is planned exactly as `verify` plans a file, and a
 few more tasks are queued: does the first line match the claim's left side, does the last line
 match its right side, does some line reach each required intermediate result. Scores come from the
-verdicts in proofcheck/grade.py. Nothing here raises for a bad submission: it gets a zero and a
+verdicts in proofcheck/grade/score.py. Nothing here raises for a bad submission: it gets a zero and a
 message."""
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from pathlib import Path
 from lark import Tree as LarkTree
 
 from proofcheck.errors import LimitError, ProofcheckError, ReadError, show_line
-from proofcheck.grade import Grade, PartOutcome, score_part
+from proofcheck.grade.rubric import PartRubric, read_rubric
+from proofcheck.grade.score import Grade, PartOutcome, score_part, valid
 from proofcheck.kernel.terms import Implication, Relation, StepTask
 from proofcheck.kernel.verdict import StepResult
-from proofcheck.model import Declaration, Derivation, Part, Span, Text
+from proofcheck.model import Declaration, Derivation, Part, Span, Text, compose, implies_relation
 from proofcheck.parse import grammar, mark_inner_products, parse_expression_or_relation
 from proofcheck.latex import FormulaNote, is_latex_sheet, section_matches, sheet_chains, sheet_sections
 from proofcheck.read import MAX_STEPS, is_derivation_text, load_text, parse_derivation_text, split_steps
-from proofcheck.rubric import PartRubric, read_rubric
-from proofcheck.verify import ErrorInfo, Options, Planner, compose, implies_relation, run_plans
+from proofcheck.verify import ErrorInfo, Options, Planner, run_plans
 
 SUFFIXES = (".yaml", ".yml", ".txt", ".md")  # what a directory of submissions is searched for
 MAX_UNKNOWN_PARTS = 10  # parts not in the key that are reported one by one
@@ -56,10 +56,17 @@ class Key:
 
 def load_key(path: str, options: Options) -> tuple[Key | None, list[ErrorInfo]]:
     """Read and validate an answer key: the file, its `grading` block and every formula in it."""
-    lines: list[str] = []
     try:
         text = load_text(path)
-        lines = text.splitlines()
+    except ProofcheckError as exc:
+        return None, [_error(exc, [])]
+    return key_from_text(text, path, options)
+
+
+def key_from_text(text: str, path: str, options: Options) -> tuple[Key | None, list[ErrorInfo]]:
+    """Validate an answer key given as YAML text; `path` is the name its messages use."""
+    lines: list[str] = text.splitlines()
+    try:
         derivation = parse_derivation_text(text, path)
         rubric = read_rubric(derivation, text)
     except ProofcheckError as exc:
@@ -151,10 +158,21 @@ def _resolved(p) -> str:
 
 def read_submission(path: str, key: Key, part: str | None = None) -> Submission:
     """Read one submission and decide which key part each of its chains is graded against."""
+    try:
+        text = load_text(path)
+    except ProofcheckError as exc:
+        sub = Submission(path, [part] if part else list(key.parts), unreadable=True)
+        sub.errors.append(_error(exc, []))
+        return sub
+    return read_submission_text(text, path, key, part)
+
+
+def read_submission_text(text: str, path: str, key: Key, part: str | None = None) -> Submission:
+    """Read a submission given as text (`path` names it; a .yaml/.yml name reads it as a derivation)."""
     parts = key.parts
     sub = Submission(path, [part] if part else list(parts))
     try:
-        text = load_text(path).replace("\r\n", "\n")
+        text = text.replace("\r\n", "\n")
         sub.student, text = front_matter(text)
         sub.lines = text.splitlines()
         comment = _PART_COMMENT.search(text)
@@ -218,12 +236,12 @@ def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment)
         sub.errors.extend(_error(e, sub.lines) for e in errors)
         group = len(sub.attempts)
         for c in chains:
-            sub.attempts.append(replace(_merge(key.parts[target], None, c.steps, c.span), group=group,
+            sub.attempts.append(replace(merge_attempt(key.parts[target], None, c.steps, c.span), group=group,
                                         inline=c.inline))
             for i, t in enumerate(c.steps):  # one variant per ambiguous line: the other lines as written
                 if getattr(t, "alternative", None) is not None:
                     other = c.steps[:i] + [t.alternative] + c.steps[i + 1:]
-                    sub.attempts.append(replace(_merge(key.parts[target], None, other, c.span), group=group,
+                    sub.attempts.append(replace(merge_attempt(key.parts[target], None, other, c.span), group=group,
                                                 variant=True, inline=c.inline, variant_line=i))
         return
     origins = tuple((i + 1, 1) for i in range(text.count("\n") + 1))
@@ -232,7 +250,7 @@ def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment)
         raise ReadError("no steps: a plain-text submission holds the chain, one step per line", Span(sub.path, 1, 1))
     if len(steps) > MAX_STEPS:
         raise LimitError(f"{len(steps)} steps; the limit is {MAX_STEPS}", Span(sub.path, 1, 1))
-    sub.attempts.append(_merge(key.parts[target], None, steps, Span(sub.path, 1, 1)))
+    sub.attempts.append(merge_attempt(key.parts[target], None, steps, Span(sub.path, 1, 1)))
 
 
 def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, list[str]]) -> None:
@@ -255,12 +273,12 @@ def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, li
         review = [f"line {f.line}, column {f.column} could not be read ({f.reason.rstrip('.')})" for f in unread]
         group = len(sub.attempts)
         for k, c in enumerate(chains):
-            sub.attempts.append(replace(_merge(key.parts[name], None, c.steps, c.span), group=group,
+            sub.attempts.append(replace(merge_attempt(key.parts[name], None, c.steps, c.span), group=group,
                                         inline=c.inline, review=review if k == 0 else []))
             for i, t in enumerate(c.steps):
                 if getattr(t, "alternative", None) is not None:
                     other = c.steps[:i] + [t.alternative] + c.steps[i + 1:]
-                    sub.attempts.append(replace(_merge(key.parts[name], None, other, c.span), group=group,
+                    sub.attempts.append(replace(merge_attempt(key.parts[name], None, other, c.span), group=group,
                                                 variant=True, inline=c.inline, variant_line=i))
 
 
@@ -268,13 +286,13 @@ def _read_derivation(sub: Submission, text: str, key: Key, part: str | None, com
     d = parse_derivation_text(text, sub.path)
     if len(d.parts) == 1 and d.parts[0].name == "main":  # a file with `steps`: one chain
         own = d.parts[0]
-        sub.attempts.append(_merge(key.parts[_single_target(sub, key, part, comment)], own, own.steps, own.span))
+        sub.attempts.append(merge_attempt(key.parts[_single_target(sub, key, part, comment)], own, own.steps, own.span))
         return
     if part:  # a sheet with parts, graded on the one part named on the command line
         chosen = [p for p in d.parts if p.name == part]
         if not chosen:
             raise ReadError(f"this submission has no part named `{part}` (--part)", Span(sub.path, 1, 1))
-        sub.attempts.append(_merge(key.parts[part], chosen[0], chosen[0].steps, chosen[0].span))
+        sub.attempts.append(merge_attempt(key.parts[part], chosen[0], chosen[0].steps, chosen[0].span))
         return
     sub.targets = list(key.parts)  # a whole sheet: scored over every part of the key
     if not any(p.name in key.parts for p in d.parts):
@@ -293,7 +311,7 @@ def _read_derivation(sub: Submission, text: str, key: Key, part: str | None, com
                                         + (f" (did you mean `{hint[0]}`?)" if hint else ""),
                                         show_line(sub.lines, p.span), sub.path))
             continue
-        sub.attempts.append(_merge(key.parts[p.name], p, p.steps, p.span))
+        sub.attempts.append(merge_attempt(key.parts[p.name], p, p.steps, p.span))
 
 
 def _single_target(sub: Submission, key: Key, part: str | None, comment) -> str:
@@ -318,7 +336,7 @@ def _line_of(match) -> int:
     return match.string.count("\n", 0, match.start()) + 1
 
 
-def _merge(kp: Part, own: Part | None, steps: list[Text], span: Span) -> Attempt:
+def merge_attempt(kp: Part, own: Part | None, steps: list[Text], span: Span) -> Attempt:
     """The key part with the student's steps and the student's own new symbols and definitions."""
     notes: list[str] = []
     key_defs = {_defined(t): " ".join(t.text.split()) for t in kp.define}
@@ -389,7 +407,9 @@ class SharedPlanner(Planner):
 
 
 @dataclass
-class _AttemptPlan:
+class AttemptPlan:
+    """One attempt planned: verify's file plan and the extra tasks (start, final, required results)."""
+
     submission: Submission
     attempt: Attempt
     plan: object  # verify's file plan
@@ -401,10 +421,11 @@ class _AttemptPlan:
     restates: list[bool] = field(default_factory=list)  # per line: it is the question or the result as given
 
 
-def _plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) -> _AttemptPlan:
+def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) -> AttemptPlan:
+    """Plan one attempt's chain as `verify` would, plus the tasks that grading asks about it."""
     name = attempt.part.name
     derivation = Derivation(sub.path, key.derivation.title, [attempt.part], lines=sub.lines)
-    ap = _AttemptPlan(sub, attempt, planner.plan_derivation(derivation))
+    ap = AttemptPlan(sub, attempt, planner.plan_derivation(derivation))
     if not ap.plan.parts or ap.plan.parts[0].chain is None:
         return ap
     chain = ap.plan.parts[0].chain
@@ -514,15 +535,36 @@ def _same(a, b) -> bool:
 
 def grade_paths(paths: list[str], key: Key, options: Options, part: str | None = None,
                 progress_factory=None) -> tuple[list[Grade], SharedPlanner]:
-    """Grade every submission: one planner, one worker pool, one run."""
+    """Grade every submission file: one planner, one worker pool, one run."""
+    return grade_submissions([read_submission(p, key, part) for p in paths], key, options, progress_factory)
+
+
+def grade_text(key: Key | str, text: str, options: Options | None = None, part: str | None = None,
+               path: str = "<submission>") -> Grade:
+    """Grade one submission given as text against a key (a Key, or the key's YAML text); no files.
+
+    A key with errors raises ValueError listing them (`key_from_text` returns them instead)."""
+    options = options or Options()
+    if isinstance(key, str):
+        key, errors = key_from_text(key, "<key>", options)
+        if errors or key is None:
+            raise ValueError("the key has errors: " + "; ".join(f"{e.line}:{e.column}: {e.message}" for e in errors))
+    if part is not None and part not in key.parts:
+        raise ValueError(f"the key has no part named {part!r}; its parts are: {', '.join(key.parts)}")
+    grades, _ = grade_submissions([read_submission_text(text, path, key, part)], key, options)
+    return grades[0]
+
+
+def grade_submissions(subs: list[Submission], key: Key, options: Options,
+                      progress_factory=None) -> tuple[list[Grade], SharedPlanner]:
+    """Grade submissions already read: one planner, one worker pool, one run."""
     planner = SharedPlanner(options)
-    subs = [read_submission(p, key, part) for p in paths]
-    plans: list[_AttemptPlan] = []
+    plans: list[AttemptPlan] = []
     outcomes: dict[int, dict[str, PartOutcome]] = {id(s): {} for s in subs}
     for sub in subs:
         for attempt in sub.attempts:
             try:
-                plans.append(_plan_attempt(planner, key, sub, attempt))
+                plans.append(plan_attempt(planner, key, sub, attempt))
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the batch
                 span = attempt.part.span
                 error = ErrorInfo(span.line, span.col, f"could not read this chain ({type(exc).__name__}: {exc})",
@@ -530,7 +572,7 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
                 outcomes[id(sub)][attempt.part.name] = PartOutcome(attempt.part.name, errors=[error], readable=False)
     progress = progress_factory(len(planner.tasks)) if progress_factory else None
     reports = run_plans(planner, [ap.plan for ap in plans], options, progress)
-    groups: dict[tuple, list[tuple[_AttemptPlan, object]]] = {}
+    groups: dict[tuple, list[tuple[AttemptPlan, object]]] = {}
     for ap, report in zip(plans, reports):
         ident = (id(ap.submission), ap.attempt.part.name, ap.attempt.group if ap.attempt.group is not None else id(ap))
         groups.setdefault(ident, []).append((ap, report))
@@ -559,7 +601,7 @@ def grade_paths(paths: list[str], key: Key, options: Options, part: str | None =
 
 @dataclass
 class _ChainResult:
-    ap: _AttemptPlan
+    ap: AttemptPlan
     steps: list  # verify's StepReports
     errors: list[ErrorInfo]
     start: StepResult | None
@@ -567,14 +609,14 @@ class _ChainResult:
     readable: bool
 
 
-def _chain_result(ap: _AttemptPlan, report, results) -> _ChainResult:
+def _chain_result(ap: AttemptPlan, report, results) -> _ChainResult:
     pr = report.parts[0] if report.parts else None
     return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors),
                         results[ap.start] if ap.start is not None else None,
                         results[ap.final] if ap.final is not None else None, pr is not None)
 
 
-def _outcome(members: list[tuple[_AttemptPlan, object]], results, strict: bool,
+def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
              show_work: bool = True) -> PartOutcome:
     """The part's outcome from all its chains: the work in the order written, graded as one. Under
     `show_work` (the default) a chain that only restates the question or its result is set aside."""
@@ -646,7 +688,6 @@ def _outcome(members: list[tuple[_AttemptPlan, object]], results, strict: bool,
 def _compare_readings(c: _ChainResult, alt: _ChainResult, strict: bool) -> list[str]:
     """Check a chain with ambiguous lines under both readings. Where they disagree the line says so, the
     verdict that holds is kept (no silent deduction) and the reasons for review are returned."""
-    from proofcheck.grade import valid
     lines, others = c.ap.attempt.part.steps, alt.ap.attempt.part.steps
     ambiguous = {alt.ap.attempt.variant_line}
     review: list[str] = []

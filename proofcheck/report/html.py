@@ -100,12 +100,13 @@ footer { padding: 24px; color: var(--muted); font-size: 12px; }
 """
 
 
-def _badge(status: Status | str) -> str:
+def badge(status: Status | str) -> str:
+    """A coloured badge for a verdict or status."""
     value = status.value if isinstance(status, Status) else str(status)
     return f'<span class="badge {escape(value)}">{escape(value)}</span>'
 
 
-def _formula(display, text: str, op: str = "") -> str:
+def formula_markup(display, text: str, op: str = "") -> str:
     """MathML for a formula, or its source text in <code> when it cannot be typeset."""
     markup = mathml(display, op)
     if markup is not None:
@@ -133,8 +134,8 @@ def _step_rows(anchor: str, s: StepReport) -> str:
     status = r.status.value
     rule = f"by {escape(s.rule)}" if s.rule else ""
     out = [f'<tr class="step {status}" id="{anchor}-s{s.index}"><td class="idx">{s.index}</td>'
-           f'<td class="line">{s.line}</td><td class="formula">{_formula(s.display, s.text, s.relation)}</td>'
-           f'<td class="rule">{rule}</td><td class="status">{_badge(r.status)}</td></tr>']
+           f'<td class="line">{s.line}</td><td class="formula">{formula_markup(s.display, s.text, s.relation)}</td>'
+           f'<td class="rule">{rule}</td><td class="status">{badge(r.status)}</td></tr>']
     note = escape(r.message) if r.message else ""
     if r.counterexample:
         note += _counterexample(r.counterexample)
@@ -147,7 +148,7 @@ def _givens(givens) -> str:
     if not givens:
         return ""
     items = "".join(f'<span class="given"><span class="muted">{escape(label)}:</span>'
-                    f'{mathml(display, display=False) or _formula(None, text)}'
+                    f'{mathml(display, display=False) or formula_markup(None, text)}'
                     f"</span>" for label, text, display in givens)
     return f'<div class="givens"><span class="label">Given</span>{items}</div>'
 
@@ -157,13 +158,13 @@ def _part(anchor: str, f: FileReport, p: PartReport, source: FileSource) -> str:
     named = len(f.parts) > 1 or p.name != "main"
     out = [f'<section class="part" id="{anchor}">']
     if named:
-        out.append(f"<h3>{escape(p.name)}{_badge(p.status)}</h3>")
+        out.append(f"<h3>{escape(p.name)}{badge(p.status)}</h3>")
     if ps is not None:
         out.append(_givens(ps.givens))
     established, why = claim_verdict(p)  # established only when every step holds, as in the JSON
     ok = "ok" if established else "bad"
     if p.claim:
-        claim = _formula(ps.claim_display if ps else None, p.claim)
+        claim = formula_markup(ps.claim_display if ps else None, p.claim)
         out.append(f'<div class="claim {ok}"><span class="label">Claim</span>{claim}</div>')
     if established:
         out.append('<div class="claim-status">claim established</div>')
@@ -174,8 +175,8 @@ def _part(anchor: str, f: FileReport, p: PartReport, source: FileSource) -> str:
                '<col class="rule"><col class="status"></colgroup><thead><tr><th>#</th><th>line</th><th>step</th>'
                '<th>rule</th><th>verdict</th></tr></thead><tbody>')
     out.append(f'<tr class="start"><td class="idx"></td><td class="line">{start_line}</td>'
-               f'<td class="formula">{_formula(p.start_display, p.start_text)}</td><td class="rule"></td>'
-               f'<td class="status">{_badge("start")}</td></tr>')
+               f'<td class="formula">{formula_markup(p.start_display, p.start_text)}</td><td class="rule"></td>'
+               f'<td class="status">{badge("start")}</td></tr>')
     out += [_step_rows(anchor, s) for s in p.steps]
     out.append("</tbody></table></section>")
     return "".join(out)
@@ -184,7 +185,7 @@ def _part(anchor: str, f: FileReport, p: PartReport, source: FileSource) -> str:
 def _derivation(anchor: str, f: FileReport, source: FileSource) -> str:
     title = escape(f.title or f.path)
     out = [f'<article class="derivation" id="{anchor}"><div class="head">'
-           f"<h2>{title}{_badge(f.status)}</h2>"
+           f"<h2>{title}{badge(f.status)}</h2>"
            f'<div class="path mono">{escape(f.path)}</div>']
     if source.source:
         out.append(f'<div class="muted">Source: {escape(source.source)}</div>')
@@ -219,7 +220,7 @@ def _summary(reports: list[FileReport], seconds: float, strict: bool) -> str:
         bad = sum(1 for p in f.parts for s in p.steps if s.result.status not in ok)
         rows.append(f'<tr><td><a href="#f{i}">{escape(f.title or f.path)}</a>'
                     f'<div class="path mono">{escape(f.path)}</div></td><td>{len(f.parts)}</td><td>{n}</td>'
-                    f"<td>{bad}</td><td class=\"status\">{_badge(f.status)}</td></tr>")
+                    f"<td>{bad}</td><td class=\"status\">{badge(f.status)}</td></tr>")
     table = ('<table class="files"><thead><tr><th>derivation</th><th>parts</th><th>steps</th>'
              '<th>not established</th><th>status</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
     return f'<section class="summary"><div class="cards">{"".join(cards)}</div>{table}</section>'
@@ -249,7 +250,7 @@ def render(reports: list[FileReport], seconds: float = 0.0, *, options=None,
             "</body></html>\n")
 
 
-def _scoped_css(scope: str) -> str:
+def scoped_css(scope: str) -> str:
     """The page's style sheet limited to one element, for output embedded in another page (Jupyter)."""
     css = re.sub(r"/\*.*?\*/", "", CSS.split("@media")[0], flags=re.DOTALL)
     rules = []
@@ -269,5 +270,5 @@ def fragment(reports: list[FileReport], sources: list[FileSource] | None = None)
     """The derivations' verdict tables as a self-contained block to embed in a page (a notebook's output)."""
     sources = sources or [load_source(f.path) if f.parts else FileSource() for f in reports]
     body = "".join(_derivation(f"pc{i}", f, s) for i, (f, s) in enumerate(zip(reports, sources), 1))
-    return (f'<div class="proofcheck-result"><style>{_scoped_css(".proofcheck-result")}</style>'
+    return (f'<div class="proofcheck-result"><style>{scoped_css(".proofcheck-result")}</style>'
             f"{body}</div>")

@@ -225,8 +225,8 @@ def _build(tree, scope, text: Text) -> W:
 
 
 def _tree(text: Text, start: str):
-    from proofcheck.parse import _parse_tree
-    return _parse_tree(text, start)
+    from proofcheck.parse import parse_tree
+    return parse_tree(text, start)
 
 
 def line(text: Text, scope) -> W:

@@ -1062,3 +1062,55 @@ def test_defined_distribution_applied_to_a_point_is_its_density():
     assert names.distributions == {"q"}
     assert translate(r"\log q(z)", names) == "log(pdf(q, z))"
     assert translate(r"r(z)", names) == "r(z)"  # a defined value that is no distribution: as written
+
+
+def test_bracketless_sum_body_runs_to_the_last_term_using_its_index():
+    # seed 003, line 46: `\frac12 \sum_{i=1}^k \sigma_i^2 + \mu_i^2 - 1 - \log\sigma_i^2`, the whole bracket-less sum
+    names = Names(symbols={"k": "scalar", "mu": "vector", "sigma": "vector", "c": "scalar"})
+    assert translate(r"\frac{1}{2} \sum_{i=1}^k \sigma_i^2 + \mu_i^2 - 1 - \log \sigma_i^2", names) == \
+        "1/2 sum(sigma[i]^2 + mu[i]^2 - 1 - log(sigma[i]^2), i, 1, k)"
+    # seed 003, line 78: a later term with a sum of its own is not swallowed by the first sum
+    assert translate(r"-\sum_{i=1}^k \log \sigma_i - \frac{1}{2} k + \frac{1}{2} \sum_{i=1}^k \sigma_i^2 + \mu_i^2",
+                     names) == "-sum(log(sigma[i]), i, 1, k) - 1/2 k + 1/2 sum(sigma[i]^2 + mu[i]^2, i, 1, k)"
+    # terms after the last one that uses the index stay outside
+    assert translate(r"\sum_{i=1}^k \sigma_i + \mu_i - c", names) == "sum(sigma[i] + mu[i], i, 1, k) - c"
+    # the documented reading is kept where it is readable: no index term after the first + or -
+    assert translate(r"\sum_{i=1}^k \sigma_i + c", names) == "sum(sigma[i], i, 1, k) + c"
+    # and where the index is a declared name (the terms after it are then about that name)
+    declared = Names(symbols={"k": "scalar", "sigma": "vector", "i": "scalar"})
+    assert translate(r"\sum_{i=1}^k \sigma_i + i", declared) == "sum(sigma[i], i, 1, k) + i"
+
+
+def test_model_parameter_subscript_is_dropped_from_the_written_name_only():
+    # seed 004, line 490: `\bar{\boldsymbol{v}}` (the whole velocity field) is not the key's component v_bar_theta
+    names = Names(defines={"v_bar_theta": None, "v_bar_psi_1": None, "x_hat": None})
+    assert translate(r"\bar{v}_{\theta}", names) == "v_bar_theta"
+    assert translate(r"\hat{x}_\theta", names) == "x_hat"
+    with pytest.raises(ProofcheckError, match="v_bar"):
+        translate(r"\bar{v} + 1", names)
+
+
+def test_inline_values_of_variables_are_conditions_not_steps():
+    # seed 004, lines 413 and 492: `therefore $\theta = \psi_0 = 0$ for ...` states the solution; checked as an
+    # identity it was refuted although the student's algebra is right
+    from proofcheck.latex import read_markdown
+    key = parse_derivation_text(textwrap.dedent("""\
+        proofcheck: 1
+        title: t
+        symbols:
+          theta, psi_0: real
+        claim: theta^2 + psi_0 = psi_0 + theta^2
+        steps: |
+          theta^2 + psi_0
+            = psi_0 + theta^2
+        """), "key.yaml")
+    text = ("therefore $\\theta = \\psi_0 = 0$ for the first entry, so $\\psi_0 = -1/2$ here, "
+            "but $\\theta^2 = \\theta \\theta$ is a step.\n\n$$\\theta = 1$$\n")
+    sheet = read_markdown(text, "s.md", key)
+    col = [i + 2 for i, c in enumerate(text.split("\n")[0]) if c == "$"][::2]
+    kinds = [(f.line, f.column, f.kind) for f in sheet.formulas]
+    assert kinds == [(1, col[0], "condition"), (1, col[1], "condition"), (1, col[2], "read"), (3, 3, "read")]
+    assert [c.steps[-1].text for c in sheet.chains] == ["= theta theta", "= 1"]
+    # an equation the student sets out to solve (`we need $...$`) is a condition too (seed 004, line 413)
+    sheet = read_markdown("for two sigmoids to be equal we need $\\theta^2 = \\psi_0 \\theta$.\n", "s.md", key)
+    assert [f.kind for f in sheet.formulas] == ["condition"] and not sheet.chains

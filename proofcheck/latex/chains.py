@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from proofcheck.errors import ProofcheckError
@@ -13,6 +14,25 @@ from proofcheck.latex.normalize import group_end_index
 from proofcheck.latex.formulas import CLOSERS, Formula, OPENERS, token_is
 from proofcheck.latex.translation import derivative_variable, numerator_d
 from proofcheck.latex.grammar import Piece, translate_tokens
+
+
+_NAME_OR_NUMBER = re.compile(r"\s*(?:-?\s*[A-Za-z][A-Za-z0-9_]*|-?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?)\s*")
+
+
+def _values_only(segs: list["_TSeg"]) -> bool:
+    """`\\theta = \\psi_0 = 0`, `\\psi_1 = 0`, `\\lambda = -1/2` in a sentence: names set equal to a number, the
+    values a case or a solution is about (`therefore $\\theta = \\psi_0 = 0$ for ...`), not an identity to check: as
+    a step it would be refuted at every other point of the domain although the student's algebra is right.
+    Display math is left alone (a final answer `$$x = 2$$` stays a line of work)."""
+    if len(segs) < 2 or segs[0].op is not None or any(sg.op != "=" for sg in segs[1:]):
+        return False
+    if any(sg.error is not None or sg.piece is None for sg in segs):
+        return False
+    texts = ["".join(t for t, _ in sg.piece.parts) for sg in segs]
+    if not all(_NAME_OR_NUMBER.fullmatch(t) for t in texts):
+        return False
+    numbers = [t for t in texts if re.search(r"\d", t) and not re.search(r"[A-Za-z]", t)]
+    return bool(numbers) and len(numbers) < len(texts)
 
 
 @dataclass
@@ -398,6 +418,12 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                                          f.inline, relation, latex))
             continue
         segs = translate_formula(f, names, src, where)
+        if f.inline and _values_only(segs):
+            skipped += 1
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "condition", "the value of a variable (a case or a solution), "
+                                         "not a step", section, f.inline, relation, latex))
+            continue
         orphan = segs[0].op is not None and builder.kind is None
         builder.add(segs, part, f.inline)
         if notes is not None:

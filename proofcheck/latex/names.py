@@ -85,7 +85,9 @@ class Names:
         declared = list(self.symbols) + list(self.defines)
         for tier in range(1, len(_NORMAL_TIERS) + 1):
             want = {_normal_name(s, tier) for s in spellings}
-            found = {d for d in declared if _normal_name(d, tier) in want}
+            # a model-parameter subscript is dropped from what the sheet writes, never from the key's name:
+            # `\hat{x}_\theta` finds `x_hat`, but `\bar{v}` (the whole field) must not find `v_bar_theta`
+            found = {d for d in declared if _normal_name(d, tier, False) in want}
             if len(found) == 1:
                 return found.pop()
             if len(found) > 1:
@@ -104,8 +106,9 @@ _NORMAL_TIERS = (1, 2, 3, 4)
 
 
 @lru_cache(maxsize=4096)
-def _normal_name(name: str, tier: int) -> tuple:
-    """A name's normal form at one tier of Names.resolve."""
+def _normal_name(name: str, tier: int, drop_parameters: bool = True) -> tuple:
+    """A name's normal form at one tier of Names.resolve (model-parameter subscripts dropped from tier 2 on,
+    for a written name only)."""
     words = [w for w in name.replace("|", "_").split("_") if w]
     if not words:
         return (name,)
@@ -116,7 +119,7 @@ def _normal_name(name: str, tier: int) -> tuple:
             break
     for w in words[1:]:
         (decos if w in _DECORATIONS else subs).append(w)
-    if tier >= 2:
+    if tier >= 2 and drop_parameters:
         subs = [w for w in subs if w not in _MODEL_PARAMETERS]
     sub = "".join(subs)
     if tier >= 3:

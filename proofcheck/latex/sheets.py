@@ -325,7 +325,8 @@ _RELATION_TEXT = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|Rightarrow|
 
 
 _INLINE_CONDITION_WORDS = CONDITION_WORDS | {"at", "setting", "set", "put", "take", "taking", "choose", "choosing",
-                                             "substituting", "plugging", "on", "in", "over", "whose", "such"}
+                                             "substituting", "plugging", "on", "in", "over", "whose", "such",
+                                             "need", "needs", "require", "requires"}  # `we need $f(x) = 0$`
 _LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z$]*$")
 
 

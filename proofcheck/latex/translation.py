@@ -885,6 +885,8 @@ class Translator:
                     k = self.run_end(g, j)
                 else:
                     k = self.product_end(g, j)
+                    if typ == "BIGOP" and k > j:
+                        k = self.sum_terms_end(g, i + 1, j, k)
                 if k == j and typ == "EXPECT_RAW":  # `\sum_z q(z)` alone (mapped to E[z ~ q]): E[1]
                     a = g[i].end
                     g = g[:j] + [GrammarToken("LPAR", "(", a, a, {"synthetic": True}), GrammarToken("NUMBER", "1", a, a),
@@ -1004,6 +1006,27 @@ class Translator:
                 break
             k = k2
         return k
+
+    def sum_terms_end(self, g: list[GrammarToken], s: int, j: int, k: int) -> int:
+        """A bracket-less body written on: `\\sum_{i=1}^k a_i + b_i - 1 - c_i`, where terms after the first `+`
+        or `-` still use the index, runs to the last such term (the seeds' `\\frac12 \\sum_i \\sigma_i^2 + \\mu_i^2
+        - 1 - \\log \\sigma_i^2`). Only for an index the key does not declare: there the documented reading
+        (the body stops at `+`) leaves the index free and the formula unreadable, so nothing readable changes."""
+        index = next((str(t.value) for t in g[s:j] if t.type == "NAME"), None)
+        if index is None or self.names.declared(index):
+            return k
+        end, pos = k, k
+        while pos < len(g) and g[pos].type in ("PLUS", "MINUS"):
+            m = pos + 1
+            while m < len(g) and g[m].type in ("PLUS", "MINUS"):
+                m += 1
+            e = self.product_end(g, m)
+            if e == m or any(t.type == "BIGOP" for t in g[m:e]):
+                break  # a term with a sum of its own (`- \\frac12 k + \\frac12 \\sum_i ...`) binds its index anew
+            if any(t.type == "NAME" and t.value == index for t in g[m:e]):
+                end = e
+            pos = e
+        return end
 
     def integral_end(self, g: list[GrammarToken], j: int) -> int:
         """The body of \\int: everything up to its differential (inner integrals keep theirs)."""

@@ -1286,7 +1286,7 @@ def _rule(tree, text: Text, scope: Scope) -> RuleCall:
                 args.append(v)
     # Names inside rule arguments (e.g. `x` in at(x = 0)) must still be declared.
     for name, *_ in kwargs + arrows:
-        if name not in scope.symbols:
+        if name not in scope.symbols and not (str(name_tok) == "parts" and name in ("u", "v", "dv")):
             raise DeclarationError(f"{name!r} is not declared", b.span(name_tok))
     return RuleCall(str(name_tok), tuple(args), tuple(kwargs), tuple(arrows), b.span(name_tok))
 

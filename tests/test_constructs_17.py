@@ -194,3 +194,48 @@ def test_jacobian_with_respect_to_a_symbolic_size_vector_is_unknown_with_the_rea
     step = doc["parts"][0]["steps"][0]
     assert step["status"] == "unknown"
     assert "symbolic-size vector" in step["message"]
+
+
+# -- integration by parts with its boundary condition stated
+
+STEIN_SYMBOLS = "x: real\np: density\npsi: function"
+BOUNDARY = ("given:\n  upper: limit(p(x) psi(x), x, oo) = 0\n"
+            "  lower: limit(p(x) psi(x), x, -oo) = 0\n")
+STEIN_LHS = "E[x ~ p](diff(psi(x), x))"
+
+
+@pytest.mark.parametrize("rule", ["by parts(u = p(x), v = psi(x))", "by parts(u = p(x), dv = diff(psi(x), x))",
+                                  "by parts"])
+def test_integration_by_parts_with_the_boundary_terms_given_is_proved(rule):
+    rhs = "-integral(psi(x) diff(p(x), x), x)"
+    doc = _doc(STEIN_SYMBOLS, f"{STEIN_LHS} = {rhs}", f"{STEIN_LHS}\n  = {rhs}    {rule}", BOUNDARY)
+    assert statuses(doc) == ["proved"]
+    assert "integrated by parts with u = p(x), v = psi(x)" in doc["parts"][0]["steps"][0]["message"]
+
+
+def test_integration_by_parts_with_the_wrong_sign_is_refuted():
+    # The numeric check evaluates both integrals by quadrature under random functions: a few seconds.
+    rhs = "integral(psi(x) diff(p(x), x), x)"
+    doc = _doc(STEIN_SYMBOLS, f"{STEIN_LHS} = {rhs}", f"{STEIN_LHS}\n  = {rhs}    by parts(u = p(x), v = psi(x))",
+               BOUNDARY, timeout=10)
+    assert statuses(doc) == ["refuted"]
+
+
+@pytest.mark.parametrize("given, end", [("  upper: limit(p(x) psi(x), x, oo) = 0\n", "-oo"),
+                                        ("  upper: limit(p(x) psi(x)^2, x, oo) = 0\n"
+                                         "  lower: limit(p(x) psi(x), x, -oo) = 0\n", "oo")])
+def test_integration_by_parts_without_the_boundary_given_is_unknown_with_the_reason(given, end):
+    rhs = "-integral(psi(x) diff(p(x), x), x)"
+    doc = _doc(STEIN_SYMBOLS, f"{STEIN_LHS} = {rhs}",
+               f"{STEIN_LHS}\n  = {rhs}    by parts(u = p(x), v = psi(x))", "given:\n" + given)
+    step = doc["parts"][0]["steps"][0]
+    assert step["status"] == "unknown"
+    assert f"the boundary term p(x)*psi(x) at {end} is not among the givens" in step["message"]
+
+
+def test_integration_by_parts_on_a_finite_range_needs_no_given():
+    lhs = "integral(t exp(t), t, 0, 1)"
+    for rhs, status in (("1 exp(1) - 0 - integral(exp(t), t, 0, 1)", "proved"),
+                        ("1 exp(1) + integral(exp(t), t, 0, 1)", "refuted")):
+        doc = _doc("t: real", f"{lhs} = {rhs}", f"{lhs}\n  = {rhs}    by parts(u = t, v = exp(t))")
+        assert statuses(doc) == [status], rhs

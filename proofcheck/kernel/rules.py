@@ -7,6 +7,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from proofcheck.kernel.equivalence import Clock, sign_shown
+from proofcheck.kernel.parts import parts
 from proofcheck.kernel.terms import as_basic, at_point, Implication, Optimum, Outcome, Relation, StepTask, value_set
 
 
@@ -527,4 +528,5 @@ RULES = {name: _checking_parameters(rule) for name, rule in {
     "jensen": jensen,
     "integrand": integrand,
     "substitute": substitute,
+    "parts": parts,
 }.items()}

@@ -166,6 +166,37 @@ def grad(f, w):
     raise NotImplementedError(f"gradient of {type(f).__name__}")
 
 
+def jacobian(f, x):
+    """The Jacobian (m×n) of a vector expression f (m×1) with respect to a vector symbol x (n×1), for f
+    affine in x or built from x by elementwise products and powers; NotImplementedError says why not."""
+    n = x.shape[0]
+    if not f.has(x):
+        return sp.ZeroMatrix(f.shape[0], n)
+    if f == x:
+        return sp.Identity(n)
+    if isinstance(f, sp.MatAdd):
+        return sp.MatAdd(*[jacobian(t, x) for t in f.args])
+    if isinstance(f, sp.MatMul):
+        coeff, mats = f.as_coeff_matrices()
+        if coeff.has(x) or any(m.has(x) for m in mats[:-1]):
+            raise NotImplementedError("here the vector is in a factor other than the last")
+        return sp.MatMul(coeff, *mats[:-1], jacobian(mats[-1], x)) if mats[:-1] or coeff != 1 \
+            else jacobian(mats[-1], x)
+    if isinstance(f, sp.HadamardProduct):
+        terms = []
+        for i, a in enumerate(f.args):
+            if a.has(x):
+                others = [b for j, b in enumerate(f.args) if j != i]
+                rest = others[0] if len(others) == 1 else sp.HadamardProduct(*others)
+                terms.append(sp.MatMul(DiagPart(rest), jacobian(a, x)))
+        return sp.MatAdd(*terms) if len(terms) > 1 else terms[0]
+    if isinstance(f, sp.HadamardPower) and not f.exp.has(x):
+        base, k = f.args
+        inner = DiagPart(sp.HadamardPower(base, k - 1)) if k != 2 else DiagPart(base)
+        return sp.MatMul(k, inner, jacobian(base, x))
+    raise NotImplementedError(f"here it is in a {type(f).__name__}")
+
+
 def lower_symbolic(expr, densities=frozenset(), joint=None):
     """Matrix calculus heads as SymPy matrix expressions (symbolic proofs only); with joint(body,
     entries, mean, cov), also expectations over a multivariate Normal vector of explicit size."""

@@ -827,9 +827,12 @@ class ExprBuilder(Transformer):
             return _Jux(value, self.bracket(meta, args))
         items = [self._unwrap(i) for i in args.children]
         rows, cols = value.shape
+        if not all(isinstance(i, sp.Integer) for i in items):
+            # inv(Sigma) [xa - mua, xb - mub]: a matrix times a column, as the library writes it
+            return _Jux(value, self.bracket(meta, args))
         if len(items) == 1 and cols == 1:
             items = [items[0], sp.Integer(1)]
-        if len(items) != 2 or not all(isinstance(i, sp.Integer) for i in items):
+        if len(items) != 2:
             self.fail(meta, f"this is a {rows}×{cols} matrix; index it with numbers as [i, j]")
         i, j = (int(x) for x in items)
         if not (1 <= i <= rows and 1 <= j <= cols):
@@ -1097,8 +1100,20 @@ class ExprBuilder(Transformer):
         fs = list(fs) if isinstance(fs, sp.MatrixBase) else [fs]
         vs = self._variables(meta, items[1], "jacobian")
         if vs is None:
-            return unsupported("jacobian with respect to a symbolic-size vector")
+            return self._vector_jacobian(meta, self._unwrap(items[0]), self._unwrap(items[1]))
         return sp.ImmutableMatrix([[sp.Derivative(f, v) for v in vs] for f in fs])
+
+    def _vector_jacobian(self, meta, f, x):
+        """jacobian(f, x) for a declared vector x of symbolic size: a matrix expression, or unsupported."""
+        if not (isinstance(x, sp.MatrixSymbol) and x.shape[1] == 1):
+            self.fail(meta, "jacobian differentiates with respect to a declared vector or a list of names")
+        if not (_is_matrix(f) and f.shape[1] == 1):
+            self.fail(meta, "jacobian of a vector of symbolic size needs a column vector expression")
+        try:
+            return linalg.jacobian(f, x).doit()
+        except NotImplementedError as exc:
+            return unsupported(f"jacobian with respect to a symbolic-size vector of a function that is not affine "
+                               f"or an elementwise product ({exc})")
 
     def call_hessian(self, meta, items):
         self._arity(meta, "hessian", items, 2)

@@ -189,11 +189,26 @@ def test_abs_of_a_determinant(rhs, status):
     assert statuses(doc) == [status]
 
 
-def test_jacobian_with_respect_to_a_symbolic_size_vector_is_unknown_with_the_reason():
-    doc = _doc("n: positive integer\nx: vector(n)", "det(jacobian(2 x, x)) = 2^n", "det(jacobian(2 x, x))\n  = 2^n")
+JACOBIAN_SYMBOLS = "n: positive integer\nx, b, y: vector(n)\nA: matrix(n, n)\nB: matrix(3, n)\nc: real"
+
+
+@pytest.mark.parametrize("lhs, rhs, status", [
+    ("jacobian(A x + b, x)", "A", "proved"), ("jacobian(A x + b, x)", "A^T", "refuted"),
+    ("jacobian(c B x + b[1] B y, x)", "c B", "proved"),
+    ("jacobian(x .* x, x)", "2 diag(x)", "proved"), ("jacobian(x .* x, x)", "diag(x)", "refuted"),
+    ("jacobian(x .* y + A x, x)", "diag(y) + A", "proved"), ("jacobian(x .* y + A x, x)", "diag(x) + A", "refuted"),
+    ("det(jacobian(2 x, x))", "2^n", "proved")])
+def test_jacobian_with_respect_to_a_symbolic_size_vector(lhs, rhs, status):
+    doc = _doc(JACOBIAN_SYMBOLS, f"{lhs} = {rhs}", f"{lhs}\n  = {rhs}")
+    assert statuses(doc) == [status]
+
+
+def test_jacobian_of_a_non_affine_function_of_a_symbolic_size_vector_is_unknown_with_the_reason():
+    lhs = "jacobian((x^T x) x, x)"
+    doc = _doc(JACOBIAN_SYMBOLS, f"{lhs} = 2 x x^T", f"{lhs}\n  = 2 x x^T")
     step = doc["parts"][0]["steps"][0]
     assert step["status"] == "unknown"
-    assert "symbolic-size vector" in step["message"]
+    assert "not affine or an elementwise product (here the vector is in a factor other than the last)" in step["message"]
 
 
 # -- integration by parts with its boundary condition stated

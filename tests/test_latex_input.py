@@ -1114,3 +1114,18 @@ def test_inline_values_of_variables_are_conditions_not_steps():
     # an equation the student sets out to solve (`we need $...$`) is a condition too (seed 004, line 413)
     sheet = read_markdown("for two sigmoids to be equal we need $\\theta^2 = \\psi_0 \\theta$.\n", "s.md", key)
     assert [f.kind for f in sheet.formulas] == ["condition"] and not sheet.chains
+
+
+def test_identity_I_in_a_scalar_setting_is_one():
+    # seed 000, lines 137 and 143: `\sigma_s^2 I` and `C(\sigma_s^2 I)^{-1}` mean the identity; read as the imaginary
+    # unit the student's correct general formula was refuted
+    scalars = Names(symbols={"sigma_t": "scalar", "sigma_s": "scalar", "a_t": "scalar"})
+    assert translate(r"\sigma_t^2 I - a_t^2 \sigma_s^2 I", scalars) == "sigma_t^2 1 - a_t^2 sigma_s^2 1"
+    # with a complex symbol, a vector or a matrix declared, or I declared, `I` is left as written
+    assert translate(r"2 I", Names(symbols={"x": "scalar"}, complex_symbols=True)) == "2 I"
+    assert translate(r"2 I", Names(symbols={"X": "matrix"})) == "2 I"
+    assert translate(r"2 I", Names(symbols={"I": "scalar"})) == "2 I"
+    # and the key's declarations set it: `lambda: complex` keeps I imaginary
+    names = Names()
+    names.add([Declaration(("lam",), Text("complex", "k.yaml", ((1, 1),)), Span("k.yaml", 1, 1))], [])
+    assert not names.identity_is_one()

@@ -1,10 +1,11 @@
 """The seed sheets (../shared/seeds, real homework) graded unedited with their keys in examples/seeds.
 
-Each mistake of derivations/SEED_NOTES.md that a key covers must be refuted at the line where the student
-wrote it (the line is found by searching the seed for the student's own LaTeX, not hard-coded), correct
-lines must not be refuted, and every formula of the sheet must be accounted for: read, a condition, an
-expression without a relation, outside the key's questions, or "not read" with its line, column and reason.
-Skipped only where the seeds are absent."""
+Each mistake of derivations/SEED_NOTES.md must be refuted at the line where the student wrote it (the line is
+found by searching the seed for the student's own LaTeX, not hard-coded), correct lines must not be refuted,
+and every formula of the sheet must be accounted for: read, a condition, an expression without a relation,
+outside the key's questions, or "not read" with its line, column and reason. Where the reader does not get
+there yet the test is a strict xfail whose reason names the construct (the list, with counts, is kept in the
+issue-15 notes). Skipped only where the seeds are absent. Each sheet is graded once per test session."""
 
 from __future__ import annotations
 
@@ -20,8 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 KEYS = ROOT / "examples" / "seeds"
 KINDS = {"read", "condition", "expression", "outside", "not read"}
+S000, S001, S002, S003, S004 = ("000_82633c51acc6733d", "001_19f3ed8c6cfeadfb", "002_76b741aadb290eb6",
+                                "003_1c142ed7ebb391f1", "004_643e3e921ae183cd")
+ALL = (S000, S001, S002, S003, S004)
 
 pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"{SEEDS} is absent")
+
+_GRADED: dict[str, dict] = {}
+# a relation in a formula that was not read: such a formula counts against the share of issue 15
+_RELATION = re.compile(r"=|<|>|\\le|\\ge|\\neq|\\Rightarrow|\\Longrightarrow|\\implies|\\rightarrow|\\to\b|"
+                       r"\\iff|\\approx|\\propto|\\sim|\\in\b|\\triangleq|\\coloneqq|\\xrightarrow|\\longrightarrow")
 
 
 def _line_of(seed: str, snippet: str) -> int:
@@ -32,54 +41,220 @@ def _line_of(seed: str, snippet: str) -> int:
     return lines[0]
 
 
-def _grade(seed: str, tmp_path) -> dict:
-    code, out, err = run_cli(["grade", SEEDS / f"{seed}.txt", "--key", KEYS / f"{seed}.key.yaml",
-                              "--format", "json", "--timeout", "5", "--no-cache"], cwd=tmp_path)
-    assert code == 0, err
-    return json.loads(out)["submissions"][0]
+def _graded(seed: str, tmp_path_factory) -> dict:
+    """The JSON report of one unedited seed sheet graded with its key (once per session: grading is slow)."""
+    if seed not in _GRADED:
+        code, out, err = run_cli(["grade", SEEDS / f"{seed}.txt", "--key", KEYS / f"{seed}.key.yaml",
+                                  "--format", "json", "--timeout", "5", "--no-cache"],
+                                 cwd=tmp_path_factory.mktemp("grade"), timeout=900)
+        assert code == 0, err
+        _GRADED[seed] = json.loads(out)["submissions"][0]
+    return _GRADED[seed]
 
 
-def test_seed_000_diffusion_posterior_and_snr(tmp_path):
-    seed = "000_82633c51acc6733d"
-    sub = _grade(seed, tmp_path)
-    steps = sub["steps"]
-    snr_line = _line_of(seed, r"\frac{a_{S}^{2}\sigma_{t}^{2} - a_{t}^{2}}{\sigma_{t}^{2}}")
-    # SEED_NOTES 000/q2 item 8: the three transitions after the correct sigma_t^2 - a_{t|s}^2 sigma_S^2 line are false
-    kl = [s for s in steps if s["part"] == "kl_snr"]
-    assert [s["status"] for s in kl][-3:] == ["refuted"] * 3
-    assert all(s["line"] == snr_line for s in kl[-3:])
-    assert "a_s^2 sigma_t^2 - a_t^2" in kl[-3]["text"] and "SNR(s) - SNR(t)" in kl[-1]["text"]
-    # the correct lines of the chain before them hold
-    assert all(s["status"] in ("proved", "numeric") for s in kl[:-3]) and len(kl) >= 2
-    # the posterior variance line (d) is right and holds (the mean on the next line is item 4, tested below)
-    var_line = _line_of(seed, r"$$\sigma_{Q}^{2} = \frac{\sigma_{t|s}^{2}\sigma_{S}^{2}}{\sigma_{t}^{2}}$$")
-    post = [s for s in steps if s["part"] == "posterior" and s["line"] == var_line]
-    assert post and all(s["status"] in ("proved", "numeric") for s in post)
-    assert not any(s["status"] == "refuted" for s in steps if s["part"] == "posterior" and s["line"] != var_line + 1)
-    # nothing dropped silently: every formula of the sheet has a record, and what is not read says where and why
+def _at(sub: dict, line: int, part: str | None = None) -> list[str]:
+    """The statuses of the steps written on `line` (of one part), in order."""
+    return [s["status"] for s in sub["steps"] if s["line"] == line and (part is None or s["part"] == part)]
+
+
+def _share(sub: dict) -> tuple[int, int]:
+    """(formulas with a relation that are read or classified, formulas with a relation) over the key's
+    questions: `expression` has no relation, `outside` is under no part of the key."""
+    c = sub["formulas"]["counts"]
+    unread_rel = sum(1 for n in sub["formulas"]["not_read"] if _RELATION.search(n["latex"]))
+    ok = c.get("read", 0) + c.get("condition", 0)
+    return ok, ok + unread_rel
+
+
+# --------------------------------------------------------------------------- mistakes caught at their line
+# (seed, SEED_NOTES item, the student's LaTeX on that line, part, the statuses of the steps on that line)
+CAUGHT = [
+    (S000, "q2 item 1: C = a_t sigma_s^2 I", r"$$C = a_t \sigma_s^2 I$$", "joint_regression", ["refuted"]),
+    (S000, "q2 item 1: A = a_t I", r"$$A = \frac{(a_t \sigma_s^2 I)}{\sigma_s^2} = a_t I$$", "joint_regression",
+     ["refuted", "proved"]),
+    (S000, "q2 item 1: A = a_t I = a_{t|s} a_s I", r"$$A = a_t I = \left(\frac{a_t}{a_s} a_s\right) I",
+     "joint_regression", ["refuted", "proved", "proved"]),
+    (S000, "q2 item 4: z_t coefficient of mu_Q (inline)", r"and $\mu_{Q}(z_{t},x;s,t) = ", "posterior",
+     ["refuted"]),
+    (S000, "q2 item 8: three SNR slips", r"\frac{a_{S}^{2}\sigma_{t}^{2} - a_{t}^{2}}{\sigma_{t}^{2}}", "kl_snr",
+     ["proved", "proved", "refuted", "refuted", "refuted"]),
+    # the second step on line 176 goes from the wrong middle line to the right result: it does not follow
+    (S001, "3(h) item 3: the value's middle line", r"- \log \frac{\lambda+1}{\lambda+1}\right)", "conjugate_value",
+     ["refuted", "refuted"]),
+    (S004, "5.2 item 3: Jacobian entry (1, 3)", r"$$J(\boldsymbol{v}) = \begin{pmatrix}", "dirac_jacobian",
+     ["refuted"]),
+    (S004, "5.5 item 3: Jacobian entry (1, 3)", r"\bar{J}(\bar{\boldsymbol{v}}) &= \begin{pmatrix}",
+     "penalty_jacobian", ["refuted", "proved"]),
+]
+
+
+@pytest.mark.parametrize("seed,item,snippet,part,statuses", CAUGHT, ids=[f"{c[0][:3]}-{c[1]}" for c in CAUGHT])
+def test_mistake_caught_at_its_line(seed, item, snippet, part, statuses, tmp_path_factory):
+    sub = _graded(seed, tmp_path_factory)
+    assert _at(sub, _line_of(seed, snippet), part) == statuses
+
+
+def _missed(seed, item, snippet, reason):
+    return pytest.param(seed, snippet, id=f"{seed[:3]}-{item}",
+                        marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+# mistakes of SEED_NOTES.md not caught yet, each with the construct that stops the reader
+MISSED = [
+    _missed(S000, "q2 item 5: KL with the ratio inverted", r"$$D_{KL}(P||Q) = \int p(x) \log \frac{q(x)}{p(x)} d_x",
+            "a KL definition in generic notation: P, Q, p(x), q(x) are the student's own densities, not "
+            "declared by the key, so the line is not read (it should be recognised as a definition and "
+            "checked against KL(P || Q) = E_p[log p/q])"),
+    _missed(S000, "q2 item 7: sign of the KL", r"\Big| \Big| \mu_Q - \mu_\theta",
+            "`D_{KL} &= ...` without its two distributions and `E_p[z]` under an undeclared density are not "
+            "read, and `]` closes a `(` on the row before"),
+    _missed(S000, "q3 item 5: sign in the denoising objective", r"\begin{split} q(x|x_0) &=",
+            "the split display uses the student's densities q(x|x_0), q_0 and `-\\partial \\log` (OCR for d); "
+            "question 3 has one part (its item labels are not found), whose key is the kernel-density score"),
+    _missed(S000, "q4 item 6: eigenvalues of the alternating update",
+            r"$$\lambda_{\frac{1}{2}} = 1 - \frac{(hf'(0))^2}{2} \pm",
+            "`\\pm` (two chains) and the label `\\lambda_{\\frac{1}{2}}` are not read"),
+    _missed(S000, "q4 item 8: Jacobian typo with instance noise", r"$$Jacobian \, \tilde{v}'(\theta, \psi) :",
+            "a prose label `Jacobian` and `:` before the matrix: no relation is read; `E_{\\tilde\\theta, x}` "
+            "before a matrix"),
+    _missed(S001, "1(a) item 1: log p(z) for log p(x)", r"a) $\log p_{\theta}(z) = \log \sum_z",
+            "`\\sum_z` (a sum over the latent values, no range) is not read, and p_theta(z), p_theta(x, z), "
+            "p(z) overload one letter"),
+    _missed(S001, "1(a) item 2: the joint for the likelihood", r"$$\Rightarrow \log p_{\theta}(x) \geq \sum_z",
+            "`\\sum_z` without a range; p_theta(x, z) and p_theta(x|z) read the same (a conditional bar is a "
+            "separator)"),
+    _missed(S001, "1(d) item 3: dropped -1/(2 sigma^2)",
+            r"$$= \sum_z q(z|\mu) \left[-\frac{1}{2\sigma^2}",
+            "`\\sum_z q(z|\\mu)` (a sum without a range standing for E_q) and `q(z|\\mu)` for a defined "
+            "distribution with a conditioning argument are not read"),
+    _missed(S001, "1(e) item 2: signs in the Lagrangian's derivative",
+            r"$$\Rightarrow \frac{\partial L}{\partial q(z|u)} =",
+            "a derivative with respect to a density value, `\\partial q(z|u)`, and `\\sum_z` are not read"),
+    _missed(S001, "1(e) item 3: q before normalising", r"\Rightarrow q(z|u) = e^{(\lambda-1)} \left(\sum_z",
+            "`\\sum_z` without a range; q(z|u), p_theta(u|z) are the student's densities"),
+    _missed(S001, "2(d) item 5: missing minus in the exponent",
+            r"$\Rightarrow \sum_{i=1}^N \frac{1}{M} \sum_{m=1}^M (-\log p_{\theta}(x_i|z_m))",
+            "the statement chain starts with the unreadable `I \\rightarrow D_{xD}` (prose: I is D x D); "
+            "_readable_start drops a statement chain with an unreadable premise, so lines 99-101 are "
+            "recorded as read but never graded (a silent drop)"),
+    _missed(S001, "4(c) item 7: sign of the second sum", r"$\sum_n \log D_w(x) - \sum_z \log (1 - D_w(G(z)))$",
+            "`\\sum_n`, `\\sum_z` without a range; question 4(c) has no key part (a statement of the game)"),
+    _missed(S001, "4(e) item 9: log 2 for log 4", r"$$= \log 2 - 2 JSD(P_{data}, P_G)$$",
+            "the two lines before it start with a label and an arrow (`I ~~II~~ $\\rightarrow - \\int_0^1 ...$`) "
+            "and are not read, so line 234 has no readable previous line (unknown)"),
+    _missed(S002, "item 2: sign of the quadratic term",
+            r"$$E_q \left[\log \frac{q(z)}{P(z)} \right] = E_q \left[\log \det(\Sigma)^{-1/2}",
+            "`E_q[...]` with q a defined distribution: the variable of the expectation is not found from "
+            "`q(z)` in the body"),
+    _missed(S002, "item 4: variances for standard deviations", r"\epsilon \odot \text{diag}(\sigma_\phi^2(x_i))",
+            "ELBO(x_i, phi, theta) with a neural network f_theta, `\\\\` inside `$$` and `1^T` are not read; "
+            "the key has one part (the sheet's other labels sit inside formulas)"),
+    _missed(S002, "item 5 / sigma_phi -> 0: the limit does not exist",
+            r"$$-ELBO(x_i, \phi, \theta) = \frac{1}{2\sigma^2}",
+            "a result stated under a prose assumption (`\\sigma_\\phi \\rightarrow 0`) with `+ \\text{const.}`: "
+            "not read"),
+    _missed(S003, "q2 item 1: the statement to show (log sigma for log sigma^2)",
+            r"$$D_{KL}(q(z|x) \| p(z)) = \frac{1}{2} \sum_{i=1}^k \sigma_i(x)^2 + \mu_i(x)^2 - 1 - \log \sigma_i(x)$$",
+            "`\\sigma_i(x)`, `\\mu_i(x)`: entries of the encoder's outputs written with their argument x (a vector "
+            "entry applied to x), and `q(z|x)` for a defined distribution with a conditioning argument (the "
+            "bracket-less sum body is read since the reader extends it to the last term using the index)"),
+    _missed(S003, "q1 item 2: an exact zero for a limit",
+            r"$$= E_{z \sim N(0,1)}\left[\frac{1}{1-0} \cdot 0(0-1)",
+            "the step substitutes the limit value sigma = 0 inside E[z ~ N(0, 1)](... d/dtheta h(G_theta(z))); the "
+            "kernel times out on the expectation of an unevaluated derivative (unknown), so it is not refuted"),
+    _missed(S004, "1.1 item 5: E_R[M] read literally", r"p^2(\boldsymbol{X}^{\top}\boldsymbol{X})_{ij} = p^2",
+            "a subscript of an expression, `(X^T X)_{ij}`, is not read"),
+    _missed(S004, "1.3 item 10: stray p in the ridge gradient",
+            r"$$\frac{\partial L(\boldsymbol{w})}{\partial \boldsymbol{w}} = \frac{\partial}{\partial \boldsymbol{w}} \|(\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w})\|^2 + \frac{\partial}{\partial \boldsymbol{w}} \lambda^{L_2}",
+            "`L(w)` is the student's name for the loss (not declared by the key) and "
+            "`\\frac{\\partial (y - pXw)^\\top}{\\partial w}` (a derivative of a transposed vector) is not read"),
+    _missed(S004, "2.1 item 2: the maximum of a sum split", r"\Big) + \max_{\theta} \int q(\boldsymbol{z} \mid \boldsymbol{x}) \log q",
+            "`\\max_\\theta` of expressions in the student's densities q(z|x), p_theta(z|x), p_theta(x) is not "
+            "read"),
+    _missed(S004, "2.2 item 2: direction of the inequality",
+            r", then $\mathcal{L}(p_{\theta}, q_{\phi^*}) \geq \mathcal{L}(p_{\theta}, q_i^*)$",
+            "the ELBO written as a function of the pair, `\\mathcal{L}(p_\\theta, q_{\\phi^*})`, is not read"),
+    _missed(S004, "3.1 item 2: inverse Jacobian at the wrong point",
+            r"$$|\det \frac{\partial F^{-1}(x)}{\partial x}| = \frac{1}{|\det \frac{\partial F(x)}{\partial x}|}$$",
+            "`\\det \\frac{\\partial F^{-1}(x)}{\\partial x}` (the Jacobian of an inverse function) is not read"),
+    _missed(S004, "5.6 item 8: eigenvectors mislabelled", r"\lambda = i/2 \rightarrow \boldsymbol{u} = \begin{pmatrix} \frac{1}{\sqrt{\gamma^2 - 1} - \gamma}",
+            "an eigenvector list `\\lambda = i/2 \\rightarrow u = (...)` (a label, an arrow, a vector) is not read"),
+]
+
+
+@pytest.mark.parametrize("seed,snippet", MISSED)
+def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
+    sub = _graded(seed, tmp_path_factory)
+    assert "refuted" in _at(sub, _line_of(seed, snippet))
+
+
+# --------------------------------------------------------------------------- correct lines are not refuted
+# lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
+MISTAKE_LINES = {S000: {139, 141, 145, 155, 165}, S001: {176}, S002: set(), S003: set(), S004: {419, 498}}
+# correct lines refuted today, each for a construct the reader gets wrong
+WRONGLY_REFUTED = {
+    S003: {78: "`$$= -\\sum \\log\\sigma_i - \\frac12 k + ...$$` resumes the main chain of line 62, but a block starting "
+                "with `=` is joined to the block just before it, the side computation `E[S^T S] = ... = k` (line 76)",
+           80: "`\\log \\sigma_i` of line 78 against `\\log \\sigma_i^2`: the key cannot declare a vector with positive "
+                "entries (standard deviations), so log sigma_i is complex where an entry is negative"},
+    S004: {440: "`= -(\\lambda + 1/2)(\\lambda^2 + 1/4) = 0`: a characteristic polynomial set to zero (an equation "
+                "to solve) is checked as the identity p(lambda) = 0",
+           516: "results stated under a prose case (`if $0 < \\gamma < 1$, then $\\sqrt{\\gamma^2 - 1} = "
+                "i\\sqrt{1 - \\gamma^2}$`, `If $\\gamma \\geq 1$, then ...`) are checked without the case, the imaginary "
+                "i is written as a plain letter, and `Re(\\lambda) = \\{...\\}` states a set of values"},
+}
+
+
+def _refuted_lines(sub: dict) -> set[int]:
+    return {s["line"] for s in sub["steps"] if s["status"] == "refuted"}
+
+
+@pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
+def test_refuted_lines_are_the_mistakes_and_the_known_reader_gaps(seed, tmp_path_factory):
+    sub = _graded(seed, tmp_path_factory)
+    assert _refuted_lines(sub) == MISTAKE_LINES[seed] | set(WRONGLY_REFUTED.get(seed, {}))
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=s[:3], marks=pytest.mark.xfail(
+    strict=True, reason="correct lines refuted: " + "; ".join(f"line {k}: {v}" for k, v in
+                                                                WRONGLY_REFUTED[s].items())))
+                                  if s in WRONGLY_REFUTED else pytest.param(s, id=s[:3]) for s in ALL])
+def test_no_correct_line_refuted(seed, tmp_path_factory):
+    sub = _graded(seed, tmp_path_factory)
+    assert _refuted_lines(sub) <= MISTAKE_LINES[seed]
+
+
+# --------------------------------------------------------------------------- score and accounting
+# (score, max, counts of the formula records by kind, (read or classified, with a relation))
+REPORT = {
+    S000: (6.24, 27.0, {"not read": 130, "expression": 30, "condition": 11, "read": 18, "outside": 4}, (29, 155)),
+    S001: (6.67, 48.0, {"not read": 61, "read": 12, "expression": 17, "outside": 19, "condition": 11}, (23, 75)),
+    S002: (0.0, 5.0, {"expression": 8, "not read": 26, "condition": 2, "read": 5}, (7, 33)),
+    S003: (1.45, 9.0, {"expression": 5, "condition": 13, "read": 14, "not read": 21}, (27, 48)),
+    S004: (8.06, 41.0, {"expression": 108, "outside": 25, "condition": 45, "not read": 163, "read": 32}, (77, 234)),
+}
+
+
+@pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
+def test_score_and_formula_accounting(seed, tmp_path_factory):
+    sub = _graded(seed, tmp_path_factory)
+    score, best, counts, share = REPORT[seed]
+    assert (sub["score"], sub["max_score"]) == (score, best)
     f = sub["formulas"]
     assert set(f["counts"]) <= KINDS and sum(f["counts"].values()) == f["total"]
+    assert f["counts"] == counts
+    assert _share(sub) == share
+    # nothing is dropped without a record: what is not read says where and why, and the sheet is flagged
     assert all(n["line"] > 0 and n["column"] > 0 and n["reason"] for n in f["not_read"])
     blocks = re.findall(r"\$\$(.+?)\$\$", (SEEDS / f"{seed}.txt").read_text(encoding="utf-8"), re.S)
     assert f["total"] >= len(blocks)
-    # the parts with lines not read on the way to the answer are flagged for a person, and the feedback says so
-    assert sub["needs_review"] and all(p["needs_review"] for p in sub["parts"])
-    assert "could not be read" in sub["feedback"]
+    assert sub["needs_review"] and "could not be read" in sub["feedback"]
 
 
-def test_seed_000_posterior_mean_coefficient(tmp_path):
-    seed = "000_82633c51acc6733d"
-    # SEED_NOTES 000/q2 item 4: the inline `\mu_Q(z_t,x;s,t) = ...` (the key's mu_Q with its dependencies)
-    # has the z_t coefficient sigma_{t|s}^2 sigma_s^2 / sigma_t^2 where a_{t|s} sigma_s^2 / sigma_t^2 is right
-    line = _line_of(seed, r"and $\mu_{Q}(z_{t},x;s,t) = ")
-    sub = _grade(seed, tmp_path)
-    assert any(s["line"] == line and s["status"] == "refuted" for s in sub["steps"])
-
-
-@pytest.mark.xfail(strict=True, reason="the KL lines of 000/q2 (e) (SEED_NOTES items 5 and 7) use densities "
-                   "q, p_theta and E_p that the key does not declare; they are listed as not read")
-def test_seed_000_kl_sign(tmp_path):
-    seed = "000_82633c51acc6733d"
-    sub = _grade(seed, tmp_path)
-    assert any(s["status"] == "refuted" and s["line"] == _line_of(seed, r"\Big| \Big| \mu_Q - \mu_\theta")
-               for s in sub["steps"])
+@pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
+@pytest.mark.xfail(strict=True, reason="issue 15 wants >= 95% of the formulas with a relation read or classified; "
+                   "the largest gaps (undeclared notation of the student's own, sums without a range, arrows "
+                   "after labels, OCR damage) are listed in the issue-15 seed-gap notes")
+def test_share_read_or_classified_reaches_95_percent(seed, tmp_path_factory):
+    ok, total = _share(_graded(seed, tmp_path_factory))
+    assert ok >= 0.95 * total

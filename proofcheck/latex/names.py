@@ -29,6 +29,7 @@ class Names:
     defines: dict[str, int | None] = field(default_factory=dict)
     latex_names: dict[str, str] = field(default_factory=dict)
     distributions: set[str] = field(default_factory=set)  # defined as a distribution: `q := Normal(...)`
+    complex_symbols: bool = False  # some symbol is declared complex: a sheet's `I` may be the imaginary unit
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -49,6 +50,8 @@ class Names:
                     break
             for n in decl.names:
                 self.symbols[n] = kind
+            if re.search(r"\bcomplex\b", words):
+                self.complex_symbols = True
         for t in defines:
             m = DEFINED_NAME.match(t.text)
             if m:
@@ -72,6 +75,13 @@ class Names:
     def is_distribution_name(self, name: str) -> bool:
         """A name that can stand for a distribution: a declared density or a definition."""
         return self.symbols.get(name) == "density" or name in self.defines
+
+    def identity_is_one(self) -> bool:
+        """Whether a sheet's bare `I` is the identity of a scalar setting (then 1): nothing is declared complex,
+        vector or matrix, and `I` itself is not declared. Sheets write `\\sigma^2 I` for the identity; the
+        imaginary unit is written `i` or `\\mathrm{i}`."""
+        return not self.complex_symbols and "I" not in self.symbols and "I" not in self.defines and \
+            not any(k in ("vector", "matrix") for k in self.symbols.values())
 
     def is_array(self, name: str) -> bool:
         """A declared vector or matrix."""

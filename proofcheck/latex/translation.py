@@ -767,6 +767,10 @@ class Translator:
             return i + 1
         if cal:
             return None
+        if w == "I" and not t.info.get("roman") and (nxt is None or not nxt.at("char", "_")) and \
+                self.names.identity_is_one():  # `\sigma_s^2 I` in a scalar setting: the identity is 1
+            out.append(GrammarToken("NUMBER", "1", t.start, t.end, {"latex": self.latex(t.start, t.end)}))
+            return i + 1
         if w == "i" and t.info.get("roman"):  # \mathrm{i}: the imaginary unit
             out.append(GrammarToken("RAW", "I", t.start, t.end, {"latex": self.latex(t.start, t.end)}))
             return i + 1

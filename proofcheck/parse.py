@@ -381,6 +381,14 @@ class _Args:
         self.children = items
 
 
+class _BlockRow:
+    """`[A, 0]` with a matrix of symbolic size (or several columns) among the items: one row of a block
+    matrix, made a BlockMatrix by the enclosing bracket (or alone, as a one-row block matrix)."""
+
+    def __init__(self, items, meta):
+        self.items, self.meta = items, meta
+
+
 class _Jux:
     """`a (b)` or `a [b]` with `a` not a function: a product whose right factor alone takes a
     following power or transpose, and which divides left to right (`1/p (q + 1)` is (q + 1)/p)."""
@@ -646,6 +654,8 @@ class ExprBuilder(Transformer):
         return base.T if _is_matrix(base) else base
 
     def _unwrap(self, x):
+        if isinstance(x, _BlockRow):
+            return self._block_matrix(x.meta, [x])
         if isinstance(x, _Jux):
             return self._product(None, self._unwrap(x.left), self._unwrap(x.right))
         if isinstance(x, (_KwArg, _Binding)):
@@ -661,9 +671,13 @@ class ExprBuilder(Transformer):
         return self._unwrap(x)  # (a (b)) is a closed product: 2 / (a (b)) divides by all of it
 
     def bracket(self, meta, args):
+        if any(isinstance(i, _BlockRow) for i in args.children):
+            return self._block_matrix(meta, args.children)
         items = [self._unwrap(i) for i in args.children]
         if len(items) == 1 and not _is_matrix(items[0]):
             return items[0]
+        if any(_is_matrix(i) and not (isinstance(i, sp.MatrixBase) and i.shape[1] == 1) for i in items):
+            return _BlockRow(items, meta)
         if all(isinstance(i, sp.MatrixBase) and i.shape[1] == 1 for i in items):
             n = items[0].shape[0]
             if any(i.shape[0] != n for i in items):
@@ -677,6 +691,41 @@ class ExprBuilder(Transformer):
         if len(items) > MAX_MATRIX_SIDE:
             self.fail(meta, f"explicit vectors are limited to {MAX_MATRIX_SIDE} entries", LimitError)
         return sp.ImmutableMatrix([[i] for i in items])
+
+    def _block_matrix(self, meta, rows):
+        """[[A, 0], [0, B]]: matrices (or 0, sized by its row and column) as blocks, a sp.BlockMatrix."""
+        if not all(isinstance(r, _BlockRow) for r in rows):
+            self.fail(meta, "a block matrix [[A, 0], [0, B]] has matrices (or 0) as the entries of every row")
+        grid = [r.items for r in rows]
+        if len({len(r) for r in grid}) != 1:
+            self.fail(meta, "the rows of a block matrix must have the same number of blocks")
+        if len(grid) > MAX_MATRIX_SIDE or len(grid[0]) > MAX_MATRIX_SIDE:
+            self.fail(meta, f"block matrices are limited to {MAX_MATRIX_SIDE}×{MAX_MATRIX_SIDE} blocks", LimitError)
+        for row in grid:
+            for x in row:
+                if not _is_matrix(x) and x != 0:
+                    self.fail(meta, f"the blocks of a block matrix are matrices or 0; {sp.sstr(x)} is a scalar")
+        heights = [next((x.shape[0] for x in row if _is_matrix(x)), None) for row in grid]
+        widths = [next((row[j].shape[1] for row in grid if _is_matrix(row[j])), None) for j in range(len(grid[0]))]
+        if None in heights or None in widths:
+            self.fail(meta, "a row or column of a block matrix is all 0, so its size is unknown; write ZeroMatrix "
+                            "as a named matrix or give one block of that size")
+        blocks = []
+        for i, row in enumerate(grid):
+            out = []
+            for j, x in enumerate(row):
+                if not _is_matrix(x):
+                    x = sp.ZeroMatrix(heights[i], widths[j])
+                if x.shape[0] != heights[i] or x.shape[1] != widths[j]:
+                    self.fail(meta, f"block ({i + 1}, {j + 1}) of the block matrix is {x.shape[0]}×{x.shape[1]}, "
+                                    f"but its row is {heights[i]} high and its column {widths[j]} wide")
+                out.append(x)
+            blocks.append(out)
+        n = len(blocks)
+        if n > 1 and n == len(blocks[0]) and all(isinstance(blocks[i][j], sp.ZeroMatrix)
+                                                 for i in range(n) for j in range(n) if i != j):
+            return sp.BlockDiagMatrix(*[blocks[i][i] for i in range(n)])
+        return sp.BlockMatrix(blocks)
 
     def set_literal(self, meta, args):
         return Bag(*[self._scalar(meta, self._unwrap(i), "a set element") for i in args.children])
@@ -1224,7 +1273,7 @@ class ParsedStep:
 def _transform(builder: ExprBuilder, tree):
     try:
         out = builder.transform(tree)
-        return builder._unwrap(out) if isinstance(out, _Jux) else out
+        return builder._unwrap(out) if isinstance(out, (_Jux, _BlockRow)) else out
     except VisitError as exc:
         orig = exc.orig_exc
         if isinstance(orig, ProofcheckError):

@@ -254,3 +254,35 @@ def test_integration_by_parts_on_a_finite_range_needs_no_given():
                         ("1 exp(1) + integral(exp(t), t, 0, 1)", "refuted")):
         doc = _doc("t: real", f"{lhs} = {rhs}", f"{lhs}\n  = {rhs}    by parts(u = t, v = exp(t))")
         assert statuses(doc) == [status], rhs
+
+
+# -- block matrices with matrix entries of symbolic size
+
+BLOCK_SYMBOLS = ("n, m: positive integer\nA: matrix(n, n) spd\nB: matrix(m, m) spd\nC: matrix(n, m)\n"
+                 "D: matrix(m, n)")
+SCHUR = "inv(B - D inv(A) C)"
+
+
+@pytest.mark.parametrize("lhs, rhs, status", [
+    ("det([[A, 0], [0, B]])", "det(A) det(B)", "proved"), ("det([[A, 0], [0, B]])", "det(A) + det(B)", "refuted"),
+    ("inv([[A, 0], [0, B]])", "[[inv(A), 0], [0, inv(B)]]", "proved"),
+    ("inv([[A, 0], [0, B]])", "[[A, 0], [0, inv(B)]]", "refuted"),
+    ("det([[A, C], [D, B]])", "det(A) det(B - D inv(A) C)", "numeric"),
+    ("det([[A, C], [D, B]])", "det(A) det(B - C^T inv(A) C)", "refuted"),
+    ("inv([[A, C], [D, B]])", f"[[inv(A) + inv(A) C {SCHUR} D inv(A), -inv(A) C {SCHUR}], [-{SCHUR} D inv(A), {SCHUR}]]",
+     "numeric"),
+    ("inv([[A, C], [D, B]])", f"[[inv(A) + inv(A) C {SCHUR} D inv(A), inv(A) C {SCHUR}], [-{SCHUR} D inv(A), {SCHUR}]]",
+     "refuted")])
+def test_block_matrices_determinant_inverse_and_schur_complement(lhs, rhs, status):
+    doc = _doc(BLOCK_SYMBOLS, f"{lhs} = {rhs}", f"{lhs}\n  = {rhs}")
+    assert statuses(doc) == [status]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("[[A, 0], [0, 2]]", "has matrices (or 0) as the entries of every row"),
+    ("[[A, C], [C, B]]", "block (2, 1) of the block matrix is n×m"),
+    ("[[A, 0], [0, 0]]", "has matrices (or 0) as the entries of every row")])
+def test_a_malformed_block_matrix_is_an_input_error_naming_the_rule(bad, message):
+    doc = _doc(BLOCK_SYMBOLS, f"det({bad}) = 1", f"det({bad})\n  = 1")
+    assert doc["status"] == "error"
+    assert any(message in e["message"] for e in doc["errors"]), doc["errors"]

@@ -286,3 +286,25 @@ def test_a_malformed_block_matrix_is_an_input_error_naming_the_rule(bad, message
     doc = _doc(BLOCK_SYMBOLS, f"det({bad}) = 1", f"det({bad})\n  = 1")
     assert doc["status"] == "error"
     assert any(message in e["message"] for e in doc["errors"]), doc["errors"]
+
+
+# -- GAN Theorem 1's log 2 / log 4 twins: the sides differ by a constant after the density facts
+
+def _tasks(text: str):
+    from proofcheck.read import parse_derivation_text
+    from proofcheck.verify import Options, Planner
+    planner = Planner(Options(timeout=3))
+    planner.plan_derivation(parse_derivation_text(text, "t.yaml"))
+    return planner.tasks
+
+
+@pytest.mark.parametrize("constant, gap", [("log(4)", 0), ("log(2)", -1), ("log(8)", 1)])
+def test_a_constant_gap_between_integrals_of_densities_is_found_at_once(constant, gap):
+    import sympy as sp
+    from proofcheck.kernel.equivalence import Clock
+    from proofcheck.probability.gap import constant_gap
+    rhs = ("E[x ~ p_data](log(p_data(x) / ((p_data(x) + p_g(x)) / 2))) "
+           f"+ E[x ~ p_g](log(p_g(x) / ((p_data(x) + p_g(x)) / 2))) - {constant}")
+    task = _tasks(derivation(GAN_SYMBOLS, f"{C_OF_G} = {rhs}", f"{C_OF_G}\n  = {rhs}"))[0]
+    found = constant_gap(task.prev, task.cur, task.context, Clock(3))
+    assert found == (None if gap == 0 else gap * sp.log(2))  # lhs - rhs = c - log 4

@@ -1129,3 +1129,27 @@ def test_identity_I_in_a_scalar_setting_is_one():
     names = Names()
     names.add([Declaration(("lam",), Text("complex", "k.yaml", ((1, 1),)), Span("k.yaml", 1, 1))], [])
     assert not names.identity_is_one()
+
+
+def test_a_chain_that_cannot_be_graded_is_not_recorded_as_read():
+    # seed 001, lines 97-101: `$I \rightarrow D_{xD}$` (prose: I is D x D) is the unreadable premise of the
+    # `\Rightarrow` lines after it; that chain is not graded, so its formulas must not be recorded `read`
+    from proofcheck.latex import sheet_sections
+    key = parse_derivation_text(textwrap.dedent("""\
+        proofcheck: 1
+        title: t
+        symbols:
+          x, y: real
+        claim: x + y = y + x
+        steps: |
+          x + y
+            = y + x
+        """), "k.yaml")
+    text = ("Question 1\n\nsigma const $I \\rightarrow D_{xD}$\n\n$\\Rightarrow x + y = y + x$\n\n"
+            "$\\Rightarrow x = x$\n\n$$x + y = y + x$$\n")
+    _, sheet = sheet_sections(text, "s.md", key, {"main": ["1"]})
+    kinds = {f.line: (f.kind, f.reason) for f in sheet.formulas}
+    assert kinds[3][0] == "not read" and "D_xD" in kinds[3][1]
+    for line in (5, 7):
+        assert kinds[line][0] == "not read" and "line 3, column 14" in kinds[line][1], kinds[line]
+    assert kinds[9] == ("read", "")

@@ -134,9 +134,9 @@ MISSED = [
             "`\\sum_z` without a range; q(z|u), p_theta(u|z) are the student's densities"),
     _missed(S001, "2(d) item 5: missing minus in the exponent",
             r"$\Rightarrow \sum_{i=1}^N \frac{1}{M} \sum_{m=1}^M (-\log p_{\theta}(x_i|z_m))",
-            "the statement chain starts with the unreadable `I \\rightarrow D_{xD}` (prose: I is D x D); "
-            "_readable_start drops a statement chain with an unreadable premise, so lines 99-101 are "
-            "recorded as read but never graded (a silent drop)"),
+            "the statement chain starts with the unreadable `I \\rightarrow D_{xD}` (prose: I is D x D); a "
+            "statement chain with an unreadable premise is not graded (its formulas are now listed as not read "
+            "with that reason); the `\\Rightarrow A = B` and `= C` rows after it should be graded as a chain"),
     _missed(S001, "4(c) item 7: sign of the second sum", r"$\sum_n \log D_w(x) - \sum_z \log (1 - D_w(G(z)))$",
             "`\\sum_n`, `\\sum_z` without a range; question 4(c) has no key part (a statement of the game)"),
     _missed(S001, "4(e) item 9: log 2 for log 4", r"$$= \log 2 - 2 JSD(P_{data}, P_G)$$",
@@ -227,11 +227,11 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 # --------------------------------------------------------------------------- score and accounting
 # (score, max, counts of the formula records by kind, (read or classified, with a relation))
 REPORT = {
-    S000: (6.24, 27.0, {"not read": 130, "expression": 30, "condition": 11, "read": 18, "outside": 4}, (29, 155)),
-    S001: (6.67, 48.0, {"not read": 61, "read": 12, "expression": 17, "outside": 19, "condition": 11}, (23, 75)),
+    S000: (6.24, 27.0, {"not read": 131, "expression": 30, "condition": 11, "read": 17, "outside": 4}, (28, 155)),
+    S001: (6.67, 48.0, {"not read": 65, "expression": 17, "outside": 19, "condition": 11, "read": 8}, (19, 75)),
     S002: (0.0, 5.0, {"expression": 8, "not read": 26, "condition": 2, "read": 5}, (7, 33)),
-    S003: (1.45, 9.0, {"expression": 5, "condition": 13, "read": 14, "not read": 21}, (27, 48)),
-    S004: (8.06, 41.0, {"expression": 108, "outside": 25, "condition": 45, "not read": 163, "read": 32}, (77, 234)),
+    S003: (1.45, 9.0, {"expression": 5, "condition": 13, "read": 13, "not read": 22}, (26, 48)),
+    S004: (8.06, 41.0, {"expression": 108, "outside": 25, "condition": 45, "not read": 167, "read": 28}, (73, 234)),
 }
 
 

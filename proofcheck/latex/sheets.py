@@ -376,12 +376,35 @@ def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, li
     headings, and for each key part the chains written under its headings (joined as in sheet_chains).
     Sheet.formulas records every formula with its section, so what is not read is never silent."""
     sheet = read_markdown(text, path, key, None, sections)
+    _note_dropped_chains(sheet)
     out: dict[str, list[Chain]] = {}
     for name, labels in sections.items():
         chains = [c for c in sheet.chains if section_matches(c.section, labels)]
         if chains:
             out[name] = _joined(chains)
     return out, sheet
+
+
+def _note_dropped_chains(sheet: Sheet) -> None:
+    """A chain that _readable_start cannot grade (its first lines, or the premise of a `\\Rightarrow` chain, could
+    not be read) is not graded at all: its readable formulas become `not read` with that reason instead of staying
+    `read`, so nothing is dropped silently (seed 001, lines 97-101)."""
+    for c in sheet.chains:
+        if _readable_start(c) is not None:
+            continue
+        bad = next((t for t in c.steps if getattr(t, "error", None) is not None), None)
+        where = f"line {bad.span.line}, column {bad.span.col}" if bad is not None and bad.span else "its first line"
+        reason = (f"not graded: the chain it belongs to starts from a formula that could not be read ({where})"
+                  + (", the premise of its \\Rightarrow steps" if c.statement else ", and too little is left"))
+        for t in c.steps:
+            if t.span is None:
+                continue
+            here = [f for f in sheet.formulas if f.line == t.span.line and f.kind == "read"]
+            if here:
+                note = min(here, key=lambda f: abs(f.column - t.span.col))
+                err = getattr(t, "error", None)
+                note.kind = "not read"
+                note.reason = " ".join(err.message.split()) if err is not None else reason
 
 
 def _as_start(t: Text) -> Text:

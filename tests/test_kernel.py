@@ -130,15 +130,28 @@ def test_abstract_function_step_refuted_with_concrete_instance():
 
 
 def test_unknown_for_unsupported_construct():
-    doc = verify(derivation("z, u: real", "Var[z ~ Normal(0, 1), u ~ Normal(0, 1)](z + u) = 2", """
-        Var[z ~ Normal(0, 1), u ~ Normal(0, 1)](z + u)
-          = 2
+    doc = verify(derivation("A: matrix(2, 2)", "inv(A)[1, 1] = 1", """
+        inv(A)[1, 1]
+          = 1
         """))
     s = step(doc)
     assert s["status"] == "unknown"
     assert "not supported" in s["message"]
     assert doc["status"] == "unknown"
     assert doc["errors"] == []
+
+
+def test_variance_over_two_draws_is_checked():
+    doc = verify(derivation("z, u: real", "Var[z ~ Normal(0, 1), u ~ Normal(0, 1)](z + u) = 2", """
+        Var[z ~ Normal(0, 1), u ~ Normal(0, 1)](z + u)
+          = 2
+        """))
+    assert step(doc)["status"] == "proved"
+    wrong = verify(derivation("z, u: real", "Var[z ~ Normal(0, 1), u ~ Normal(0, 1)](z + u) = 1", """
+        Var[z ~ Normal(0, 1), u ~ Normal(0, 1)](z + u)
+          = 1
+        """))
+    assert step(wrong)["status"] == "refuted"
 
 
 def test_format_example_kl_of_gaussians():

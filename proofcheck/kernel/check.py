@@ -42,7 +42,7 @@ def check_step(task: StepTask) -> StepResult:
     else:
         try:
             outcome = rule(task, clock)
-            if outcome.unknown:
+            if outcome.unknown and not outcome.obligations:
                 result = StepResult(Status.UNKNOWN, "rule", outcome.unknown)
             else:
                 rng = numeric.rng_for(task.context.seed, task.key, sp.srepr(task.prev), sp.srepr(task.cur)) \
@@ -52,6 +52,9 @@ def check_step(task: StepTask) -> StepResult:
                     context = replace(context, symbols=context.symbols + tuple(outcome.extra))
                 results = [discharge(ob, context, clock, rng) for ob in outcome.obligations]
                 result = weakest(results)
+                if outcome.unknown and result.status != Status.REFUTED:
+                    # The obligations were necessary conditions only: they can refute, not prove.
+                    result = StepResult(Status.UNKNOWN, "rule", outcome.unknown)
                 if outcome.note and result.status in (Status.PROVED, Status.NUMERIC):
                     result.message = "; ".join(m for m in (outcome.note, result.message) if m)
                 if task.rule is not None and task.rule.name not in ("definition", "algebra", "given"):
@@ -145,7 +148,7 @@ def _equality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult:
     if heads and intervals and _mentions(l, r, intervals) and \
             equal(l, r, strong, strong=True, substitutions=[intervals]):
         return StepResult(Status.PROVED, "symbolic", details={"stage": "simplify"})
-    full = numeric.search(nl, "=", nr, sampler, rng, POINTS - screen.valid, 80)
+    full = numeric.search(nl, "=", nr, sampler, rng, POINTS - screen.valid, 80, deep=True)
     if full.counterexample:
         return _refuted(full.counterexample, "numeric")
     return _numeric_verdict(screen.valid + full.valid, full, screen,
@@ -213,9 +216,18 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
         return StepResult(Status.UNKNOWN, "numeric", "could not plan random points for the givens in time")
     # Outside the decidable fragment a `numeric` verdict needs a real search: random points across
     # scales, special points, and local minimisations of the slack from many starts.
-    found = numeric.search(ob.lhs, ob.op, ob.rhs, sampler, rng, INEQUALITY_POINTS, 300, local=LOCAL_SEARCHES)
+    found = numeric.search(ob.lhs, ob.op, ob.rhs, sampler, rng, INEQUALITY_POINTS, 300, local=LOCAL_SEARCHES,
+                           deep=True)
     if found.counterexample:
         return _refuted(found.counterexample, "numeric")
+    if found.undefined_at:
+        return StepResult(Status.UNKNOWN, "numeric", found.undefined_at + "; the step says nothing there")
+    if found.tie and ob.op in ("<", ">") and equal(l, r, clock.limited(context.timeout * STRONG_SHARE), strong=True):
+        # The sides tie to every digit at a point and are equal as expressions: a strict relation
+        # fails at that point (sin(x)^2 + cos(x)^2 < 1), which rounding alone could not confirm.
+        result = _refuted(found.tie, "symbolic")
+        result.message += " (the two sides are equal everywhere, shown symbolically)"
+        return result
     return _numeric_verdict(found.valid, found, numeric.Search(), "no counterexample")
 
 

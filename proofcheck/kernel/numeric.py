@@ -74,7 +74,8 @@ def _decimal(v) -> str:
             return f"{'-' if v < 0 else ''}{digits[:-m]}.{digits[-m:]}"
         return f"{v.p}/{v.q}"  # exact (a root of lhs - rhs, a point inside an interval with such ends)
     if isinstance(v, sp.Basic) and v.is_number:
-        return str(sp.N(v, 20))
+        # a closed form (a tie found at pi/2) reads better than its digits
+        return sp.sstr(v) if sp.count_ops(v) <= 6 else str(sp.N(v, 20))
     return str(v)
 
 
@@ -129,9 +130,10 @@ def _whole(rng: random.Random, lo: int, reach: str) -> sp.Integer:
     r = rng.random()
     if r < 0.75:
         return sp.Integer(rng.randint(lo, 8))
-    if r < 0.93 or reach != WIDE:
+    if r < 0.88:
         return sp.Integer(rng.randint(lo if lo > 0 else -60, 60))
-    v = rng.randint(61, 1000)
+    # Past 60 too, even in sums (sum(1/j, j, 1, n) < 5 fails from n = 83 on); 1000 when wide.
+    v = rng.randint(61, 1000 if reach == WIDE else 300)
     return sp.Integer(v if lo > 0 or rng.random() < 0.5 else -v)
 
 
@@ -175,13 +177,28 @@ def draw_scalar(info: SymbolInfo, rng: random.Random, known: dict, reach: str = 
     return _signed(rng, reach)
 
 
-def draw_function(info: SymbolInfo, rng: random.Random) -> sp.Lambda:
+def draw_function(info: SymbolInfo, rng: random.Random, reach: str = WIDE, extreme: bool = False) -> sp.Lambda:
     """A random smooth concrete function (strictly increasing for `increasing`, a density for
-    `density`), from families broad enough that a property they all share is one of the class."""
+    `density`), from families broad enough that a property they all share is one of the class;
+    `extreme` ones are steep or large (g(x) -> A g(k x)), extreme densities sharply peaked."""
     xs = [sp.Symbol(f"x{i}" if info.arity > 1 else "x", real=True) for i in range(info.arity)]
-    c = lambda lo=-2.0, hi=2.0: _dec(rng, lo, hi, 2)  # noqa: E731
+    extreme = extreme and reach != QUADRATURE  # quadrature would miss a spike and read 0
     if info.kind == "density":
-        return sp.Lambda(tuple(xs), _density(xs, rng))
+        return sp.Lambda(tuple(xs), _density(xs, rng, extreme))
+    lam = _smooth_function(info, xs, rng)
+    if not extreme:
+        return lam
+    # A bound that holds for every function of modest size and slope is not a property of the class.
+    amplitude = _sig(rng, rng.uniform(-2, 3))
+    steep = [_sig(rng, rng.uniform(-1, 2)) for _ in xs]
+    if "increasing" not in info.flags and rng.random() < 0.5:
+        amplitude = -amplitude
+    body = lam.expr.xreplace({x: k * x for x, k in zip(xs, steep)})
+    return sp.Lambda(lam.variables, amplitude * body)
+
+
+def _smooth_function(info: SymbolInfo, xs: list, rng: random.Random) -> sp.Lambda:
+    c = lambda lo=-2.0, hi=2.0: _dec(rng, lo, hi, 2)  # noqa: E731
     if "increasing" in info.flags:
         x = xs[0]
         kinds = rng.sample(["linear", "exp", "concave", "atan", "softplus", "cube"], rng.randint(1, 3))
@@ -213,15 +230,20 @@ def draw_function(info: SymbolInfo, rng: random.Random) -> sp.Lambda:
     return sp.Lambda(tuple(xs) if len(xs) > 1 else xs[0], body)
 
 
-def _density(xs: list, rng: random.Random):
+def _density(xs: list, rng: random.Random, peaked: bool = False):
     """A mixture of Gaussians with full covariance (and, in one variable, sometimes a logistic
-    component), normalised exactly."""
+    component), normalised exactly; `peaked`: one component a spike at the origin (where special
+    points look), of width down to 10^-6."""
     k = len(xs)
     parts = rng.randint(1, 3 if k == 1 else 2)
     weights = [sp.Integer(rng.randint(1, 9)) for _ in range(parts)]
     total = sum(weights)
     body = sp.Integer(0)
     x = sp.Matrix(xs)
+    if peaked:
+        width = _sig(rng, -rng.uniform(0, 6))
+        w = weights.pop()
+        body += w / total * sp.exp(-sum(v ** 2 for v in xs) / (2 * width ** 2)) / (sp.sqrt(2 * sp.pi) * width) ** k
     for w in weights:
         if k == 1 and rng.random() < 0.25:
             m, s = _dec(rng, -2, 2, 2), _dec(rng, 0.3, 1.5, 2)
@@ -241,11 +263,15 @@ def _gauss(x, m, s):
     return sp.exp(-(x - m) ** 2 / (2 * s ** 2)) / (s * sp.sqrt(2 * sp.pi))
 
 
-def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict) -> sp.ImmutableMatrix:
+def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict, style: str | None = None) -> sp.ImmutableMatrix:
     """Random exact entries of the declared shape; symmetric and spd as declared. Sometimes scaled,
     and spd ones sometimes nearly singular (eigenvalues down to 10^-6) or large."""
     r, c = (int(as_basic(d).xreplace(known)) for d in info.shape)
     scale = sp.Integer(1) if rng.random() < 0.6 else _sig(rng, rng.uniform(-3, 3))
+    if style == "identity" and r == c:
+        return sp.ImmutableMatrix(sp.eye(r) * scale)
+    if style == "ones" and "spd" not in info.flags:
+        return sp.ImmutableMatrix(sp.ones(r, c) * scale * (1 if "symmetric" in info.flags or rng.random() < 0.5 else -1))
     if "spd" in info.flags:
         inner = rng.randint(1, r) if rng.random() < 0.5 else r
         m = sp.Matrix(r, inner, lambda i, j: _dec(rng, -2, 2, 2))
@@ -292,6 +318,7 @@ class Sampler:
         self.reach = WIDE  # how far values reach; search() narrows it for expressions that cannot stand 10^12
         self._functions = None
         self._function_uses = 0
+        self._function_sets = 0
         return self
 
     def _plan(self, relations) -> None:
@@ -299,7 +326,13 @@ class Sampler:
         dependent: set = set()
         solved: dict = {}  # earlier unique solutions, substituted into later equations
         self.parameters: list = []  # integer symbols of periodic solution families (x = 2 n pi)
+        self.for_rules: list[Relation] = []  # givens no point can be tested against (limits): rules use them
         for rel in relations:
+            if any(isinstance(x, sp.Basic) and x.has(sp.Limit) for x in (rel.lhs, rel.rhs)):
+                # limit(p(x) f(x), x, oo) = 0: no point can be drawn to satisfy it, so it is checked
+                # only at a counterexample (_limit_givens_hold); `by parts` reads it.
+                self.for_rules.append(rel)
+                continue
             if rel.op == "=" and _is_rewrite(rel.lhs):
                 # e.g. theta'(t) = v(theta(t), psi(t)): no point can be tested against it, so it is
                 # used as a rewrite of the left side into the right side wherever it appears.
@@ -363,13 +396,31 @@ class Sampler:
             p.values[s] = v
         if self._functions is None or self._function_uses >= FUNCTION_REUSE:
             # A random function is reused for a few points: instantiating derivatives is the slow part.
-            self._functions = {i.obj: draw_function(i, rng) for i in self.infos if i.kind in ("function", "density")}
+            # Every other set is extreme, so each check sees both kinds whatever the seed.
+            extreme = self._function_sets % 2 == 1
+            self._functions = {i.obj: draw_function(i, rng, self.reach, extreme) for i in self.infos
+                               if i.kind in ("function", "density")}
             self._function_uses = 0
+            self._function_sets += 1
         self._function_uses += 1
         p.functions = self._functions
+        drawn: dict = {}  # matrices drawn so far -> their declarations
         for info in self.infos:
-            if info.kind == "matrix":
-                p.matrices[info.obj] = draw_matrix(info, rng, known)
+            if info.kind != "matrix":
+                continue
+            twins = [m for m, i in drawn.items() if i.shape == info.shape and i.flags == info.flags]
+            if twins and rng.random() < 0.2:
+                # u = v and u = -v: where vector bounds are tight or fail (Cauchy-Schwarz)
+                sign = 1 if "spd" in info.flags or rng.random() < 0.5 else -1
+                p.matrices[info.obj] = sp.ImmutableMatrix(p.matrices[rng.choice(twins)] * sign)
+            else:
+                # Every fourth draw a structured matrix (ones, identity, in turn): bounds are often
+                # tight or fail there (tr(A)^2 = n tr(A^T A) at the identity), and the schedule
+                # puts both at several sizes.
+                i = self.draws - 1
+                style = ("ones", "identity")[(i // 4) % 2] if i % 4 == 2 else None
+                p.matrices[info.obj] = draw_matrix(info, rng, known, style)
+            drawn[info.obj] = info
         self._check_givens(p)
         return p
 
@@ -858,7 +909,11 @@ def _judge_numbers(left: Value, op: str, right: Value, real: bool) -> Judgement:
         side_a = isinstance(a, mpmath.mpc) and abs(a.imag) > tol
         side_b = isinstance(b, mpmath.mpc) and abs(b.imag) > tol
         if side_a and side_b:
-            raise Undefined("neither side is real here")
+            if op not in ("=", "!="):
+                raise Undefined("neither side is real here")
+            # Two non-real values are still equal or not (sqrt(x/y) = sqrt(x)/sqrt(y) at x > 0 > y).
+            same = abs(a - b) <= tol
+            return Judgement(same == (op == "="), (a - b,), tol)
         if side_a or side_b:
             return Judgement(False, ((a if side_a else b).imag,), tol, nonreal="left" if side_a else "right",
                              margin=-math.inf)
@@ -1015,6 +1070,8 @@ class Search:
     special: int = 0  # special points tested (0, +-1, ends of intervals, roots of lhs - rhs, ...)
     local: int = 0  # local searches for a counterexample (minimising the slack of an inequality)
     undecided: int = 0  # points where a strict relation's sides agreed to every digit computed
+    undefined_at: str = ""  # "the left side is not defined at x = 0": a special point of the domain
+    tie: dict | None = None  # the first such point, described as a counterexample would be
 
     def describe(self) -> str:
         """What was searched, for a verdict message."""
@@ -1033,10 +1090,11 @@ LOCAL_DPS = 20
 
 
 def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, max_draws: int,
-           special: bool = True, local: int = 0) -> Search:
+           special: bool = True, local: int = 0, deep: bool = False) -> Search:
     """Test a relation at up to `want` valid random points, then (special) at special points and
     (local > 0) from that many starts of a local minimisation of the slack of an inequality; any
-    failure is confirmed at CONFIRM_DPS before it is reported."""
+    failure is confirmed at CONFIRM_DPS before it is reported; `deep`: a relation between closed
+    numbers that quadrature compared is judged again at DEEP_DPS."""
     out = Search()
     memo: dict = {}
     if sampler.rewrites:
@@ -1067,6 +1125,8 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
                 out.sizes.append(size)
     if tested and _constant_difference(lhs, op, rhs, tested[0][1], sampler, out):
         return out
+    if deep and tested and not _deep_constant(lhs, op, rhs, tested[0][1], sampler, out):
+        return out
     if special and tested:
         # Equalities fail at single points rarely (an identity false somewhere is false on an open
         # set): a few special points there; inequalities and statements get the full list.
@@ -1078,6 +1138,8 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
             if j is not None:
                 out.special += 1
                 tested.append((j.margin, point))
+            elif op != "=" and not out.undefined_at:
+                out.undefined_at = _one_side_undefined(lhs, rhs, point, ro, sampler)
     if local and op in ("<", "<=", ">", ">=") and tested:
         _local_searches(lhs, op, rhs, sampler, tested, ro, memo, local, out)
     out.reason = last_reason
@@ -1108,11 +1170,16 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         # they are exactly equal (x^2 > 0 at x = 0), otherwise no verdict at this point.
         if not _exactly_equal(left2, right2, point):
             out.undecided += 1
+            if out.tie is None:
+                out.tie = {**point.describe(_names_in(lhs, rhs, sampler)), "lhs": _show(left2), "rhs": _show(right2)}
             return None
     elif not stable(first, second):
         return replace(second, holds=True)  # rounding: the difference shrank as precision rose
     if left.approximate or right.approximate:
         out.approximate_mismatch = True
+        return None
+    if sampler is not None and sampler.for_rules and not _limit_givens_hold(sampler, point):
+        out.reason = "a counterexample candidate does not satisfy the limit givens"
         return None
     ce = point.describe(_names_in(lhs, rhs, sampler))
     ce["lhs"], ce["rhs"] = _show(left2), _show(right2)
@@ -1120,6 +1187,105 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         ce[second.nonreal[0] + "hs"] = "not real (" + ce[second.nonreal[0] + "hs"] + ")"
     out.counterexample = ce
     return second
+
+
+DEEP_DPS = 120  # a closed equation evaluated by quadrature is re-judged at this precision
+
+
+def _deep_constant(lhs, op, rhs, point: Point, sampler: Sampler, out: Search) -> bool:
+    """A relation between closed numbers (no names, no functions) that quadrature could only
+    compare to INTEGRAL_AGREE_DIGITS: every "random point" is the same point, so it is judged again
+    at DEEP_DPS and then at 1.5 DEEP_DPS. False (and out.counterexample or out.reason set) when that
+    refutes it or cannot confirm it."""
+    exprs = [x for x in (lhs, rhs) if isinstance(x, sp.Basic)]
+    if len(exprs) < 2 or any(x.free_symbols or x.atoms(AppliedUndef) for x in exprs) \
+            or not any(x.has(sp.Integral) or _lowers_to_integral(x) for x in exprs):
+        return True
+    judged = []
+    for dps in (DEEP_DPS, DEEP_DPS * 3 // 2):
+        try:
+            left, right = evaluate(lhs, point, dps, True), evaluate(rhs, point, dps, True)
+            judged.append((judge(left, op, right, True), left, right))
+        except Undefined:
+            break
+    if len(judged) < 2:
+        out.valid, out.reason = 0, "a relation between constants that quadrature cannot settle"
+        return False
+    (first, _, _), (second, left, right) = judged
+    if first.holds and second.holds:
+        return True
+    if not first.holds and not second.holds and stable(first, second) and not second.tied:
+        with mpmath.workdps(DEEP_DPS):
+            gap = mpmath.nstr(left.data - right.data, 5) if left.kind == right.kind == "number" else ""
+        out.counterexample = {"lhs": _show(left), "rhs": _show(right) + (f" (they differ by {gap})" if gap else "")}
+        return False
+    out.valid, out.reason = 0, "a relation between constants that quadrature cannot settle"
+    return False
+
+
+_POLES = ("division by zero here", "not finite or not a number here", "not finite here")
+
+
+def _one_side_undefined(lhs, rhs, point: Point, ro: bool, sampler: Sampler) -> str:
+    """"the left side is not defined at x = 0" when one side has a pole (or is not a number) at a
+    point of the declared domain where the other side is a finite number, else "". An inequality
+    that says nothing at such a point is not established by the points around it (1/x > 0 for
+    nonnegative x)."""
+    failed = []
+    for side in (lhs, rhs):
+        try:
+            v = evaluate(side, point, DPS, ro)
+        except Undefined as exc:
+            if str(exc) not in _POLES:
+                return ""
+            failed.append(True)
+            continue
+        if v.kind != "number":
+            return ""
+        failed.append(False)
+    if failed.count(True) != 1 or _removable(lhs if failed[0] else rhs, point, ro):
+        return ""
+    shown = ", ".join(f"{k} = {v}" for k, v in point.describe(_names_in(lhs, rhs, sampler)).items())
+    return f"the {'left' if failed[0] else 'right'} side is not defined at {shown}, a point of the declared domain"
+
+
+def _removable(side, point: Point, ro: bool) -> bool:
+    """Whether the side has the same finite value just beside the point (sin(x)/x at 0, which is
+    read as its limit there) rather than a pole (1/x at 0)."""
+    near = []
+    for eps in (mpmath.mpf(10) ** -40, 2 * mpmath.mpf(10) ** -40):
+        shift = sp.Rational(int(eps * 10 ** 41), 10 ** 41)
+        moved = Point({s: v + shift * (1 + abs(v)) if isinstance(v, sp.Rational) else v for s, v in point.values.items()},
+                      point.functions, point.matrices, point.branches, point.parameters)
+        try:
+            v = evaluate(side, moved, DPS, ro)
+        except Undefined:
+            return False
+        if v.kind != "number":
+            return False
+        near.append(v.data)
+    with mpmath.workdps(DPS):
+        return abs(near[0] - near[1]) <= mpmath.mpf(10) ** -6 * max(1, abs(near[0]))
+
+
+def _limit_givens_hold(sampler: Sampler, point: Point) -> bool:
+    """Whether SymPy shows every limit given (set aside when drawing) exactly at this point, so a
+    failure there is a counterexample under the givens."""
+    values = {s: v for s, v in point.values.items()}
+    for rel in sampler.for_rules:
+        try:
+            d = rel.lhs - rel.rhs
+            if not isinstance(d, sp.Expr) or point.matrices:
+                return False
+            for f, lam in point.functions.items():
+                d = d.replace(f, lam) if d.has(f) else d
+            # The limit taken by SymPy, not estimated: it must be shown, not likely.
+            d = sp.simplify(d.xreplace(values).doit())
+        except Exception:  # noqa: BLE001 - SymPy's limit code raises many kinds; unshown means no
+            return False
+        if d != 0:
+            return False
+    return True
 
 
 def _exactly_equal(left: Value, right: Value, point: Point) -> bool:
@@ -1323,22 +1489,32 @@ def _local_searches(lhs, op, rhs, sampler: Sampler, tested: list, ro: bool, memo
             continue
         out.local += 1
         best = problem.minimise(LOCAL_EVALS)
-        if best is None:
-            continue
-        try:
-            point = sampler.vary(base, best)
-        except Undefined:
-            continue
-        _try(lhs, op, rhs, point, ro, memo, sampler, out)
-        if out.counterexample:
-            return
+        if best is not None:
+            try:
+                _try(lhs, op, rhs, sampler.vary(base, best), ro, memo, sampler, out)
+            except Undefined:
+                pass
+            if out.counterexample:
+                return
+        # A strict relation whose slack nearly vanishes at an interior minimum may tie exactly at a
+        # closed-form point (sin(x) < 1 at pi/2) that no decimal point can hit: try that point.
+        tie = problem.tie_candidate()
+        if tie:
+            try:
+                _try(lhs, op, rhs, sampler.vary(base, tie), ro, memo, sampler, out)
+            except Undefined:
+                continue
+            if out.counterexample:
+                return
 
 
 class _Problem:
     """The slack of an inequality as a function of the continuous names, for a local search."""
 
-    def __init__(self, slack, names, maps, checks, strict):
+    def __init__(self, slack, names, maps, checks, strict, size=None):
         self.slack, self.names, self.maps, self.checks, self.strict = slack, names, maps, checks, strict
+        self.size = size  # |lhs| + |rhs|, what "nearly vanishes" is measured against
+        self.closest = None  # (slack, parameters) at the end of minimise()
 
     @classmethod
     def build(cls, lhs, op, rhs, sampler: Sampler, base: Point, ro: bool):
@@ -1373,10 +1549,11 @@ class _Problem:
             known.update(fixed)
             errors = mpeval.Errors()
             slack = mpeval.compile_expr(slack_e.xreplace(known), errors)
+            size = mpeval.compile_expr((abs(l_e) + abs(r_e)).xreplace(known), errors)
             checks = [(mpeval.compile_expr(c.xreplace(known), errors), strict) for c, strict in checks_e]
         except (mpeval.NotSupported, Undefined, TypeError, ValueError):
             return None
-        return cls(slack, names, maps, checks, op in ("<", ">"))
+        return cls(slack, names, maps, checks, op in ("<", ">"), size)
 
     def value(self, u) -> float:
         """The slack at parameters u (math.inf outside the givens or where undefined)."""
@@ -1431,9 +1608,52 @@ class _Problem:
                             vals[k] = self.value(simplex[k])
                         evals += n
             k = min(range(n + 1), key=lambda k: vals[k])
+            self.closest = (vals[k], simplex[k])
             if not (vals[k] < 0 or (self.strict and vals[k] == 0)):
                 return None
             return {s: m.exact(x) for s, m, x in zip(self.names, self.maps, simplex[k])}
+
+
+    def tie_candidate(self) -> dict | None:
+        """For a strict relation whose slack at the end of minimise() is within 10^-9 of the terms'
+        size: the parameters there recognised as closed forms (rationals, multiples of pi, e,
+        square roots, log 2), or None. Only a candidate: _try refutes only an exact tie."""
+        if not self.strict or self.closest is None or self.size is None:
+            return None
+        value, u = self.closest
+        if not (0 <= value < math.inf):
+            return None
+        with mpmath.workdps(LOCAL_DPS):
+            try:
+                env = {s: m.forward(x) for s, m, x in zip(self.names, self.maps, u)}
+                size = self.size(env)
+                if isinstance(size, mpmath.mpc) or value > 1e-9 * max(float(size), 1e-300):
+                    return None
+            except (ZeroDivisionError, ValueError, OverflowError, ArithmeticError, TypeError):
+                return None
+        out = {}
+        for s, v in env.items():
+            x = _closed_form(v)
+            if x is None:
+                return None
+            out[s] = x
+        return out
+
+
+_CONSTANTS = [sp.pi, sp.E, sp.sqrt(2), sp.sqrt(3), sp.log(2)]
+
+
+def _closed_form(v):
+    """A short closed form within 10^-8 (relatively) of the mpf v, or None."""
+    if abs(v) > 1e6:
+        return None
+    try:
+        x = sp.nsimplify(sp.Float(mpmath.nstr(v, 18), 18), _CONSTANTS, tolerance=1e-8 * max(1.0, abs(float(v))))
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if isinstance(x, sp.Float) or sp.count_ops(x) > 12 or not x.is_real:
+        return None
+    return x
 
 
 class _VariableMap:

@@ -72,7 +72,12 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
     roots = clock.attempt(lambda: _all_roots(parts, var, domain), share=0.4)
     if isinstance(roots, str) or roots is None:
         why = roots or "finding the solutions failed or ran out of time"
-        return Outcome(unknown=f"the claimed value may not be the only solution for {var}: {why}")
+        # Not a proof, but still a test: the claimed value must solve the equation, and no member of
+        # an infinite solution set (x = pi for sin(x) = 0) may differ from it.
+        members = clock.attempt(lambda: _some_members(parts, var, domain), share=0.2) or []
+        necessary = [existence] + [Implication(Relation(var, "=", r), task.cur) for r in members
+                                   if not _same(r, value, clock)]
+        return Outcome(necessary, unknown=f"the claimed value may not be the only solution for {var}: {why}")
     if not roots:
         return Outcome([existence], note="the equation has no solution in the declared domain")
     note = ("the claimed solution satisfies the equation; it is the only solution"
@@ -112,6 +117,8 @@ def _all_roots(parts, x, domain):
         if not e.has(x):
             return "a part of the equation does not involve " + str(x)
         found, exact = sp.solveset(e, x, domain), True
+        if found is sp.S.EmptySet:
+            found = sp.FiniteSet()  # no solution at all: a complete (empty) list
         finite = [a for a in found.args if isinstance(a, sp.FiniteSet)] if isinstance(found, sp.Intersection) \
             else found.args[:1] if isinstance(found, sp.Complement) and isinstance(found.args[0], sp.FiniteSet) else []
         if finite:
@@ -129,6 +136,25 @@ def _all_roots(parts, x, domain):
     if roots is None:
         return "the equation holds for every value"
     return roots
+
+
+def _some_members(parts, x, domain) -> list:
+    """A few members (n = 0, 1, -1, 2) of the periodic families solveset gives for the first part."""
+    for e in parts:
+        e = as_basic(e)
+        if e == 0 or not e.has(x):
+            continue
+        out = []
+        for family in sp.solveset(e, x, domain).atoms(sp.ImageSet):
+            lam, base = family.lamda, family.base_sets[0]
+            if len(lam.variables) != 1 or base != sp.S.Integers:
+                continue
+            for n in (0, 1, -1, 2):
+                r = lam(n)
+                if r.is_number and r.is_real and domain.contains(r) is sp.true and r not in out:
+                    out.append(r)
+        return out[:6]
+    return []
 
 
 def _degenerate(e, x) -> str:

@@ -180,7 +180,7 @@ class Outcome:
     """What a rule hands to the kernel: obligations to discharge, or a reason it cannot check."""
 
     obligations: list = field(default_factory=list)  # list of Relation (or Implication)
-    unknown: str = ""
+    unknown: str = ""  # with obligations: they are necessary only (one refuted refutes, else unknown)
     note: str = ""
     extra: tuple = ()  # SymbolInfo for variables a rule frees (e.g. the integration variable)
 

@@ -333,6 +333,15 @@ def parse_tree(text: Text, start: str):
     return _parse_tree(text, start)
 
 
+def reads_as_entry(tree, text: Text, scope: Scope) -> bool:
+    """Whether the checker reads a `call_index` or `group_index` tree (inv(M)[1, 1], (M^-1)[1, 2]) as an entry
+    of a matrix rather than a product with a bracket (det(X) [[a, b], [c, d]]^-1), for report.written."""
+    try:
+        return not isinstance(ExprBuilder(scope, text).transform(tree), _Jux)
+    except VisitError:
+        return True  # an input error the checker reports at this entry
+
+
 def _syntax_error(exc: UnexpectedInput, text: Text, start: str) -> ParseError:
     line, col = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):

@@ -255,3 +255,30 @@ def test_the_display_says_what_the_checker_reads():
         checked = parse_expression_or_relation(text, scope)
         shown = _value(written.line(text, scope), names)
         assert sp.simplify(shown - checked) == 0, (src, shown, checked)
+
+
+def test_an_entry_after_a_call_or_a_bracket_shows_as_the_checker_reads_it():
+    """`inv(X)[1, 2]` and `(X^-1)[2, 1]` are entries (typeset with a subscript); `det(X) [[a, b], [c, d]]^-1` is a
+    product whose power belongs to the bracket; Law[...] is named as written (not as Var)."""
+    from proofcheck.model import Declaration, Span, Text
+    from proofcheck.parse import build_scope
+    from proofcheck.report import written
+    path = "<t>"
+    scope = build_scope([Declaration(("a", "b", "c", "d"), Text("real", path, ((1, 1),)), Span(path, 1, 1))], [])
+
+    def shown(src):
+        w = written.line(Text(src, path, ((1, 1),)), scope)
+        assert written.text(w) == src
+        return w, latex_of(w)
+
+    w, tex = shown("inv([[a, b], [c, d]])[1, 2]")
+    assert w.kind == "entry" and tex.endswith(r"\right)_{1, 2}")
+    w, tex = shown("([[a, b], [c, d]]^-1) [2, 1]")
+    assert w.kind == "entry" and tex.endswith(r"^{-1}\right)_{2, 1}")
+    w, tex = shown("det([[a, b], [c, d]]) [[a, b], [c, d]]^-1")
+    assert w.kind == "jux" and w.args[1].kind == "pow" and w.args[1].args[0].kind == "bracket"
+    w, tex = shown("(a + b)[1, 2]")  # a scalar times a column
+    assert w.kind == "jux" and w.args[1].kind == "bracket"
+    w, tex = shown("Law[a ~ Normal(0, 1)](2 a)")
+    assert tex.startswith(r"\operatorname{Law}_")
+    ET.fromstring(mathml(w))

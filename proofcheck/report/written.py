@@ -73,9 +73,10 @@ def _named(scope, name: str) -> str:
 class _Builder(Transformer):
     """Lark tree -> W nodes."""
 
-    def __init__(self, scope, src: str):
+    def __init__(self, scope, src: str, entries: frozenset = frozenset()):
         super().__init__()
         self.scope, self.src = scope, src
+        self.entries = entries  # (start, end) of the `head[i, j]` the checker reads as matrix entries
 
     def _w(self, meta, kind, args=(), text="", tight=False, open_=False) -> W:
         start = getattr(meta, "start_pos", 0) if not getattr(meta, "empty", True) else 0
@@ -193,6 +194,24 @@ class _Builder(Transformer):
             return self._w(meta, "jux", (head, paren), tight=tight, open_=True)
         return self._w(meta, "call", items, name)
 
+    def call_index(self, meta, name_tok, call_args, args):
+        head_end = self.src.rfind(")", 0, self.src.rfind("[", 0, args[0].start)) + 1
+        head = self.call(_Span(meta.start_pos, head_end), name_tok, call_args)
+        return self._indexed(meta, head, args)
+
+    def group_index(self, meta, x, args):
+        head_end = self.src.rfind(")", 0, self.src.rfind("[", 0, args[0].start)) + 1
+        return self._indexed(meta, W("group", (_closed(x),), "", False, False, meta.start_pos, head_end), args)
+
+    def _indexed(self, meta, head: W, args) -> W:
+        """`inv(M)[1, 1]`: an entry where the checker reads one, else the head times a bracket."""
+        open_at = self.src.rfind("[", 0, args[0].start)
+        tight = not any(ch.isspace() for ch in self.src[head.end:open_at])
+        if (meta.start_pos, meta.end_pos) in self.entries:
+            return self._w(meta, "entry", (_closed(head), *args), tight=tight)
+        bracket = W("bracket", args, "", False, False, open_at, meta.end_pos)
+        return self._w(meta, "jux", (_closed(head), bracket), tight=tight, open_=True)
+
     def prime_call(self, meta, name_tok, primes, args):
         return self._w(meta, "prime", args, str(name_tok) + str(primes))
 
@@ -219,9 +238,20 @@ class _Builder(Transformer):
         return self._w(meta, "rel", (_closed(lhs), _closed(rhs)), str(op))
 
 
+@dataclass(frozen=True)
+class _Span:
+    """The positions of a part of a node (the call in `inv(M)[1, 1]`), as lark's meta gives them."""
+
+    start_pos: int
+    end_pos: int
+    empty: bool = False
+
+
 def _build(tree, scope, text: Text) -> W:
-    from proofcheck.parse import mark_inner_products
-    return _closed(_Builder(scope, mark_inner_products(text.text)).transform(tree))
+    from proofcheck.parse import mark_inner_products, reads_as_entry
+    entries = frozenset((t.meta.start_pos, t.meta.end_pos) for t in tree.iter_subtrees()
+                        if t.data in ("call_index", "group_index") and reads_as_entry(t, text, scope))
+    return _closed(_Builder(scope, mark_inner_products(text.text), entries).transform(tree))
 
 
 def _tree(text: Text, start: str):
@@ -290,6 +320,8 @@ def text(w: W) -> str:
         return f"{w.text}({_text_list(a)})"
     if k == "index":
         return f"{w.text}[{_text_list(a)}]"
+    if k == "entry":
+        return f"{text(a[0])}{'' if w.tight else ' '}[{_text_list(a[1:])}]"
     if k == "kwarg":
         return f"{w.text} = {text(a[0])}"
     if k == "side":
@@ -451,11 +483,16 @@ class _Latex:
         name = self.name(w.text)
         return f"{{{name}}}_{{{self.items(w.args)}}}" if "_" in name or "^" in name else f"{name}_{{{self.items(w.args)}}}"
 
+    def _entry(self, w):
+        head = w.args[0]
+        inner = self.items(head.args) if head.kind == "group" else self(head)
+        return f"{self.paren(inner)}_{{{self.items(w.args[1:])}}}"
+
     def _dderiv(self, w):
         return rf"\frac{{d}}{{d {self(w.args[0])}}}" + self.paren(self(w.args[1]))
 
     def _expect(self, w):
-        head = r"\mathbb{E}" if w.text == "E" else r"\operatorname{Var}"
+        head = r"\mathbb{E}" if w.text == "E" else rf"\operatorname{{{w.text}}}"
         return f"{head}_{{{self.items(w.args[:-1])}}}" + self.paren(self(w.args[-1]), "[", "]")
 
     def _divergence(self, w):
@@ -718,8 +755,13 @@ class _MathML:
     def _dderiv(self, w):
         return _row(self._d(w.args[0]), self.paren(self(w.args[1])))
 
+    def _entry(self, w):
+        head = w.args[0]
+        inner = self.items(head.args) if head.kind == "group" else self(head)
+        return f"<msub>{self.paren(inner)}{_row(self.items(w.args[1:]))}</msub>"
+
     def _expect(self, w):
-        head = _mi("\U0001d53c") if w.text == "E" else _mi("Var")
+        head = _mi("\U0001d53c") if w.text == "E" else _mi(w.text)
         return _row(f"<msub>{head}{_row(self.items(w.args[:-1]))}</msub>", self.paren(self(w.args[-1]), "[", "]"))
 
     def _divergence(self, w):

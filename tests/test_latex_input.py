@@ -1153,3 +1153,30 @@ def test_a_chain_that_cannot_be_graded_is_not_recorded_as_read():
     for line in (5, 7):
         assert kinds[line][0] == "not read" and "line 3, column 14" in kinds[line][1], kinds[line]
     assert kinds[9] == ("read", "")
+
+
+def test_the_students_own_notation_off_the_path_is_a_remark():
+    # seeds 000-004: `p_\theta(x|z)`, `P_X`, `\psi_i` are the student's own notation the key does not model. Before
+    # the chain that holds the part's final answer such a formula is a remark (not checked, not a reader failure);
+    # from the start of the final chain on it may be on the path to the answer and stays `not read`
+    from proofcheck.latex import sheet_sections
+    key = parse_derivation_text(textwrap.dedent("""\
+        proofcheck: 1
+        title: t
+        symbols:
+          x, y: real
+        claim: x + y = y + x
+        steps: |
+          x + y
+            = y + x
+        """), "k.yaml")
+    text = ("Question 1\n\n$$\\log p_\\theta(x) = \\log p_\\theta(y)$$\n\n$$x + y = y + x$$\n\n"
+            "$$= y + x + P_X$$\n")
+    by_part, sheet = sheet_sections(text, "s.md", key, {"main": ["1"]})
+    kinds = {f.line: (f.kind, f.reason) for f in sheet.formulas}
+    assert kinds[3][0] == "remark" and kinds[3][1].startswith("uses `p_\\theta`, which the key does not model")
+    assert kinds[5] == ("read", "")
+    assert kinds[7][0] == "not read" and "P_X" in kinds[7][1]
+    # a part with no chain at all keeps every such formula `not read`
+    _, sheet = sheet_sections("Question 1\n\n$$\\log p_\\theta(x) = x$$\n", "s.md", key, {"main": ["1"]})
+    assert [f.kind for f in sheet.formulas] == ["not read"]

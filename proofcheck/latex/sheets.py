@@ -255,6 +255,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     headings = sheet_headings(text) if sections else []
     section = ""
     section_part: str | None = None  # the key part answered under the current heading
+    case: Formula | None = None  # the case of the sentence being read (`if $0 < x < 1$, then ...`)
+    case_end = -1
 
     def flush() -> None:
         nonlocal formulas, builder
@@ -292,6 +294,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             continue
         if inline:
             kept = _inline_formulas(found, text, start)
+            case, case_end = _case_of(kept, text, start, end, case, case_end)
             for f in kept:
                 if f.dead and _defines_key_name(f, names_for(current or section_part or default), src):
                     f.dead = False  # `where mu_Q = ...` of a name the key defines: the student's claim, checked
@@ -305,6 +308,29 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             formulas.append((f, current or section_part, names_for(owner)))
     flush()
     return sheet
+
+
+_CASE_WORDS = {"if", "when", "whenever"}
+_SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
+
+
+def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula | None,
+             case_end: int) -> tuple[Formula | None, int]:
+    """`If $\gamma \geq 1$, then $\sqrt{\gamma^2 - 1} \geq 0$, and thus $... < 0$.`: a case opened by `if`/`when`
+    holds for the formulas after it up to the end of its sentence (seed 004, line 516); they are checked under
+    it (chains.build_chains). Returns the case and where its sentence ends, for the next inline formula."""
+    if case is not None and start < case_end:
+        for f in kept:
+            if not f.dead:
+                f.case = case
+    line_start = text.rfind("\n", 0, start - 1) + 1
+    m = _LAST_WORD.search(text, line_start, start - 1)
+    if m and m.group(1).lower() in _CASE_WORDS and len(kept) == 1 and kept[0].error is None:
+        stop = _SENTENCE_END.search(text, end)
+        return kept[0], (stop.start() if stop else len(text))
+    if case is not None and start >= case_end:
+        return None, -1
+    return case, case_end
 
 
 def _defines_key_name(f: Formula, names: Names, src: Source) -> bool:
@@ -382,7 +408,39 @@ def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, li
         chains = [c for c in sheet.chains if section_matches(c.section, labels)]
         if chains:
             out[name] = _joined(chains)
+        _note_remarks(sheet, labels, chains, out.get(name, []))
     return out, sheet
+
+
+_UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared")
+
+
+def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: list[Chain]) -> None:
+    """A formula of one key part that is not read only because it uses the student's own notation (a name the key
+    does not declare: `p_\theta(x|z)`, `P_X`, `\psi_i`) and that lies before the chain holding the part's final
+    answer is a remark in the student's notation, not a reader failure: the answer does not depend on it through
+    any chain. From the start of the final chain on, such a formula may be on the path to the answer: it stays
+    `not read` (and the part is flagged for review). A part with no chain keeps all of them `not read`."""
+    if not chains or chains[-1].span is None:
+        return
+    # the final chain as graded may start after its unreadable first lines: it starts where the chain it was read
+    # from starts
+    start = (chains[-1].span.line, chains[-1].span.col)
+    start = max(((c.span.line, c.span.col) for c in raw if c.span is not None and (c.span.line, c.span.col) <= start),
+                default=start)
+    # the premise of a chain that is not graded (`I \rightarrow D_{xD}` before `\Rightarrow` lines) carries the
+    # readable lines after it: those are flagged, and their premise stays with them
+    held = {(t.span.line, t.span.col) for c in raw if _readable_start(c) is None and
+            any(getattr(t, "error", None) is None for t in c.steps) for t in c.steps if t.span is not None}
+    for f in sheet.formulas:
+        if f.kind != "not read" or not section_matches(f.section, labels) or (f.line, f.column) >= start or \
+                any(line == f.line for line, _ in held):
+            continue
+        m = _UNDECLARED.match(f.reason)
+        if m:
+            f.kind = "remark"
+            f.reason = (f"uses `{m.group(1)}`, which the key does not model: a statement in the student's own "
+                        f"notation, not on the path to the answer (not checked)")
 
 
 def _note_dropped_chains(sheet: Sheet) -> None:

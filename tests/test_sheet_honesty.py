@@ -293,3 +293,38 @@ def test_a_one_step_key_accepts_the_one_step(tmp_path):
         "  diff(x^2 + x, x)\n    = diff(x^2, x) + diff(x, x)\n", "  diff(x^2 + x, x)\n"),
         {"one.md": r"$$\frac{d}{dx}\left(x^2 + x\right) = 2x + 1$$" + "\n"})["one.md"]
     assert g.score == g.max_score, g.feedback
+
+
+# sectioned key: the student's own names (`L(w) = ...`) are definitions for the rest of the section
+DEF_KEY = """\
+proofcheck: 1
+title: A derivative of the student's own loss
+parts:
+  - name: main
+    symbols:
+      w, a: real
+    claim: diff(w^2 - a w, w) = 2 w - a
+    steps: |
+      diff(w^2 - a w, w)
+        = 2 w - a
+grading:
+  parts:
+    main: {section: "1"}
+"""
+
+
+def test_the_students_own_definition_is_used_and_checked(tmp_path):
+    # seed 004 lines 117-121: `L(w) = ...` names the student's loss (the key does not declare L); the derivative of
+    # L(w) after it reads with that definition, so a wrong derivative is refuted at its line (here: a sign)
+    gs = grade_sheets(tmp_path, DEF_KEY, {
+        "right.md": "Question 1\n\n$$L(w) = w^2 - a w$$\n\n$$\\frac{\\partial L(w)}{\\partial w} = 2 w - a$$\n",
+        "wrong.md": "Question 1\n\n$$L(w) = w^2 - a w$$\n\n$$\\frac{\\partial L(w)}{\\partial w} = 2 w + a$$\n",
+        # a value (`L = 2`), `\Rightarrow L = ...` and a law (`L(w) = \mathcal{N}(...)`) are not notation
+        "value.md": "Question 1\n\n$$L = 1 + 1$$\n\n$$\\Rightarrow K = w$$\n\n$$L(w) = \\mathcal{N}(w, 1)$$\n",
+    })
+    right, wrong, value = gs["right.md"], gs["wrong.md"], gs["value.md"]
+    assert [(f.line, f.kind) for f in right.formulas] == [(3, "definition"), (5, "read")]
+    assert "`L`" in right.formulas[0].reason
+    assert statuses(right) == ["proved"] and right.score == right.max_score
+    assert statuses(wrong) == ["refuted"] and wrong.score == 0
+    assert [f.kind for f in value.formulas] == ["not read", "not read", "not read"]

@@ -273,12 +273,14 @@ def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, li
         review = [f"line {f.line}, column {f.column} could not be read ({f.reason.rstrip('.')})" for f in unread]
         group = len(sub.attempts)
         for k, c in enumerate(chains):
-            sub.attempts.append(replace(merge_attempt(key.parts[name], None, c.steps, c.span), group=group,
+            # the student's own definitions on the sheet (`L(w) = ...` of a name the key does not declare)
+            own = Part(name, None, [], [], list(c.define)) if c.define else None
+            sub.attempts.append(replace(merge_attempt(key.parts[name], own, c.steps, c.span), group=group,
                                         inline=c.inline, review=review if k == 0 else []))
             for i, t in enumerate(c.steps):
                 if getattr(t, "alternative", None) is not None:
                     other = c.steps[:i] + [t.alternative] + c.steps[i + 1:]
-                    sub.attempts.append(replace(merge_attempt(key.parts[name], None, other, c.span), group=group,
+                    sub.attempts.append(replace(merge_attempt(key.parts[name], own, other, c.span), group=group,
                                                 variant=True, inline=c.inline, variant_line=i))
 
 

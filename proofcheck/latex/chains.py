@@ -69,6 +69,7 @@ class Chain:
     claim: Text | None = None  # the chain's own claim: its first line related to its last
     inline: bool = False  # every formula of it is inline math ($...$ in a sentence)
     section: str = ""  # the heading it is written under ("2.c"; "" before any heading)
+    define: list[Text] = field(default_factory=list)  # the student's own definitions (`L(w) := ...`) its lines use
 
 
 @dataclass
@@ -418,6 +419,8 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                                          f.inline, relation, latex))
             continue
         segs = translate_formula(f, names, src, where)
+        if f.defines and len(segs) >= 2 and segs[0].error is None:  # `L(w) = A = B`: L is defined, the chain is A = B
+            segs = [replace(segs[1], op=None, op_off=segs[1].start)] + segs[2:]
         if f.inline and _values_only(segs):
             skipped += 1
             if notes is not None:
@@ -434,6 +437,9 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                 sp = err.span
                 notes.append(FormulaNote(sp.line if sp else line, sp.col if sp else col, "not read",
                                          " ".join(err.message.split()), section, f.inline, relation, latex))
+            elif f.defines:
+                notes.append(FormulaNote(line, col, "definition", f"the student's definition of `{f.defines}`, used "
+                                         "for the rest of this section", section, f.inline, relation, latex))
             else:
                 notes.append(FormulaNote(line, col, "read" if relation else "expression", "", section, f.inline,
                                          relation, latex))

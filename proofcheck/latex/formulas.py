@@ -29,6 +29,7 @@ class Formula:
     start: int = 0
     error: ProofcheckError | None = None  # e.g. a bracket never closed on this line
     inline: bool = False  # from inline math ($...$ in a sentence)
+    defines: str | None = None  # `L(w) = ...`: the student's definition of L (its head is dropped from the chain)
 
 
 OPENERS = {("char", "("), ("char", "["), ("char", "{"), ("setopen", None), ("langle", None), ("matbegin", None)}

@@ -13,7 +13,7 @@ from proofcheck.latex.names import DEFINED_NAME, Names
 from proofcheck.latex.vocabulary import CONDITION_WORDS
 from proofcheck.latex.formulas import Formula
 from proofcheck.latex.grammar import translate_tokens
-from proofcheck.latex.chains import Chain, ChainBuilder, FormulaNote, Sheet, build_chains
+from proofcheck.latex.chains import Chain, ChainBuilder, FormulaNote, Sheet, build_chains, emit_text
 from proofcheck.latex.blocks import block_formulas
 
 
@@ -224,6 +224,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     latex_names = key.latex_names if key is not None else {}
     default = part if part in key_parts else (next(iter(key_parts)) if len(key_parts) == 1 else None)
     names_cache: dict[str | None, Names] = {}
+    local: dict[str, dict[str, tuple]] = {}  # section -> the student's own definitions made there (name -> ...)
 
     def names_for(name: str | None) -> Names:
         if name not in names_cache:
@@ -261,6 +262,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     def flush() -> None:
         nonlocal formulas, builder
         chains, orphans, skipped = build_chains(formulas, src, " in the key", builder, sheet.formulas, section)
+        for c in chains:  # the student's definitions the chain's lines may use, for checking them
+            c.define = [d[2] for d in local.get(section, {}).values()]
         sheet.chains.extend(chains)
         sheet.errors.extend(orphans)
         sheet.skipped += skipped
@@ -305,9 +308,84 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             found = kept
         for f in found:
             owner = current or section_part or default
-            formulas.append((f, current or section_part, names_for(owner)))
+            base = names_for(owner)
+            here = local.setdefault(section, {})
+            names = _with_local(base, here)
+            # only where the grader checks chains with the student's definitions (a key with sections)
+            d = _local_definition(f, names, src) if sections and key is not None else None
+            if d is not None:
+                here[d[0]] = d
+                f.defines = d[0]
+                names = _with_local(base, here)
+            formulas.append((f, current or section_part, names))
     flush()
     return sheet
+
+
+_DEFINITION_HEAD = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(\s*([A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)*)"
+                              r"\s*\))?\s*")
+
+
+def _with_local(base: Names, local: dict[str, tuple]) -> Names:
+    """A part's names with the student's own definitions of one section added."""
+    if not local:
+        return base
+    return replace(base, defines={**base.defines, **{n: d[1] for n, d in local.items()}})
+
+
+def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int | None, Text] | None:
+    """`L(\boldsymbol{w}) = \|y - Xw\|^2`, `f(a) := ...`, `J = ...` whose head is a name the key does not declare:
+    the student's definition of their own notation, (name, parameters, `L(w) := ...` as ASCII), used for the rest
+    of the section so that `\frac{\partial L(w)}{\partial w}` reads. The parameters must be names and everything
+    on the right must read with the key's names; a matrix written out (`J = \begin{pmatrix}...`) is a result the
+    student computed, not notation, and is left to be read (or not) as a step."""
+    if f.error is not None or f.dead or len(f.segments) < 2 or not f.segments[0].toks or \
+            f.segments[0].rel is not None:
+        return None  # `\Rightarrow H = ...` states a result
+    rel = f.segments[1].rel
+    if rel is None or rel.kind != "rel" or rel.value != "=" or not f.segments[1].toks:
+        return None
+    head = f.segments[0].toks
+    try:
+        translate_tokens(head, names, src, "", head[-1].end)
+        return None  # the head reads: a claim about the key's names
+    except ProofcheckError as exc:
+        m = _UNDECLARED.match(exc.message)
+        if m is None or exc.span is None or (exc.span.line, exc.span.col) != src.pos(head[0].start):
+            return None
+        name = m.group(2) or m.group(1)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or names.known(name):
+        return None
+    opens = [t for t in head if t.at("char", "(")]
+    params = None
+    if opens:
+        depth, commas = 0, 0
+        for t in head:
+            depth += t.at("char", "(") - t.at("char", ")")
+            commas += depth == 1 and t.at("char", ",")
+        params = commas + 1
+    trial = replace(names, defines={**names.defines, name: params})
+    try:
+        lhs = translate_tokens(head, trial, src, "", head[-1].end)
+        rhs = translate_tokens(f.segments[1].toks, trial, src, "", f.segments[1].toks[-1].end)
+    except ProofcheckError:
+        return None
+    lhs_text = "".join(t for t, _ in lhs.parts)
+    rhs_text = "".join(t for t, _ in rhs.parts)
+    m = _DEFINITION_HEAD.fullmatch(lhs_text)
+    if m is None or m.group(1) != name or (params is None) != (m.group(2) is None) or "[[" in rhs_text or \
+            re.search(rf"\b{re.escape(name)}\b", rhs_text):
+        return None
+    # a value (`\lambda = 1 + 1`) is a result the student computed; `q(z|x) = \mathcal{N}(...)` states a model
+    # (a density written as its law), which the key models or not
+    if not re.search(r"[A-Za-z]", rhs_text) or re.match(r"\s*(?:Normal|Bernoulli|Uniform|Dirac)\s*\(", rhs_text):
+        return None
+    if m.group(2) is not None and any(not trial.known(p.strip()) for p in m.group(2).split(",")):
+        return None
+    end = f.segments[1].toks[-1].end
+    text = emit_text(list(lhs.parts) + [(" := ", rel.start)] + list(rhs.parts), src, end,
+                     " ".join(src.text[head[0].start:end].split()))
+    return name, params, text
 
 
 _CASE_WORDS = {"if", "when", "whenever"}
@@ -498,7 +576,7 @@ def _joined(chains: list[Chain]) -> list[Chain]:
         if prev is not None and not prev.statement and not c.statement and \
                 _bare(prev.steps[-1]) == _bare(c.steps[0]) and getattr(c.steps[0], "error", None) is None:
             joined[-1] = Chain(prev.steps + c.steps[1:], False, prev.span, prev.part, None, prev.inline and c.inline,
-                               prev.section)
+                               prev.section, prev.define + [d for d in c.define if d not in prev.define])
             continue
         joined.append(c)
     return joined

@@ -246,8 +246,9 @@ def test_json_summary_counts_every_status(tmp_path):
     title: all statuses
     symbols:
       x, y: real
-      z: real
       q: positive
+      n: positive integer
+      v, w: vector(n)
     parts:
       - name: p
         claim: (x + y)^2 = x^2 + 2 x y + y^2
@@ -265,10 +266,10 @@ def test_json_summary_counts_every_status(tmp_path):
           (x + y)^2
             = x^2 + y^2
       - name: u
-        claim: Var[z ~ Normal(0, 1), x ~ Normal(0, 1)](z + x) = 2
+        claim: jacobian((w^T v) v, v) = v w^T + (w^T v) eye(n)
         steps: |
-          Var[z ~ Normal(0, 1), x ~ Normal(0, 1)](z + x)
-            = 2
+          jacobian((w^T v) v, v)
+            = v w^T + (w^T v) eye(n)
     """
     p = write_yaml(tmp_path, text)
     code, doc, err = run_json(["verify", p, "--timeout", "3"])

@@ -1180,3 +1180,82 @@ def test_the_students_own_notation_off_the_path_is_a_remark():
     # a part with no chain at all keeps every such formula `not read`
     _, sheet = sheet_sections("Question 1\n\n$$\\log p_\\theta(x) = x$$\n", "s.md", key, {"main": ["1"]})
     assert [f.kind for f in sheet.formulas] == ["not read"]
+
+
+# --------------------------------------------------------------------------- seed gaps A.3-A.5, B.2 (issue 15)
+_GAMMA_KEY = """\
+proofcheck: 1
+title: t
+symbols:
+  gamma: positive
+  lambda: complex
+  a, b, k: real
+  theta, psi: real
+claim: gamma^2 = gamma gamma
+steps: |
+  gamma^2
+    = gamma gamma
+"""
+
+
+def _sheet(text: str):
+    return read_markdown(text, "s.md", parse_derivation_text(_GAMMA_KEY, "key.yaml"))
+
+
+def test_a_product_set_to_zero_is_the_equation_to_solve():
+    # seed 004, line 440: `= -(\lambda + 1/2)(\lambda^2 + 1/4) = 0` is the characteristic equation whose roots
+    # follow; as the identity p(lambda) = 0 it was refuted
+    sheet = _sheet("$$\\det(\\lambda) = -\\lambda^2 (\\lambda + 1/2) - 1/4(1/2 + \\lambda)$$\n"
+                   "$$= -(\\lambda + 1/2)(\\lambda^2 + 1/4) = 0$$\n\n$$(\\lambda - 1)(\\lambda + 1) = 0$$\n")
+    assert [c.steps[-1].text for c in sheet.chains] == ["= -(lambda + 1/2) (lambda^2 + 1/4)"]
+    assert [(f.line, f.kind) for f in sheet.formulas] == [(1, "read"), (2, "read"), (4, "condition")]
+    assert "equation whose roots follow" in sheet.formulas[1].reason
+    # a zero factor written out, or one factor, stays a step to check
+    sheet = _sheet("$$a = (a - 1)(a + 1) 0 = 0$$\n\n$$b = (a + 1) = 0$$\n")
+    assert [c.steps[-1].text for c in sheet.chains] == ["= 0", "= 0"]
+
+
+def test_an_if_then_case_is_the_premise_of_what_follows_in_its_sentence():
+    # seed 004, line 516: results stated under a prose case are checked under it (a statement step), `i\sqrt{...}`
+    # with nothing named i is the imaginary unit, and `Re(\lambda) = \{...\}` lists values (a condition)
+    sheet = _sheet("We know $\\gamma > 0$, if $0 < \\gamma < 1$, then $\\sqrt{\\gamma^2 - 1} = i\\sqrt{1 - \\gamma^2}$ "
+                   "(i is complex), and thus $\\text{Re}(\\lambda) = \\{-\\frac{1}{2}, -\\frac{1}{2}\\gamma\\}$. "
+                   "If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$. Then $\\gamma > \\sqrt{\\gamma^2 - 1}$.\n")
+    assert [(c.statement, [t.text for t in c.steps]) for c in sheet.chains] == [
+        (False, ["gamma", "> 0"]),
+        (True, ["(gamma - (0)) ((1) - gamma) > 0", "==> sqrt(gamma^2 - 1) = I sqrt(1 - gamma^2)"]),
+        (True, ["gamma >= 1", "==> sqrt(gamma^2 - 1) >= 0"]),
+        (False, ["gamma", "> sqrt(gamma^2 - 1)"])]  # a new sentence: the case is over
+    assert [f.kind for f in sheet.formulas] == ["read", "condition", "read", "condition", "condition", "read",
+                                                "read"]
+    assert sheet.formulas[3].reason == "the set of values a quantity takes, not a step"
+    # a range between numbers that is empty, or mixes < and <=, is not made a premise
+    sheet = _sheet("If $1 < \\gamma < 0$, then $\\gamma^2 = \\gamma \\gamma$. If $0 < \\gamma \\leq 1$, then "
+                   "$\\gamma^2 = \\gamma \\gamma$.\n")
+    assert [c.statement for c in sheet.chains] == [False, False]
+
+
+def test_a_display_block_using_the_side_result_starts_a_new_chain():
+    # seed 003, line 78: `$$= -\sum \log\sigma_i - \frac12 k + ...$$` after the side computation `E[S^T S] = ... = k`
+    # resumes the main derivation with k substituted; as a step from `k` a correct line was refuted
+    sheet = _sheet("$$b = a$$\n$$= a + 0$$\n\n$$b = \\sum_{i=1}^k 1 = k$$\n\n$$= a - \\frac{1}{2} k$$\n\n"
+                   "$$= a - k/2$$\n\n$$a = k$$\n\n$$= k$$\n")
+    assert [[t.text for t in c.steps] for c in sheet.chains] == [
+        ["b", "= a", "= a + 0"],  # the first chain of a section: nothing to resume, a step as written
+        ["b", "= sum(1, i, 1, k)", "= k"], ["a - 1/2 k", "= a - k/2"], ["a", "= k", "= k"]]
+    assert sheet.formulas[3].reason.startswith("starts a new chain")
+
+
+def test_arrows_after_labels_and_values():
+    # seed 001, lines 222-234: `II $\rightarrow E$` and `(I) \Rightarrow A = B \Rightarrow` (a label, an arrow);
+    # seed 000, line 324: `\theta = \psi = 0 \to A = B` (the point the statement is made at)
+    sheet = _sheet("I ~~II~~ $\\rightarrow a + b$\n\nII $\\rightarrow a - b$\n\n$$= -b + a$$\n\n"
+                   "$$(I) \\Rightarrow a - 1 = 0 \\Rightarrow$$\n\n$$\\Rightarrow a = 1$$\n\n"
+                   "$$\\theta = \\psi = 0 \\to a \\theta = 0$$\n\n$$a = b \\Rightarrow b = a$$\n")
+    assert [(c.statement, [t.text for t in c.steps]) for c in sheet.chains] == [
+        (False, ["a - b", "= -b + a"]), (True, ["a - 1 = 0", "==> a = 1"]),
+        (False, ["a theta", "= 0 by at(theta = 0, psi = 0)"]), (True, ["a = b", "==> b = a"])]
+    assert [f.reason for f in sheet.formulas][:4] == [
+        "the arrow before it introduces what follows", "the arrow before it introduces what follows", "",
+        "the label and arrow before it introduce what follows"]
+    assert all(f.kind == "read" for f in sheet.formulas)

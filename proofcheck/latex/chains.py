@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from dataclasses import dataclass, field, replace
 
 from proofcheck.errors import ProofcheckError
@@ -33,6 +34,160 @@ def _values_only(segs: list["_TSeg"]) -> bool:
         return False
     numbers = [t for t in texts if re.search(r"\d", t) and not re.search(r"[A-Za-z]", t)]
     return bool(numbers) and len(numbers) < len(texts)
+
+
+def _paren_factors(text: str) -> int:
+    """How many parenthesised factors make up `text` (`-(l + 1/2)(l^2 + 1/4)`, `-l (l + 1) (l + g)`), or 0 when
+    anything but an optional sign, names and such factors stands at its top level."""
+    s = text.strip()
+    s = s[1:].lstrip() if s.startswith("-") else s
+    count, depth, i = 0, 0, 0
+    top: list[str] = []
+    while i < len(s):
+        c = s[i]
+        if depth == 0 and c not in "()":
+            top.append(c)
+        if c == "(":
+            if depth == 0:
+                count += 1
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                return 0
+        elif depth == 0 and not (c.isalnum() or c in " _*"):
+            return 0
+        i += 1
+    if re.search(r"(?<![\w.])0(?![\w.])", "".join(top)):
+        return 0  # a factor 0 written out: the product is zero, an identity to check
+    return count if depth == 0 else 0
+
+
+def _equation_to_solve(segs: list["_TSeg"]) -> bool:
+    """`... = -(\lambda + 1/2)(\lambda^2 + 1/4) = 0`: a product of at least two factors set to zero is the equation
+    whose roots the student goes on to find (a characteristic polynomial), not an identity; as a step it would be
+    refuted at every point that is not a root (seed 004, line 440)."""
+    if len(segs) < 2 or segs[-1].op != "=" or segs[-1].piece is None or segs[-2].piece is None:
+        return False
+    if "".join(t for t, _ in segs[-1].piece.parts).strip() != "0":
+        return False
+    before = "".join(t for t, _ in segs[-2].piece.parts)
+    return _paren_factors(before) >= 2 and re.search(r"[A-Za-z]", before) is not None
+
+
+# `(I)`, `(iv)`, `II`: a label in the formula (a bare `I` is more often the identity: seed 001, line 97)
+_LABEL = re.compile(r"\s*(?:\(\s*(?:I{1,3}|IV|VI{0,3}|IX|X|i{1,3}|iv|vi{0,3})\s*\)|II|III|IV|VI{1,3}|IX)\s*")
+
+
+def _empty(sg: "_TSeg", src: Source) -> bool:
+    return not src.text[sg.start:sg.end].strip()
+
+
+def _arrow_forms(segs: list["_TSeg"], src: Source) -> tuple[list["_TSeg"], str]:
+    """Arrows that do not join two statements, and what became of them (a note for the formula).
+
+    `(I) \Rightarrow A = B`, `II $\rightarrow E$`: a label (a roman numeral) or nothing before an arrow that is
+    followed by an expression only: the arrow introduces what follows (`we get E`), which starts a chain (seed 001,
+    lines 222, 230-234: the log 2 for log 4 of 4(e) is a step from line 232). After a label, a relation after the
+    arrow starts a new chain too. `\theta = \psi = 0 \to A = B`: values before the arrow are the point the
+    statement after it is made at, a condition. A trailing arrow with nothing after it (`... = 0 \Rightarrow`
+    at the end of a block) is dropped: the next block starts with its own arrow."""
+    note = ""
+    if len(segs) >= 2 and segs[-1].op == "==>" and _empty(segs[-1], src):
+        segs = segs[:-1]
+        note = "the arrow at its end leads to the next formula"
+    if len(segs) == 1 and segs[0].op == "==>" and segs[0].piece is not None and src.text[segs[0].op_off] == "\\":
+        # `$\rightarrow E$` after a label in prose, or nothing: E is what the student gets, a chain's start
+        return [replace(segs[0], op=None)], "the arrow before it introduces what follows"
+    k = next((i for i, sg in enumerate(segs) if sg.op == "==>"), None)
+    if k is None or k == 0:
+        return segs, note
+    head = segs[:k]
+    if k == 1 and _LABEL.fullmatch(src.text[head[0].start:head[0].end]):
+        rest = segs[k:]
+        return [replace(rest[0], op=None)] + rest[1:], "the label and arrow before it introduce what follows"
+    if _values_only(head) and len(segs) - k == 2 and segs[k + 1].op == "=" and segs[k + 1].rule is None:
+        texts = ["".join(t for t, _ in sg.piece.parts).strip() for sg in head]
+        values = {t for t in texts if not re.search(r"[A-Za-z]", t)}
+        if len(values) == 1:
+            value = values.pop()
+            at = ", ".join(f"{t} = {value}" for t in texts if t not in (value,))
+            lhs, rhs = segs[k:]
+            return [replace(lhs, op=None), replace(rhs, rule=(f"at({at})", rhs.op_off))], \
+                "the values before the arrow are the point it is stated at (by at)"
+    return segs, note
+
+
+def _uses_side_result(builder: "ChainBuilder", segs: list["_TSeg"], src: Source, f: Formula) -> bool:
+    """`$$E[S^T S] = ... = k$$` then `$$= -\sum \log\sigma_i - \frac12 k + ...$$`: a display block starting with
+    `=` whose expression uses the name the chain before it ended on is not a step from that name (k = ... k ...)
+    but the main derivation resumed with the side result substituted (seed 003, line 78); it starts a new chain
+    rather than being checked against the side computation (which refutes a correct line)."""
+    if builder.kind != "expr" or len(builder.lines) < 2 or segs[0].op != "=" or segs[0].piece is None or \
+            not builder.chains:  # without a chain before the side computation there is nothing to resume
+        return False
+    if not re.search(r"(\$\$|\\\[)\s*$", src.text[:f.start]):
+        return False
+    last = builder.lines[-1].body[-1]
+    if last.piece is None:
+        return False
+    name = last.piece.text.strip()
+    new = segs[0].piece.text.strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or new == name or \
+            re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_(])", new) is None:
+        return False
+    # and it brings in names the side computation does not have (sigma_i, mu_i of the main chain): `= b \cdot 1`
+    # after `a = b + 0 = b` is a step
+    side = " ".join(sg.piece.text if sg.piece is not None else src.text[sg.start:sg.end]
+                    for ln in builder.lines for sg in ln.body)
+    words = set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", side))
+    return any(w not in words for w in re.findall(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z0-9_]*(?!\s*\()", new))
+
+
+def _values_of_a_name(segs: list["_TSeg"]) -> bool:
+    """`\text{Re}(\lambda) = \{-\frac12, -\frac12\gamma\}`: a name (or a function of one name) equal to a set
+    literal lists the values it takes (one per eigenvalue), it is not an identity between a number and a set."""
+    if len(segs) != 2 or segs[0].op is not None or segs[1].op != "=" or any(sg.piece is None for sg in segs):
+        return False
+    lhs, rhs = segs[0].piece.text.strip(), segs[1].piece.text.strip()
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*(?:\(\s*[A-Za-z][A-Za-z0-9_]*\s*\))?", lhs)) and \
+        rhs.startswith("{") and rhs.endswith("}")
+
+
+_NUMBER = re.compile(r"\s*-?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?\s*")
+
+
+def _case_premise(case: Formula, names: Names, src: Source, where: str) -> tuple["_TSeg", "_TSeg"] | None:
+    """The case of `if $x \geq 1$` or `if $0 < x < 1$` as one relation (lhs, relation seg) to be a premise, or None.
+    A range a < x < b between numbers is (x - a)(b - x) > 0, the same set of real x (>= for a <= x <= b)."""
+    segs = translate_formula(case, names, src, where)
+    if any(sg.error is not None or sg.piece is None for sg in segs):
+        return None
+    if len(segs) == 2 and segs[1].op in ("<", "<=", ">", ">=", "!="):
+        return segs[0], segs[1]
+    if len(segs) != 3:
+        return None
+    ops = (segs[1].op, segs[2].op)
+    if ops in (("<", "<"), ("<=", "<=")):
+        lo, x, hi = segs
+    elif ops in ((">", ">"), (">=", ">=")):
+        hi, x, lo = segs
+    else:
+        return None
+    a, b = lo.piece.text, hi.piece.text
+    if not (_NUMBER.fullmatch(a) and _NUMBER.fullmatch(b)):
+        return None
+    try:
+        if Fraction(a.replace(" ", "")) >= Fraction(b.replace(" ", "")):
+            return None
+    except (ValueError, ZeroDivisionError):
+        return None
+    o = x.start
+    body = Piece([("(", o)] + x.piece.parts + [(" - (", o)] + lo.piece.parts + [(")) ((", o)] + hi.piece.parts +
+                 [(") - ", o)] + x.piece.parts + [(")", o)])
+    rel = _TSeg(">" if ops[0] in ("<", ">") else ">=", segs[2].op_off, Piece([("0", segs[2].op_off)]), None,
+                segs[2].start, segs[2].end)
+    return replace(x, op=None, piece=body, start=segs[0].start, end=segs[2].start), rel
 
 
 @dataclass
@@ -419,6 +574,7 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                                          f.inline, relation, latex))
             continue
         segs = translate_formula(f, names, src, where)
+        segs, arrow_note = _arrow_forms(segs, src)
         if f.defines and len(segs) >= 2 and segs[0].error is None:  # `L(w) = A = B`: L is defined, the chain is A = B
             segs = [replace(segs[1], op=None, op_off=segs[1].start)] + segs[2:]
         if f.inline and _values_only(segs):
@@ -427,6 +583,38 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                 notes.append(FormulaNote(line, col, "condition", "the value of a variable (a case or a solution), "
                                          "not a step", section, f.inline, relation, latex))
             continue
+        if _values_of_a_name(segs):
+            skipped += 1
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "condition", "the set of values a quantity takes, not a step",
+                                         section, f.inline, relation, latex))
+            continue
+        premise = _case_premise(f.case, names, src, where) if f.case is not None and len(segs) == 2 else None
+        if premise is not None and segs[0].op is None and all(sg.error is None for sg in segs):
+            # `if $A$, then $B$`: B is checked where A holds, as the statement step A ==> B (which can never earn
+            # the credit of an unconditional claim)
+            builder.flush()
+            builder.kind, builder.part, builder.inline = "stmt", part, f.inline
+            builder.lines = [_Line(None, premise[0].start, list(premise))]
+            head = replace(segs[0], op="==>", op_off=segs[0].start)
+            builder.step(_Line("==>", segs[0].start, [head, segs[1]], segs[1].rule))
+            builder.flush()
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "read", "checked under the case written before it in the "
+                                         "sentence", section, f.inline, relation, latex))
+            continue
+        solved = _equation_to_solve(segs)
+        if solved:
+            segs = segs[:-1]
+            if segs[0].op is None and len(segs) == 1:  # only `p(x) = 0` was written: the equation, a condition
+                skipped += 1
+                if notes is not None:
+                    notes.append(FormulaNote(line, col, "condition", "an equation to solve (a product set to 0), "
+                                             "not a step", section, f.inline, relation, latex))
+                continue
+        restart = _uses_side_result(builder, segs, src, f)
+        if restart:
+            segs = [replace(segs[0], op=None)] + segs[1:]
         orphan = segs[0].op is not None and builder.kind is None
         builder.add(segs, part, f.inline)
         if notes is not None:
@@ -441,7 +629,11 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                 notes.append(FormulaNote(line, col, "definition", f"the student's definition of `{f.defines}`, used "
                                          "for the rest of this section", section, f.inline, relation, latex))
             else:
-                notes.append(FormulaNote(line, col, "read" if relation else "expression", "", section, f.inline,
+                why = arrow_note if arrow_note else "its final `= 0` is the equation whose roots follow, not a step" \
+                    if solved else \
+                    ("starts a new chain: it uses the result of the computation before it instead of continuing it"
+                     if restart else "")
+                notes.append(FormulaNote(line, col, "read" if relation else "expression", why, section, f.inline,
                                          relation, latex))
     out = []
     for kind, lines, part, inline in builder.finish():

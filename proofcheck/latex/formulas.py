@@ -29,6 +29,7 @@ class Formula:
     start: int = 0
     error: ProofcheckError | None = None  # e.g. a bracket never closed on this line
     inline: bool = False  # from inline math ($...$ in a sentence)
+    case: "Formula | None" = None  # `if $0 < x < 1$, then $...$`: the case this formula is stated under
     defines: str | None = None  # `L(w) = ...`: the student's definition of L (its head is dropped from the chain)
 
 

@@ -771,6 +771,10 @@ class Translator:
                 self.names.identity_is_one():  # `\sigma_s^2 I` in a scalar setting: the identity is 1
             out.append(GrammarToken("NUMBER", "1", t.start, t.end, {"latex": self.latex(t.start, t.end)}))
             return i + 1
+        if w == "i" and not self.names.known("i") and "i" not in self.bound and nxt is not None and \
+                nxt.at("cmd", "sqrt"):  # `i\sqrt{1 - \gamma^2}` with nothing named i: the imaginary unit
+            out.append(GrammarToken("RAW", "I", t.start, t.end, {"latex": self.latex(t.start, t.end)}))
+            return i + 1
         if w == "i" and t.info.get("roman"):  # \mathrm{i}: the imaginary unit
             out.append(GrammarToken("RAW", "I", t.start, t.end, {"latex": self.latex(t.start, t.end)}))
             return i + 1

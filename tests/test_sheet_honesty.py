@@ -328,3 +328,39 @@ def test_the_students_own_definition_is_used_and_checked(tmp_path):
     assert statuses(right) == ["proved"] and right.score == right.max_score
     assert statuses(wrong) == ["refuted"] and wrong.score == 0
     assert [f.kind for f in value.formulas] == ["not read", "not read", "not read"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Results stated under a case (seed 004, line 516)
+
+CASE_KEY = """\
+proofcheck: 1
+title: Factor
+symbols:
+  gamma: positive
+claim: gamma^2 - 1 = (gamma - 1) (gamma + 1)
+steps: |
+  gamma^2 - 1
+    = (gamma - 1) (gamma + 1)
+grading:
+  final: 2
+  steps_total: 1
+"""
+
+
+def test_a_result_under_a_prose_case_is_checked_under_it_and_is_not_the_answer(tmp_path):
+    # `if $0 < \gamma < 1$, then $\sqrt{\gamma^2 - 1} = i\sqrt{1 - \gamma^2}$` holds under its case only: checked
+    # without it, it was refuted at gamma = 1/2; a wrong twin is still refuted inside the case; and a remark under a
+    # case after the work is not the student's final answer
+    work = "$$\\gamma^2 - 1 = (\\gamma - 1)(\\gamma + 1)$$\n\n"
+    grades = grade_sheets(tmp_path, CASE_KEY, {
+        "case.md": work + "If $0 < \\gamma < 1$, then $\\sqrt{\\gamma^2 - 1} = i\\sqrt{1 - \\gamma^2}$, and thus "
+                          "$\\gamma^2 - 1 < 0$. If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$.\n",
+        "case_wrong.md": work + "If $0 < \\gamma < 1$, then $\\sqrt{\\gamma^2 - 1} = -i\\sqrt{1 - \\gamma^2}$, and "
+                                "thus $\\gamma^2 - 1 > 0$. If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 1$.\n",
+    })
+    ok = grades["case.md"]
+    assert statuses(ok) == ["proved", "numeric", "proved", "proved"] and ok.score == ok.max_score == 3, ok.feedback
+    wrong = grades["case_wrong.md"]
+    assert statuses(wrong) == ["proved", "refuted", "refuted", "refuted"], wrong.feedback
+    assert wrong.parts[0].final_matches_claim and wrong.score < 3

@@ -115,6 +115,7 @@ class Attempt:
     inline: bool = False  # a chain of inline math ($...$ in a sentence)
     variant_line: int | None = None  # for a variant: the one line read the other way
     review: list[str] = field(default_factory=list)  # reasons a person must look (formulas not read here)
+    conditional: bool = False  # a statement under a case the student wrote (`if $A$, then $B$`): not the answer
 
 
 @dataclass
@@ -237,7 +238,7 @@ def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment)
         group = len(sub.attempts)
         for c in chains:
             sub.attempts.append(replace(merge_attempt(key.parts[target], None, c.steps, c.span), group=group,
-                                        inline=c.inline))
+                                        inline=c.inline, conditional=c.conditional))
             for i, t in enumerate(c.steps):  # one variant per ambiguous line: the other lines as written
                 if getattr(t, "alternative", None) is not None:
                     other = c.steps[:i] + [t.alternative] + c.steps[i + 1:]
@@ -276,7 +277,7 @@ def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, li
             # the student's own definitions on the sheet (`L(w) = ...` of a name the key does not declare)
             own = Part(name, None, [], [], list(c.define)) if c.define else None
             sub.attempts.append(replace(merge_attempt(key.parts[name], own, c.steps, c.span), group=group,
-                                        inline=c.inline, review=review if k == 0 else []))
+                                        inline=c.inline, conditional=c.conditional, review=review if k == 0 else []))
             for i, t in enumerate(c.steps):
                 if getattr(t, "alternative", None) is not None:
                     other = c.steps[:i] + [t.alternative] + c.steps[i + 1:]
@@ -680,7 +681,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     for c in main:
         if c not in work:
             errors += c.errors
-    last = work[-1]
+    # the answer is the last line of the work, not a remark stated under a case after it
+    last = next((c for c in reversed(work) if not c.ap.attempt.conditional), work[-1])
     return PartOutcome(name, True, steps, errors, last.final, last.start, last.ap.relation_problem, required, notes,
                        readable=last.readable, from_result=last.ap.from_result, sources=sources,
                        restating=restating if show_work else set(), chain_starts=starts, needs_review=review,

@@ -224,6 +224,7 @@ class Chain:
     claim: Text | None = None  # the chain's own claim: its first line related to its last
     inline: bool = False  # every formula of it is inline math ($...$ in a sentence)
     section: str = ""  # the heading it is written under ("2.c"; "" before any heading)
+    conditional: bool = False  # `if $A$, then $B$`: B under the case A, a remark on the way, never the final answer
     define: list[Text] = field(default_factory=list)  # the student's own definitions (`L(w) := ...`) its lines use
 
 
@@ -411,6 +412,7 @@ class ChainBuilder:
         self.lines: list[_Line] = []
         self.part: str | None = None
         self.orphans: list[ProofcheckError] = []
+        self.conditional: list[list[_Line]] = []  # the lines of the chains stated under a case
 
     def flush(self) -> None:
         if self.kind is not None and len(self.lines) >= self.min_lines:
@@ -573,7 +575,7 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                 notes.append(FormulaNote(line, col, "condition", "a condition or declaration, not a step", section,
                                          f.inline, relation, latex))
             continue
-        segs = translate_formula(f, names, src, where)
+        segs = _eigenvalue_pair(f, builder, names, src, where) or translate_formula(f, names, src, where)
         segs, arrow_note = _arrow_forms(segs, src)
         if f.defines and len(segs) >= 2 and segs[0].error is None:  # `L(w) = A = B`: L is defined, the chain is A = B
             segs = [replace(segs[1], op=None, op_off=segs[1].start)] + segs[2:]
@@ -598,6 +600,7 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             builder.lines = [_Line(None, premise[0].start, list(premise))]
             head = replace(segs[0], op="==>", op_off=segs[0].start)
             builder.step(_Line("==>", segs[0].start, [head, segs[1]], segs[1].rule))
+            builder.conditional.append(builder.lines)
             builder.flush()
             if notes is not None:
                 notes.append(FormulaNote(line, col, "read", "checked under the case written before it in the "
@@ -638,5 +641,48 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
     out = []
     for kind, lines, part, inline in builder.finish():
         texts = [_line_text(l, kind, src) for l in lines]
-        out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src), inline, section))
+        out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src), inline, section,
+                         conditional=any(lines is c for c in builder.conditional)))
     return out, builder.orphans, skipped
+
+
+_TWO_ROOTS = ([("num", "1"), ("char", ","), ("num", "2")], [("cmd", "frac"), ("char", "{"), ("num", "1"), ("char", "}"),
+                                                            ("char", "{"), ("num", "2"), ("char", "}")],
+              [("num", "12")], [("num", "1"), ("op", "/"), ("num", "2")])
+
+
+def _eigenvalue_pair(f: Formula, builder: "ChainBuilder", names: Names, src: Source, where: str) -> list[_TSeg] | None:
+    """`\\lambda_{1,2} = a \\pm b` (also `\\lambda_{\\frac12}`) right after a chain that ends in a matrix written out, with
+    the prose between them naming eigenvalues (`Eigenvalues of the given matrix are:`): the step
+    `eigenvals(M) = {a + b, a - b}` from that matrix (seed 000, lines 305 and 328). Anything else with `\\pm` stays an
+    error: the label alone does not say which matrix."""
+    if len(f.segments) != 2 or f.error is not None or f.dead or builder.kind != "expr" or not builder.lines:
+        return None
+    head, body = f.segments[0].toks, f.segments[1].toks
+    rel = f.segments[1].rel
+    if rel is None or rel.value != "=" or len(head) < 4 or not head[0].at("greek", "lambda") or \
+            not head[1].at("char", "_") or not head[2].at("char", "{") or not head[-1].at("char", "}"):
+        return None
+    if [(t.kind, str(t.value)) for t in head[3:-1]] not in _TWO_ROOTS:
+        return None
+    if sum(t.kind == "pm" for t in body) != 1 or any(t.kind == "pm" for t in head):
+        return None
+    last = builder.lines[-1]
+    matrix = last.body[-1].piece if last.error is None and last.body else None
+    if matrix is None or not matrix.text.lstrip().startswith("[[") or not matrix.text.rstrip().endswith("]]"):
+        return None
+    between = src.text[last.body[-1].end:f.start].lower()
+    if "eigen" not in between and "ویژه" not in between:
+        return None
+    pm = next(t for t in body if t.kind == "pm")
+    signs = ("+", "-") if pm.value == "pm" else ("-", "+")
+    try:
+        roots = [translate_tokens([Tok("op", sg, t.start, t.end) if t is pm else t for t in body], names, src, where,
+                                  body[-1].end) for sg in signs]
+    except ProofcheckError:
+        return None
+    off = head[0].start
+    lhs = Piece([("eigenvals(", off)] + list(matrix.parts) + [(")", off)])
+    rhs = Piece([("{", body[0].start)] + list(roots[0].parts) + [(", ", pm.start)] + list(roots[1].parts) +
+                [("}", body[-1].end)])
+    return [_TSeg(None, off, lhs, None, off, head[-1].end), _TSeg("=", rel.start, rhs, None, body[0].start, body[-1].end)]

@@ -1,7 +1,7 @@
 """The Python API: `proofcheck.verify`, `proofcheck.check`, `proofcheck.grade` (docs/api.md).
 
 Thin wrappers over the command line's own entry points (verify.verify_paths, cli.check_report,
-submissions.grade_paths), returning result objects that print as text, as Markdown, and in Jupyter
+grade.grade_submissions), returning result objects that print as text, as Markdown, and in Jupyter
 as a verdict table with typeset formulas.
 """
 
@@ -318,34 +318,35 @@ def grade(submission, key, part: str | None = None, **options):
     """Grade a submission (a path, or its text) against an answer key (a path, or its YAML text).
 
     Returns a GradeResult; a directory or a list of paths gives a list of them, one per submission.
-    The grading code reads files, so text is written to a temporary folder first."""
-    from proofcheck.grade import grade_paths, load_key, submission_paths
+    Text is graded in memory (as `<key>` and `<submission>`, `<submission 2>`, ... in messages)."""
+    from proofcheck.grade import grade_submissions, key_from_text, load_key, read_submission, read_submission_text
+    from proofcheck.grade import submission_paths
     opts = _options(options)
-    with tempfile.TemporaryDirectory(prefix="proofcheck-") as tmp:
-        key_path = _as_file(key, Path(tmp) / "key.yaml")
-        subs = submission if isinstance(submission, (list, tuple)) else [submission]
-        many = isinstance(submission, (list, tuple)) or (not _is_text(submission) and Path(submission).is_dir())
-        paths_in, names = [], {}
-        for i, sub in enumerate(subs):
-            if _is_text(sub):
-                paths_in.append(_as_file(sub, Path(tmp) / f"submission{i or ''}{_suffix(sub)}"))
-                names[paths_in[-1]] = f"<submission{f' {i + 1}' if len(subs) > 1 else ''}>"
-            else:
-                if not Path(sub).exists():
-                    raise FileNotFoundError(f"no such file or directory: {sub}")
-                paths_in.append(str(sub))
-        loaded, errors = load_key(key_path, opts)
-        if errors or loaded is None:
-            where = "the key" if _is_text(key) else key
-            raise ValueError(f"{where} has errors: " + "; ".join(f"{e.line}:{e.column}: {e.message}" for e in errors))
-        if part is not None and part not in loaded.parts:
-            raise ValueError(f"the key has no part named {part!r}; its parts are: {', '.join(loaded.parts)}")
-        grades, _ = grade_paths(submission_paths(paths_in, key_path), loaded, opts, part)
-    for g in grades:  # text had to be a file for the grading code; report it as what it was
-        if g.path in names:
-            g.id = g.path = names[g.path]
-            for e in g.errors + [e for p in g.parts for e in p.errors]:
-                e.path = g.path
+    if _is_text(key):
+        loaded, errors = key_from_text(_within_limit(key, "the key"), "<key>", opts)
+    else:
+        loaded, errors = load_key(str(key), opts)
+    if errors or loaded is None:
+        where = "the key" if _is_text(key) else key
+        raise ValueError(f"{where} has errors: " + "; ".join(f"{e.line}:{e.column}: {e.message}" for e in errors))
+    if part is not None and part not in loaded.parts:
+        raise ValueError(f"the key has no part named {part!r}; its parts are: {', '.join(loaded.parts)}")
+    subs = submission if isinstance(submission, (list, tuple)) else [submission]
+    many = isinstance(submission, (list, tuple)) or (not _is_text(submission) and Path(submission).is_dir())
+    key_path = "" if _is_text(key) else str(key)  # a key inside a graded directory is not a submission
+    read, seen = [], set()
+    for i, sub in enumerate(subs):
+        if _is_text(sub):
+            name = f"<submission{f' {i + 1}' if len(subs) > 1 else ''}>"
+            read.append(read_submission_text(_within_limit(sub, name), name, loaded, part))
+            continue
+        if not Path(sub).exists():
+            raise FileNotFoundError(f"no such file or directory: {sub}")
+        for p in submission_paths([str(sub)], key_path):
+            if Path(p).resolve() not in seen:
+                seen.add(Path(p).resolve())
+                read.append(read_submission(p, loaded, part))
+    grades, _ = grade_submissions(read, loaded, opts)
     key_name = "<key>" if _is_text(key) else str(key)
     results = [GradeResult(g, key_name, opts.strict) for g in grades]
     if many:
@@ -355,16 +356,13 @@ def grade(submission, key, part: str | None = None, **options):
     return results[0]
 
 
-def _as_file(source, path: Path) -> str:
-    if not _is_text(source):
-        return str(source)
-    path.write_text(source, encoding="utf-8")
-    return str(path)
-
-
-def _suffix(text: str) -> str:
-    if text.lstrip().startswith("proofcheck:") or "\nproofcheck:" in text:
-        return ".yaml"
-    if "$" in text or "\\begin" in text:
-        return ".md"
-    return ".txt"
+def _within_limit(text: str, name: str) -> str:
+    """Text held in memory, refused over the size a file may have."""
+    from proofcheck.errors import ProofcheckError
+    from proofcheck.read import decode
+    try:
+        return decode(text.encode("utf-8"), name)
+    except UnicodeEncodeError:
+        raise ValueError(f"{name}: the text is not valid Unicode") from None
+    except ProofcheckError as exc:
+        raise ValueError(f"{name}: {exc.message}") from None

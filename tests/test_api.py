@@ -106,6 +106,27 @@ def test_grade_paths_and_errors():
         proofcheck.grade("x\n  = x\n", SQUARE.replace("x, y: real", "x, y: sometype"))
 
 
+def test_grade_text_in_memory_and_in_batches(tmp_path, monkeypatch):
+    """Text is graded without writing a file; a list gives one result per submission in order (texts named by
+    their place), and a directory holding the key grades the other files only."""
+    import tempfile
+
+    def no_files(*args, **kwargs):
+        raise AssertionError("text is graded in memory")
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_files)
+    monkeypatch.setattr(tempfile, "mkdtemp", no_files)
+    wrong, right = "(x + y)^2\n  = x^2 + y^2\n", "(x + y)^2\n  = (x + y) (x + y)\n  = x^2 + 2 x y + y^2\n"
+    gs = proofcheck.grade([wrong, right], SQUARE, timeout=FAST)
+    assert [(g.to_dict()["id"], g.score) for g in gs] == [("<submission 1>", 0), ("<submission 2>", 4)]
+    (tmp_path / "key.yaml").write_text(SQUARE, encoding="utf-8")
+    (tmp_path / "a.txt").write_text(wrong, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(right, encoding="utf-8")
+    gs = proofcheck.grade(tmp_path, tmp_path / "key.yaml", timeout=FAST)
+    assert [(g.to_dict()["id"].rsplit("/", 1)[-1], g.score) for g in gs] == [("a.txt", 0), ("b.txt", 4)]
+    with pytest.raises(ValueError, match="the limit is"):
+        proofcheck.grade("x\n" * 600_000, SQUARE)
+
+
 def test_the_example_notebook_runs(monkeypatch):
     """Every code cell of examples/notebook.ipynb, in order, in one fresh namespace (our own notebook)."""
     nb = json.loads((REPO / "examples" / "notebook.ipynb").read_text(encoding="utf-8"))

@@ -364,3 +364,38 @@ def test_a_result_under_a_prose_case_is_checked_under_it_and_is_not_the_answer(t
     wrong = grades["case_wrong.md"]
     assert statuses(wrong) == ["proved", "refuted", "refuted", "refuted"], wrong.feedback
     assert wrong.parts[0].final_matches_claim and wrong.score < 3
+
+
+EIGEN_KEY = """\
+proofcheck: 1
+title: Eigenvalues of a symmetric 2 x 2 matrix
+parts:
+  - name: main
+    symbols:
+      a, b: real
+    claim: eigenvals([[a, b], [b, a]]) = {a + b, a - b}
+    steps: |
+      eigenvals([[a, b], [b, a]])
+        = {a + b, a - b}
+grading:
+  parts:
+    main: {section: "1"}
+"""
+
+
+def test_plus_minus_eigenvalues_of_the_matrix_before_them(tmp_path):
+    # seed 000 lines 305 and 328: `\lambda_{\frac12} = a \pm b` under "Eigenvalues of the given matrix are:" right after
+    # a matrix written out is the step eigenvals(M) = {a + b, a - b}; a wrong pair is refuted at its line, and
+    # without the prose naming eigenvalues the label does not say which matrix (not read)
+    matrix = "Question 1\n\n$$M = \\begin{pmatrix} a & b \\\\ b & a \\end{pmatrix}$$\n\n"
+    gs = grade_sheets(tmp_path, EIGEN_KEY, {
+        "right.md": matrix + "Eigenvalues of the given matrix are:\n\n$$\\lambda_{1,2} = a \\pm b$$\n",
+        "wrong.md": matrix + "Eigenvalues of the given matrix are:\n\n$$\\lambda_{\\frac{1}{2}} = a \\pm 2 b$$\n",
+        "unnamed.md": matrix + "Then:\n\n$$\\lambda_{1,2} = a \\pm b$$\n",
+    })
+    right, wrong, unnamed = gs["right.md"], gs["wrong.md"], gs["unnamed.md"]
+    assert [(s.line, s.result.status.value) for p in right.parts for s in p.steps] == [(7, "proved")]
+    assert right.score == right.max_score
+    assert [(s.line, s.result.status.value) for p in wrong.parts for s in p.steps] == [(7, "refuted")]
+    assert wrong.score == 0
+    assert [(f.line, f.kind) for f in unnamed.formulas if f.line == 7] == [(7, "not read")]

@@ -656,7 +656,7 @@ def _eigenvalue_pair(f: Formula, builder: "ChainBuilder", names: Names, src: Sou
     the prose between them naming eigenvalues (`Eigenvalues of the given matrix are:`): the step
     `eigenvals(M) = {a + b, a - b}` from that matrix (seed 000, lines 305 and 328). Anything else with `\\pm` stays an
     error: the label alone does not say which matrix."""
-    if len(f.segments) != 2 or f.error is not None or f.dead or builder.kind != "expr" or not builder.lines:
+    if len(f.segments) != 2 or f.error is not None or f.dead or builder.kind is None or not builder.lines:
         return None
     head, body = f.segments[0].toks, f.segments[1].toks
     rel = f.segments[1].rel

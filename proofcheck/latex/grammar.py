@@ -71,6 +71,16 @@ def _cat(*items, level=ATOM, info=None) -> Piece:
     return Piece(parts, level, info)
 
 
+def _first_factor(a: Piece) -> dict:
+    """For a product whose left factor is `a`: its first factor when that is a call (`q(z|x) \\log ...`), and how many
+    chunks it has (the chunk after them is the product sign), so that `\\sum_z q(z|x) [...]` can take it off."""
+    if "first" in a.info:
+        return {"first": a.info["first"], "nfirst": a.info["nfirst"]}
+    if "call" in a.info and a.level == ATOM:
+        return {"first": a, "nfirst": len(a.parts)}
+    return {}
+
+
 def _inner(p: Piece) -> Piece:
     """The content of a parenthesized piece (for arguments that get their own parentheses)."""
     while "inner" in p.info:
@@ -116,6 +126,8 @@ class _Emit(Transformer):
         if g.info.get("placeholder"):
             return _p("·", g.start, info={"placeholder": True})
         if not g.info.get("builtin") and not self.tr.names.known(name) and name not in self.tr.bound:
+            if g.info.get("conditioning"):  # dropped by `call` with the distribution it conditions, else an error there
+                return _p(name, g.start, info={"name": name, "unknown": g})
             raise self.undeclared(g)
         return _p(name, g.start, info={"name": name})
 
@@ -235,8 +247,10 @@ class _Emit(Transformer):
             return _cat(self.raw(name_t), (" * ", self.tok(lp).start),
                         _cat(("(", self.tok(lp).start), self.join(args), (")", self.tok(rp).start)), level=PROD)
         seps = [str(self.tok(x).value) for x in args if isinstance(x, Token)]
-        if g.type == "NAME" and not seps and callee in self.tr.names.distributions and len(args) == 1:
-            # `q(z)` for `q := Normal(...)`: the density of q at z, never the product q z
+        if g.type == "NAME" and callee in self.tr.names.distributions and \
+                (not seps and len(args) == 1 or seps == ["|"] and len(self.values(args)) == 2):
+            # `q(z)` for `q := Normal(...)`: the density of q at z, never the product q z; `q(z|\mu)`, the same
+            # density with what the key's q is conditioned on written after the bar (as `\mathbb{E}_{q(z|x)}` is q)
             val = self.values(args)[0]
             return _cat(("pdf(" + callee + ", ", g.start), val, (")", self.tok(rp).start),
                         info={"call": callee, "args": [val], "cond": False})
@@ -245,6 +259,9 @@ class _Emit(Transformer):
             # `\mu_Q(z_t, x; s, t)`: a value the key defines, written with the names it depends on
             return _p(callee, g.start, info={"name": callee, "dependencies": True})
         vals = self.values(args)
+        unknown = next((v.info["unknown"] for v in vals if "unknown" in v.info), None)
+        if unknown is not None and not (g.type == "NAME" and self.tr.names.is_distribution_name(callee)):
+            raise self.undeclared(unknown)
         if callee == "Normal" and ";" in seps:
             if seps != [";", ","] or len(vals) != 3:
                 raise self.fail("write a Gaussian density as \\mathcal{N}(z; \\mu, \\sigma^2)", name_t)
@@ -315,6 +332,14 @@ class _Emit(Transformer):
                     (", ", hi.start), hi, (")", self.tok(rp).start))
 
     def bigop_open(self, op, us, sub, lp, body, rp):
+        g = self.tok(op)
+        first = body.info.get("first") or (body if "call" in body.info else None)
+        var = sub.info.get("name")
+        if g.value == "sum" and var and first is not None and self.tr.names.is_distribution_name(first.info["call"]) \
+                and first.info.get("args") and first.info["args"][0].text == var:
+            # `\sum_z q(z|x) [...]`: the sum over the values of z weighted by its own density q is E[z ~ q](...)
+            rest = _p("1", first.start) if first is body else Piece(body.parts[body.info["nfirst"] + 1:])
+            return _cat((f"E[{var} ~ {first.info['call']}](", g.start), rest, (")", self.tok(rp).start))
         raise self.fail(f"this \\{self.tok(op).value} has no range: write \\{self.tok(op).value}_{{i=1}}^{{N}}", op)
 
     def bigop_bare(self, op, lp, body, rp):
@@ -429,7 +454,7 @@ class _Emit(Transformer):
 
     def mul(self, a, op, b):
         return _cat(_wrap(a) if a.level == SUM else a, (" * ", self.tok(op).start),
-                    _wrap(b) if b.level == SUM else b, level=PROD)
+                    _wrap(b) if b.level == SUM else b, level=PROD, info=_first_factor(a))
 
     def div(self, a, op, b):
         return _cat(_wrap(a) if a.level == SUM else a, ("/", self.tok(op).start),
@@ -445,7 +470,7 @@ class _Emit(Transformer):
         at, bt = a2.text, b2.text
         tail = re.search(r"[A-Za-z0-9_.']+$", at)
         explicit = tail is not None and not tail.group()[0].isdigit() and tail.group()[0] != "." and bt[:1] in "(["
-        return _cat(a2, (" * " if explicit else " ", b2.start), b2, level=PROD)
+        return _cat(a2, (" * " if explicit else " ", b2.start), b2, level=PROD, info=_first_factor(a))
 
     def neg(self, op, a):
         return _cat(("-", self.tok(op).start), _wrap(a) if a.level == SUM else a, level=NEG)
@@ -526,4 +551,25 @@ def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end
     """One expression's LaTeX tokens -> ASCII text (a Piece), through the grammar."""
     tr = Translator(names, src, where)
     g = tr.grammar_tokens(toks)
+    _mark_conditioning(g, names)
     return _parse(tr, g, end)
+
+
+def _mark_conditioning(g: list[GrammarToken], names: Names) -> None:
+    """The names after the bar of `q(z|\mu)` with q a distribution the key defines: what q is conditioned on, which
+    the key's q already fixes (`\mathbb{E}_{q(z|x)}` is E under q); they need not be declared themselves."""
+    for i, t in enumerate(g[:-2]):
+        if t.type != "NAME" or str(t.value) not in names.distributions or g[i + 1].type != "LPAR":
+            continue
+        depth, after = 0, False
+        for u in g[i + 1:]:
+            if u.type == "LPAR":
+                depth += 1
+            elif u.type == "RPAR":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif depth == 1 and u.type == "SEP" and str(u.value) == "|":
+                after = True
+            elif after and u.type == "NAME":
+                u.info["conditioning"] = True

@@ -220,8 +220,8 @@ def _normalize_char(toks, i, src, out) -> int:
         out.append(Tok("amp", "&", t.start, t.end))
     elif c == "~":
         pass  # a non-breaking space
-    elif c == ".":
-        out.append(Tok("period", ".", t.start, t.end))
+    elif c == "." or c == "?":  # `KL(q(z|\mu), p(z))?` (seed 001, a question restated): dropped like a final `.`
+        out.append(Tok("period", c, t.start, t.end))
     elif c in "{}()[],;^_!:":
         out.append(Tok("char", c, t.start, t.end))
     elif c == "$":

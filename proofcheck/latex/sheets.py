@@ -380,6 +380,13 @@ def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int |
     # (a density written as its law), which the key models or not
     if not re.search(r"[A-Za-z]", rhs_text) or re.match(r"\s*(?:Normal|Bernoulli|Uniform|Dirac)\s*\(", rhs_text):
         return None
+    # a vector or matrix written out (`F_1(\theta, \psi) = \begin{pmatrix}...`) is left alone: its Jacobian `F_1'`
+    # would not mean what the sheet means. A name without parameters is notation when it reads as such, a Latin
+    # name in display math (`J = ...`, `H = ...`); `\lambda = 1 + h` in a sentence is a value the student found
+    if rhs_text.lstrip().startswith("["):
+        return None
+    if params is None and (f.inline or head[0].kind != "word"):
+        return None
     if m.group(2) is not None and any(not trial.known(p.strip()) for p in m.group(2).split(",")):
         return None
     end = f.segments[1].toks[-1].end

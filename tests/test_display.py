@@ -272,9 +272,9 @@ def test_an_entry_after_a_call_or_a_bracket_shows_as_the_checker_reads_it():
         return w, latex_of(w)
 
     w, tex = shown("inv([[a, b], [c, d]])[1, 2]")
-    assert w.kind == "entry" and tex.endswith(r"\right)_{1, 2}")
+    assert w.kind == "entry" and tex.endswith(r"\right)}_{1, 2}")
     w, tex = shown("([[a, b], [c, d]]^-1) [2, 1]")
-    assert w.kind == "entry" and tex.endswith(r"^{-1}\right)_{2, 1}")
+    assert w.kind == "entry" and tex.endswith(r"^{-1}\right)}_{2, 1}")
     w, tex = shown("det([[a, b], [c, d]]) [[a, b], [c, d]]^-1")
     assert w.kind == "jux" and w.args[1].kind == "pow" and w.args[1].args[0].kind == "bracket"
     w, tex = shown("(a + b)[1, 2]")  # a scalar times a column

@@ -285,66 +285,7 @@ def given(text: Text, scope) -> W:
 
 
 # ---------------------------------------------------------------------------------------------
-# Text
-
-
-def text(w: W) -> str:
-    """The formula on one line, as written (spacing of operators kept, whitespace normalised)."""
-    k, a = w.kind, w.args
-    if k in ("num", "name", "const", "fn"):
-        return w.text
-    if k in ("add", "sub", "mul", "div", "elemwise"):
-        op = {"add": "+", "sub": "-", "mul": "*", "div": "/", "elemwise": ".*"}[k]
-        return f"{text(a[0])}{op if w.tight else f' {op} '}{text(a[1])}"
-    if k == "jux":
-        return f"{text(a[0])}{'' if w.tight else ' '}{text(a[1])}"
-    if k == "neg":
-        return "-" + text(a[0])
-    if k == "pow":
-        return f"{text(a[0])}{w.text}{text(a[1])}"
-    if k == "transpose":
-        return text(a[0]) + "^T"
-    if k == "group":
-        return "(" + _text_list(a) + ")"
-    if k == "bracket":
-        return "[" + _text_list(a) + "]"
-    if k == "set":
-        return "{" + _text_list(a) + "}"
-    if k == "norm":
-        return f"||{text(a[0])}||"
-    if k == "abs":
-        return f"|{text(a[0])}|"
-    if k == "inner":
-        return f"<{text(a[0])}, {text(a[1])}>"
-    if k in ("call", "prime"):
-        return f"{w.text}({_text_list(a)})"
-    if k == "index":
-        return f"{w.text}[{_text_list(a)}]"
-    if k == "entry":
-        return f"{text(a[0])}{'' if w.tight else ' '}[{_text_list(a[1:])}]"
-    if k == "kwarg":
-        return f"{w.text} = {text(a[0])}"
-    if k == "side":
-        return text(a[0]) + w.text
-    if k == "binding":
-        return f"{w.text} ~ {text(a[0])}"
-    if k == "dderiv":
-        return f"d/d{a[0].text}({text(a[1])})"
-    if k == "expect":
-        return f"{w.text}[{_text_list(a[:-1])}]({text(a[-1])})"
-    if k == "divergence":
-        return f"{w.text}({text(a[0])} || {text(a[1])})"
-    if k in ("rel", "implies"):
-        return f"{text(a[0])} {w.text} {text(a[1])}"
-    raise ValueError(f"no text for {k}")
-
-
-def _text_list(items) -> str:
-    return ", ".join(text(i) for i in items)
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers shared by the typesetters
+# One walk for the three printers
 
 
 def _starts_with_digit(w: W) -> bool:
@@ -363,79 +304,70 @@ def _loose(w: W) -> bool:
     return w.kind in ("add", "sub", "neg", "rel")
 
 
-# ---------------------------------------------------------------------------------------------
-# LaTeX
+def _is_builtin(name: str) -> bool:
+    from proofcheck.parse import RESERVED
+    return name in RESERVED
 
 
-class _Latex:
-    def __init__(self, symbol_names: dict[str, str] | None = None):
-        from proofcheck.report.formula import ProofcheckLatexPrinter
-        names = {sp.Symbol(k): v for k, v in (symbol_names or {}).items()}
-        self.printer = ProofcheckLatexPrinter({"symbol_names": names} if names else None)
+# How many arguments a built-in takes for the typesetters to write it as mathematics (sqrt(x) as a root);
+# any other count is written as a plain call.
+_ARITY = {"sqrt": (1,), "abs": (1,), "norm": (1,), "conj": (1,), "inv": (1,), "transpose": (1,), "eye": (1,),
+          "diff": (2, 3), "integral": (2, 4), "sum": (4,), "prod": (4,), "limit": (3,), "grad": (2,),
+          "hessian": (2,), "argmax": (2,), "argmin": (2,), "maximum": (2,), "minimum": (2,)}
+
+
+def _typeset_call(name: str, args) -> bool:
+    """Whether a call is a built-in the typesetters write as mathematics (not `f(a = 1)`, not the wrong count)."""
+    if not _is_builtin(name) or any(a.kind == "kwarg" for a in args[:1]):
+        return False
+    return len(args) >= 2 if name == "subs" else len(args) in _ARITY.get(name, (len(args),))
+
+
+class _Printer:
+    """The walk over a W tree shared by the text, LaTeX and MathML printers: each node kind's shape is
+    written here once, and a printer gives its marks (names, parentheses, an operator between two
+    terms, a subscript, a call's head) and the constructs it writes its own way."""
+
+    COMMA = ", "
+    OPS: dict[str, str] = {}  # the operator between two terms, by node kind ("dot": a product shown with a dot)
+    SET = ("{", "}")
+    SIM = "~"
 
     def __call__(self, w: W) -> str:
         return getattr(self, "_" + w.kind)(w)
 
-    def name(self, name: str) -> str:
-        return self.printer._print(sp.Symbol(name))
-
-    def fname(self, name: str) -> str:
-        if sp.Symbol(name) in self.printer._settings["symbol_names"]:
-            return self.name(name)
-        return self.printer._hprint_Function(name)
-
-    def paren(self, inner: str, left: str = "(", right: str = ")") -> str:
-        return rf"\left{left}{inner}\right{right}"
-
-    def items(self, items) -> str:
-        return ", ".join(self(i) for i in items)
+    def items(self, items, sep: str | None = None) -> str:
+        return (self.COMMA if sep is None else sep).join(self(i) for i in items)
 
     def body(self, w: W) -> str:
         return self.paren(self(w)) if _loose(w) else self(w)
 
-    def _num(self, w):
-        return w.text
+    def binary(self, w: W, kind: str) -> str:
+        return self.infix(self(w.args[0]), self.OPS[kind], self(w.args[1]))
 
     def _name(self, w):
         return self.name(w.text)
-
-    def _const(self, w):
-        return CONSTANTS[w.text][1]
 
     def _fn(self, w):
         return self.fname(w.text)
 
     def _add(self, w):
-        return f"{self(w.args[0])} + {self(w.args[1])}"
+        return self.binary(w, "add")
 
     def _sub(self, w):
-        return f"{self(w.args[0])} - {self(w.args[1])}"
+        return self.binary(w, "sub")
 
     def _mul(self, w):
-        return rf"{self(w.args[0])} \cdot {self(w.args[1])}"
-
-    def _jux(self, w):
-        a, b = w.args
-        return rf"{self(a)} \cdot {self(b)}" if _starts_with_digit(b) else f"{self(a)} {self(b)}"
+        return self.binary(w, "mul")
 
     def _elemwise(self, w):
-        return rf"{self(w.args[0])} \odot {self(w.args[1])}"
+        return self.binary(w, "elemwise")
 
-    def _div(self, w):
-        return rf"\frac{{{self(_strip(w.args[0]))}}}{{{self(_strip(w.args[1]))}}}"
+    def _jux(self, w):
+        return self.binary(w, "dot" if _starts_with_digit(w.args[1]) else "jux")
 
     def _neg(self, w):
-        return "-" + self(w.args[0])
-
-    def _base(self, w):
-        out = self(w)
-        return f"{{{out}}}" if "^" in out or w.kind == "index" else out  # never a double superscript
-
-    def _pow(self, w):
-        return f"{self._base(w.args[0])}^{{{self(_strip(w.args[1]))}}}"
-
-    def _transpose(self, w):
-        return f"{self._base(w.args[0])}^{{T}}"
+        return self.prefix("-", self(w.args[0]))
 
     def _group(self, w):
         return self.paren(self.items(w.args))
@@ -443,133 +375,59 @@ class _Latex:
     def _bracket(self, w):
         a = w.args
         if a and all(i.kind == "bracket" for i in a):
-            rows = [[self(x) for x in r.args] for r in a]
-        elif len(a) > 1:
-            rows = [[self(x)] for x in a]
-        else:
-            return self.paren(self.items(a), "[", "]")
-        body = r" \\ ".join(" & ".join(r) for r in rows)
-        return rf"\left[\begin{{matrix}}{body}\end{{matrix}}\right]"
+            return self.matrix([[self(x) for x in r.args] for r in a])
+        if len(a) > 1:
+            return self.matrix([[self(x)] for x in a])
+        return self.paren(self.items(a), "[", "]")
 
     def _set(self, w):
-        return self.paren(self.items(w.args), r"\{", r"\}")
+        return self.paren(self.items(w.args), *self.SET)
 
     def _norm(self, w):
-        return rf"\left\lVert {self(w.args[0])} \right\rVert"
+        return self.norm(self(w.args[0]))
 
     def _abs(self, w):
         return self.paren(self(w.args[0]), "|", "|")
 
     def _inner(self, w):
-        return rf"\left\langle {self(w.args[0])}, {self(w.args[1])} \right\rangle"
-
-    def _kwarg(self, w):
-        return f"{self.name(w.text)} = {self(w.args[0])}"
-
-    def _side(self, w):
-        return f"{{{self(w.args[0])}}}^{{{w.text}}}"
-
-    def _binding(self, w):
-        return rf"{self.name(w.text)} \sim {self(w.args[0])}"
-
-    def _prime(self, w):
-        name = w.text.rstrip("'")
-        k = len(w.text) - len(name)
-        head = self.fname(name)
-        args = self.paren(self.items(w.args))
-        return head + ("'" * k if k <= 3 else f"^{{({k})}}") + (f"{{{args}}}" if head.startswith("\\") else args)
+        return self.angled(self.items(w.args))
 
     def _index(self, w):
-        name = self.name(w.text)
-        return f"{{{name}}}_{{{self.items(w.args)}}}" if "_" in name or "^" in name else f"{name}_{{{self.items(w.args)}}}"
+        return self.subscript(self.name(w.text), self.items(w.args))
 
     def _entry(self, w):
         head = w.args[0]
         inner = self.items(head.args) if head.kind == "group" else self(head)
-        return f"{self.paren(inner)}_{{{self.items(w.args[1:])}}}"
+        return self.subscript(self.paren(inner), self.items(w.args[1:]))
 
-    def _dderiv(self, w):
-        return rf"\frac{{d}}{{d {self(w.args[0])}}}" + self.paren(self(w.args[1]))
+    def _kwarg(self, w):
+        return self.infix(self.name(w.text), "=", self(w.args[0]))
 
-    def _expect(self, w):
-        head = r"\mathbb{E}" if w.text == "E" else rf"\operatorname{{{w.text}}}"
-        return f"{head}_{{{self.items(w.args[:-1])}}}" + self.paren(self(w.args[-1]), "[", "]")
-
-    def _divergence(self, w):
-        p, q = w.args
-        return rf"\operatorname{{{w.text}}}{{\left({self(p)} \,\middle\|\, {self(q)}\right)}}"
+    def _binding(self, w):
+        return self.infix(self.name(w.text), self.SIM, self(w.args[0]))
 
     def _rel(self, w):
-        from proofcheck.report.formula import LATEX_OPS
-        return f"{self(w.args[0])} {LATEX_OPS.get(w.text, w.text)} {self(w.args[1])}"
+        return self.infix(self(w.args[0]), self.relation(w.text), self(w.args[1]))
 
-    _implies = _rel
+    def _implies(self, w):
+        return self._rel(w)
 
     def _call(self, w):
-        name, a = w.text, w.args
-        special = getattr(self, "_call_" + name, None)
-        if special is not None and _builtin_call(name, a):
-            out = special(a)
-            if out is not None:
-                return out
-        if name in LATEX_FUNCTIONS:
-            head = LATEX_FUNCTIONS[name]
-        elif name in DISTRIBUTIONS:
-            head = DISTRIBUTIONS[name][1]
-        elif _is_builtin(name):
-            head = rf"\operatorname{{{name}}}"
-        else:
-            head = self.fname(name)
-        args = self.paren(self.items(a))
-        return head + (f"{{{args}}}" if head.startswith("\\") else args)  # no operator space before (
-
-    def _call_sqrt(self, a):
-        return rf"\sqrt{{{self(a[0])}}}" if len(a) == 1 else None
+        if _typeset_call(w.text, w.args) and hasattr(self, "_call_" + w.text):
+            return getattr(self, "_call_" + w.text)(w.args)
+        return self.call(w.text, w.args)
 
     def _call_abs(self, a):
-        return self.paren(self(a[0]), "|", "|") if len(a) == 1 else None
+        return self.paren(self(a[0]), "|", "|")
 
     def _call_norm(self, a):
-        return rf"\left\lVert {self(a[0])} \right\rVert" if len(a) == 1 else None
-
-    def _call_conj(self, a):
-        return rf"\overline{{{self(a[0])}}}" if len(a) == 1 else None
-
-    def _call_diff(self, a):
-        if len(a) not in (2, 3):
-            return None
-        n = f"^{{{self(a[2])}}}" if len(a) == 3 else ""
-        return rf"\frac{{d{n}}}{{d {self(a[1])}{n}}} {self.body(a[0])}"
-
-    def _call_integral(self, a):
-        if len(a) not in (2, 4):
-            return None
-        bounds = f"_{{{self(a[2])}}}^{{{self(a[3])}}}" if len(a) == 4 else ""
-        return rf"\int{bounds} {self.body(a[0])} \, d{self(a[1])}"
-
-    def _sum(self, a, head):
-        if len(a) != 4:
-            return None
-        return rf"{head}_{{{self(a[1])} = {self(a[2])}}}^{{{self(a[3])}}} {self.body(a[0])}"
+        return self.norm(self(a[0]))
 
     def _call_sum(self, a):
-        return self._sum(a, r"\sum")
+        return self._sum(a, "sum")
 
     def _call_prod(self, a):
-        return self._sum(a, r"\prod")
-
-    def _call_limit(self, a):
-        if len(a) != 3:
-            return None
-        return rf"\lim_{{{self(a[1])} \to {self(a[2])}}} {self.body(a[0])}"
-
-    def _call_subs(self, a):
-        if len(a) < 2:
-            return None
-        return rf"\left. {self(a[0])} \right|_{{{self.items(a[1:])}}}"
-
-    def _optimum(self, a, name):
-        return f"{OPTIMA[name][1]}_{{{self(a[1])}}} {self.body(a[0])}" if len(a) == 2 else None
+        return self._sum(a, "prod")
 
     def _call_argmax(self, a):
         return self._optimum(a, "argmax")
@@ -583,33 +441,238 @@ class _Latex:
     def _call_minimum(self, a):
         return self._optimum(a, "minimum")
 
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+
+class _Text(_Printer):
+    """The formula on one line as written: every call as a call, operators spaced as the author spaced them."""
+
+    OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "elemwise": ".*", "jux": "", "dot": ""}
+
+    def name(self, name: str) -> str:
+        return name
+
+    fname = name
+
+    def relation(self, op: str) -> str:
+        return op
+
+    def paren(self, inner: str, left: str = "(", right: str = ")") -> str:
+        return left + inner + right
+
+    def infix(self, a: str, op: str, b: str) -> str:
+        return f"{a} {op} {b}"
+
+    def prefix(self, op: str, x: str) -> str:
+        return op + x
+
+    def binary(self, w, kind):
+        op = self.OPS[kind]
+        gap = op if w.tight else f" {op} " if op else " "
+        return f"{self(w.args[0])}{gap}{self(w.args[1])}"
+
+    def norm(self, x: str) -> str:
+        return f"||{x}||"
+
+    def angled(self, inner: str) -> str:
+        return f"<{inner}>"
+
+    def subscript(self, base: str, sub: str) -> str:
+        return f"{base}[{sub}]"
+
+    def call(self, name: str, args) -> str:
+        return f"{name}({self.items(args)})"
+
+    def _call(self, w):
+        return self.call(w.text, w.args)
+
+    def _num(self, w):
+        return w.text
+
+    _const = _num
+
+    def _div(self, w):
+        return self.binary(w, "div")
+
+    def _pow(self, w):
+        return f"{self(w.args[0])}{w.text}{self(w.args[1])}"
+
+    def _transpose(self, w):
+        return self(w.args[0]) + "^T"
+
+    def _bracket(self, w):
+        return self.paren(self.items(w.args), "[", "]")
+
+    def _entry(self, w):
+        return f"{self(w.args[0])}{'' if w.tight else ' '}[{self.items(w.args[1:])}]"
+
+    def _side(self, w):
+        return self(w.args[0]) + w.text
+
+    def _prime(self, w):
+        return self.call(w.text, w.args)
+
+    def _dderiv(self, w):
+        return f"d/d{w.args[0].text}({self(w.args[1])})"
+
+    def _expect(self, w):
+        return f"{w.text}[{self.items(w.args[:-1])}]({self(w.args[-1])})"
+
+    def _divergence(self, w):
+        return f"{w.text}({self(w.args[0])} || {self(w.args[1])})"
+
+
+def text(w: W) -> str:
+    """The formula on one line, as written (spacing of operators kept, whitespace normalised)."""
+    return _Text()(w)
+
+
+# ---------------------------------------------------------------------------------------------
+# LaTeX
+
+
+class _Latex(_Printer):
+    OPS = {"add": "+", "sub": "-", "mul": r"\cdot", "elemwise": r"\odot", "jux": "", "dot": r"\cdot"}
+    SET = (r"\{", r"\}")
+    SIM = r"\sim"
+
+    def __init__(self, symbol_names: dict[str, str] | None = None):
+        from proofcheck.report.formula import ProofcheckLatexPrinter
+        names = {sp.Symbol(k): v for k, v in (symbol_names or {}).items()}
+        self.printer = ProofcheckLatexPrinter({"symbol_names": names} if names else None)
+
+    def name(self, name: str) -> str:
+        return self.printer._print(sp.Symbol(name))
+
+    def fname(self, name: str) -> str:
+        if sp.Symbol(name) in self.printer._settings["symbol_names"]:
+            return self.name(name)
+        return self.printer._hprint_Function(name)
+
+    def relation(self, op: str) -> str:
+        from proofcheck.report.formula import LATEX_OPS
+        return LATEX_OPS.get(op, op)
+
+    def paren(self, inner: str, left: str = "(", right: str = ")") -> str:
+        return rf"\left{left}{inner}\right{right}"
+
+    def infix(self, a: str, op: str, b: str) -> str:
+        return f"{a} {op} {b}" if op else f"{a} {b}"
+
+    def prefix(self, op: str, x: str) -> str:
+        return op + x
+
+    def norm(self, x: str) -> str:
+        return rf"\left\lVert {x} \right\rVert"
+
+    def angled(self, inner: str) -> str:
+        return rf"\left\langle {inner} \right\rangle"
+
+    def subscript(self, base: str, sub: str) -> str:
+        return f"{{{base}}}_{{{sub}}}" if "_" in base or "^" in base else f"{base}_{{{sub}}}"
+
+    def matrix(self, rows) -> str:
+        body = r" \\ ".join(" & ".join(r) for r in rows)
+        return rf"\left[\begin{{matrix}}{body}\end{{matrix}}\right]"
+
+    def call(self, name: str, args) -> str:
+        if name in LATEX_FUNCTIONS:
+            head = LATEX_FUNCTIONS[name]
+        elif name in DISTRIBUTIONS:
+            head = DISTRIBUTIONS[name][1]
+        elif _is_builtin(name):
+            head = rf"\operatorname{{{name}}}"
+        else:
+            head = self.fname(name)
+        return self.applied(head, self.paren(self.items(args)))
+
+    def applied(self, head: str, args: str) -> str:
+        return head + (f"{{{args}}}" if head.startswith("\\") else args)  # no operator space before (
+
+    def _num(self, w):
+        return w.text
+
+    def _const(self, w):
+        return CONSTANTS[w.text][1]
+
+    def _div(self, w):
+        return rf"\frac{{{self(_strip(w.args[0]))}}}{{{self(_strip(w.args[1]))}}}"
+
+    def _base(self, w):
+        out = self(w)
+        return f"{{{out}}}" if "^" in out or w.kind == "index" else out  # never a double superscript
+
+    def _pow(self, w):
+        return f"{self._base(w.args[0])}^{{{self(_strip(w.args[1]))}}}"
+
+    def _transpose(self, w):
+        return f"{self._base(w.args[0])}^{{T}}"
+
+    def _side(self, w):
+        return f"{{{self(w.args[0])}}}^{{{w.text}}}"
+
+    def _prime(self, w):
+        name = w.text.rstrip("'")
+        k = len(w.text) - len(name)
+        return self.applied(self.fname(name) + ("'" * k if k <= 3 else f"^{{({k})}}"), self.paren(self.items(w.args)))
+
+    def _dderiv(self, w):
+        return rf"\frac{{d}}{{d {self(w.args[0])}}}" + self.paren(self(w.args[1]))
+
+    def _expect(self, w):
+        head = r"\mathbb{E}" if w.text == "E" else rf"\operatorname{{{w.text}}}"
+        return self.subscript(head, self.items(w.args[:-1])) + self.paren(self(w.args[-1]), "[", "]")
+
+    def _divergence(self, w):
+        p, q = w.args
+        return rf"\operatorname{{{w.text}}}{{\left({self(p)} \,\middle\|\, {self(q)}\right)}}"
+
+    def _call_sqrt(self, a):
+        return rf"\sqrt{{{self(a[0])}}}"
+
+    def _call_conj(self, a):
+        return rf"\overline{{{self(a[0])}}}"
+
+    def _call_diff(self, a):
+        n = f"^{{{self(a[2])}}}" if len(a) == 3 else ""
+        return rf"\frac{{d{n}}}{{d {self(a[1])}{n}}} {self.body(a[0])}"
+
+    def _call_integral(self, a):
+        bounds = f"_{{{self(a[2])}}}^{{{self(a[3])}}}" if len(a) == 4 else ""
+        return rf"\int{bounds} {self.body(a[0])} \, d{self(a[1])}"
+
+    def _sum(self, a, name):
+        return rf"{SUMS[name][1]}_{{{self(a[1])} = {self(a[2])}}}^{{{self(a[3])}}} {self.body(a[0])}"
+
+    def _call_limit(self, a):
+        return rf"\lim_{{{self(a[1])} \to {self(a[2])}}} {self.body(a[0])}"
+
+    def _call_subs(self, a):
+        return rf"\left. {self(a[0])} \right|_{{{self.items(a[1:])}}}"
+
+    def _optimum(self, a, name):
+        return f"{OPTIMA[name][1]}_{{{self(a[1])}}} {self.body(a[0])}"
+
     def _call_grad(self, a):
-        return rf"\nabla_{{{self(a[1])}}} {self.body(a[0])}" if len(a) == 2 else None
+        return rf"\nabla_{{{self(a[1])}}} {self.body(a[0])}"
 
     def _call_hessian(self, a):
-        return rf"\nabla^{{2}}_{{{self(a[1])}}} {self.body(a[0])}" if len(a) == 2 else None
+        return rf"\nabla^{{2}}_{{{self(a[1])}}} {self.body(a[0])}"
 
     def _call_inv(self, a):
-        return f"{self._atomic(a[0])}^{{-1}}" if len(a) == 1 else None
+        return f"{self._atomic(a[0])}^{{-1}}"
 
     def _call_transpose(self, a):
-        return f"{self._atomic(a[0])}^{{T}}" if len(a) == 1 else None
+        return f"{self._atomic(a[0])}^{{T}}"
 
     def _call_eye(self, a):
-        return f"I_{{{self(a[0])}}}" if len(a) == 1 else None
+        return f"I_{{{self(a[0])}}}"
 
     def _atomic(self, w: W) -> str:
         return self.paren(self(w)) if w.kind not in ("name", "num", "const", "group", "call", "bracket") \
             else self._base(w)
-
-
-def _is_builtin(name: str) -> bool:
-    from proofcheck.parse import RESERVED
-    return name in RESERVED
-
-
-def _builtin_call(name: str, args) -> bool:
-    return _is_builtin(name) and not any(a.kind == "kwarg" for a in args[:1])
 
 
 def latex(w: W, symbol_names: dict[str, str] | None = None) -> str:
@@ -637,13 +700,14 @@ def _row(*parts: str) -> str:
     return "<mrow>" + "".join(parts) + "</mrow>"
 
 
-class _MathML:
+class _MathML(_Printer):
+    COMMA = _mo(",")
+    OPS = {"add": "+", "sub": "-", "mul": "\u22c5", "elemwise": "\u2299", "jux": "\u2062", "dot": "\u22c5"}
+    SIM = "\u223c"
+
     def __init__(self):
         from proofcheck.report.formula import MathMLPrinter
         self.printer = MathMLPrinter()
-
-    def __call__(self, w: W) -> str:
-        return getattr(self, "_" + w.kind)(w)
 
     def name(self, name: str) -> str:
         return self.printer._print(sp.Symbol(name)).toxml()
@@ -651,50 +715,49 @@ class _MathML:
     def fname(self, name: str) -> str:
         return self.printer._name(name).toxml()
 
+    def relation(self, op: str) -> str:
+        from proofcheck.report.formula import MATHML_OPS
+        return MATHML_OPS.get(op, op)
+
     def paren(self, inner: str, left: str = "(", right: str = ")") -> str:
         return _row(_mo(left), inner, _mo(right))
 
-    def items(self, items, sep: str = ",") -> str:
-        return _mo(sep).join(self(i) for i in items)
+    def infix(self, a: str, op: str, b: str) -> str:
+        return _row(a, _mo(op), b)
 
-    def body(self, w: W) -> str:
-        return self.paren(self(w)) if _loose(w) else self(w)
+    def prefix(self, op: str, x: str) -> str:
+        return _row(_mo(op), x)
+
+    def norm(self, x: str) -> str:
+        return self.paren(x, "\u2016", "\u2016")
+
+    def angled(self, inner: str) -> str:
+        return self.paren(inner, "\u27e8", "\u27e9")
+
+    def subscript(self, base: str, sub: str) -> str:
+        return f"<msub>{_row(base)}{_row(sub)}</msub>"
+
+    def matrix(self, rows) -> str:
+        table = "".join("<mtr>" + "".join(f"<mtd>{c}</mtd>" for c in r) + "</mtr>" for r in rows)
+        return self.paren(f"<mtable>{table}</mtable>", "[", "]")
+
+    def call(self, name: str, args) -> str:
+        if name in DISTRIBUTIONS:
+            head = _mi(DISTRIBUTIONS[name][0])
+        elif _is_builtin(name):
+            head = _mi(MATHML_FUNCTIONS.get(name, name))
+        else:
+            head = self.fname(name)
+        return _row(head, _mo("\u2061"), self.paren(self.items(args)))
 
     def _num(self, w):
         return f"<mn>{_esc(w.text)}</mn>"
 
-    def _name(self, w):
-        return self.name(w.text)
-
     def _const(self, w):
         return _mi(CONSTANTS[w.text][0])
 
-    def _fn(self, w):
-        return self.fname(w.text)
-
-    def _binary(self, w, op):
-        return _row(self(w.args[0]), _mo(op), self(w.args[1]))
-
-    def _add(self, w):
-        return self._binary(w, "+")
-
-    def _sub(self, w):
-        return self._binary(w, "-")
-
-    def _mul(self, w):
-        return self._binary(w, "\u22c5")
-
-    def _jux(self, w):
-        return self._binary(w, "\u22c5" if _starts_with_digit(w.args[1]) else "\u2062")
-
-    def _elemwise(self, w):
-        return self._binary(w, "\u2299")
-
     def _div(self, w):
         return f"<mfrac>{_row(self(_strip(w.args[0])))}{_row(self(_strip(w.args[1])))}</mfrac>"
-
-    def _neg(self, w):
-        return _row(_mo("-"), self(w.args[0]))
 
     def _pow(self, w):
         return f"<msup>{_row(self(w.args[0]))}{_row(self(_strip(w.args[1])))}</msup>"
@@ -702,49 +765,14 @@ class _MathML:
     def _transpose(self, w):
         return f"<msup>{_row(self(w.args[0]))}{_mi('T')}</msup>"
 
-    def _group(self, w):
-        return self.paren(self.items(w.args))
-
-    def _bracket(self, w):
-        a = w.args
-        if a and all(i.kind == "bracket" for i in a):
-            rows = [[self(x) for x in r.args] for r in a]
-        elif len(a) > 1:
-            rows = [[self(x)] for x in a]
-        else:
-            return self.paren(self.items(a), "[", "]")
-        table = "".join("<mtr>" + "".join(f"<mtd>{c}</mtd>" for c in r) + "</mtr>" for r in rows)
-        return self.paren(f"<mtable>{table}</mtable>", "[", "]")
-
-    def _set(self, w):
-        return self.paren(self.items(w.args), "{", "}")
-
-    def _norm(self, w):
-        return self.paren(self(w.args[0]), "\u2016", "\u2016")
-
-    def _abs(self, w):
-        return self.paren(self(w.args[0]), "|", "|")
-
-    def _inner(self, w):
-        return self.paren(self.items(w.args), "\u27e8", "\u27e9")
-
-    def _kwarg(self, w):
-        return _row(self.name(w.text), _mo("="), self(w.args[0]))
-
     def _side(self, w):
         return f"<msup>{_row(self(w.args[0]))}{_mo(w.text)}</msup>"
-
-    def _binding(self, w):
-        return _row(self.name(w.text), _mo("\u223c"), self(w.args[0]))
 
     def _prime(self, w):
         name = w.text.rstrip("'")
         k = len(w.text) - len(name)
         mark = _mo("\u2032" * k) if k <= 3 else self.paren(f"<mn>{k}</mn>")
         return _row(f"<msup>{self.fname(name)}{mark}</msup>", self.paren(self.items(w.args)))
-
-    def _index(self, w):
-        return f"<msub>{_row(self.name(w.text))}{_row(self.items(w.args))}</msub>"
 
     def _d(self, var: W, n: str = "") -> str:
         d = '<mi mathvariant="normal">d</mi>'
@@ -755,120 +783,55 @@ class _MathML:
     def _dderiv(self, w):
         return _row(self._d(w.args[0]), self.paren(self(w.args[1])))
 
-    def _entry(self, w):
-        head = w.args[0]
-        inner = self.items(head.args) if head.kind == "group" else self(head)
-        return f"<msub>{self.paren(inner)}{_row(self.items(w.args[1:]))}</msub>"
-
     def _expect(self, w):
         head = _mi("\U0001d53c") if w.text == "E" else _mi(w.text)
         return _row(f"<msub>{head}{_row(self.items(w.args[:-1]))}</msub>", self.paren(self(w.args[-1]), "[", "]"))
 
     def _divergence(self, w):
-        return _row(_mi(w.text), self.paren(self.items(w.args, "\u2016")))
-
-    def _rel(self, w):
-        from proofcheck.report.formula import MATHML_OPS
-        return _row(self(w.args[0]), _mo(MATHML_OPS.get(w.text, w.text)), self(w.args[1]))
-
-    _implies = _rel
-
-    def _call(self, w):
-        name, a = w.text, w.args
-        special = getattr(self, "_call_" + name, None)
-        if special is not None and _builtin_call(name, a):
-            out = special(a)
-            if out is not None:
-                return out
-        if name in DISTRIBUTIONS:
-            head = _mi(DISTRIBUTIONS[name][0])
-        elif _is_builtin(name):
-            head = _mi(MATHML_FUNCTIONS.get(name, name))
-        else:
-            head = self.fname(name)
-        return _row(head, _mo("\u2061"), self.paren(self.items(a)))
+        return _row(_mi(w.text), self.paren(self.items(w.args, _mo("\u2016"))))
 
     def _call_sqrt(self, a):
-        return f"<msqrt>{self(a[0])}</msqrt>" if len(a) == 1 else None
-
-    def _call_abs(self, a):
-        return self.paren(self(a[0]), "|", "|") if len(a) == 1 else None
-
-    def _call_norm(self, a):
-        return self.paren(self(a[0]), "\u2016", "\u2016") if len(a) == 1 else None
+        return f"<msqrt>{self(a[0])}</msqrt>"
 
     def _call_conj(self, a):
-        return f'<mover>{_row(self(a[0]))}<mo accent="true">\u203e</mo></mover>' if len(a) == 1 else None
+        return f'<mover>{_row(self(a[0]))}<mo accent="true">\u203e</mo></mover>'
 
     def _call_diff(self, a):
-        if len(a) not in (2, 3):
-            return None
-        n = _row(self(a[2])) if len(a) == 3 else ""
-        return _row(self._d(a[1], n), self.body(a[0]))
+        return _row(self._d(a[1], _row(self(a[2])) if len(a) == 3 else ""), self.body(a[0]))
 
     def _call_integral(self, a):
-        if len(a) not in (2, 4):
-            return None
         sign = f"<msubsup>{_mo(INTEGRAL)}{_row(self(a[2]))}{_row(self(a[3]))}</msubsup>" if len(a) == 4 \
             else _mo(INTEGRAL)
         return _row(sign, self.body(a[0]), '<mi mathvariant="normal">d</mi>', self(a[1]))
 
     def _sum(self, a, name):
-        if len(a) != 4:
-            return None
         under = _row(self(a[1]), _mo("="), self(a[2]))
         return _row(f"<munderover>{_mo(SUMS[name][0])}{under}{_row(self(a[3]))}</munderover>", self.body(a[0]))
 
-    def _call_sum(self, a):
-        return self._sum(a, "sum")
-
-    def _call_prod(self, a):
-        return self._sum(a, "prod")
-
     def _call_limit(self, a):
-        if len(a) != 3:
-            return None
         under = _row(self(a[1]), _mo("\u2192"), self(a[2]))
         return _row(f"<munder>{_mi('lim')}{under}</munder>", self.body(a[0]))
 
     def _call_subs(self, a):
-        if len(a) < 2:
-            return None
         return f"<msub>{_row(self(a[0]), _mo('|'))}{_row(self.items(a[1:]))}</msub>"
 
     def _optimum(self, a, name):
-        if len(a) != 2:
-            return None
         return _row(f"<munder>{_mi(OPTIMA[name][0])}{_row(self(a[1]))}</munder>", self.body(a[0]))
 
-    def _call_argmax(self, a):
-        return self._optimum(a, "argmax")
-
-    def _call_argmin(self, a):
-        return self._optimum(a, "argmin")
-
-    def _call_maximum(self, a):
-        return self._optimum(a, "maximum")
-
-    def _call_minimum(self, a):
-        return self._optimum(a, "minimum")
-
     def _call_grad(self, a):
-        return _row(f"<msub>{_mo(NABLA)}{_row(self(a[1]))}</msub>", self.body(a[0])) if len(a) == 2 else None
+        return _row(f"<msub>{_mo(NABLA)}{_row(self(a[1]))}</msub>", self.body(a[0]))
 
     def _call_hessian(self, a):
-        if len(a) != 2:
-            return None
         return _row(f"<msubsup>{_mo(NABLA)}{_row(self(a[1]))}<mn>2</mn></msubsup>", self.body(a[0]))
 
     def _call_inv(self, a):
-        return f"<msup>{_row(self._atomic(a[0]))}{_row(_mo('-'), '<mn>1</mn>')}</msup>" if len(a) == 1 else None
+        return f"<msup>{_row(self._atomic(a[0]))}{_row(_mo('-'), '<mn>1</mn>')}</msup>"
 
     def _call_transpose(self, a):
-        return f"<msup>{_row(self._atomic(a[0]))}{_mi('T')}</msup>" if len(a) == 1 else None
+        return f"<msup>{_row(self._atomic(a[0]))}{_mi('T')}</msup>"
 
     def _call_eye(self, a):
-        return f"<msub>{_mi('I')}{_row(self(a[0]))}</msub>" if len(a) == 1 else None
+        return f"<msub>{_mi('I')}{_row(self(a[0]))}</msub>"
 
     def _atomic(self, w: W) -> str:
         return self.paren(self(w)) if w.kind not in ("name", "num", "const", "group", "call", "bracket") else self(w)
@@ -882,4 +845,3 @@ def mathml_body(w: W) -> str:
 def is_written(obj) -> bool:
     """Whether a display object is a formula as written (else a SymPy object)."""
     return isinstance(obj, W)
-

@@ -1292,3 +1292,29 @@ def test_subscripts_that_are_expressions_name_their_own_terms():
             translate(latex, names)
     with pytest.raises(ProofcheckError, match="not part of a name"):
         translate(r"x_{+}", names)
+
+
+def test_inline_formula_after_a_persian_if_is_a_condition():
+    # seed 000, line 307: `اگر $0 \leq hf'(0)$ ...` ("if 0 <= h f'(0), all eigenvalues ...") states a case, not a claim
+    key = parse_derivation_text(textwrap.dedent("""\
+        proofcheck: 1
+        title: t
+        symbols:
+          h, x: real
+        claim: h + x = x + h
+        steps: |
+          h + x
+            = x + h
+        """), "k.yaml")
+    sheet = read_markdown("ج) مقادیر ویژه اگر $0 \\leq h x$ همه مقادیر ویژه و $h \\leq x$ است\n", "s.md", key)
+    assert [f.kind for f in sheet.formulas] == ["condition", "read"]
+
+
+def test_a_density_without_its_argument_in_an_integrand_over_x():
+    # seed 001, line 232: `\int_0^1 P_{data} \log \frac{P_{data}(x)}{...} dx` writes P_data once without (x); as a
+    # density times a number it was not read, and the log 2 for log 4 on line 234 was never checked
+    names = Names(symbols={"P_data": "density", "P_G": "density", "x": "scalar"})
+    assert translate(r"\int_0^1 P_{data} \log \frac{P_{data}(x)}{P_G(x)} dx", names) == \
+        "integral(P_data(x) log(P_data(x)/P_G(x)), x, 0, 1)"
+    # only where the same density is written at x in that integrand
+    assert translate(r"\int P_{data} \log P_G(x) dx", names) == "integral(P_data log(P_G(x)), x)"

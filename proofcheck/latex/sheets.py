@@ -450,10 +450,14 @@ def _inline_formulas(found: list[Formula], text: str, start: int) -> list[Formul
         f.inline = True
     line_start = text.rfind("\n", 0, start - 1) + 1
     m = _LAST_WORD.search(text, line_start, start - 1)
-    if m and m.group(1).lower() in _INLINE_CONDITION_WORDS:
+    if m and m.group(1).lower() in _INLINE_CONDITION_WORDS or _PERSIAN_CONDITION.search(text, line_start, start - 1):
         for f in found:
             f.dead = True
     return found
+
+
+# `اگر $0 \leq hf'(0)$ ...` (seed 000, line 307): if, when, whenever, suppose, for (each) in Persian
+_PERSIAN_CONDITION = re.compile(r"(?:اگر|وقتی(?:\s*که)?|هرگاه|فرض\s*کنید|به\s*ازای)\s*$")
 
 
 def chains_for_part(sheet: Sheet, part: str) -> list[Chain]:

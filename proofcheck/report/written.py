@@ -345,6 +345,12 @@ class _Printer:
     def binary(self, w: W, kind: str) -> str:
         return self.infix(self(w.args[0]), self.OPS[kind], self(w.args[1]))
 
+    def prefix(self, op: str, x: str) -> str:
+        return op + x
+
+    def _num(self, w):
+        return w.text
+
     def _name(self, w):
         return self.name(w.text)
 
@@ -465,9 +471,6 @@ class _Text(_Printer):
     def infix(self, a: str, op: str, b: str) -> str:
         return f"{a} {op} {b}"
 
-    def prefix(self, op: str, x: str) -> str:
-        return op + x
-
     def binary(self, w, kind):
         op = self.OPS[kind]
         gap = op if w.tight else f" {op} " if op else " "
@@ -488,10 +491,8 @@ class _Text(_Printer):
     def _call(self, w):
         return self.call(w.text, w.args)
 
-    def _num(self, w):
+    def _const(self, w):
         return w.text
-
-    _const = _num
 
     def _div(self, w):
         return self.binary(w, "div")
@@ -561,9 +562,6 @@ class _Latex(_Printer):
     def infix(self, a: str, op: str, b: str) -> str:
         return f"{a} {op} {b}" if op else f"{a} {b}"
 
-    def prefix(self, op: str, x: str) -> str:
-        return op + x
-
     def norm(self, x: str) -> str:
         return rf"\left\lVert {x} \right\rVert"
 
@@ -590,9 +588,6 @@ class _Latex(_Printer):
 
     def applied(self, head: str, args: str) -> str:
         return head + (f"{{{args}}}" if head.startswith("\\") else args)  # no operator space before (
-
-    def _num(self, w):
-        return w.text
 
     def _const(self, w):
         return CONSTANTS[w.text][1]

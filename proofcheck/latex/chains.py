@@ -64,7 +64,7 @@ def _paren_factors(text: str) -> int:
 
 
 def _equation_to_solve(segs: list["_TSeg"]) -> bool:
-    """`... = -(\lambda + 1/2)(\lambda^2 + 1/4) = 0`: a product of at least two factors set to zero is the equation
+    """`... = -(\\lambda + 1/2)(\\lambda^2 + 1/4) = 0`: a product of at least two factors set to zero is the equation
     whose roots the student goes on to find (a characteristic polynomial), not an identity; as a step it would be
     refuted at every point that is not a root (seed 004, line 440)."""
     if len(segs) < 2 or segs[-1].op != "=" or segs[-1].piece is None or segs[-2].piece is None:
@@ -86,11 +86,11 @@ def _empty(sg: "_TSeg", src: Source) -> bool:
 def _arrow_forms(segs: list["_TSeg"], src: Source) -> tuple[list["_TSeg"], str]:
     """Arrows that do not join two statements, and what became of them (a note for the formula).
 
-    `(I) \Rightarrow A = B`, `II $\rightarrow E$`: a label (a roman numeral) or nothing before an arrow that is
+    `(I) \\Rightarrow A = B`, `II $\\rightarrow E$`: a label (a roman numeral) or nothing before an arrow that is
     followed by an expression only: the arrow introduces what follows (`we get E`), which starts a chain (seed 001,
     lines 222, 230-234: the log 2 for log 4 of 4(e) is a step from line 232). After a label, a relation after the
-    arrow starts a new chain too. `\theta = \psi = 0 \to A = B`: values before the arrow are the point the
-    statement after it is made at, a condition. A trailing arrow with nothing after it (`... = 0 \Rightarrow`
+    arrow starts a new chain too. `\\theta = \\psi = 0 \\to A = B`: values before the arrow are the point the
+    statement after it is made at, a condition. A trailing arrow with nothing after it (`... = 0 \\Rightarrow`
     at the end of a block) is dropped: the next block starts with its own arrow."""
     note = ""
     if len(segs) >= 2 and segs[-1].op == "==>" and _empty(segs[-1], src):
@@ -119,7 +119,7 @@ def _arrow_forms(segs: list["_TSeg"], src: Source) -> tuple[list["_TSeg"], str]:
 
 
 def _uses_side_result(builder: "ChainBuilder", segs: list["_TSeg"], src: Source, f: Formula) -> bool:
-    """`$$E[S^T S] = ... = k$$` then `$$= -\sum \log\sigma_i - \frac12 k + ...$$`: a display block starting with
+    """`$$E[S^T S] = ... = k$$` then `$$= -\\sum \\log\\sigma_i - \\frac12 k + ...$$`: a display block starting with
     `=` whose expression uses the name the chain before it ended on is not a step from that name (k = ... k ...)
     but the main derivation resumed with the side result substituted (seed 003, line 78); it starts a new chain
     rather than being checked against the side computation (which refutes a correct line)."""
@@ -145,7 +145,7 @@ def _uses_side_result(builder: "ChainBuilder", segs: list["_TSeg"], src: Source,
 
 
 def _values_of_a_name(segs: list["_TSeg"]) -> bool:
-    """`\text{Re}(\lambda) = \{-\frac12, -\frac12\gamma\}`: a name (or a function of one name) equal to a set
+    """`\\text{Re}(\\lambda) = \\{-\\frac12, -\\frac12\\gamma\\}`: a name (or a function of one name) equal to a set
     literal lists the values it takes (one per eigenvalue), it is not an identity between a number and a set."""
     if len(segs) != 2 or segs[0].op is not None or segs[1].op != "=" or any(sg.piece is None for sg in segs):
         return False
@@ -158,7 +158,7 @@ _NUMBER = re.compile(r"\s*-?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?\s*")
 
 
 def _case_premise(case: Formula, names: Names, src: Source, where: str) -> tuple["_TSeg", "_TSeg"] | None:
-    """The case of `if $x \geq 1$` or `if $0 < x < 1$` as one relation (lhs, relation seg) to be a premise, or None.
+    """The case of `if $x \\geq 1$` or `if $0 < x < 1$` as one relation (lhs, relation seg) to be a premise, or None.
     A range a < x < b between numbers is (x - a)(b - x) > 0, the same set of real x (>= for a <= x <= b)."""
     segs = translate_formula(case, names, src, where)
     if any(sg.error is not None or sg.piece is None for sg in segs):

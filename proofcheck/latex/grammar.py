@@ -366,10 +366,26 @@ class _Emit(Transformer):
     def make_integral(self, i, body, d, lo, hi):
         g, dg = self.tok(i), self.tok(d)
         var = _p(str(dg.value), dg.start)
+        body = self.density_arguments(body, str(dg.value))
         if lo is None or (lo.text.replace(" ", "") in ("-oo", "(-oo)") and hi.text.replace(" ", "") in ("oo", "+oo")):
             return _cat(("integral(", g.start), _inner(body), (", ", dg.start), var, (")", dg.end))
         return _cat(("integral(", g.start), _inner(body), (", ", dg.start), var, (", ", lo.start), lo, (", ", hi.start), hi,
                     (")", dg.end))
+
+    def density_arguments(self, body: Piece, var: str) -> Piece:
+        """`\\int P_{data} \\log \\frac{P_{data}(x)}{...} dx`: a declared density written without its argument in an
+        integrand over x where it is also written applied to x is that density at x (seed 001, line 232)."""
+        parts = body.parts
+        names = {t for t, _ in parts if self.tr.names.symbols.get(t) == "density"}
+        applied = {n for n in names if f"{n}({var})" in body.text.replace(" ", "")}
+        if not applied:
+            return body
+        out: list[tuple[str, int]] = []
+        for k, (t, off) in enumerate(parts):
+            out.append((t, off))
+            if t in applied and not (k + 1 < len(parts) and parts[k + 1][0].startswith("(")):
+                out.append((f"({var})", off + len(t)))
+        return Piece(out, body.level, body.info)
 
     def limit(self, lim, us, lb, name_t, arrow, to, rb, lp, body, rp):
         g = self.tok(lim)

@@ -401,7 +401,7 @@ _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
 def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula | None,
              case_end: int) -> tuple[Formula | None, int]:
-    """`If $\gamma \geq 1$, then $\sqrt{\gamma^2 - 1} \geq 0$, and thus $... < 0$.`: a case opened by `if`/`when`
+    """`If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$, and thus $... < 0$.`: a case opened by `if`/`when`
     holds for the formulas after it up to the end of its sentence (seed 004, line 516); they are checked under
     it (chains.build_chains). Returns the case and where its sentence ends, for the next inline formula."""
     if case is not None and start < case_end:

@@ -703,6 +703,12 @@ class Translator:
             if u.at("op", "*") or u.at("cmd", "ast"):
                 pieces.append("star")
                 continue
+            # `x_{t+1}`, `\theta_{k+1}`, `q_{-j}`, `x_{1:B}`: a term of a sequence, "all but j", a range of samples:
+            # a name of its own per subscript written (x_tplus1, q_minusj, x_1toB), never the name x_t or q_j
+            word = {"+": "plus", "-": "minus", ":": "to"}.get(str(u.value)) if u.kind in ("op", "char") else None
+            if word is not None and any(x.kind in ("word", "greek", "num") for x in inner):
+                pieces.append(word)
+                continue
             raise self.fail(f"the subscript `{self.latex(inner[0].start, inner[-1].end)}` is not part of a name; "
                             f"map `{self.latex(t0.start, inner[-1].end + 1)}` to a name under latex_names", u)
         return pieces

@@ -1318,3 +1318,16 @@ def test_a_density_without_its_argument_in_an_integrand_over_x():
         "integral(P_data(x) log(P_data(x)/P_G(x)), x, 0, 1)"
     # only where the same density is written at x in that integrand
     assert translate(r"\int P_{data} \log P_G(x) dx", names) == "integral(P_data log(P_G(x)), x)"
+
+
+def test_dots_between_terms_of_one_pattern_is_a_sum():
+    # seed 003, lines 72 and 96: `S_1^2 + S_2^2 + S_3^2 + \dots + S_k^2` is sum(S[i]^2, i, 1, k)
+    names = Names(symbols={"S": "vector", "k": "scalar", "a": "scalar"})
+    assert translate(r"S_1^2 + S_2^2 + S_3^2 + \dots + S_k^2", names) == "sum(S[i]^2, i, 1, k)"
+    assert translate(r"a + 2 S_1 + 2 S_{2} + \cdots + 2 S_k - a", names) == "a + sum(2 S[i], i, 1, k) - a"
+    # a sign on the first term, a gap in 1, 2, ..., one term before the dots or a last term of another form: not
+    # a sum of one pattern, still an error
+    for latex in (r"a - S_1 + S_2 + \dots + S_k", r"S_1 + S_3 + \dots + S_k", r"S_1 + \dots + S_k",
+                  r"S_1 + S_2 + \dots + S_k^2"):
+        with pytest.raises(ProofcheckError, match="cannot be checked"):
+            translate(latex, names)

@@ -97,6 +97,105 @@ def _substitute(toks: list[Tok], names: Names, src: Source) -> list[Tok]:
     return out
 
 
+_OPEN = {("char", "("), ("char", "["), ("char", "{")}
+_CLOSE = {("char", ")"), ("char", "]"), ("char", "}")}
+
+
+def _plain_index(term: list[Tok]) -> list[Tok]:
+    """A term without the braces of its subscript (`S_{2}^2` as `S_2^2`), for comparing terms."""
+    out = []
+    k = 0
+    while k < len(term):
+        t = term[k]
+        if t.at("char", "_") and k + 3 < len(term) and term[k + 1].at("char", "{") and term[k + 3].at("char", "}"):
+            out += [t, term[k + 2]]
+            k += 4
+            continue
+        out.append(t)
+        k += 1
+    return out
+
+
+def _terms_before(toks: list[Tok], j: int) -> list[tuple[int, list[Tok]]]:
+    """The `+`-separated terms ending at toks[j - 1] at one bracket level, each with where it begins, in order; the
+    first is preceded by the start, an opening bracket or a relation (a `-` before it would belong to it alone)."""
+    terms: list[tuple[int, list[Tok]]] = []
+    cur: list[Tok] = []
+    depth = 0
+    k = j - 1
+    while k >= 0:
+        t = toks[k]
+        if (t.kind, t.value) in _CLOSE:
+            depth += 1
+        elif (t.kind, t.value) in _OPEN:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and t.at("op", "+"):
+            terms.append((k + 1, cur[::-1]))
+            cur = []
+            k -= 1
+            continue
+        elif depth == 0 and t.kind in ("rel", "impl", "arrow", "approx"):
+            break
+        elif depth == 0 and t.kind in ("op", "dots", "pm"):
+            return terms[::-1]  # `a - S_1 + S_2 + ...`: the run starts after S_1 at the earliest
+        cur.append(t)
+        k -= 1
+    terms.append((k + 1, cur[::-1]))
+    return terms[::-1]
+
+
+def _dots_sums(toks: list[Tok], names: Names) -> list[Tok]:
+    """`S_1^2 + S_2^2 + S_3^2 + \\dots + S_k^2` -> `\\sum_{i=1}^{k} (S_i^2)`: terms that differ only in a subscript
+    1, 2, ... written out, `\\dots`, and the last term with the upper end (seed 003, lines 72 and 96). Anything else
+    with `\\dots` stays an error."""
+    for d, t in enumerate(toks):
+        if t.kind != "dots" or d == 0 or d + 1 >= len(toks) or not toks[d - 1].at("op", "+") or \
+                not toks[d + 1].at("op", "+"):
+            continue
+        end = d + 2
+        depth = 0
+        while end < len(toks):  # the last term runs to the next top-level + or -, relation or closer
+            u = toks[end]
+            if (u.kind, u.value) in _OPEN:
+                depth += 1
+            elif (u.kind, u.value) in _CLOSE:
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and (u.at("op", "+") or u.at("op", "-") or u.kind in ("rel", "impl", "arrow", "approx")):
+                break
+            end += 1
+        last = _plain_index(toks[d + 2:end])
+        before = _terms_before(toks, d - 1)
+        for s0 in range(max(0, len(before) - 2) + 1):
+            first, written = before[s0][0], [_plain_index(w) for _, w in before[s0:]]
+            # 1, 2, ... in order from the first: the run is the suffix that starts at a term with subscript 1
+            if len(written) < 2 or any(len(w) != len(last) or not w for w in written):
+                continue
+            diff = [k for k in range(len(last)) if len({(w[k].kind, w[k].value) for w in written + [last]}) > 1]
+            if len(diff) != 1 or diff[0] == 0 or not last[diff[0] - 1].at("char", "_"):
+                continue
+            k = diff[0]
+            if [str(w[k].value) for w in written] != [str(n) for n in range(1, len(written) + 1)] or \
+                    any(w[k].kind != "num" for w in written) or last[k].kind not in ("word", "num"):
+                continue
+            used = {str(u.value) for u in toks if u.kind == "word"}
+            index = next((c for c in "ijlmn" if c not in used and not names.known(c)), None)
+            if index is None:
+                break
+            at = toks[first].start
+            head = [Tok("cmd", "sum", at, at), Tok("char", "_", at, at), Tok("char", "{", at, at),
+                    Tok("word", index, at, at), Tok("rel", "=", at, at), Tok("num", "1", at, at),
+                    Tok("char", "}", at, at), Tok("char", "^", at, at), Tok("char", "{", at, at), last[k],
+                    Tok("char", "}", at, at), Tok("char", "(", at, at)]
+            body = [Tok("word", index, u.start, u.end) if n == k else u for n, u in enumerate(last)]
+            close = Tok("char", ")", toks[end - 1].end, toks[end - 1].end)
+            return _dots_sums(toks[:first] + head + body + [close] + toks[end:], names)
+    return toks
+
+
 def derivative_variable(toks: list[Tok]) -> tuple[list[Tok], int] | None:
     """`d x`, `dx`, `\\partial \\theta`, `d x^2` (a group's tokens) -> (the variable's tokens, order)."""
     if not toks:
@@ -234,6 +333,7 @@ class Translator:
     # -- the passes
     def grammar_tokens(self, toks: list[Tok]) -> list[GrammarToken]:
         toks = _substitute(toks, self.names, self.src)
+        toks = _dots_sums(toks, self.names)
         toks = _derivatives(_frac_digits(toks), self.src)
         g = self.resolve(toks)
         g = self.bars(g)

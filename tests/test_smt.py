@@ -262,9 +262,18 @@ def test_kernel_confirms_the_given_at_the_counterexample():
     circle = ("circle", Relation(a ** 2 + b ** 2, "=", sp.Integer(1)))
     result = _discharge(Relation(a + b, "<=", sp.Integer(1)), info, [circle])
     assert result.status.value == "refuted"
-    va, vb = (sp.Float(result.counterexample[n], 30) for n in ("a", "b"))
+    va, vb = (_value(result.counterexample[n]) for n in ("a", "b"))
     assert abs(va ** 2 + vb ** 2 - 1) < 1e-15 and va + vb > 1
     assert _discharge(Relation(a + b, "<=", sp.sqrt(2)), info, [circle]).status.value == "proved"
+
+
+def _value(text: str):
+    """A reported coordinate: a decimal, or a closed form `[-]sqrt(k)[/m]` (solver models are algebraic)."""
+    import re
+    m = re.fullmatch(r"(-?)sqrt\((\d+)\)(?:/(\d+))?", text)
+    if m:
+        return (-1 if m.group(1) else 1) * sp.sqrt(int(m.group(2))).evalf(30) / int(m.group(3) or 1)
+    return sp.Float(text, 30)
 
 
 def _one_step(lhs: str, rhs: str, symbols: str = "x, y, z, a, b: real"):

@@ -1155,6 +1155,11 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
     except Undefined as exc:
         out.reason = str(exc)
         return None
+    if first.holds and op in ("<", ">", "!=") and any(not isinstance(v, sp.Rational) for v in point.values.values()) \
+            and _exactly_equal(left, right, point):
+        # At a closed-form point ((x - pi)^2 > 0 at pi) rounding leaves a tiny "difference" of either
+        # sign; the exact values tie, and a strict relation fails there.
+        first = replace(first, holds=False, tied=True)
     if first.holds:
         return first
     try:
@@ -1163,8 +1168,10 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
     except Undefined as exc:
         out.reason = str(exc)
         return None
-    if second.holds:
+    if second.holds and not first.tied:
         return second
+    if first.tied and not first.exact:
+        second = replace(second, holds=False, tied=True)
     if second.tied:
         # The sides agree to every digit computed: a counterexample to a strict relation only if
         # they are exactly equal (x^2 > 0 at x = 0), otherwise no verdict at this point.
@@ -1183,6 +1190,8 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         return None
     ce = point.describe(_names_in(lhs, rhs, sampler))
     ce["lhs"], ce["rhs"] = _show(left2), _show(right2)
+    if second.tied:  # an exact tie: show the exact values, not 1e-1147 against 0.0
+        ce["lhs"], ce["rhs"] = _exact_shown(left2, point, ce["lhs"]), _exact_shown(right2, point, ce["rhs"])
     if second.nonreal:
         ce[second.nonreal[0] + "hs"] = "not real (" + ce[second.nonreal[0] + "hs"] + ")"
     out.counterexample = ce
@@ -1286,6 +1295,17 @@ def _limit_givens_hold(sampler: Sampler, point: Point) -> bool:
         if d != 0:
             return False
     return True
+
+
+def _exact_shown(v: Value, point: Point, fallback: str) -> str:
+    """The exact value of a side at a point with closed-form values, when it is short."""
+    if v.exact is not None or not isinstance(v.expr, sp.Expr):
+        return fallback
+    try:
+        x = v.expr.xreplace(point.values)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return fallback
+    return sp.sstr(x) if x.is_number and sp.count_ops(x) <= 8 else fallback
 
 
 def _exactly_equal(left: Value, right: Value, point: Point) -> bool:
@@ -1616,7 +1636,7 @@ class _Problem:
 
     def tie_candidate(self) -> dict | None:
         """For a strict relation whose slack at the end of minimise() is within 10^-9 of the terms'
-        size: the parameters there recognised as closed forms (rationals, multiples of pi, e,
+        size (or of 1): the parameters there recognised as closed forms (rationals, multiples of pi, e,
         square roots, log 2), or None. Only a candidate: _try refutes only an exact tie."""
         if not self.strict or self.closest is None or self.size is None:
             return None
@@ -1627,7 +1647,9 @@ class _Problem:
             try:
                 env = {s: m.forward(x) for s, m, x in zip(self.names, self.maps, u)}
                 size = self.size(env)
-                if isinstance(size, mpmath.mpc) or value > 1e-9 * max(float(size), 1e-300):
+                # Relative to the terms, but never below 10^-9 absolutely: for (x - pi)^2 > 0 the
+                # slack is the whole side.
+                if isinstance(size, mpmath.mpc) or value > 1e-9 * max(float(size), 1.0):
                     return None
             except (ZeroDivisionError, ValueError, OverflowError, ArithmeticError, TypeError):
                 return None

@@ -1331,3 +1331,24 @@ def test_dots_between_terms_of_one_pattern_is_a_sum():
                   r"S_1 + S_2 + \dots + S_k^2"):
         with pytest.raises(ProofcheckError, match="cannot be checked"):
             translate(latex, names)
+
+
+def test_a_key_part_for_a_questions_own_lines_before_its_items():
+    # issue 15 item 5a: `section: "1."` is question 1's lines before its first item, `"1"` all of question 1
+    from proofcheck.latex import section_matches, sheet_sections
+    assert section_matches("4", ["4."]) and not section_matches("4.a", ["4."]) and section_matches("4", ["Q4."])
+    assert section_matches("4.a", ["4"]) and section_matches("4", ["4"])
+    key = parse_derivation_text(textwrap.dedent("""\
+        proofcheck: 1
+        title: t
+        symbols:
+          x, y: real
+        claim: x + y = y + x
+        steps: |
+          x + y
+            = y + x
+        """), "k.yaml")
+    text = "Question 1\n\n$$x + y = y + x$$\n\na) the item\n\n$$x y = y x$$\n"
+    out, _ = sheet_sections(text, "s.md", key, {"head": ["1."], "item": ["1.a"], "all": ["1"]})
+    assert {n: [c.steps[-1].text for c in cs] for n, cs in out.items()} == {
+        "head": ["= y + x"], "item": ["= y x"], "all": ["= y + x", "= y x"]}

@@ -195,8 +195,14 @@ def sheet_headings(text: str) -> list[tuple[int, str]]:
 
 
 def section_matches(section: str, labels: list[str]) -> bool:
-    """Whether a sheet section (`2.c`) lies under one of a key part's labels (`2.c`, or `2` for all of it)."""
+    """Whether a sheet section (`2.c`) lies under one of a key part's labels (`2.c`, or `2` for all of it; `2.` for
+    question 2's own lines before its first item, so that a key can have a part for them apart from its items)."""
     for lab in labels:
+        own = lab.strip()
+        if own.endswith(".") and "." not in section_label(own[:-1]):
+            if section == section_label(own[:-1]):
+                return True
+            continue
         lab = section_label(lab)
         if section == lab or (section.startswith(lab + ".") and "." not in lab):
             return True

@@ -139,7 +139,10 @@ def _formulas_dict(g: Grade) -> dict:
             "not_read": [{"line": f.line, "column": f.column, "reason": f.reason, "section": f.section,
                           "inline": f.inline, "latex": f.latex} for f in g.formulas if f.kind == "not read"],
             "outside_key": [{"line": f.line, "column": f.column, "section": f.section}
-                            for f in g.formulas if f.kind == "outside"]}
+                            for f in g.formulas if f.kind == "outside"],
+            # conditions, the student's own definitions and remarks in their notation: each with why
+            "classified": [{"line": f.line, "column": f.column, "kind": f.kind, "reason": f.reason, "section": f.section}
+                           for f in g.formulas if f.kind in ("condition", "definition", "remark")]}
 
 
 def _part_dict(p: PartGrade) -> dict:

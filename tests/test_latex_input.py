@@ -1352,3 +1352,22 @@ def test_a_key_part_for_a_questions_own_lines_before_its_items():
     out, _ = sheet_sections(text, "s.md", key, {"head": ["1."], "item": ["1.a"], "all": ["1"]})
     assert {n: [c.steps[-1].text for c in cs] for n, cs in out.items()} == {
         "head": ["= y + x"], "item": ["= y x"], "all": ["= y + x", "= y x"]}
+
+
+def test_an_eigenvector_list_after_the_determinant_written_out():
+    # seed 004, lines 444-445 and 522: `\lambda = i/2 \rightarrow \boldsymbol{u} = (...)` is the claim that u is an
+    # eigenvector of i/2: (A - c I) u = 0 with A - lambda I the matrix of the determinant written before it; a
+    # check on the way, not the part's answer. `i` is the imaginary unit where the key declares a complex symbol.
+    sheet = _sheet("$$\\det(\\lambda) = \\det\\begin{pmatrix} -\\lambda & -1/2 \\\\ 1/2 & -\\lambda \\end{pmatrix} = "
+                   "\\lambda^2 + 1/4$$\n\n"
+                   "$\\lambda = i/2 \\rightarrow \\boldsymbol{u} = \\begin{pmatrix} i \\\\ 1 \\end{pmatrix}$ "
+                   "$\\lambda = 2 \\rightarrow \\boldsymbol{u} = \\begin{pmatrix} 1 \\\\ 1 \\\\ 0 \\end{pmatrix}$\n")
+    assert [(c.conditional, [t.text for t in c.steps]) for c in sheet.chains] == [
+        (False, ["det(lambda)", "= det([[-lambda, -1/2], [1/2, -lambda]])", "= lambda^2 + 1/4"]),
+        (True, ["subs([[-lambda, -1/2], [1/2, -lambda]], lambda = I/2) [I, 1]", "= 0 [I, 1]"]),
+        # a vector of another size is not that matrix's eigenvector: left to the arrow's other readings
+        (False, ["u", "= [1, 1, 0] by at(lambda = 2)"])]
+    # an i used as an index in the expression stays the index
+    complex_key = Names(symbols={"k": "scalar"}, complex_symbols=True)
+    assert translate(r"\sum_{i=1}^{k} i", complex_key) == "sum(i, i, 1, k)"
+    assert translate(r"2 i + 1", complex_key) == "2 I + 1"

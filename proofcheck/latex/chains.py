@@ -118,6 +118,55 @@ def _arrow_forms(segs: list["_TSeg"], src: Source) -> tuple[list["_TSeg"], str]:
     return segs, note
 
 
+def _entries(text: str) -> int | None:
+    """How many entries a vector `[a, b, c]` (or rows a matrix `[[...], [...]]`) written in ASCII has, else None."""
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    depth, count = 0, 1
+    for c in text[1:-1]:
+        depth += (c in "([") - (c in ")]")
+        if depth < 0:
+            return None
+        count += c == "," and depth == 0
+    return count if depth == 0 else None
+
+
+_EIGEN_NAME = re.compile(r"\s*(?:\\(?:boldsymbol|mathbf|vec|bm)\s*\{\s*[a-z]\s*\}|[a-z])\s*")
+
+
+def _det_matrix(builder: "ChainBuilder") -> str | None:
+    """The matrix A - \\lambda I of the last `\\det(...)` written out with lambda in it, in this section's chains."""
+    lines = [ln for _, ls, _, _ in builder.chains for ln in ls] + list(builder.lines)
+    for ln in reversed(lines):
+        for sg in reversed(ln.body):
+            text = sg.piece.text if sg.piece is not None else ""
+            m = re.search(r"det\((\[\[.*?\]\])\)", text)
+            if m and "lambda" in m.group(1) and m.group(1).count("[") == m.group(1).count("]"):
+                return m.group(1)
+    return None
+
+
+def _eigenvector_claim(segs: list["_TSeg"], builder: "ChainBuilder", src: Source) -> list["_TSeg"] | None:
+    """`\\lambda = i/2 \\rightarrow \\boldsymbol{u} = \\begin{pmatrix} i \\\\ 0 \\\\ 1 \\end{pmatrix}` after the student wrote
+    `\\det(A - \\lambda I)` out as a matrix in the same section: the claim that u is an eigenvector of that eigenvalue,
+    checked as subs(A - lambda I, lambda = c) u = 0 u (seed 004, lines 444-445 and 522, where the labels are wrong)."""
+    if len(segs) != 4 or [sg.op for sg in segs] != [None, "=", "==>", "="] or \
+            any(sg.piece is None for k, sg in enumerate(segs) if k != 2):
+        return None
+    if segs[0].piece.text.strip() != "lambda" or not _EIGEN_NAME.fullmatch(src.text[segs[2].start:segs[2].end]):
+        return None
+    vec = segs[3].piece
+    size = _entries(vec.text.strip())
+    matrix = _det_matrix(builder)
+    if matrix is None or size is None or _entries(matrix) != size:
+        return None  # no determinant written out before it, or a vector of another size
+    off = segs[0].start
+    value = segs[1].piece
+    lhs = Piece([(f"subs({matrix}, lambda = ", off)] + list(value.parts) + [(") ", off)] + list(vec.parts))
+    rhs = Piece([("0 ", segs[3].start)] + list(vec.parts))
+    return [_TSeg(None, off, lhs, None, off, segs[2].end), replace(segs[3], piece=rhs, alt=None)]
+
+
 def _uses_side_result(builder: "ChainBuilder", segs: list["_TSeg"], src: Source, f: Formula) -> bool:
     """`$$E[S^T S] = ... = k$$` then `$$= -\\sum \\log\\sigma_i - \\frac12 k + ...$$`: a display block starting with
     `=` whose expression uses the name the chain before it ended on is not a step from that name (k = ... k ...)
@@ -576,7 +625,9 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
                                          f.inline, relation, latex))
             continue
         segs = _eigenvalue_pair(f, builder, names, src, where) or translate_formula(f, names, src, where)
-        segs, arrow_note = _arrow_forms(segs, src)
+        eigen = _eigenvector_claim(segs, builder, src)
+        segs, arrow_note = (eigen, "the eigenvector of that eigenvalue: (A - c I) u = 0 for the matrix A - \\lambda I "
+                            "of the determinant written before it") if eigen else _arrow_forms(segs, src)
         if f.defines and len(segs) >= 2 and segs[0].error is None:  # `L(w) = A = B`: L is defined, the chain is A = B
             segs = [replace(segs[1], op=None, op_off=segs[1].start)] + segs[2:]
         if f.inline and _values_only(segs):
@@ -620,6 +671,8 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             segs = [replace(segs[0], op=None)] + segs[1:]
         orphan = segs[0].op is not None and builder.kind is None
         builder.add(segs, part, f.inline)
+        if eigen:  # a check on the way (like a case), never the part's final answer
+            builder.conditional.append(builder.lines)
         if notes is not None:
             err = next((sg.error for sg in segs if sg.error is not None), None)
             if err is None and orphan:

@@ -101,6 +101,15 @@ _OPEN = {("char", "("), ("char", "["), ("char", "{")}
 _CLOSE = {("char", ")"), ("char", "]"), ("char", "}")}
 
 
+def _index_letter(toks: list[Tok], letter: str) -> bool:
+    """Whether `letter` is used as an index in these tokens: in a subscript (`x_i`, `\\sum_{i=1}`, `x_{ij}`)."""
+    for k, u in enumerate(toks):
+        if u.kind == "word" and letter in str(u.value) and k > 0 and \
+                (toks[k - 1].at("char", "_") or toks[k - 1].at("char", "{") and k > 1 and toks[k - 2].at("char", "_")):
+            return True
+    return False
+
+
 def _plain_index(term: list[Tok]) -> list[Tok]:
     """A term without the braces of its subscript (`S_{2}^2` as `S_2^2`), for comparing terms."""
     out = []
@@ -877,8 +886,10 @@ class Translator:
                 self.names.identity_is_one():  # `\sigma_s^2 I` in a scalar setting: the identity is 1
             out.append(GrammarToken("NUMBER", "1", t.start, t.end, {"latex": self.latex(t.start, t.end)}))
             return i + 1
-        if w == "i" and not self.names.known("i") and "i" not in self.bound and nxt is not None and \
-                nxt.at("cmd", "sqrt"):  # `i\sqrt{1 - \gamma^2}` with nothing named i: the imaginary unit
+        if w == "i" and not self.names.known("i") and not _index_letter(toks, "i") and \
+                (nxt is not None and nxt.at("cmd", "sqrt") or self.names.complex_symbols):
+            # `i\sqrt{1 - \gamma^2}`, or any `i` where the key declares a complex symbol, with nothing named i: the
+            # imaginary unit
             out.append(GrammarToken("RAW", "I", t.start, t.end, {"latex": self.latex(t.start, t.end)}))
             return i + 1
         if w == "i" and t.info.get("roman"):  # \mathrm{i}: the imaginary unit
@@ -1165,10 +1176,10 @@ class Translator:
                 self.bound.add(str(t.value))
             elif t.type == "NAME" and nxt is not None and nxt.type in ("SIM", "REL", "ARROW"):
                 self.bound.add(str(t.value))
-            elif t.type == "NAME" and i >= 2 and g[i - 1].type == "UNDERSCORE" and g[i - 2].type in ("BIGOP", "INT"):
-                self.bound.add(str(t.value))
+            elif t.type == "NAME" and i >= 2 and g[i - 1].type == "UNDERSCORE" and g[i - 2].type in ("BIGOP", "INT", "OPT"):
+                self.bound.add(str(t.value))  # \max_\theta, \arg\max_\theta: the variable optimised over is bound
             elif t.type == "NAME" and i >= 3 and g[i - 1].type == "LBRACE" and g[i - 2].type == "UNDERSCORE" and \
-                    g[i - 3].type in ("BIGOP", "INT"):
+                    g[i - 3].type in ("BIGOP", "INT", "OPT"):
                 self.bound.add(str(t.value))  # \sum_{i}: reported as a sum without range, not as `i` undeclared
             elif t.type == "NAME" and i >= 3 and g[i - 1].type == "LPAR" and g[i - 2].type == "NAME" and \
                     g[i - 3].type == "LBRACE" and i >= 5 and g[i - 4].type == "UNDERSCORE" and g[i - 5].type == "EXPECT":

@@ -1233,6 +1233,9 @@ def test_an_if_then_case_is_the_premise_of_what_follows_in_its_sentence():
     sheet = _sheet("If $1 < \\gamma < 0$, then $\\gamma^2 = \\gamma \\gamma$. If $0 < \\gamma \\leq 1$, then "
                    "$\\gamma^2 = \\gamma \\gamma$.\n")
     assert [c.statement for c in sheet.chains] == [False, False]
+    # an equation as the case: `if $\theta = 0$, then $\theta \gamma = 0$`
+    sheet = _sheet("if $\\theta = 0$, then $\\theta \\gamma = 0$.\n")
+    assert [[t.text for t in c.steps] for c in sheet.chains] == [["theta = 0", "==> theta gamma = 0"]]
 
 
 def test_a_display_block_using_the_side_result_starts_a_new_chain():
@@ -1371,3 +1374,13 @@ def test_an_eigenvector_list_after_the_determinant_written_out():
     complex_key = Names(symbols={"k": "scalar"}, complex_symbols=True)
     assert translate(r"\sum_{i=1}^{k} i", complex_key) == "sum(i, i, 1, k)"
     assert translate(r"2 i + 1", complex_key) == "2 I + 1"
+
+
+def test_the_variable_of_max_and_argmax_is_bound():
+    # seeds 000/004: `\arg\max_\theta ...`, `\max_\theta ...` with theta not declared by the key: theta is the variable
+    # optimised over, as the index of a sum is, not an undeclared name
+    names = Names(symbols={"x": "scalar", "f": "function"})
+    assert translate(r"\arg\max_\theta f(\theta x)", names) == "argmax(f(theta x), theta)"
+    assert translate(r"\max_{\theta} -(\theta - x)^2", names) == "maximum(-(theta - x)^2, theta)"
+    with pytest.raises(ProofcheckError, match="is not declared"):
+        translate(r"f(\theta x)", names)

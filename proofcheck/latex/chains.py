@@ -212,7 +212,7 @@ def _case_premise(case: Formula, names: Names, src: Source, where: str) -> tuple
     segs = translate_formula(case, names, src, where)
     if any(sg.error is not None or sg.piece is None for sg in segs):
         return None
-    if len(segs) == 2 and segs[1].op in ("<", "<=", ">", ">=", "!="):
+    if len(segs) == 2 and segs[1].op in ("=", "<", "<=", ">", ">=", "!="):
         return segs[0], segs[1]
     if len(segs) != 3:
         return None

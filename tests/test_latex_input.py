@@ -1381,6 +1381,6 @@ def test_the_variable_of_max_and_argmax_is_bound():
     # optimised over, as the index of a sum is, not an undeclared name
     names = Names(symbols={"x": "scalar", "f": "function"})
     assert translate(r"\arg\max_\theta f(\theta x)", names) == "argmax(f(theta x), theta)"
-    assert translate(r"\max_{\theta} -(\theta - x)^2", names) == "maximum(-(theta - x)^2, theta)"
+    assert translate(r"\max_{\theta} f(\theta) + x", names) == "maximum(f(theta), theta) + x"
     with pytest.raises(ProofcheckError, match="is not declared"):
         translate(r"f(\theta x)", names)

@@ -1180,6 +1180,12 @@ def test_the_students_own_notation_off_the_path_is_a_remark():
     # a part with no chain at all keeps every such formula `not read`
     _, sheet = sheet_sections("Question 1\n\n$$\\log p_\\theta(x) = x$$\n", "s.md", key, {"main": ["1"]})
     assert [f.kind for f in sheet.formulas] == ["not read"]
+    # an approximation or proportionality (seed 003 l.22, 002 l.79) off the path is a remark too; on it, not read
+    text = "Question 1\n\n$$x \\approx y$$\n\n$$x + y = y + x$$\n\n$$= y + x \\propto x$$\n"
+    _, sheet = sheet_sections(text, "s.md", key, {"main": ["1"]})
+    kinds = {f.line: (f.kind, f.reason) for f in sheet.formulas}
+    assert kinds[3][0] == "remark" and kinds[3][1].startswith("an approximate or proportional statement (≈)")
+    assert kinds[7][0] == "not read" and "∝" in kinds[7][1]
 
 
 # --------------------------------------------------------------------------- seed gaps A.3-A.5, B.2 (issue 15)

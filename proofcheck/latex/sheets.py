@@ -507,6 +507,7 @@ def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, li
     return out, sheet
 
 
+_APPROXIMATE = re.compile(r"^[≈∝≃≪] is not a relation proofcheck can check")
 _UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared")
 
 
@@ -536,6 +537,10 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
             f.kind = "remark"
             f.reason = (f"uses `{m.group(1)}`, which the key does not model: a statement in the student's own "
                         f"notation, not on the path to the answer (not checked)")
+        elif _APPROXIMATE.match(f.reason):
+            f.kind = "remark"
+            f.reason = (f"an approximate or proportional statement ({f.reason[0]}), not on the path to the answer "
+                        f"(not checked)")
 
 
 def _note_dropped_chains(sheet: Sheet) -> None:

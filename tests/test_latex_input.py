@@ -1390,3 +1390,10 @@ def test_the_variable_of_max_and_argmax_is_bound():
     assert translate(r"\max_{\theta} f(\theta) + x", names) == "maximum(f(theta), theta) + x"
     with pytest.raises(ProofcheckError, match="is not declared"):
         translate(r"f(\theta x)", names)
+
+
+def test_a_superscript_label_with_a_subscript():
+    # seed 004 l.117-125: `\lambda^{L_2}` is the key's lambda_L_2 (the L2 penalty weight), not lambda to the power L_2
+    names = Names(symbols={"lambda_L_2": "scalar", "w": "vector", "x": "scalar", "a": "vector"})
+    assert translate(r"\lambda^{L_2} \|w\|^2", names) == "lambda_L_2 ||w||^2"
+    assert translate(r"x^{a_1}", names) == "x^a[1]"  # no such name declared: a power, as before

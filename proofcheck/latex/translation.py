@@ -717,8 +717,14 @@ class Translator:
             if u.at("char", "^") and j + 1 < n:
                 inner, j2 = self.script_tokens(toks, j + 1)
                 kind = self.script_kind(inner)
+                label = _subscripted_label(inner)
+                if kind == "power" and label and not subs and t.kind in ("word", "greek") and \
+                        self.names.known(f"{t.value}_{label}"):
+                    kind = "label"  # \lambda^{L_2} for the key's lambda_L_2: a label, not the power lambda^(L_2)
                 if kind == "star":
                     labels.append("star")
+                elif kind == "label" and label and len(inner) == 3 and not inner[0].at("char", "("):
+                    labels.append(label)
                 elif kind == "label":
                     if len(inner) == 3:
                         labels.append(self.piece_text(inner[1]))
@@ -1184,6 +1190,13 @@ class Translator:
             elif t.type == "NAME" and i >= 3 and g[i - 1].type == "LPAR" and g[i - 2].type == "NAME" and \
                     g[i - 3].type == "LBRACE" and i >= 5 and g[i - 4].type == "UNDERSCORE" and g[i - 5].type == "EXPECT":
                 self.bound.add(str(t.value))  # \mathbb{E}_{q(z|x)}: z
+
+
+def _subscripted_label(inner: list[Tok]) -> str | None:
+    """`L_2` of `\\lambda^{L_2}`: a letter with a subscript letter or number, as a label text, else None."""
+    if len(inner) == 3 and inner[0].kind == "word" and inner[1].at("char", "_") and inner[2].kind in ("word", "num"):
+        return f"{inner[0].value}_{inner[2].value}"
+    return None
 
 
 def _Names_probe(tr: Translator, toks, i, last: Tok) -> bool:

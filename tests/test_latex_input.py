@@ -1373,7 +1373,7 @@ def test_an_eigenvector_list_after_the_determinant_written_out():
                    "$\\lambda = 2 \\rightarrow \\boldsymbol{u} = \\begin{pmatrix} 1 \\\\ 1 \\\\ 0 \\end{pmatrix}$\n")
     assert [(c.conditional, [t.text for t in c.steps]) for c in sheet.chains] == [
         (False, ["det(lambda)", "= det([[-lambda, -1/2], [1/2, -lambda]])", "= lambda^2 + 1/4"]),
-        (True, ["subs([[-lambda, -1/2], [1/2, -lambda]], lambda = I/2) [I, 1]", "= 0 [I, 1]"]),
+        (True, ["subs([[-lambda, -1/2], [1/2, -lambda]], lambda = I/2) * [I, 1]", "= 0 [I, 1]"]),
         # a vector of another size is not that matrix's eigenvector: left to the arrow's other readings
         (False, ["u", "= [1, 1, 0] by at(lambda = 2)"])]
     # an i used as an index in the expression stays the index

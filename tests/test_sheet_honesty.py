@@ -399,3 +399,31 @@ def test_plus_minus_eigenvalues_of_the_matrix_before_them(tmp_path):
     assert [(s.line, s.result.status.value) for p in wrong.parts for s in p.steps] == [(7, "refuted")]
     assert wrong.score == 0
     assert [(f.line, f.kind) for f in unnamed.formulas if f.line == 7] == [(7, "not read")]
+
+
+EIGEN_KEY = """\
+proofcheck: 1
+title: Characteristic polynomial
+symbols:
+  lambda: complex
+claim: det([[-lambda, -1/2], [1/2, -lambda]]) = lambda^2 + 1/4
+steps: |
+  det([[-lambda, -1/2], [1/2, -lambda]])
+    = lambda^2 + 1/4
+grading:
+  final: 2
+  steps_total: 1
+"""
+
+
+def test_an_eigenvector_list_is_checked_against_the_determinant_written_out(tmp_path):
+    # seed 004, lines 444-445 and 522: `\lambda = c \rightarrow \boldsymbol{u} = (...)` checks (A - c I) u = 0 for the
+    # matrix of the student's det(A - \lambda I); a mislabelled vector is refuted (an integer vector is a product,
+    # not an entry of the matrix); these checks are not the part's final answer
+    sheet = ("$$\\det\\begin{pmatrix} -\\lambda & -1/2 \\\\ 1/2 & -\\lambda \\end{pmatrix} = \\lambda^2 + 1/4$$\n\n"
+             "$$\\lambda = i/2 \\rightarrow \\boldsymbol{u} = \\begin{pmatrix} i \\\\ 1 \\end{pmatrix} \\qquad "
+             "\\lambda = -i/2 \\rightarrow \\boldsymbol{u} = \\begin{pmatrix} i \\\\ 1 \\end{pmatrix} \\qquad "
+             "\\lambda = 1 \\rightarrow \\boldsymbol{u} = \\begin{pmatrix} 0 \\\\ 1 \\end{pmatrix}$$\n")
+    g = grade_sheets(tmp_path, EIGEN_KEY, {"eigen.md": sheet})["eigen.md"]
+    assert statuses(g) == ["proved", "proved", "refuted", "refuted"], g.feedback
+    assert g.parts[0].final_matches_claim

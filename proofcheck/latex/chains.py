@@ -162,7 +162,8 @@ def _eigenvector_claim(segs: list["_TSeg"], builder: "ChainBuilder", src: Source
         return None  # no determinant written out before it, or a vector of another size
     off = segs[0].start
     value = segs[1].piece
-    lhs = Piece([(f"subs({matrix}, lambda = ", off)] + list(value.parts) + [(") ", off)] + list(vec.parts))
+    # `*` written out: `subs(...) [0, 1, 0]` would read as an entry of the matrix
+    lhs = Piece([(f"subs({matrix}, lambda = ", off)] + list(value.parts) + [(") * ", off)] + list(vec.parts))
     rhs = Piece([("0 ", segs[3].start)] + list(vec.parts))
     return [_TSeg(None, off, lhs, None, off, segs[2].end), replace(segs[3], piece=rhs, alt=None)]
 

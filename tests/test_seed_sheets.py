@@ -20,7 +20,7 @@ from testlib import run_cli
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 KEYS = ROOT / "examples" / "seeds"
-KINDS = {"read", "condition", "expression", "outside", "not read"}
+KINDS = {"read", "condition", "definition", "remark", "expression", "outside", "not read"}
 S000, S001, S002, S003, S004 = ("000_82633c51acc6733d", "001_19f3ed8c6cfeadfb", "002_76b741aadb290eb6",
                                 "003_1c142ed7ebb391f1", "004_643e3e921ae183cd")
 ALL = (S000, S001, S002, S003, S004)
@@ -49,6 +49,7 @@ def _graded(seed: str, tmp_path_factory) -> dict:
                                  cwd=tmp_path_factory.mktemp("grade"), timeout=900)
         assert code == 0, err
         _GRADED[seed] = json.loads(out)["submissions"][0]
+        _GRADED[seed]["_seed"] = seed
     return _GRADED[seed]
 
 
@@ -59,10 +60,11 @@ def _at(sub: dict, line: int, part: str | None = None) -> list[str]:
 
 def _share(sub: dict) -> tuple[int, int]:
     """(formulas with a relation that are read or classified, formulas with a relation) over the key's
-    questions: `expression` has no relation, `outside` is under no part of the key."""
+    questions: `expression` has no relation, `outside` is under no part of the key; classified are conditions,
+    the student's own definitions and remarks in the student's notation off the path to the answer."""
     c = sub["formulas"]["counts"]
     unread_rel = sum(1 for n in sub["formulas"]["not_read"] if _RELATION.search(n["latex"]))
-    ok = c.get("read", 0) + c.get("condition", 0)
+    ok = sum(c.get(k, 0) for k in ("read", "condition", "definition", "remark"))
     return ok, ok + unread_rel
 
 
@@ -81,6 +83,16 @@ CAUGHT = [
     # the second step on line 176 goes from the wrong middle line to the right result: it does not follow
     (S001, "3(h) item 3: the value's middle line", r"- \log \frac{\lambda+1}{\lambda+1}\right)", "conjugate_value",
      ["refuted", "refuted"]),
+    (S000, "q4 item 6: eigenvalues of the alternating update (\\pm after the matrix)",
+     r"$$\lambda_{\frac{1}{2}} = 1 - \frac{(hf'(0))^2}{2} \pm", "gan_stability", ["refuted"]),
+    # `\sum_z q(z|\mu) [...]` is E[z ~ q](...); the next line (44) goes from the wrong middle expression back to
+    # the right one: it does not follow from it (error carried forward)
+    (S001, "1(d) item 3: dropped -1/(2 sigma^2)", r"$$= \sum_z q(z|\mu) \left[-\frac{1}{2\sigma^2}",
+     "kl_equal_variance", ["proved", "refuted"]),
+    # `\lambda = i/2 \rightarrow u = (...)` is (A - c I) u = 0 for the student's det(A - \lambda I) of line 510
+    (S004, "5.6 item 8: eigenvectors mislabelled",
+     r"\lambda = i/2 \rightarrow \boldsymbol{u} = \begin{pmatrix} \frac{1}{\sqrt{\gamma^2 - 1} - \gamma}",
+     "penalty_eigenvalues", ["proved", "refuted", "refuted"]),
     (S004, "5.2 item 3: Jacobian entry (1, 3)", r"$$J(\boldsymbol{v}) = \begin{pmatrix}", "dirac_jacobian",
      ["refuted"]),
     (S004, "5.5 item 3: Jacobian entry (1, 3)", r"\bar{J}(\bar{\boldsymbol{v}}) &= \begin{pmatrix}",
@@ -101,6 +113,11 @@ def _missed(seed, item, snippet, reason):
 
 # mistakes of SEED_NOTES.md not caught yet, each with the construct that stops the reader
 MISSED = [
+    # read since `II $\rightarrow E$` starts a chain; refuted when the numeric check of the integral of two densities
+    # finishes within the 5 s budget (quadratures of the written form take seconds a point; unknown on a loaded
+    # machine), so not strict
+    pytest.param(S001, r"$$= \log 2 - 2 JSD(P_{data}, P_G)$$", id="001-4(e) item 9: log 2 for log 4",
+                 marks=pytest.mark.xfail(strict=False, reason="refuted only when the numeric check finishes in 5 s")),
     _missed(S000, "q2 item 5: KL with the ratio inverted", r"$$D_{KL}(P||Q) = \int p(x) \log \frac{q(x)}{p(x)} d_x",
             "a KL definition in generic notation: P, Q, p(x), q(x) are the student's own densities, not "
             "declared by the key, so the line is not read (it should be recognised as a definition and "
@@ -111,9 +128,6 @@ MISSED = [
     _missed(S000, "q3 item 5: sign in the denoising objective", r"\begin{split} q(x|x_0) &=",
             "the split display uses the student's densities q(x|x_0), q_0 and `-\\partial \\log` (OCR for d); "
             "question 3 has one part (its item labels are not found), whose key is the kernel-density score"),
-    _missed(S000, "q4 item 6: eigenvalues of the alternating update",
-            r"$$\lambda_{\frac{1}{2}} = 1 - \frac{(hf'(0))^2}{2} \pm",
-            "`\\pm` (two chains) and the label `\\lambda_{\\frac{1}{2}}` are not read"),
     _missed(S000, "q4 item 8: Jacobian typo with instance noise", r"$$Jacobian \, \tilde{v}'(\theta, \psi) :",
             "a prose label `Jacobian` and `:` before the matrix: no relation is read; `E_{\\tilde\\theta, x}` "
             "before a matrix"),
@@ -123,10 +137,6 @@ MISSED = [
     _missed(S001, "1(a) item 2: the joint for the likelihood", r"$$\Rightarrow \log p_{\theta}(x) \geq \sum_z",
             "`\\sum_z` without a range; p_theta(x, z) and p_theta(x|z) read the same (a conditional bar is a "
             "separator)"),
-    _missed(S001, "1(d) item 3: dropped -1/(2 sigma^2)",
-            r"$$= \sum_z q(z|\mu) \left[-\frac{1}{2\sigma^2}",
-            "`\\sum_z q(z|\\mu)` (a sum without a range standing for E_q) and `q(z|\\mu)` for a defined "
-            "distribution with a conditioning argument are not read"),
     _missed(S001, "1(e) item 2: signs in the Lagrangian's derivative",
             r"$$\Rightarrow \frac{\partial L}{\partial q(z|u)} =",
             "a derivative with respect to a density value, `\\partial q(z|u)`, and `\\sum_z` are not read"),
@@ -139,9 +149,6 @@ MISSED = [
             "with that reason); the `\\Rightarrow A = B` and `= C` rows after it should be graded as a chain"),
     _missed(S001, "4(c) item 7: sign of the second sum", r"$\sum_n \log D_w(x) - \sum_z \log (1 - D_w(G(z)))$",
             "`\\sum_n`, `\\sum_z` without a range; question 4(c) has no key part (a statement of the game)"),
-    _missed(S001, "4(e) item 9: log 2 for log 4", r"$$= \log 2 - 2 JSD(P_{data}, P_G)$$",
-            "the two lines before it start with a label and an arrow (`I ~~II~~ $\\rightarrow - \\int_0^1 ...$`) "
-            "and are not read, so line 234 has no readable previous line (unknown)"),
     _missed(S002, "item 2: sign of the quadratic term",
             r"$$E_q \left[\log \frac{q(z)}{P(z)} \right] = E_q \left[\log \det(\Sigma)^{-1/2}",
             "`E_q[...]` with q a defined distribution: the variable of the expectation is not found from "
@@ -177,8 +184,6 @@ MISSED = [
     _missed(S004, "3.1 item 2: inverse Jacobian at the wrong point",
             r"$$|\det \frac{\partial F^{-1}(x)}{\partial x}| = \frac{1}{|\det \frac{\partial F(x)}{\partial x}|}$$",
             "`\\det \\frac{\\partial F^{-1}(x)}{\\partial x}` (the Jacobian of an inverse function) is not read"),
-    _missed(S004, "5.6 item 8: eigenvectors mislabelled", r"\lambda = i/2 \rightarrow \boldsymbol{u} = \begin{pmatrix} \frac{1}{\sqrt{\gamma^2 - 1} - \gamma}",
-            "an eigenvector list `\\lambda = i/2 \\rightarrow u = (...)` (a label, an arrow, a vector) is not read"),
 ]
 
 
@@ -190,23 +195,25 @@ def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
 
 # --------------------------------------------------------------------------- correct lines are not refuted
 # lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
-MISTAKE_LINES = {S000: {139, 141, 145, 155, 165}, S001: {176}, S002: set(), S003: set(), S004: {419, 498}}
+MISTAKE_LINES = {S000: {139, 141, 145, 155, 165, 305}, S001: {42, 44, 176}, S002: set(), S003: set(),
+                 S004: {419, 498, 522}}
 # correct lines refuted today, each for a construct the reader gets wrong
 WRONGLY_REFUTED = {
-    S003: {78: "`$$= -\\sum \\log\\sigma_i - \\frac12 k + ...$$` resumes the main chain of line 62, but a block starting "
-                "with `=` is joined to the block just before it, the side computation `E[S^T S] = ... = k` (line 76)",
-           80: "`\\log \\sigma_i` of line 78 against `\\log \\sigma_i^2`: the key cannot declare a vector with positive "
-                "entries (standard deviations), so log sigma_i is complex where an entry is negative"},
-    S004: {440: "`= -(\\lambda + 1/2)(\\lambda^2 + 1/4) = 0`: a characteristic polynomial set to zero (an equation "
-                "to solve) is checked as the identity p(lambda) = 0",
-           516: "results stated under a prose case (`if $0 < \\gamma < 1$, then $\\sqrt{\\gamma^2 - 1} = "
-                "i\\sqrt{1 - \\gamma^2}$`, `If $\\gamma \\geq 1$, then ...`) are checked without the case, the imaginary "
-                "i is written as a plain letter, and `Re(\\lambda) = \\{...\\}` states a set of values"},
+    S003: {80: "`\\log \\sigma_i` of line 78 against `\\log \\sigma_i^2`: the key cannot declare a vector with "
+                "positive entries (standard deviations), so log sigma_i is complex where an entry is negative"},
+    S004: {516: "a result in the sentence after a prose case, which still holds there (`If $\\gamma \\geq 1$, then "
+                "... . For the second eigenvalue ... we get $\\gamma > \\sqrt{\\gamma^2 - 1}$, and finally "
+                "$-\\gamma + \\sqrt{\\gamma^2 - 1} < 0$`), is checked without it (the case ends with its sentence: "
+                "carried further it could hide a claim the student meant for every gamma)"},
 }
 
 
+# mistake lines refuted only when the kernel finishes within the time budget (unknown under load): left out
+SLOW = {S001: {234}}
+
+
 def _refuted_lines(sub: dict) -> set[int]:
-    return {s["line"] for s in sub["steps"] if s["status"] == "refuted"}
+    return {s["line"] for s in sub["steps"] if s["status"] == "refuted"} - SLOW.get(sub["_seed"], set())
 
 
 @pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
@@ -227,11 +234,15 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 # --------------------------------------------------------------------------- score and accounting
 # (score, max, counts of the formula records by kind, (read or classified, with a relation))
 REPORT = {
-    S000: (6.24, 27.0, {"not read": 131, "expression": 30, "condition": 11, "read": 17, "outside": 4}, (28, 155)),
-    S001: (6.67, 48.0, {"not read": 65, "expression": 17, "outside": 19, "condition": 11, "read": 8}, (19, 75)),
-    S002: (0.0, 5.0, {"expression": 8, "not read": 26, "condition": 2, "read": 5}, (7, 33)),
-    S003: (1.45, 9.0, {"expression": 5, "condition": 13, "read": 13, "not read": 22}, (26, 48)),
-    S004: (8.06, 41.0, {"expression": 108, "outside": 25, "condition": 45, "not read": 167, "read": 28}, (73, 234)),
+    S000: (8.49, 27.0, {"not read": 90, "remark": 33, "expression": 32, "condition": 12, "read": 19, "outside": 4,
+                        "definition": 3}, (67, 154)),
+    S001: (7.1, 48.0, {"read": 17, "expression": 18, "outside": 19, "condition": 11, "not read": 45, "remark": 10},
+           (38, 79)),
+    S002: (0.0, 5.0, {"expression": 8, "remark": 19, "condition": 2, "read": 5, "not read": 7}, (26, 33)),
+    S003: (1.72, 9.0, {"expression": 5, "condition": 13, "read": 16, "remark": 10, "not read": 8, "definition": 1},
+           (40, 48)),
+    S004: (10.95, 41.0, {"expression": 108, "outside": 25, "condition": 46, "remark": 48, "definition": 2, "read": 37,
+                         "not read": 107}, (133, 235)),
 }
 
 
@@ -246,6 +257,9 @@ def test_score_and_formula_accounting(seed, tmp_path_factory):
     assert _share(sub) == share
     # nothing is dropped without a record: what is not read says where and why, and the sheet is flagged
     assert all(n["line"] > 0 and n["column"] > 0 and n["reason"] for n in f["not_read"])
+    # and what is classified (a condition, the student's definition, a remark in their notation) says why
+    assert len(f["classified"]) == sum(f["counts"].get(k, 0) for k in ("condition", "definition", "remark"))
+    assert all(n["line"] > 0 and n["column"] > 0 and n["reason"] for n in f["classified"])
     blocks = re.findall(r"\$\$(.+?)\$\$", (SEEDS / f"{seed}.txt").read_text(encoding="utf-8"), re.S)
     assert f["total"] >= len(blocks)
     assert sub["needs_review"] and "could not be read" in sub["feedback"]

@@ -366,7 +366,7 @@ def test_a_result_under_a_prose_case_is_checked_under_it_and_is_not_the_answer(t
     assert wrong.parts[0].final_matches_claim and wrong.score < 3
 
 
-EIGEN_KEY = """\
+PM_EIGEN_KEY = """\
 proofcheck: 1
 title: Eigenvalues of a symmetric 2 x 2 matrix
 parts:
@@ -388,7 +388,7 @@ def test_plus_minus_eigenvalues_of_the_matrix_before_them(tmp_path):
     # a matrix written out is the step eigenvals(M) = {a + b, a - b}; a wrong pair is refuted at its line, and
     # without the prose naming eigenvalues the label does not say which matrix (not read)
     matrix = "Question 1\n\n$$M = \\begin{pmatrix} a & b \\\\ b & a \\end{pmatrix}$$\n\n"
-    gs = grade_sheets(tmp_path, EIGEN_KEY, {
+    gs = grade_sheets(tmp_path, PM_EIGEN_KEY, {
         "right.md": matrix + "Eigenvalues of the given matrix are:\n\n$$\\lambda_{1,2} = a \\pm b$$\n",
         "wrong.md": matrix + "Eigenvalues of the given matrix are:\n\n$$\\lambda_{\\frac{1}{2}} = a \\pm 2 b$$\n",
         "unnamed.md": matrix + "Then:\n\n$$\\lambda_{1,2} = a \\pm b$$\n",

@@ -98,6 +98,12 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
             raise LimitError(f"brackets nested deeper than {MAX_NESTING} levels", src.span(t.start))
         if depth:
             if t.kind == "rowsep" and not any(d.kind == "matbegin" for d in depth):
+                if _expectation_left_open(depth, cur):
+                    # `E_{z \sim q}[\log[1 - \sigma(h)]` at the end of its row: the expectation's bracket closes there
+                    cur.segments[-1].toks.append(Tok("char", "]", t.start, t.start))
+                    depth.clear()
+                    row_break, row_amp = True, False
+                    continue
                 unclosed(depth[-1], " on its line")
                 close()
                 continue
@@ -159,10 +165,40 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
             cur.dead = True
         else:
             cur.segments[-1].toks.append(t)
+    if depth and _expectation_left_open(depth, cur):
+        end = toks[-1].end
+        cur.segments[-1].toks.append(Tok("char", "]", end, end))
+        depth.clear()
     if depth:
         unclosed(depth[-1], "")
     close()
     return formulas
+
+
+def _expectation_left_open(depth: list[Tok], cur: Formula) -> bool:
+    """Whether the only bracket left open is the `[` of an expectation (`E[`, `\\mathbb{E}_{z \\sim q}[`) in the
+    formula's last expression: a student who forgets its `]` means it to close at the end of the row (seed 003,
+    line 28); any other bracket left open is an error, since where it closes is a guess."""
+    if len(depth) != 1 or not depth[0].at("char", "["):
+        return False
+    toks = cur.segments[-1].toks
+    k = next((i for i, u in enumerate(toks) if u is depth[0]), None)
+    if k is None or k == 0 or k + 1 >= len(toks):
+        return False
+    j = k - 1
+    if toks[j].at("char", "}"):  # E_{...}[ : back over the subscript group
+        level = 0
+        while j >= 0:
+            level += toks[j].at("char", "}") - toks[j].at("char", "{")
+            if level == 0:
+                break
+            j -= 1
+        j -= 2
+        if j < 0 or not toks[j + 1].at("char", "_"):
+            return False
+    elif j >= 1 and toks[j - 1].at("char", "_"):  # E_q[
+        j -= 2
+    return j >= 0 and toks[j].kind == "word" and toks[j].value == "E"
 
 
 def _continues(toks: list[Tok], n: int, cur: Formula, after_amp: bool) -> bool:

@@ -253,7 +253,7 @@ def test_kernel_records_the_stage():
     assert proved.status.value == "proved" and proved.details["stage"] == "smt"
     refuted = _discharge(Relation(x ** 2, ">", sp.Integer(0)), info)
     assert refuted.status.value == "refuted" and refuted.details["stage"] == "smt"
-    assert refuted.counterexample == {"x": "0", "lhs": "0.0", "rhs": "0.0"}
+    assert refuted.counterexample == {"x": "0", "lhs": "0", "rhs": "0"}
 
 
 def test_kernel_confirms_the_given_at_the_counterexample():
@@ -262,12 +262,12 @@ def test_kernel_confirms_the_given_at_the_counterexample():
     circle = ("circle", Relation(a ** 2 + b ** 2, "=", sp.Integer(1)))
     result = _discharge(Relation(a + b, "<=", sp.Integer(1)), info, [circle])
     assert result.status.value == "refuted"
-    va, vb = (_value(result.counterexample[n]) for n in ("a", "b"))
+    va, vb = (_coordinate(result.counterexample[n]) for n in ("a", "b"))
     assert abs(va ** 2 + vb ** 2 - 1) < 1e-15 and va + vb > 1
     assert _discharge(Relation(a + b, "<=", sp.sqrt(2)), info, [circle]).status.value == "proved"
 
 
-def _value(text: str):
+def _coordinate(text: str):
     """A reported coordinate: a decimal, or a closed form `[-]sqrt(k)[/m]` (solver models are algebraic)."""
     import re
     m = re.fullmatch(r"(-?)sqrt\((\d+)\)(?:/(\d+))?", text)

@@ -1509,19 +1509,13 @@ def _local_searches(lhs, op, rhs, sampler: Sampler, tested: list, ro: bool, memo
             continue
         out.local += 1
         best = problem.minimise(LOCAL_EVALS)
-        if best is not None:
-            try:
-                _try(lhs, op, rhs, sampler.vary(base, best), ro, memo, sampler, out)
-            except Undefined:
-                pass
-            if out.counterexample:
-                return
         # A strict relation whose slack nearly vanishes at an interior minimum may tie exactly at a
-        # closed-form point (sin(x) < 1 at pi/2) that no decimal point can hit: try that point.
-        tie = problem.tie_candidate()
-        if tie:
+        # closed-form point (sin(x) < 1 at pi/2) that no decimal point can hit: that point is tried too.
+        for change in (best, problem.tie_candidate()):
+            if not change:
+                continue
             try:
-                _try(lhs, op, rhs, sampler.vary(base, tie), ro, memo, sampler, out)
+                _try(lhs, op, rhs, sampler.vary(base, change), ro, memo, sampler, out)
             except Undefined:
                 continue
             if out.counterexample:

@@ -427,3 +427,32 @@ def test_an_eigenvector_list_is_checked_against_the_determinant_written_out(tmp_
     g = grade_sheets(tmp_path, EIGEN_KEY, {"eigen.md": sheet})["eigen.md"]
     assert statuses(g) == ["proved", "proved", "refuted", "refuted"], g.feedback
     assert g.parts[0].final_matches_claim
+
+
+VEC_DEF_KEY = """\
+proofcheck: 1
+title: Gradient of a least-squares loss
+parts:
+  - name: main
+    symbols:
+      n, d: positive integer
+      X: matrix(n, d)
+      w: vector(d)
+      y: vector(n)
+    claim: grad(||y - X w||^2, w) = -2 X^T (y - X w)
+    steps: |
+      grad(||y - X w||^2, w)
+        = -2 X^T (y - X w)
+grading:
+  parts:
+    main: {section: "1"}
+"""
+
+
+def test_a_student_definition_with_a_vector_parameter_is_not_taken(tmp_path):
+    # seed 004 l.117: `L(w) = ||y - Xw||^2` with the key's vector w; the checker reads a definition's parameters as
+    # scalars, so taking it would turn the lines that use L into errors: it stays not read (and flagged)
+    g = grade_sheets(tmp_path, VEC_DEF_KEY, {"s.md": "Question 1\n\n$$L(\\boldsymbol{w}) = \\|\\boldsymbol{y} - "
+                                                    "\\boldsymbol{X}\\boldsymbol{w}\\|^2$$\n"})["s.md"]
+    assert [f.kind for f in g.formulas] == ["not read"] and "`L`" in g.formulas[0].reason
+    assert not g.errors

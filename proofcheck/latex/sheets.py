@@ -393,7 +393,9 @@ def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int |
         return None
     if params is None and (f.inline or head[0].kind != "word"):
         return None
-    if m.group(2) is not None and any(not trial.known(p.strip()) for p in m.group(2).split(",")):
+    # the checker reads a definition's parameters as scalars: `L(w) := ||y - X w||^2` with the key's vector w would
+    # not parse there (its lines would be errors), so only scalar parameters make a definition
+    if m.group(2) is not None and any(trial.symbols.get(p.strip()) != "scalar" for p in m.group(2).split(",")):
         return None
     end = f.segments[1].toks[-1].end
     text = emit_text(list(lhs.parts) + [(" := ", rel.start)] + list(rhs.parts), src, end,

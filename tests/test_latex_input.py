@@ -1189,6 +1189,12 @@ def test_the_students_own_notation_off_the_path_is_a_remark():
     kinds = {f.line: (f.kind, f.reason) for f in sheet.formulas}
     assert kinds[3][0] == "remark" and kinds[3][1].startswith("an approximate or proportional statement (≈)")
     assert kinds[7][0] == "not read" and "∝" in kinds[7][1]
+    # a chain that ends on the line where the final (statement) chain starts leads into it: on the path, not a remark
+    # (seed 004, lines 121-127: `... = -2X^T(y - Xw) + 2\lambda w` then `\Longrightarrow w = ...`)
+    text = ("Question 1\n\n$$\\frac{d P_X(x)}{dx} = x + y$$\n\n$$= y + x$$\n\n$$= 2 y + x - y$$\n\n"
+            "$$\\Longrightarrow x = x$$\n")
+    _, sheet = sheet_sections(text, "s.md", key, {"main": ["1"]})
+    assert [(f.line, f.kind) for f in sheet.formulas] == [(3, "not read"), (5, "read"), (7, "read"), (9, "read")]
 
 
 # --------------------------------------------------------------------------- seed gaps A.3-A.5, B.2 (issue 15)

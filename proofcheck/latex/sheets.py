@@ -526,6 +526,15 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
     start = (chains[-1].span.line, chains[-1].span.col)
     start = max(((c.span.line, c.span.col) for c in raw if c.span is not None and (c.span.line, c.span.col) <= start),
                 default=start)
+    # a chain that ends on the line where a later chain on the path starts leads into it (`... = A` then
+    # `A = 0 \Rightarrow ...` is read as two chains): it is on the path too (seed 004, lines 121-127)
+    ordered = sorted((c for c in raw if c.span is not None), key=lambda c: (c.span.line, c.span.col))
+    for c in reversed(ordered):
+        if (c.span.line, c.span.col) >= start:
+            continue
+        last = next((t.span.line for t in reversed(c.steps) if t.span is not None), None)
+        if last is not None and last == start[0]:
+            start = (c.span.line, c.span.col)
     # the premise of a chain that is not graded (`I \rightarrow D_{xD}` before `\Rightarrow` lines) carries the
     # readable lines after it: those are flagged, and their premise stays with them
     held = {(t.span.line, t.span.col) for c in raw if _readable_start(c) is None and

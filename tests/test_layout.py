@@ -99,3 +99,16 @@ def test_grade_text_grades_a_submission_held_in_memory():
 def test_grade_text_rejects_a_key_with_errors():
     with pytest.raises(ValueError, match="the key has errors"):
         grade_text(KEY.replace("x, y: real", "x, y: sometype"), "x\n  = x\n", Options(timeout=FAST))
+
+
+def test_final_points_need_the_key_form():
+    """A last line equal to the result but with an unevaluated head the result lacks earns no final points."""
+    key = KEY.replace("claim: (x + y)^2 = x^2 + 2 x y + y^2", "claim: diff((x + y)^3, x) = 3 (x + y)^2").replace(
+        "  (x + y)^2\n    = (x + y) (x + y)\n    = x^2 + 2 x y + y^2\n",
+        "  diff((x + y)^3, x)\n    = 3 (x + y)^2 diff(x + y, x)\n    = 3 (x + y)^2\n")
+    options = Options(timeout=FAST, seed=0)
+    done = grade_text(key, "diff((x + y)^3, x)\n  = 3 (x + y)^2 diff(x + y, x)\n  = 3 (x + y)^2\n", options)
+    assert done.parts[0].final_points == 2
+    unfinished = grade_text(key, "diff((x + y)^3, x)\n  = 3 (x + y)^2 diff(x + y, x)\n", options)
+    assert unfinished.parts[0].final_points == 0
+    assert "not yet in the key's form" in unfinished.parts[0].feedback

@@ -459,6 +459,11 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     question, result = (claim.premise, claim.conclusion) if isinstance(claim, Implication) else \
         (claim.lhs, claim.rhs) if isinstance(claim, Relation) and not statement else (None, None)
     ap.from_result = result is not None and _same(first, result) and not _same(question, result)
+    unfinished = _unevaluated(last) - _unevaluated(result) if result is not None and not statement else set()
+    if unfinished and not ap.relation_problem:
+        # Equal to the result is not enough for the final points: `E[...]` left standing is not the answer.
+        ap.relation_problem = f"the last line still has {', '.join(sorted(unfinished))}, which the key's " \
+                              "result does not: it is not yet in the key's form"
     ap.restates = _restates(attempt.part)
     if start is not None:
         ap.start = planner.add(start)
@@ -474,6 +479,19 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
                 checks.append((i, planner.add(StepTask(line, op, req, None, ctx, f"{name}:required{j}"))))
         ap.required.append(checks)
     return ap
+
+
+_UNEVALUATED = {"Integral": "an integral", "Derivative": "a derivative", "Limit": "a limit", "Subs": "a substitution",
+                "Expectation": "an expectation", "Variance": "a variance", "KL": "a KL divergence",
+                "JSD": "a JS divergence", "Entropy": "an entropy", "Optimum": "an optimum"}
+
+
+def _unevaluated(e) -> set:
+    """The kinds of unevaluated head in e (integrals, derivatives, expectations, divergences, ...)."""
+    import sympy as sp
+    if not isinstance(e, sp.Basic):
+        return set()
+    return {_UNEVALUATED[type(x).__name__] for x in sp.preorder_traversal(e) if type(x).__name__ in _UNEVALUATED}
 
 
 def _restates(part: Part) -> list[bool]:

@@ -572,7 +572,7 @@ def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end
 
 
 def _mark_conditioning(g: list[GrammarToken], names: Names) -> None:
-    """The names after the bar of `q(z|\mu)` with q a distribution the key defines: what q is conditioned on, which
+    r"""The names after the bar of `q(z|\mu)` with q a distribution the key defines: what q is conditioned on, which
     the key's q already fixes (`\mathbb{E}_{q(z|x)}` is E under q); they need not be declared themselves."""
     for i, t in enumerate(g[:-2]):
         if t.type != "NAME" or str(t.value) not in names.distributions or g[i + 1].type != "LPAR":

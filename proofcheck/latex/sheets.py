@@ -340,7 +340,7 @@ def _with_local(base: Names, local: dict[str, tuple]) -> Names:
 
 
 def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int | None, Text] | None:
-    """`L(\boldsymbol{w}) = \|y - Xw\|^2`, `f(a) := ...`, `J = ...` whose head is a name the key does not declare:
+    r"""`L(\boldsymbol{w}) = \|y - Xw\|^2`, `f(a) := ...`, `J = ...` whose head is a name the key does not declare:
     the student's definition of their own notation, (name, parameters, `L(w) := ...` as ASCII), used for the rest
     of the section so that `\frac{\partial L(w)}{\partial w}` reads. The parameters must be names and everything
     on the right must read with the key's names; a matrix written out (`J = \begin{pmatrix}...`) is a result the
@@ -514,7 +514,7 @@ _UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared
 
 
 def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: list[Chain]) -> None:
-    """A formula of one key part that is not read only because it uses the student's own notation (a name the key
+    r"""A formula of one key part that is not read only because it uses the student's own notation (a name the key
     does not declare: `p_\theta(x|z)`, `P_X`, `\psi_i`) and that lies before the chain holding the part's final
     answer is a remark in the student's notation, not a reader failure: the answer does not depend on it through
     any chain. From the start of the final chain on, such a formula may be on the path to the answer: it stays

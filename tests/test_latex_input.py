@@ -1134,11 +1134,9 @@ def test_identity_I_in_a_scalar_setting_is_one():
     assert not names.identity_is_one()
 
 
-def test_a_chain_that_cannot_be_graded_is_not_recorded_as_read():
-    # seed 001, lines 97-101: `$I \rightarrow D_{xD}$` (prose: I is D x D) is the unreadable premise of the
-    # `\Rightarrow` lines after it; that chain is not graded, so its formulas must not be recorded `read`
-    from proofcheck.latex import sheet_sections
-    key = parse_derivation_text(textwrap.dedent("""\
+def _commutative_key():
+    """A one-part key, `x + y = y + x`, for tests of how a sheet's formulas are recorded."""
+    return parse_derivation_text(textwrap.dedent("""\
         proofcheck: 1
         title: t
         symbols:
@@ -1148,6 +1146,13 @@ def test_a_chain_that_cannot_be_graded_is_not_recorded_as_read():
           x + y
             = y + x
         """), "k.yaml")
+
+
+def test_a_chain_that_cannot_be_graded_is_not_recorded_as_read():
+    # seed 001, lines 97-101: `$I \rightarrow D_{xD}$` (prose: I is D x D) is the unreadable premise of the
+    # `\Rightarrow` lines after it; that chain is not graded, so its formulas must not be recorded `read`
+    from proofcheck.latex import sheet_sections
+    key = _commutative_key()
     text = ("Question 1\n\nsigma const $I \\rightarrow D_{xD}$\n\n$\\Rightarrow x + y = y + x$\n\n"
             "$\\Rightarrow x = x$\n\n$$x + y = y + x$$\n")
     _, sheet = sheet_sections(text, "s.md", key, {"main": ["1"]})
@@ -1163,16 +1168,7 @@ def test_the_students_own_notation_off_the_path_is_a_remark():
     # the chain that holds the part's final answer such a formula is a remark (not checked, not a reader failure);
     # from the start of the final chain on it may be on the path to the answer and stays `not read`
     from proofcheck.latex import sheet_sections
-    key = parse_derivation_text(textwrap.dedent("""\
-        proofcheck: 1
-        title: t
-        symbols:
-          x, y: real
-        claim: x + y = y + x
-        steps: |
-          x + y
-            = y + x
-        """), "k.yaml")
+    key = _commutative_key()
     text = ("Question 1\n\n$$\\log p_\\theta(x) = \\log p_\\theta(y)$$\n\n$$x + y = y + x$$\n\n"
             "$$= y + x + P_X$$\n")
     by_part, sheet = sheet_sections(text, "s.md", key, {"main": ["1"]})
@@ -1356,16 +1352,7 @@ def test_a_key_part_for_a_questions_own_lines_before_its_items():
     from proofcheck.latex import section_matches, sheet_sections
     assert section_matches("4", ["4."]) and not section_matches("4.a", ["4."]) and section_matches("4", ["Q4."])
     assert section_matches("4.a", ["4"]) and section_matches("4", ["4"])
-    key = parse_derivation_text(textwrap.dedent("""\
-        proofcheck: 1
-        title: t
-        symbols:
-          x, y: real
-        claim: x + y = y + x
-        steps: |
-          x + y
-            = y + x
-        """), "k.yaml")
+    key = _commutative_key()
     text = "Question 1\n\n$$x + y = y + x$$\n\na) the item\n\n$$x y = y x$$\n"
     out, _ = sheet_sections(text, "s.md", key, {"head": ["1."], "item": ["1.a"], "all": ["1"]})
     assert {n: [c.steps[-1].text for c in cs] for n, cs in out.items()} == {

@@ -1155,12 +1155,11 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
     except Undefined as exc:
         out.reason = str(exc)
         return None
-    if first.holds and op in ("<", ">", "!=") and any(not isinstance(v, sp.Rational) for v in point.values.values()) \
-            and _exactly_equal(left, right, point):
-        # At a closed-form point ((x - pi)^2 > 0 at pi) rounding leaves a tiny "difference" of either
-        # sign; the exact values tie, and a strict relation fails there.
-        first = replace(first, holds=False, tied=True)
-    if first.holds:
+    # At a closed-form point ((x - pi)^2 > 0 at pi) rounding leaves a tiny "difference" of either
+    # sign; the exact values tie, and a strict relation fails there.
+    tied_exactly = first.holds and op in ("<", ">", "!=") and \
+        any(not isinstance(v, sp.Rational) for v in point.values.values()) and _exactly_equal(left, right, point)
+    if first.holds and not tied_exactly:
         return first
     try:
         left2, right2 = evaluate(lhs, point, CONFIRM_DPS, ro, memo), evaluate(rhs, point, CONFIRM_DPS, ro, memo)
@@ -1168,14 +1167,14 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
     except Undefined as exc:
         out.reason = str(exc)
         return None
-    if second.holds and not first.tied:
-        return second
-    if first.tied and not first.exact:
+    if tied_exactly:
         second = replace(second, holds=False, tied=True)
+    elif second.holds:
+        return second
     if second.tied:
         # The sides agree to every digit computed: a counterexample to a strict relation only if
         # they are exactly equal (x^2 > 0 at x = 0), otherwise no verdict at this point.
-        if not _exactly_equal(left2, right2, point):
+        if not tied_exactly and not _exactly_equal(left2, right2, point):
             out.undecided += 1
             if out.tie is None:
                 out.tie = {**point.describe(_names_in(lhs, rhs, sampler)), "lhs": _show(left2), "rhs": _show(right2)}
@@ -1262,8 +1261,7 @@ def _removable(side, point: Point, ro: bool) -> bool:
     """Whether the side has the same finite value just beside the point (sin(x)/x at 0, which is
     read as its limit there) rather than a pole (1/x at 0)."""
     near = []
-    for eps in (mpmath.mpf(10) ** -40, 2 * mpmath.mpf(10) ** -40):
-        shift = sp.Rational(int(eps * 10 ** 41), 10 ** 41)
+    for shift in (sp.Rational(1, 10 ** 40), sp.Rational(2, 10 ** 40)):
         moved = Point({s: v + shift * (1 + abs(v)) if isinstance(v, sp.Rational) else v for s, v in point.values.items()},
                       point.functions, point.matrices, point.branches, point.parameters)
         try:
@@ -1280,7 +1278,6 @@ def _removable(side, point: Point, ro: bool) -> bool:
 def _limit_givens_hold(sampler: Sampler, point: Point) -> bool:
     """Whether SymPy shows every limit given (set aside when drawing) exactly at this point, so a
     failure there is a counterexample under the givens."""
-    values = {s: v for s, v in point.values.items()}
     for rel in sampler.for_rules:
         try:
             d = rel.lhs - rel.rhs
@@ -1289,7 +1286,7 @@ def _limit_givens_hold(sampler: Sampler, point: Point) -> bool:
             for f, lam in point.functions.items():
                 d = d.replace(f, lam) if d.has(f) else d
             # The limit taken by SymPy, not estimated: it must be shown, not likely.
-            d = sp.simplify(d.xreplace(values).doit())
+            d = sp.simplify(d.xreplace(point.values).doit())
         except Exception:  # noqa: BLE001 - SymPy's limit code raises many kinds; unshown means no
             return False
         if d != 0:

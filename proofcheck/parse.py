@@ -277,10 +277,11 @@ def _declare(name: str, text: Text, scope: Scope) -> SymbolInfo:
                                        "`positive integer`", text.span)
         if call_name == "vector":
             dims.append(sp.Integer(1))
-        flags = frozenset(w for w in words if w in ("symmetric", "spd"))
+        # `positive`: every entry is positive (a vector of standard deviations), drawn so by the sampler
+        flags = frozenset(w for w in words if w in ("symmetric", "spd", "positive"))
         if set(words) - flags:
             raise DeclarationError(f"unknown matrix property in {text.text.strip()!r}", text.span)
-        if flags and dims[0] != dims[1]:
+        if flags & {"symmetric", "spd"} and dims[0] != dims[1]:
             raise DeclarationError("only a square matrix can be symmetric or spd", text.span)
         return SymbolInfo(name, "matrix", sp.MatrixSymbol(name, dims[0], dims[1]), "real",
                           shape=(dims[0], dims[1]), flags=flags)

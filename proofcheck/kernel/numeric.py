@@ -268,16 +268,18 @@ def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict, style: str | 
     and spd ones sometimes nearly singular (eigenvalues down to 10^-6) or large."""
     r, c = (int(as_basic(d).xreplace(known)) for d in info.shape)
     scale = sp.Integer(1) if rng.random() < 0.6 else _sig(rng, rng.uniform(-3, 3))
-    if style == "identity" and r == c:
+    positive = "positive" in info.flags  # every entry positive: not the identity's zeros
+    if style == "identity" and r == c and (r == 1 or not positive):
         return sp.ImmutableMatrix(sp.eye(r) * scale)
     if style == "ones" and "spd" not in info.flags:
-        return sp.ImmutableMatrix(sp.ones(r, c) * scale * (1 if "symmetric" in info.flags or rng.random() < 0.5 else -1))
+        return sp.ImmutableMatrix(sp.ones(r, c) * scale * (1 if "symmetric" in info.flags or positive or
+                                                           rng.random() < 0.5 else -1))
     if "spd" in info.flags:
         inner = rng.randint(1, r) if rng.random() < 0.5 else r
         m = sp.Matrix(r, inner, lambda i, j: _dec(rng, -2, 2, 2))
         eps = sp.Rational(1, 2) if rng.random() < 0.4 else _sig(rng, -rng.uniform(0, 6))
         return sp.ImmutableMatrix((m * m.T + eps * sp.eye(r)) * scale)
-    m = sp.Matrix(r, c, lambda i, j: _dec(rng, -2, 2, 2))
+    m = sp.Matrix(r, c, lambda i, j: _dec(rng, 0.01, 2, 2) if positive else _dec(rng, -2, 2, 2))
     if "symmetric" in info.flags:
         m = (m + m.T) / 2
     return sp.ImmutableMatrix(m * scale)
@@ -411,7 +413,7 @@ class Sampler:
             twins = [m for m, i in drawn.items() if i.shape == info.shape and i.flags == info.flags]
             if twins and rng.random() < 0.2:
                 # u = v and u = -v: where vector bounds are tight or fail (Cauchy-Schwarz)
-                sign = 1 if "spd" in info.flags or rng.random() < 0.5 else -1
+                sign = 1 if info.flags & {"spd", "positive"} or rng.random() < 0.5 else -1
                 p.matrices[info.obj] = sp.ImmutableMatrix(p.matrices[rng.choice(twins)] * sign)
             else:
                 # Every fourth draw a structured matrix (ones, identity, in turn): bounds are often

@@ -528,17 +528,25 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
                 default=start)
     # a chain that ends on the line where a later chain on the path starts leads into it (`... = A` then
     # `A = 0 \Rightarrow ...` is read as two chains): it is on the path too (seed 004, lines 121-127)
+    # so does a chain whose last line the final chain starts from (`\lambda_{1,2} = a \pm b` after the matrix: the
+    # step `eigenvals(M) = ...` is built from the matrix that chain ends on, seed 000 lines 324-328)
     ordered = sorted((c for c in raw if c.span is not None), key=lambda c: (c.span.line, c.span.col))
+    first = _bare(chains[-1].steps[0]) if chains[-1].steps else ""
     for c in reversed(ordered):
         if (c.span.line, c.span.col) >= start:
             continue
         last = next((t.span.line for t in reversed(c.steps) if t.span is not None), None)
-        if last is not None and last == start[0]:
+        end = _bare(replace(c.steps[-1], text=re.sub(r"\s+by\s.*$", "", c.steps[-1].text))) \
+            if c.steps and getattr(c.steps[-1], "error", None) is None else ""
+        if last is not None and last == start[0] or len(end) > 8 and end in first and end != first:
             start = (c.span.line, c.span.col)
     # the premise of a chain that is not graded (`I \rightarrow D_{xD}` before `\Rightarrow` lines) carries the
-    # readable lines after it: those are flagged, and their premise stays with them
+    # readable lines after it, on lines of their own: those are flagged, and their premise stays with them. A chain
+    # read from one formula (`c(\theta, \psi) = (0, 0)` with `c` undeclared) has no other line to carry
     held = {(t.span.line, t.span.col) for c in raw if _readable_start(c) is None and
-            any(getattr(t, "error", None) is None for t in c.steps) for t in c.steps if t.span is not None}
+            any(getattr(t, "error", None) is None and t.span is not None and
+                t.span.line != c.steps[0].span.line for t in c.steps if c.steps[0].span is not None)
+            for t in c.steps if t.span is not None}
     for f in sheet.formulas:
         if f.kind != "not read" or not section_matches(f.section, labels) or (f.line, f.column) >= start or \
                 any(line == f.line for line, _ in held):

@@ -1,0 +1,69 @@
+"""Which formulas of a sheet are remarks in the student's own notation (off the path to the part's answer) and which
+stay `not read` because the answer may depend on them (issue 15, item 5; seed 000)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from proofcheck.read import parse_derivation_text
+from proofcheck.latex import sheet_sections
+
+
+def _key(text: str):
+    return parse_derivation_text(textwrap.dedent(text), "k.yaml")
+
+
+COMMUTATIVE = """\
+    proofcheck: 1
+    title: t
+    symbols:
+      x, y: real
+    claim: x + y = y + x
+    steps: |
+      x + y
+        = y + x
+    """
+
+EIGEN = """\
+    proofcheck: 1
+    title: t
+    symbols:
+      a, b: real
+    claim: eigenvals([[a, b], [b, a]]) = {a + b, a - b}
+    steps: |
+      eigenvals([[a, b], [b, a]])
+        = {a + b, a - b}
+    """
+
+
+def _kinds(key_text: str, text: str) -> dict[tuple[int, int], str]:
+    _, sheet = sheet_sections(text, "s.md", _key(key_text), {"main": ["1"]})
+    return {(f.line, f.column): f.kind for f in sheet.formulas}
+
+
+def test_one_formula_with_the_students_notation_before_the_answer_is_a_remark():
+    # seed 000 l.239, 246: `c(\theta, \psi) = (0, 0)`, `v'(0, 0) = \begin{pmatrix}...`: the left side uses a name the key
+    # does not declare, the right side reads. The formula is a chain of its own that is not graded; nothing on another
+    # line hangs on it, so before the final chain it is a remark like any formula in the student's notation
+    text = "Question 1\n\n$$P_X(x, y) = (0, 0)$$\n\n$$Q_Y(x) = \\begin{pmatrix} x \\\\ y \\end{pmatrix}$$\n\n$$x + y = y + x$$\n"
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["remark", "remark", "read"]
+
+
+def test_an_unreadable_premise_with_readable_lines_after_it_stays_not_read():
+    # seed 001 l.97-101: the premise carries the `\Rightarrow` lines after it (on lines of their own): not a remark
+    text = ("Question 1\n\n$P_X \\rightarrow D_{xD}$\n\n$\\Rightarrow x + y = y + x$\n\n$\\Rightarrow x = x$\n\n"
+            "$$x + y = y + x$$\n")
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["not read", "not read", "not read", "read"]
+
+
+def test_the_matrix_the_final_eigenvalues_are_taken_from_is_on_the_path():
+    # seed 000 l.324-328: `\theta = 0 \to \tilde{v}'(0) = M` then `\lambda_{1,2} = a \pm b` (the step eigenvals(M) = ...
+    # is built from the matrix that formula ends on): the formula leads into the final chain and stays `not read`,
+    # while the same kind of formula elsewhere before the answer is a remark
+    text = ("Question 1\n\n$$\\tilde{v}(x) = \\begin{pmatrix} a \\\\ b \\end{pmatrix}$$\n\n"
+            "$$\\tilde{v}'(0) = \\begin{pmatrix} a & b \\\\ b & a \\end{pmatrix}$$\n\n"
+            "Eigenvalues of the given matrix are:\n\n$$\\lambda_{1,2} = a \\pm b$$\n")
+    kinds = _kinds(EIGEN, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["remark", "not read", "read"]

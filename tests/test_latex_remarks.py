@@ -67,3 +67,13 @@ def test_the_matrix_the_final_eigenvalues_are_taken_from_is_on_the_path():
             "Eigenvalues of the given matrix are:\n\n$$\\lambda_{1,2} = a \\pm b$$\n")
     kinds = _kinds(EIGEN, text)
     assert [kinds[k] for k in sorted(kinds)] == ["remark", "not read", "read"]
+
+
+def test_values_after_persian_considering_are_a_condition():
+    # seed 000 l.244: `با در نظر گرفتن $(\theta,\psi) = (0,0)$ خواهیم داشت:` ("taking (theta, psi) = (0, 0) we get:") states
+    # the point the next lines are at, not a claim; without the phrase the same tuple is not read
+    text = "Question 1\n\nبا در نظر گرفتن $(x, y) = (0, 0)$ خواهیم داشت:\n\n$$x + y = y + x$$\n"
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["condition", "read"]
+    kinds = _kinds(COMMUTATIVE, text.replace("با در نظر گرفتن", "داریم"))
+    assert [kinds[k] for k in sorted(kinds)] == ["not read", "read"]

@@ -465,7 +465,8 @@ def _inline_formulas(found: list[Formula], text: str, start: int) -> list[Formul
 
 
 # `اگر $0 \leq hf'(0)$ ...` (seed 000, line 307): if, when, whenever, suppose, for (each) in Persian
-_PERSIAN_CONDITION = re.compile(r"(?:اگر|وقتی(?:\s*که)?|هرگاه|فرض\s*کنید|به\s*ازای)\s*$")
+# and `با در نظر گرفتن $(\theta,\psi) = (0,0)$` (taking, considering: seed 000, line 244)
+_PERSIAN_CONDITION = re.compile(r"(?:اگر|وقتی(?:\s*که)?|هرگاه|فرض\s*کنید|به\s*ازای|(?:با\s*)?در\s*نظر\s*گرفتن)\s*$")
 
 
 def chains_for_part(sheet: Sheet, part: str) -> list[Chain]:

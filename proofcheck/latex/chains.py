@@ -353,7 +353,37 @@ def translate_formula(f: Formula, names: Names, src: Source, where: str) -> list
             if alt is not None and alt.text == piece.text:
                 alt = None
         segs.append(_TSeg(op, op_off, piece, error, start, end, rule, alt))
-    return segs
+    return _expectation_variables(f, segs, names, src, where)
+
+
+_BOUND_EXPECTATION = re.compile(r"\bE\[([A-Za-z][A-Za-z0-9_]*) ~ ([A-Za-z][A-Za-z0-9_]*)\]")
+
+
+def _expectation_variables(f: Formula, segs: list[_TSeg], names: Names, src: Source, where: str) -> list[_TSeg]:
+    """`E_q[\\log \\frac{q(z)}{P(z)}] = E_q[\\frac12 \\|z\\|^2 ...]`: an `E_q` whose body does not apply q takes the variable
+    that the formula's other `E_q[... q(z) ...]` (or `E_{z \\sim q}`) names, when that is one variable."""
+    if not any(s.error is not None and s.error.message.startswith("name the random variable") for s in segs):
+        return segs
+    seen: dict[str, set[str]] = {}
+    for s in segs:
+        if s.piece is not None:
+            pairs = _BOUND_EXPECTATION.findall(s.piece.text) + \
+                [(v, d) for d, v in s.piece.info.get("expectations", {}).items()]
+            for var, dist in pairs:
+                seen.setdefault(dist, set()).add(var)
+    found = {d: v.pop() for d, v in seen.items() if len(v) == 1 and "" not in v and d in names.distributions}
+    if not found:
+        return segs
+    hinted = replace(names, expectation_vars={**names.expectation_vars, **found})
+    out = []
+    for s, seg in zip(segs, f.segments):
+        if s.error is not None and s.error.message.startswith("name the random variable") and seg.toks:
+            try:
+                s = replace(s, piece=translate_tokens(seg.toks, hinted, src, where, s.end), error=None)
+            except ProofcheckError as exc:
+                s = replace(s, error=exc)
+        out.append(s)
+    return out
 
 
 _FACTOR_START = ("num", "word", "greek", "accent")

@@ -56,6 +56,10 @@ class Piece:
         return self.parts[0][1] if self.parts else 0
 
 
+_KL_BODY = re.compile(r"log\(pdf\(([A-Za-z][A-Za-z0-9_]*),([A-Za-z][A-Za-z0-9_]*)\)/pdf\(([A-Za-z][A-Za-z0-9_]*),"
+                      r"([A-Za-z][A-Za-z0-9_]*)\)\)")
+
+
 def _p(text: str, off: int, level=ATOM, info=None) -> Piece:
     return Piece([(text, off)], level, info)
 
@@ -420,8 +424,21 @@ class _Emit(Transformer):
     def bindings(self, *items):
         return [x for x in items if isinstance(x, Piece)]
 
+    def as_kl(self, g, var: str, dist: str, body: Piece) -> Piece | None:
+        """`E_{z \\sim q}[\\log \\frac{q(z)}{p(z)}]` is KL(q || p) by definition (read so: a multivariate density has
+        no pdf the checker can integrate, its KL it knows)."""
+        m = _KL_BODY.fullmatch(_inner(body).text.replace(" ", ""))
+        if g.value != "E" or m is None or m.group(1) != dist or m.group(2) != var or m.group(4) != var or \
+                m.group(3) == dist:
+            return None
+        return _p(f"KL({dist} || {m.group(3)})", g.start)
+
     def expectation(self, e, us, lb, bindings, rb, lp, body, rp):
         g = self.tok(e)
+        one = bindings[0].text.replace(" ", "").split("~") if len(bindings) == 1 else []
+        kl = self.as_kl(g, one[0], one[1], body) if len(one) == 2 else None
+        if kl is not None:
+            return kl
         return _cat((f"{g.value}[", g.start), self.join_plain(bindings, g.start), ("](", self.tok(rb).start),
                     _inner(body), (")", self.tok(rp).start))
 
@@ -432,8 +449,17 @@ class _Emit(Transformer):
         if name and not callee:
             # \mathbb{E}_q[... q(z) ...]: the variable is what q is applied to in the body
             found = set(re.findall(rf"(?<![A-Za-z0-9_]){re.escape(name)}\(([A-Za-z][A-Za-z0-9_]*)[,)]", body.text))
+            # a defined distribution's density is written `pdf(q, z)` by then
+            found |= set(re.findall(rf"\bpdf\({re.escape(name)}, ([A-Za-z][A-Za-z0-9_]*)\)", body.text))
+            if not found and self.tr.names.expectation_vars.get(name):
+                # `E_q[...]` without `q(z)` in its body, in a formula whose other `E_q[... q(z) ...]` names z
+                found = {self.tr.names.expectation_vars[name]}
             if len(found) == 1:
                 var = found.pop()
+                self.tr.expectations[name] = var if self.tr.expectations.get(name, var) == var else ""
+                kl = self.as_kl(g, var, name, body)
+                if kl is not None:
+                    return kl
                 head = _cat((f"{g.value}[{var} ~ {name}](", g.start))
                 return _cat(head, _inner(body), (")", self.tok(rp).start))
         if callee and self.tr.names.is_distribution_name(callee) and args and "name" in args[0].info:
@@ -568,7 +594,10 @@ def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end
     tr = Translator(names, src, where)
     g = tr.grammar_tokens(toks)
     _mark_conditioning(g, names)
-    return _parse(tr, g, end)
+    piece = _parse(tr, g, end)
+    if tr.expectations:
+        piece.info = {**piece.info, "expectations": dict(tr.expectations)}
+    return piece
 
 
 def _mark_conditioning(g: list[GrammarToken], names: Names) -> None:

@@ -30,6 +30,8 @@ class Names:
     latex_names: dict[str, str] = field(default_factory=dict)
     distributions: set[str] = field(default_factory=set)  # defined as a distribution: `q := Normal(...)`
     complex_symbols: bool = False  # some symbol is declared complex: a sheet's `I` may be the imaginary unit
+    # distribution -> the variable its other expectations in the same formula average over (`E_q[... q(z) ...]`)
+    expectation_vars: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":

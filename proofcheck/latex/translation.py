@@ -331,6 +331,7 @@ class Translator:
     def __init__(self, names: Names, src: Source, where: str):
         self.names, self.src, self.where = names, src, where
         self.bound: set[str] = set()
+        self.expectations: dict[str, str] = {}  # distribution -> the variable an `E_q[... q(z) ...]` averages over
 
     # -- errors and helpers
     def fail(self, msg: str, tok) -> ParseError:

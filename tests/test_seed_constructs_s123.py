@@ -107,3 +107,25 @@ def test_an_e_q_alone_still_needs_its_variable():
     from proofcheck.errors import ProofcheckError
     with pytest.raises(ProofcheckError, match="name the random variable"):
         translate(r"E_q[\frac{1}{2} \|z\|^2]", GAUSS)
+
+
+# ------------------------------------------------------------------ `= ... + \text{const}`: up to an additive constant
+SECTION_KEY = KL_KEY.replace("steps: |", "grading:\n  parts:\n    main: {section: \"1\"}\nsteps: |")
+
+
+def test_an_equality_up_to_a_written_constant_before_the_answer_is_a_remark():
+    sheet = ("1.\n\n$$E_q[\\log q(z)] = E_q[\\frac{1}{2} \\|z\\|^2] + \\text{Constant.}$$\n\n"
+             "$$KL(q \\| P) = -\\frac{1}{2} \\log \\det(\\Sigma) + \\frac{1}{2} \\|\\mu\\|^2 + \\frac{1}{2} \\text{tr}(\\Sigma)"
+             " - \\frac{D}{2}$$\n\n$$= -\\frac{1}{2} \\log \\det(\\Sigma) + \\frac{1}{2} \\|\\mu\\|^2 + \\frac{1}{2} "
+             "\\text{tr}(\\Sigma) - \\frac{D}{2}$$\n")
+    notes = _graded_key(sheet, SECTION_KEY)["formulas"]
+    (first,) = [n for n in notes["classified"] if n["line"] == 3]
+    assert first["kind"] == "remark" and "additive constant" in first["reason"]
+    # without the constant the same truncated line stays not read
+    cut = sheet.replace(" + \\text{Constant.}", " +")
+    assert any(n["line"] == 3 for n in _graded_key(cut, SECTION_KEY)["formulas"]["not_read"])
+
+
+def _graded_key(sheet: str, key: str):
+    import proofcheck
+    return proofcheck.grade(sheet, key, timeout=FAST).to_dict()

@@ -236,7 +236,7 @@ REPORT = {
                         "definition": 3}, (99, 154)),
     S001: (7.1, 48.0, {"read": 16, "expression": 18, "outside": 19, "condition": 11, "not read": 46, "remark": 10},
            (37, 79)),
-    S002: (0.0, 5.0, {"expression": 8, "remark": 19, "condition": 2, "read": 6, "not read": 6}, (27, 33)),
+    S002: (0.0, 5.0, {"expression": 8, "remark": 20, "condition": 2, "read": 6, "not read": 5}, (28, 33)),
     S003: (2.13, 9.0, {"expression": 5, "condition": 13, "read": 17, "remark": 12, "not read": 6}, (42, 48)),
     S004: (10.95, 41.0, {"expression": 108, "outside": 25, "condition": 46, "remark": 47, "read": 36,
                          "not read": 111}, (129, 235)),

@@ -511,6 +511,9 @@ def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, li
 
 
 _APPROXIMATE = re.compile(r"^[≈∝≃≪] is not a relation proofcheck can check")
+# `... = E[...] + \text{Constant.}`: an equality up to an additive constant the student does not write out
+_PLUS_CONSTANT = re.compile(r"\+\s*\\(?:text|mathrm|textrm|operatorname)\s*\{\s*(?:const|constant)\.?\s*\}\s*\.?\s*"
+                            r"(?:\$\$|\\\]|\$)", re.IGNORECASE)
 _UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared")
 
 
@@ -557,6 +560,11 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
             f.kind = "remark"
             f.reason = (f"uses `{m.group(1)}`, which the key does not model: a statement in the student's own "
                         f"notation, not on the path to the answer (not checked)")
+        elif f.reason == "the formula ends too early" and f.latex.rstrip().endswith("+") and \
+                0 < f.line <= len(sheet.lines) and _PLUS_CONSTANT.search(sheet.lines[f.line - 1]):
+            f.kind = "remark"
+            f.reason = ("an equality up to an additive constant (`+ const`), not on the path to the answer "
+                        "(not checked)")
         elif _APPROXIMATE.match(f.reason):
             f.kind = "remark"
             f.reason = (f"an approximate or proportional statement ({f.reason[0]}), not on the path to the answer "

@@ -31,6 +31,8 @@ def run_cli(args, cwd=None, timeout: float = 120, input_bytes: bytes | None = No
     env.setdefault("PYTHONIOENCODING", "utf-8")
     env["COLUMNS"] = "200"  # rich wraps to the terminal width; keep `file:line:col: message` on one line
     env["NO_COLOR"] = "1"
+    # the package of this tree, not an installed copy: `python -m` run from another directory finds site-packages first
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
     proc = subprocess.run([sys.executable, "-m", "proofcheck", *[str(a) for a in args]],
                           cwd=str(cwd or REPO), capture_output=True, timeout=timeout, env=env,
                           input=input_bytes)

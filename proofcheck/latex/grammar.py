@@ -263,6 +263,11 @@ class _Emit(Transformer):
             # `\mu_Q(z_t, x; s, t)`: a value the key defines, written with the names it depends on
             return _p(callee, g.start, info={"name": callee, "dependencies": True})
         vals = self.values(args)
+        if g.type == "NAME" and not seps and len(vals) == 1 and "name" in vals[0].info and \
+                vals[0].text == vals[0].info["name"] and callee not in self.tr.names.distributions and \
+                self.tr.names.depends_on(callee, vals[0].info["name"]):
+            # `L(w)` for the key's `L := ||y - X w||^2`: the value written with the name it depends on (one argument)
+            return _p(callee, g.start, info={"name": callee, "dependencies": True})
         unknown = next((v.info["unknown"] for v in vals if "unknown" in v.info), None)
         if unknown is not None and not (g.type == "NAME" and self.tr.names.is_distribution_name(callee)):
             raise self.undeclared(unknown)
@@ -402,6 +407,9 @@ class _Emit(Transformer):
         var, order = g.value
         if not self.tr.names.known(var) and var not in self.tr.bound:
             raise self.undeclared(GrammarToken("NAME", var, g.start, g.end, {"latex": self.tr.latex(g.start, g.end)}))
+        if order == 1 and self.tr.names.symbols.get(var) == "vector" and var not in self.tr.bound:
+            # `\frac{\partial L}{\partial \boldsymbol{w}}` for the key's vector w: the gradient (a column like w)
+            return _cat(("grad(", g.start), _inner(body), (f", {var}", g.start), (")", self.tok(rp).start))
         tail = f", {order})" if order > 1 else ")"
         return _cat(("diff(", g.start), _inner(body), (f", {var}", g.start), (tail, self.tok(rp).start))
 
@@ -462,6 +470,10 @@ class _Emit(Transformer):
                     return kl
                 head = _cat((f"{g.value}[{var} ~ {name}](", g.start))
                 return _cat(head, _inner(body), (")", self.tok(rp).start))
+        if name and not callee and self.tr.names.laws.get(name):
+            # \mathbb{E}_R[...] over a variable whose law the key states (`E[R ~ Bernoulli(p)](...)`)
+            head = _cat((f"{g.value}[", g.start), sub, (f" ~ {self.tr.names.laws[name]}](", sub.start))
+            return _cat(head, _inner(body), (")", self.tok(rp).start))
         if callee and self.tr.names.is_distribution_name(callee) and args and "name" in args[0].info:
             head = _cat((f"{g.value}[", g.start), args[0], (" ~ ", sub.start), (callee, sub.start),
                         ("](", self.tok(lp).start))

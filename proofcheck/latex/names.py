@@ -10,6 +10,7 @@ from proofcheck.model import Declaration, Part, Text
 
 
 DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*:=")
+_LAW = re.compile(r"\bE\[\s*([A-Za-z][A-Za-z0-9_]*)\s*~\s*")
 _DISTRIBUTION_VALUE = re.compile(r"\s*(?:Normal|Bernoulli|Uniform|Dirac)\s*\(")
 _RESERVED = {
     "pi", "oo", "I", "exp", "log", "ln", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sinh", "cosh", "atan",
@@ -32,6 +33,8 @@ class Names:
     complex_symbols: bool = False  # some symbol is declared complex: a sheet's `I` may be the imaginary unit
     # distribution -> the variable its other expectations in the same formula average over (`E_q[... q(z) ...]`)
     expectation_vars: dict[str, str] = field(default_factory=dict)
+    define_values: dict[str, str] = field(default_factory=dict)  # name -> the text after `:=`
+    laws: dict[str, str] = field(default_factory=dict)  # `R ~ Bernoulli(p)` as the key's own E[R ~ ...] states it
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -39,7 +42,23 @@ class Names:
         names = cls(latex_names=dict(latex_names or {}))
         if part is not None:
             names.add(part.symbols, part.define)
+            for text in [part.claim, *part.steps, *part.define]:
+                if text is not None:
+                    names.add_laws(text.text)
         return names
+
+    def add_laws(self, text: str) -> None:
+        """The law of each declared variable that the key's own expectations state, `E[R ~ Bernoulli(p)](...)`:
+        a sheet's `\\mathbb{E}_R[...]` averages over R with that law. A variable given two laws gets none."""
+        for m in _LAW.finditer(text):
+            var, depth, k = m.group(1), 1, m.end()
+            while k < len(text) and depth:
+                depth += {"[": 1, "]": -1}.get(text[k], 0)
+                k += 1
+            law = " ".join(text[m.end():k - 1].split())
+            if depth or var not in self.symbols or self.symbols[var] == "density":
+                continue
+            self.laws[var] = law if self.laws.get(var, law) == law else ""
 
     def add(self, declarations: list[Declaration], defines: list[Text]) -> None:
         """Add `symbols` declarations and `define` entries."""
@@ -59,6 +78,7 @@ class Names:
             if m:
                 params = m.group(3)
                 self.defines[m.group(1)] = None if m.group(2) is None else len([p for p in params.split(",") if p.strip()])
+                self.define_values[m.group(1)] = t.text[m.end():]
                 if m.group(2) is None and _DISTRIBUTION_VALUE.match(t.text, m.end()):
                     self.distributions.add(m.group(1))
 
@@ -84,6 +104,13 @@ class Names:
         imaginary unit is written `i` or `\\mathrm{i}`."""
         return not self.complex_symbols and "I" not in self.symbols and "I" not in self.defines and \
             not any(k in ("vector", "matrix") for k in self.symbols.values())
+
+    def depends_on(self, name: str, var: str) -> bool:
+        """Whether a value the key defines without parameters is written in terms of `var` (`L := ||y - X w||^2`
+        and w): then a sheet's `L(w)` is that value written with what it depends on."""
+        value = self.define_values.get(name)
+        return self.defines.get(name, 0) is None and value is not None and \
+            re.search(rf"(?<![A-Za-z0-9_]){re.escape(var)}(?![A-Za-z0-9_])", value) is not None
 
     def is_array(self, name: str) -> bool:
         """A declared vector or matrix."""

@@ -275,7 +275,8 @@ def _derivatives(toks: list[Tok], src: Source) -> list[Tok]:
                                           "\\frac{\\partial}{\\partial x}\\frac{\\partial f}{\\partial y}", src, t.start)
                     out.append(Tok("deriv", order, t.start, toks[j2].end, {"var": var}))
                     if rest:
-                        out.append(Tok("char", "{", rest[0].start, rest[0].start, {"synthetic": True}))
+                        out.append(Tok("char", "{", rest[0].start, rest[0].start,
+                                       {"synthetic": True, "numerator": True}))
                         out.extend(_derivatives(rest, src))
                         out.append(Tok("char", "}", rest[-1].end, rest[-1].end, {"synthetic": True}))
                     i = j2 + 1
@@ -471,7 +472,9 @@ class Translator:
         elif v == "]":
             out.append(GrammarToken("RPAR", ")", t.start, t.end, {"bracket": True}))
         elif v == "{":
-            out.append(GrammarToken("LBRACE", "{", t.start, t.end))
+            # the numerator of `\frac{\partial f}{\partial x}`: the derivative applies to it alone (Translator.arguments)
+            out.append(GrammarToken("LBRACE", "{", t.start, t.end,
+                                    {"numerator": True} if t.info.get("numerator") else {}))
         elif v == "}":
             out.append(GrammarToken("RBRACE", "}", t.start, t.end))
         elif v == ",":
@@ -1013,6 +1016,9 @@ class Translator:
                     continue
                 if typ == "INT":
                     k = self.integral_end(g, j)
+                elif typ == "DERIV" and j < len(g) and g[j].type == "LBRACE" and g[j].info.get("numerator"):
+                    # `\frac{\partial f}{\partial x} g`: the derivative of f (its numerator), times g
+                    k = self.group_end(g, j)
                 elif typ in ("FUNC", "DERIV", "NABLA"):
                     k = self.run_end(g, j)
                 else:

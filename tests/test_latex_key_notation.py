@@ -1,0 +1,113 @@
+"""The question's own notation read through the key: `\\mathbb{E}_R[...]` over a variable whose law the key's
+expectations state, and `L(w)` for a value the key defines in terms of w (seed 004, question 1)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from proofcheck.errors import ProofcheckError
+from proofcheck.latex import Names, translate
+from proofcheck.read import parse_derivation_text
+
+from testlib import run_cli
+
+KEY = textwrap.dedent("""\
+    proofcheck: 1
+    title: dropout
+    parts:
+      - name: expected_loss
+        symbols:
+          n, d: positive integer
+          p: interval(0, 1)
+          X, R, S: matrix(n, d)
+          w, v: vector(d)
+          y: vector(n)
+        define:
+          - L := ||y - (X .* R) w||^2
+        claim: "E[R ~ Bernoulli(p)](||y - (X .* R) w||^2) = ||y - p X w||^2 + p (1 - p) ||diag(X^T X)^(1/2) w||^2"
+        steps: |
+          E[R ~ Bernoulli(p)](||y - (X .* R) w||^2)
+            = ||y - p X w||^2 + p (1 - p) ||diag(X^T X)^(1/2) w||^2
+    """)
+
+
+def _names() -> Names:
+    return Names.from_part(parse_derivation_text(KEY, "key.yaml").parts[0])
+
+
+def test_expectation_over_a_variable_takes_the_law_the_key_states():
+    names = _names()
+    assert names.laws == {"R": "Bernoulli(p)"}
+    assert translate(r"\mathbb{E}_{\boldsymbol{R}}[\boldsymbol{y}^{\top}(\boldsymbol{X}\odot\boldsymbol{R})\boldsymbol{w}]",
+                     names) == "E[R ~ Bernoulli(p)](y^T * (X .* R) w)"
+    # a variable whose law the key never states still needs it written out
+    with pytest.raises(ProofcheckError, match="name the random variable"):
+        translate(r"\mathbb{E}_{S}[S]", names)
+
+
+def test_two_laws_for_one_variable_give_none():
+    names = _names()
+    names.add_laws("E[R ~ Bernoulli(1/2)](R)")
+    assert not names.laws["R"]
+    with pytest.raises(ProofcheckError, match="name the random variable"):
+        translate(r"\mathbb{E}_R[R]", names)
+
+
+def test_defined_value_written_with_the_one_name_it_depends_on():
+    names = _names()
+    assert translate(r"\mathbb{E}_{\boldsymbol{R}}[L(\boldsymbol{w})]", names) == "E[R ~ Bernoulli(p)](L)"
+    # another vector is not what L is written in: L at v is not L (left as written, a product the checker types)
+    assert translate(r"L(\boldsymbol{v})", names) == "L(v)"
+    assert translate(r"L(\boldsymbol{w} + \boldsymbol{v})", names) == "L(w + v)"
+
+
+SHEET = textwrap.dedent(r"""
+    1.1 Show the expected loss.
+
+    $$\mathbb{E}_{\boldsymbol{R}}[L(\boldsymbol{w})] = \mathbb{E}_{\boldsymbol{R}}[\|\boldsymbol{y} - (\boldsymbol{X} \odot \boldsymbol{R})\boldsymbol{w}\|^2]$$
+    """)
+
+
+def test_sheet_expected_loss_is_checked_and_a_missing_term_refuted(tmp_path):
+    key = tmp_path / "key.yaml"
+    key.write_text(KEY + "grading:\n  parts:\n    expected_loss: {section: \"1.1\"}\n", encoding="utf-8")
+
+    def statuses(text: str) -> list[str]:
+        sheet = tmp_path / "s.md"
+        sheet.write_text(text, encoding="utf-8")
+        code, out, err = run_cli(["grade", sheet, "--key", key, "--format", "json", "--timeout", "5", "--no-cache"],
+                                 cwd=tmp_path)
+        assert code == 0, err
+        return [s["status"] for s in json.loads(out)["submissions"][0]["steps"]]
+
+    assert statuses(SHEET) == ["proved"]
+    # the expectation of the square is not the square of the mean: the variance term is missing
+    wrong = SHEET.replace(r"\mathbb{E}_{\boldsymbol{R}}[\|\boldsymbol{y} - (\boldsymbol{X} \odot \boldsymbol{R})\boldsymbol{w}\|^2]",
+                          r"\|\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w}\|^2")
+    assert wrong != SHEET
+    assert statuses(wrong) == ["refuted"]
+
+
+def test_derivative_with_respect_to_a_vector_is_the_gradient():
+    names = _names()
+    # seed 004, line 121: the gradient of the ridge loss
+    assert translate(r"\frac{\partial L(\boldsymbol{w})}{\partial \boldsymbol{w}}", names) == "grad(L, w)"
+    assert translate(r"\frac{\partial}{\partial \boldsymbol{w}} \|\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w}\|^2",
+                     names) == "grad(||y - p X w||^2, w)"
+    # a second derivative stays diff (the checker says what it can do with it)
+    assert translate(r"\frac{\partial^2 L}{\partial \boldsymbol{w}^2}", names) == "diff(L, w, 2)"
+
+
+def test_derivative_in_the_numerator_applies_to_the_numerator_only():
+    names = Names(symbols={"p": "scalar", "x": "scalar"})
+    # (dp/dp)(p + 1), not d(p (p + 1))/dp
+    assert translate(r"\frac{\partial p}{\partial p} (p+1)", names) == "diff(p, p) (p + 1)"
+    assert translate(r"\frac{d x^2}{dx} x", names) == "diff(x^2, x) x"
+    # the operator form still takes what follows it
+    assert translate(r"\frac{\partial}{\partial p} p (p+1)", names) == "diff(p(p + 1), p)"
+    # seed 004, line 123: the Jacobian of a transposed vector times a vector (the checker reports the row vector)
+    assert translate(r"2 \frac{\partial (\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w})^{\top}}{\partial \boldsymbol{w}} "
+                     r"(\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w})", _names()) == "2 grad((y - p X w)^T, w) (y - p X w)"

@@ -1149,11 +1149,12 @@ def _commutative_key():
 
 
 def test_a_chain_that_cannot_be_graded_is_not_recorded_as_read():
-    # seed 001, lines 97-101: `$I \rightarrow D_{xD}$` (prose: I is D x D) is the unreadable premise of the
-    # `\Rightarrow` lines after it; that chain is not graded, so its formulas must not be recorded `read`
+    # `$x \rightarrow D_{xD}$` is the unreadable premise of the `\Rightarrow` lines after it and names their x; that
+    # chain is not graded, so its formulas must not be recorded `read` (a premise naming nothing they are about, seed
+    # 001's `I \rightarrow D_{xD}`, cannot restrict them: tests/test_latex_seed001.py)
     from proofcheck.latex import sheet_sections
     key = _commutative_key()
-    text = ("Question 1\n\nsigma const $I \\rightarrow D_{xD}$\n\n$\\Rightarrow x + y = y + x$\n\n"
+    text = ("Question 1\n\nsigma const $x \\rightarrow D_{xD}$\n\n$\\Rightarrow x + y = y + x$\n\n"
             "$\\Rightarrow x = x$\n\n$$x + y = y + x$$\n")
     _, sheet = sheet_sections(text, "s.md", key, {"main": ["1"]})
     kinds = {f.line: (f.kind, f.reason) for f in sheet.formulas}

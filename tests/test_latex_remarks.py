@@ -51,8 +51,10 @@ def test_one_formula_with_the_students_notation_before_the_answer_is_a_remark():
 
 
 def test_an_unreadable_premise_with_readable_lines_after_it_stays_not_read():
-    # seed 001 l.97-101: the premise carries the `\Rightarrow` lines after it (on lines of their own): not a remark
-    text = ("Question 1\n\n$P_X \\rightarrow D_{xD}$\n\n$\\Rightarrow x + y = y + x$\n\n$\\Rightarrow x = x$\n\n"
+    # the premise carries the `\Rightarrow` lines after it (on lines of their own): not a remark. (A premise that names
+    # nothing the lines after it are about, seed 001's `I \rightarrow D_{xD}`, cannot restrict them: they are read as an
+    # expression chain, tests/test_latex_seed001.py)
+    text = ("Question 1\n\n$x \\rightarrow D_{xD}$\n\n$\\Rightarrow x + y = y + x$\n\n$\\Rightarrow x = x$\n\n"
             "$$x + y = y + x$$\n")
     kinds = _kinds(COMMUTATIVE, text)
     assert [kinds[k] for k in sorted(kinds)] == ["not read", "not read", "not read", "read"]

@@ -150,11 +150,12 @@ MISSED = [
             "a derivative with respect to a density value, `\\partial q(z|u)`, and `\\sum_z` are not read"),
     _missed(S001, "1(e) item 3: q before normalising", r"\Rightarrow q(z|u) = e^{(\lambda-1)} \left(\sum_z",
             "`\\sum_z` without a range; q(z|u), p_theta(u|z) are the student's densities"),
-    _missed(S001, "2(d) item 5: missing minus in the exponent",
-            r"$\Rightarrow \sum_{i=1}^N \frac{1}{M} \sum_{m=1}^M (-\log p_{\theta}(x_i|z_m))",
-            "the statement chain starts with the unreadable `I \\rightarrow D_{xD}` (prose: I is D x D); a "
-            "statement chain with an unreadable premise is not graded (its formulas are now listed as not read "
-            "with that reason); the `\\Rightarrow A = B` and `= C` rows after it should be graded as a chain"),
+    # read since the unreadable premise `I \rightarrow D_{xD}` (prose: I is D x D) names nothing the `\Rightarrow A = B`,
+    # `= C` rows are about, so they are an expression chain; refuted when the numeric check of the nested sums over
+    # i and m finishes within the 5 s budget (unknown on a loaded machine), so not strict
+    pytest.param(S001, r"$\Rightarrow \sum_{i=1}^N \frac{1}{M} \sum_{m=1}^M (-\log p_{\theta}(x_i|z_m))",
+                 id="001-2(d) item 5: missing minus in the exponent",
+                 marks=pytest.mark.xfail(strict=False, reason="refuted only when the numeric check finishes in 5 s")),
     _missed(S001, "4(c) item 7: sign of the second sum", r"$\sum_n \log D_w(x) - \sum_z \log (1 - D_w(G(z)))$",
             "`\\sum_n`, `\\sum_z` without a range; question 4(c) has no key part (a statement of the game)"),
     _missed(S002, "item 4: variances for standard deviations", r"\epsilon \odot \text{diag}(\sigma_\phi^2(x_i))",
@@ -207,7 +208,7 @@ WRONGLY_REFUTED = {
 
 
 # mistake lines refuted only when the kernel finishes within the time budget (unknown under load): left out
-SLOW = {S001: {234}}
+SLOW = {S001: {99, 101, 234}}
 
 
 def _refuted_lines(sub: dict) -> set[int]:
@@ -234,8 +235,8 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 REPORT = {
     S000: (8.49, 27.0, {"not read": 58, "remark": 64, "expression": 32, "condition": 13, "read": 19, "outside": 4,
                         "definition": 3}, (99, 154)),
-    S001: (7.1, 48.0, {"read": 16, "expression": 18, "outside": 19, "condition": 11, "not read": 46, "remark": 10},
-           (37, 79)),
+    S001: (11.1, 48.0, {"read": 19, "expression": 18, "outside": 19, "condition": 11, "not read": 42, "remark": 11},
+           (41, 79)),
     S002: (0.0, 5.0, {"expression": 8, "remark": 20, "condition": 2, "read": 6, "not read": 5}, (28, 33)),
     S003: (2.13, 9.0, {"expression": 5, "condition": 13, "read": 17, "remark": 12, "not read": 6}, (42, 48)),
     S004: (10.71, 41.0, {"expression": 108, "outside": 25, "condition": 46, "remark": 60, "read": 51,

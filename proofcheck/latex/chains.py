@@ -10,7 +10,7 @@ from proofcheck.errors import ProofcheckError
 from proofcheck.model import Span, Text, compose
 from proofcheck.latex.source import LatexText, Source, latex_error
 from proofcheck.latex.names import Names
-from proofcheck.latex.tokens import Tok
+from proofcheck.latex.tokens import Tok, tokenize
 from proofcheck.latex.normalize import group_end_index
 from proofcheck.latex.formulas import CLOSERS, Formula, OPENERS, token_is
 from proofcheck.latex.translation import derivative_variable, numerator_d
@@ -480,6 +480,34 @@ def _other_reading(toks: list[Tok], src: Source) -> list[Tok] | None:
     return out if changed else None
 
 
+_STRUCTURAL = {"left", "right", "frac", "dfrac", "tfrac", "sqrt", "big", "Big", "bigg", "Bigg", "cdot", "quad", "qquad",
+               "rightarrow", "Rightarrow", "to", "Longrightarrow", "implies", "mathrm", "mathbf", "boldsymbol", "text"}
+
+
+def _base_names(src: Source, start: int, end: int) -> set[str]:
+    """The letters and commands of src[start:end] outside sub- and superscripts (`D_{xD}` gives D, `x_i` x): what a
+    formula is about, to tell whether an unreadable premise can say anything about the formula after it."""
+    toks = tokenize(src.text, start, end)
+    out: set[str] = set()
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t.kind == "char" and t.value in "_^" and i + 1 < len(toks):
+            i += 2
+            if toks[i - 1].at("char", "{"):
+                depth = 1
+                while i < len(toks) and depth:
+                    depth += toks[i].at("char", "{") - toks[i].at("char", "}")
+                    i += 1
+            continue
+        if t.kind == "word":
+            out.update(str(t.value))
+        elif t.kind == "cmd" and t.value not in _STRUCTURAL:
+            out.add("\\" + str(t.value))
+        i += 1
+    return out
+
+
 class ChainBuilder:
     """Formulas -> chains: a formula starting with a relation continues the chain before it."""
 
@@ -541,6 +569,17 @@ class ChainBuilder:
 
     def implication(self, lhs: _TSeg, rel: _TSeg) -> None:
         line = _Line(lhs.op, lhs.op_off, [lhs, rel], rel.rule, lhs.error or rel.error)
+        if self.kind == "expr" and len(self.lines) >= 2 and lhs.error is None and rel.error is None and \
+                (self.lines[-2].body[-1].error or self.lines[-1].body[0].error) and \
+                not _base_names(self.src, self.lines[-2].body[-1].start, self.lines[-1].body[0].end) & \
+                _base_names(self.src, lhs.start, rel.end):
+            # `I \rightarrow D_{xD}` then `\Rightarrow A = B`, `= C`: a premise that cannot be read and names nothing
+            # that A = B is about cannot restrict it: A = B = C is graded as an expression chain (seed 001, line 99)
+            # the premise is dropped here: its formula is recorded `not read` with its own error
+            self.kind = "expr"
+            self.lines = [_Line(None, lhs.start, [replace(lhs, op=None)], None, None)]
+            self.step(_Line(rel.op, rel.op_off, [rel], rel.rule, None))
+            return
         if self.kind == "expr":
             if len(self.lines) < 2:
                 first = self.lines[0]

@@ -701,6 +701,7 @@ class Translator:
         subs: list[list[Tok]] = []
         labels: list[str] = []
         primes = None
+        transposed: GrammarToken | None = None
         powers: list[tuple[int, int]] = []  # (index of ^, index after its script), kept for the grammar
         j = i + 1
         end = t.end
@@ -720,6 +721,15 @@ class Translator:
                 continue
             if u.at("char", "^") and j + 1 < n:
                 inner, j2 = self.script_tokens(toks, j + 1)
+                if len(inner) == 2 and self.script_kind(inner[:1]) == "star" and \
+                        self.script_kind(inner[1:]) == "transpose":
+                    # `w^{*T}`: the transpose of the name w^* (seed 001, line 168)
+                    labels.append("star")
+                    transposed = GrammarToken("TRANSPOSE", "T", inner[1].start, inner[1].end)
+                    skip.update(range(j, j2))
+                    end = toks[j2 - 1].end
+                    j = j2
+                    break
                 kind = self.script_kind(inner)
                 label = _subscripted_label(inner)
                 if kind == "power" and label and not subs and t.kind in ("word", "greek") and \
@@ -768,6 +778,8 @@ class Translator:
         out.append(GrammarToken("NAME", chosen, t.start, end, info))
         if primes is not None:
             out.append(GrammarToken("PRIMES", "'" * int(primes[1].value), primes[1].start, primes[1].end))
+        if transposed is not None:
+            out.append(transposed)
         self.emit_powers(toks, powers, out, skip)
         return i + 1
 

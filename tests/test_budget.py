@@ -28,7 +28,8 @@ def test_map_returns_results_in_task_order_and_kills_a_task_over_budget():
         out = pool.map([3, -1, 4, 5], [5, 0.5, 5, 5])
     assert [r.message for r in out[:1] + out[2:]] == ["9", "16", "25"]
     assert (out[1].status, out[1].method) == (Status.UNKNOWN, "timeout")
-    assert time.monotonic() - start < 4  # killed at 0.5 s + grace, not waited for
+    # killed at 0.5 s of CPU + grace, not waited for (the task never ends by itself); generous for a loaded machine
+    assert time.monotonic() - start < 30
 
 
 def test_stream_takes_tasks_fed_from_another_thread_while_it_runs():

@@ -79,3 +79,18 @@ def test_unreadable_file_fails_with_its_position(pytester):
     result = pytester.runpytest("--proofcheck-no-cache")
     result.assert_outcomes(failed=1)
     assert "broken.yaml:" in result.stdout.str()
+
+
+def test_collects_a_library_file_one_item_per_part(pytester):
+    # `pytest derivations/` is not part of the suite's run (tests/test_derivations.py checks the library's exact
+    # statuses): one library file through the plugin shows its items are the file's parts, all passing
+    from pathlib import Path
+    import yaml
+    src = Path(__file__).resolve().parent.parent / "derivations" / "cavi.yaml"
+    text = src.read_text(encoding="utf-8")
+    parts = yaml.safe_load(text).get("parts") or [None]
+    pytester.makefile(".yaml", cavi=text)
+    result = pytester.runpytest("--proofcheck-timeout", "10", "--proofcheck-no-cache", "-v")
+    result.assert_outcomes(passed=len(parts))
+    if parts[0] is not None:
+        result.stdout.fnmatch_lines([f"*cavi.yaml::{parts[0]['name']} PASSED*"])

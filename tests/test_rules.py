@@ -202,7 +202,7 @@ def test_dask_engine_gives_the_local_output():
     from testlib import run_cli
     outs = []
     for engine in ("local", "dask"):
-        code, out, err = run_cli(["verify", "derivations/saturating_gan_gradient.yaml", "derivations/kl_gaussians.yaml",
+        code, out, err = run_cli(["verify", "derivations/saturating_gan_gradient.yaml", "derivations/cavi.yaml",
                                   "--jobs", "2", "--engine", engine, "--format", "json", "--no-cache"], timeout=300)
         outs.append((code, _without_times(json.loads(out))))
     assert outs[0][0] == 0 and outs[0] == outs[1]

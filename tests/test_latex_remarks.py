@@ -79,3 +79,13 @@ def test_values_after_persian_considering_are_a_condition():
     assert [kinds[k] for k in sorted(kinds)] == ["condition", "read"]
     kinds = _kinds(COMMUTATIVE, text.replace("با در نظر گرفتن", "داریم"))
     assert [kinds[k] for k in sorted(kinds)] == ["not read", "read"]
+
+
+def test_nothing_is_a_remark_when_the_last_chain_reads_no_relation():
+    # seed 000 question 1: its last chain is `z = \mu_\phi(x) + ...` (only `z` reads); the KL identity written before it
+    # in the student's notation is the part's actual derivation, so it stays `not read` rather than a remark
+    text = "Question 1\n\n$$P_X(x, y) = (0, 0)$$\n\n$$x = Q_Y(x) + y$$\n"
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["not read", "not read"]
+    kinds = _kinds(COMMUTATIVE, text + "\n$$x + y = y + x$$\n")
+    assert [kinds[k] for k in sorted(kinds)] == ["remark", "remark", "read"]

@@ -522,12 +522,16 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
     does not declare: `p_\theta(x|z)`, `P_X`, `\psi_i`) and that lies before the chain holding the part's final
     answer is a remark in the student's notation, not a reader failure: the answer does not depend on it through
     any chain. From the start of the final chain on, such a formula may be on the path to the answer: it stays
-    `not read` (and the part is flagged for review). A part with no chain keeps all of them `not read`."""
-    if not chains or chains[-1].span is None:
+    `not read` (and the part is flagged for review). The chain that bounds the remarks is the last one that reads at
+    least one relation: a chain with none (`z = \mu_\phi(x) + ...` with only `z` read) says nothing about where the
+    answer is, and a part with no such chain keeps all of them `not read` (seed 000, question 1: the KL identity of
+    lines 12-14, written before such a chain, is the part's derivation)."""
+    final = next((c for c in reversed(chains) if c.span is not None and _reads_a_relation(c)), None)
+    if final is None:
         return
     # the final chain as graded may start after its unreadable first lines: it starts where the chain it was read
     # from starts
-    start = (chains[-1].span.line, chains[-1].span.col)
+    start = (final.span.line, final.span.col)
     start = max(((c.span.line, c.span.col) for c in raw if c.span is not None and (c.span.line, c.span.col) <= start),
                 default=start)
     # a chain that ends on the line where a later chain on the path starts leads into it (`... = A` then
@@ -535,7 +539,7 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
     # so does a chain whose last line the final chain starts from (`\lambda_{1,2} = a \pm b` after the matrix: the
     # step `eigenvals(M) = ...` is built from the matrix that chain ends on, seed 000 lines 324-328)
     ordered = sorted((c for c in raw if c.span is not None), key=lambda c: (c.span.line, c.span.col))
-    first = _bare(chains[-1].steps[0]) if chains[-1].steps else ""
+    first = _bare(final.steps[0]) if final.steps else ""
     for c in reversed(ordered):
         if (c.span.line, c.span.col) >= start:
             continue
@@ -569,6 +573,12 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
             f.kind = "remark"
             f.reason = (f"an approximate or proportional statement ({f.reason[0]}), not on the path to the answer "
                         f"(not checked)")
+
+
+def _reads_a_relation(c: Chain) -> bool:
+    """Whether some relation of a chain has both of its sides read (a step that can be checked)."""
+    return any(getattr(a, "error", None) is None and getattr(b, "error", None) is None
+               for a, b in zip(c.steps, c.steps[1:]))
 
 
 def _note_dropped_chains(sheet: Sheet) -> None:

@@ -55,3 +55,50 @@ def test_a_starred_name_transposed():
     names = Names(symbols={"w": "vector", "b": "vector", "c": "scalar"}, defines={"w_star": None})
     assert translate(r"\frac{c}{2} \|w^*\|_2^2 - w^{*T} b", names) == "c/2 ||w_star||^2 - w_star^T b"
     assert translate(r"w^{* \top} b + w^T b", names) == "w_star^T b + w^T b"
+
+
+def test_prose_ending_in_a_condition_word_makes_a_condition():
+    # seed 001, line 156: `... \text{ convex when } C \geq 0`: what follows `when` (the last word of the prose, as well
+    # as the first: `\text{where } ...`) is a condition, not a step
+    text = "Question 1\n\n$$x + y = y + x \\text{ holds when } x > 0$$\n"
+    chains, kinds = _read(COMMUTATIVE, text)
+    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x + y", "= y + x"]]
+    assert kinds == ["read", "condition"]
+    chains, kinds = _read(COMMUTATIVE, text.replace("holds when", "holds, and"))
+    assert kinds == ["read", "condition"]
+    chains, kinds = _read(COMMUTATIVE, text.replace("holds when", "so"))
+    assert kinds == ["read", "read"]
+
+
+def test_cases_after_such_that_are_conditions():
+    # seed 001, line 194: `\max g(\lambda_1, \lambda_2) \text{ s.t. } \begin{cases} -1 \leq \lambda_u \leq 0 & ... \end{cases}`:
+    # the constraints of a program are conditions; a `cases` anywhere else stays not read, and only that formula
+    cases = r"\begin{cases} -1 \leq x \leq 0 & \forall u \\ -1 \leq y \leq 0 \end{cases}"
+    _, kinds = _read(COMMUTATIVE, f"Question 1\n\n$$x \\text{{ s.t. }} {cases}$$\n\n$$x + y = y + x$$\n")
+    assert kinds == ["expression", "condition", "read"]
+    _, kinds = _read(COMMUTATIVE, f"Question 1\n\n$$x \\text{{ subject to }} {cases}$$\n\n$$x + y = y + x$$\n")
+    assert kinds == ["expression", "condition", "read"]
+    chains, kinds = _read(COMMUTATIVE, f"Question 1\n\n$$x + y = {cases} = y + x$$\n\n$$x + y = y + x$$\n")
+    assert kinds == ["not read", "read"]
+    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x + y", "= y + x"]]
+
+
+def test_an_arrow_and_a_name_in_a_sentence_is_prose():
+    # seed 001, line 142: `$\Rightarrow f$ convex when $c > 0$`: "hence f is convex", a name in a sentence, not a chain
+    text = "Question 1\n\n$$x + y = y + x$$\n\n$\\Rightarrow f$ convex when $x > 0$\n"
+    chains, kinds = _read(COMMUTATIVE, text)
+    assert kinds == ["read", "expression", "condition"]
+    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x + y", "= y + x"]]
+    _, kinds = _read(COMMUTATIVE, text.replace("$\\Rightarrow f$", "$\\Rightarrow f = x$"))
+    assert kinds[1] != "expression"
+
+
+def test_values_after_such_that_are_a_condition():
+    # seed 001, line 154: `so in the domain that $C \geq 0$ we have`: a hypothesis, like `such that $x > 0$`
+    text = "Question 1\n\nso in the domain that $x > 0$ we have\n\n$$x + y = y + x$$\n"
+    _, kinds = _read(COMMUTATIVE, text)
+    assert kinds == ["condition", "read"]
+    _, kinds = _read(COMMUTATIVE, text.replace("in the domain that", "for y such that"))
+    assert kinds == ["condition", "read"]
+    _, kinds = _read(COMMUTATIVE, text.replace("in the domain that", "we see that"))
+    assert kinds == ["read", "read"]

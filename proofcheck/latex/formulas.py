@@ -84,7 +84,17 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
     row_break = False  # just after a top-level `\\`: the next row may continue this formula
     row_amp = False  # that row starts with `&`
 
+    cases = 0  # inside a `cases` environment: its rows and `&` belong to it
     for n, t in enumerate(toks):
+        if t.kind == "cases" or cases:
+            if t.kind == "cases":
+                cases += 1 if t.value == "begin" else -1 if cases else 0
+                if t.value == "begin" and cases == 1:
+                    if not cur.dead and cur.error is None:
+                        cur.error = latex_error("cases (a brace of conditions) cannot be checked; write each case as "
+                                                "its own formula", src, t.start)
+                    cur.segments[-1].toks.append(t)  # the formula is recorded (a condition, or not read)
+            continue
         if row_break:
             if t.kind in ("amp", "sep", "space"):  # alignment and indentation at the start of a row
                 row_amp = row_amp or t.kind == "amp"
@@ -150,7 +160,9 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
             while seg.toks and seg.toks[-1].kind == "op" and seg.toks[-1].value == "*":
                 seg.toks.pop()  # `... \cdot \text{a comment}`
             close()
-            if words and words[0] in CONDITION_WORDS:
+            if words and (words[0] in CONDITION_WORDS or words[-1] in CONDITION_WORDS or
+                          words[-2:] in (["s", "t"], ["subject", "to"])):
+                # `\text{where } x > 0`, `\text{ convex when } C \geq 0`, `\max g \text{ s.t. } ...` (seed 001, l.156, 194)
                 cur.dead = True
         elif k == "char" and t.value in ",;":
             close()

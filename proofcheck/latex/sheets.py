@@ -449,19 +449,33 @@ _INLINE_CONDITION_WORDS = CONDITION_WORDS | {"at", "setting", "set", "put", "tak
 _LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z$]*$")
 
 
+def _arrow_and_name(f: Formula) -> bool:
+    """`$\\Rightarrow f$ convex when ...` (seed 001, lines 142, 152): an arrow and one name in a sentence is the prose
+    "hence f", a name in a sentence like `$f$`; the arrow joins no two statements."""
+    if len(f.segments) != 1 or f.segments[0].rel is None or f.segments[0].rel.kind not in ("impl", "arrow"):
+        return False
+    toks = f.segments[0].toks
+    return len(toks) == 1 and toks[0].kind in ("word", "greek")
+
+
 def _inline_formulas(found: list[Formula], text: str, start: int) -> list[Formula]:
     """The formulas of one inline $...$ that take part in chains: those with a relation. A lone
     expression (`$x$`, `$\\sigma_t$`) is a name in a sentence, not a step, and leaves the chain
     around it alone; after `where`, `if`, `at`, `let`, ... the formula is a condition."""
-    found = [f for f in found if any(s.rel is not None for s in f.segments)]
+    found = [f for f in found if any(s.rel is not None for s in f.segments) and not _arrow_and_name(f)]
     for f in found:
         f.inline = True
     line_start = text.rfind("\n", 0, start - 1) + 1
     m = _LAST_WORD.search(text, line_start, start - 1)
-    if m and m.group(1).lower() in _INLINE_CONDITION_WORDS or _PERSIAN_CONDITION.search(text, line_start, start - 1):
+    if m and m.group(1).lower() in _INLINE_CONDITION_WORDS or _PERSIAN_CONDITION.search(text, line_start, start - 1) \
+            or _SUCH_THAT.search(text, line_start, start - 1):
         for f in found:
             f.dead = True
     return found
+
+
+# `such that $x > 0$`, `in the domain that $C \geq 0$ we have` (seed 001, line 154)
+_SUCH_THAT = re.compile(r"\b(?:such|domain|region)\s+that\s*$", re.IGNORECASE)
 
 
 # `اگر $0 \leq hf'(0)$ ...` (seed 000, line 307): if, when, whenever, suppose, for (each) in Persian

@@ -10,6 +10,7 @@ import pytest
 
 from proofcheck.errors import ProofcheckError
 from proofcheck.latex import Names, translate
+from proofcheck.latex.chains import _tuple_values
 from proofcheck.read import parse_derivation_text
 
 from testlib import run_cli
@@ -111,3 +112,43 @@ def test_derivative_in_the_numerator_applies_to_the_numerator_only():
     # seed 004, line 123: the Jacobian of a transposed vector times a vector (the checker reports the row vector)
     assert translate(r"2 \frac{\partial (\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w})^{\top}}{\partial \boldsymbol{w}} "
                      r"(\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w})", _names()) == "2 grad((y - p X w)^T, w) (y - p X w)"
+
+
+TUPLE_KEY = textwrap.dedent("""\
+    proofcheck: 1
+    title: stationary point
+    parts:
+      - name: stationary
+        symbols:
+          a, b: real
+        claim: a^2 + b^2 = (a + b)^2 - 2 a b
+        steps: |
+          a^2 + b^2
+            = (a + b)^2 - 2 a b
+    grading:
+      parts:
+        stationary: {section: "1"}
+    """)
+
+
+def test_inline_tuple_of_names_set_to_numbers_is_a_condition(tmp_path):
+    # seed 004, lines 413 and 492: `... a single stationary point $(\psi_0^*, \psi_1^*, \theta^*) = (0, 0, 0)$`
+    key = tmp_path / "key.yaml"
+    key.write_text(TUPLE_KEY, encoding="utf-8")
+    sheet = tmp_path / "s.md"
+    sheet.write_text("1. Find it.\n\n$$a^2 + b^2 = (a + b)^2 - 2ab$$\n\nThe only stationary point is "
+                     "$(\\psi_0^*, \\psi_1^*, \\theta^*) = (0, 0, 0)$.\n", encoding="utf-8")
+    code, out, err = run_cli(["grade", sheet, "--key", key, "--format", "json", "--timeout", "5", "--no-cache"],
+                             cwd=tmp_path)
+    assert code == 0, err
+    sub = json.loads(out)["submissions"][0]
+    assert [s["status"] for s in sub["steps"]] == ["proved"]
+    assert [(c["line"], c["kind"]) for c in sub["formulas"]["classified"]] == [(5, "condition")]
+    assert not sub["formulas"]["not_read"]
+
+
+def test_only_a_tuple_of_names_set_to_as_many_numbers_is_a_point():
+    assert _tuple_values(r"(\theta,\psi) = (0,0)")
+    assert not _tuple_values(r"(a, b) = (0, 0, 1)")      # three numbers for two names
+    assert not _tuple_values(r"(x+1, y) = (0, 0)")        # an expression, not a name
+    assert not _tuple_values(r"(0, 0) = (0, 0)")

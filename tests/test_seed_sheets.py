@@ -243,8 +243,8 @@ REPORT = {
            (43, 77)),
     S002: (0.0, 5.0, {"expression": 8, "remark": 14, "condition": 2, "read": 6, "not read": 11}, (22, 33)),
     S003: (2.13, 9.0, {"expression": 5, "condition": 13, "read": 17, "remark": 12, "not read": 6}, (42, 48)),
-    S004: (11.07, 41.0, {"expression": 111, "outside": 25, "condition": 45, "remark": 48, "read": 63,
-                         "not read": 79, "definition": 2}, (158, 233)),
+    S004: (11.07, 41.0, {"expression": 111, "outside": 25, "condition": 47, "remark": 48, "read": 63,
+                         "not read": 77, "definition": 2}, (160, 233)),
 }
 
 

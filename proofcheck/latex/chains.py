@@ -36,6 +36,18 @@ def _values_only(segs: list["_TSeg"]) -> bool:
     return bool(numbers) and len(numbers) < len(texts)
 
 
+_TUPLE_NAME = r"(?:\\[A-Za-z]+|[A-Za-z])(?:\s*(?:_\{[^{},()=]*\}|_[A-Za-z0-9]|\^\{\*\}|\^\*))*"
+_TUPLE_VALUES = re.compile(rf"\(\s*({_TUPLE_NAME}(?:\s*,\s*{_TUPLE_NAME})+)\s*\)\s*=\s*"
+                           r"\(\s*(-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?)+)\s*\)\s*[.,]?")
+
+
+def _tuple_values(latex: str) -> bool:
+    """`(\\psi_0^*, \\psi_1^*, \\theta^*) = (0, 0, 0)` in a sentence: a tuple of names set to a tuple of numbers, the
+    point a solution is about (like _values_only for one name), not an identity to check."""
+    m = _TUPLE_VALUES.fullmatch(latex.strip())
+    return m is not None and m.group(1).count(",") == m.group(2).count(",")
+
+
 def _paren_factors(text: str) -> int:
     """How many parenthesised factors make up `text` (`-(l + 1/2)(l^2 + 1/4)`, `-l (l + 1) (l + g)`), or 0 when
     anything but an optional sign, names and such factors stands at its top level."""
@@ -693,6 +705,12 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             if notes is not None:
                 notes.append(FormulaNote(line, col, "condition", "a condition or declaration, not a step", section,
                                          f.inline, relation, latex))
+            continue
+        if f.inline and _tuple_values(latex):
+            skipped += 1
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "condition", "the values of the variables (a solution or a "
+                                         "case), not a step", section, f.inline, relation, latex))
             continue
         segs = _eigenvalue_pair(f, builder, names, src, where) or translate_formula(f, names, src, where)
         eigen = _eigenvector_claim(segs, builder, src)

@@ -239,7 +239,7 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 REPORT = {
     S000: (8.49, 27.0, {"not read": 80, "remark": 42, "expression": 32, "condition": 13, "read": 19, "outside": 4,
                         "definition": 3}, (77, 154)),
-    S001: (11.1, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
+    S001: (11.33, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
            (43, 77)),
     S002: (0.0, 5.0, {"expression": 8, "remark": 14, "condition": 2, "read": 6, "not read": 11}, (22, 33)),
     S003: (2.13, 9.0, {"expression": 5, "condition": 13, "read": 17, "remark": 12, "not read": 6}, (42, 48)),

@@ -97,6 +97,10 @@ CAUGHT = [
     (S002, "item 2: sign of the quadratic term",
      r"$$E_q \left[\log \frac{q(z)}{P(z)} \right] = E_q \left[\log \det(\Sigma)^{-1/2}", "kl_standard_normal",
      ["refuted"]),
+    # `\sigma_i(x)`, `\mu_i(x)`: the key's sigma, mu are the encoder's outputs at the question's fixed input x
+    (S003, "q2 item 1: the statement to show (log sigma for log sigma^2)",
+     r"$$D_{KL}(q(z|x) \| p(z)) = \frac{1}{2} \sum_{i=1}^k \sigma_i(x)^2 + \mu_i(x)^2 - 1 - \log \sigma_i(x)$$",
+     "kl_diagonal", ["refuted"]),
     # `\frac{\partial L(w)}{\partial w}` with the key's loss L and vector w is grad(L, w)
     (S004, "1.3 item 10: stray p in the ridge gradient",
      r"$$\frac{\partial L(\boldsymbol{w})}{\partial \boldsymbol{w}} = \frac{\partial}{\partial \boldsymbol{w}} \|(\boldsymbol{y} - p\boldsymbol{X}\boldsymbol{w})\|^2 + \frac{\partial}{\partial \boldsymbol{w}} \lambda^{L_2}",
@@ -164,16 +168,12 @@ MISSED = [
             "`\\sum_n`, `\\sum_z` without a range; question 4(c) has no key part (a statement of the game)"),
     _missed(S002, "item 4: variances for standard deviations", r"\epsilon \odot \text{diag}(\sigma_\phi^2(x_i))",
             "ELBO(x_i, phi, theta) with a neural network f_theta, `\\\\` inside `$$` and `1^T` are not read; "
-            "the key has one part (the sheet's other labels sit inside formulas)"),
+            "the key's part for question 2 is the KL term (the ELBO of the VAE is not modelled)"),
     _missed(S002, "item 5 / sigma_phi -> 0: the limit does not exist",
             r"$$-ELBO(x_i, \phi, \theta) = \frac{1}{2\sigma^2}",
-            "a result stated under a prose assumption (`\\sigma_\\phi \\rightarrow 0`) with `+ \\text{const.}`: "
-            "not read"),
-    _missed(S003, "q2 item 1: the statement to show (log sigma for log sigma^2)",
-            r"$$D_{KL}(q(z|x) \| p(z)) = \frac{1}{2} \sum_{i=1}^k \sigma_i(x)^2 + \mu_i(x)^2 - 1 - \log \sigma_i(x)$$",
-            "`\\sigma_i(x)`, `\\mu_i(x)`: entries of the encoder's outputs written with their argument x (a vector "
-            "entry applied to x), and `q(z|x)` for a defined distribution with a conditioning argument (the "
-            "bracket-less sum body is read since the reader extends it to the last term using the index)"),
+            "a result stated under a prose assumption (`\\sigma_\\phi \\rightarrow 0`, now a condition) with "
+            "`+ \\text{const.}` and the student's x_i, f_theta, mu_phi: not read (the key does not model the VAE's "
+            "ELBO)"),
     _missed(S003, "q1 item 2: an exact zero for a limit",
             r"$$= E_{z \sim N(0,1)}\left[\frac{1}{1-0} \cdot 0(0-1)",
             "the step substitutes the limit value sigma = 0 inside E[z ~ N(0, 1)](... d/dtheta h(G_theta(z))); the "
@@ -200,7 +200,8 @@ def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
 
 # --------------------------------------------------------------------------- correct lines are not refuted
 # lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
-MISTAKE_LINES = {S000: {139, 141, 145, 155, 165, 305}, S001: {42, 44, 176}, S002: {53}, S003: set(),
+# (002 l.55 goes from the wrong l.53 back to the right expectation: it does not follow from it)
+MISTAKE_LINES = {S000: {139, 141, 145, 155, 165, 305}, S001: {42, 44, 176}, S002: {53, 55}, S003: {46},
                  S004: {121, 317, 419, 498, 522}}
 # correct lines refuted today, each for a construct the reader gets wrong
 WRONGLY_REFUTED = {
@@ -239,10 +240,13 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 REPORT = {
     S000: (8.49, 27.0, {"not read": 80, "remark": 42, "expression": 32, "condition": 13, "read": 19, "outside": 4,
                         "definition": 3}, (77, 154)),
-    S001: (11.33, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
+    S001: (11.1, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
            (43, 77)),
-    S002: (0.0, 5.0, {"expression": 8, "remark": 14, "condition": 2, "read": 6, "not read": 11}, (22, 33)),
-    S003: (2.13, 9.0, {"expression": 5, "condition": 13, "read": 17, "remark": 12, "not read": 6}, (42, 48)),
+    # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
+    # question 4's mean-field lines (z_{-j}, q_{-j}) are not read
+    S002: (3.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 10, "read": 6, "remark": 4},
+           (13, 23)),
+    S003: (3.04, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 5, "definition": 1}, (48, 48)),
     S004: (11.07, 41.0, {"expression": 111, "outside": 25, "condition": 47, "remark": 48, "read": 63,
                          "not read": 77, "definition": 2}, (160, 233)),
 }
@@ -267,10 +271,14 @@ def test_score_and_formula_accounting(seed, tmp_path_factory):
     assert sub["needs_review"] and "could not be read" in sub["feedback"]
 
 
-@pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
-@pytest.mark.xfail(strict=True, reason="issue 15 wants >= 95% of the formulas with a relation read or classified; "
-                   "the largest gaps (undeclared notation of the student's own, sums without a range, arrows "
-                   "after labels, OCR damage) are listed in the issue-15 seed-gap notes")
+# the seeds whose share has reached 95%
+REACHED = {S003}
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=s[:3]) if s in REACHED else pytest.param(s, id=s[:3], marks=(
+    pytest.mark.xfail(strict=True, reason="issue 15 wants >= 95% of the formulas with a relation read or classified; "
+                      "the largest gaps (undeclared notation of the student's own, sums without a range, arrows "
+                      "after labels, OCR damage) are listed in the issue-15 seed-gap notes"))) for s in ALL])
 def test_share_read_or_classified_reaches_95_percent(seed, tmp_path_factory):
     ok, total = _share(_graded(seed, tmp_path_factory))
     assert ok >= 0.95 * total

@@ -482,6 +482,15 @@ class _Emit(Transformer):
                         f"`{self.tr.latex(g.start, sub.parts[-1][1] + 1)}` under latex_names)", e)
 
     def expectation_bare(self, e, lp, body, rp):
+        g = self.tok(e)
+        # `E[S^T S]` where S is the only variable of the body with a law stated for it (`Let $S \sim N(0, I_k)$` on the
+        # sheet, or the key's own E[S ~ ...]): the expectation over S with that law
+        laws = self.tr.names.laws
+        used = {n for n in re.findall(r"(?<![A-Za-z0-9_^])([A-Za-z][A-Za-z0-9_]*)(?![A-Za-z0-9_(])", body.text)
+                if laws.get(n)}
+        if len(used) == 1:
+            var = used.pop()
+            return _cat((f"{g.value}[{var} ~ {laws[var]}](", g.start), _inner(body), (")", self.tok(rp).start))
         raise self.fail("an expectation needs its distribution: \\mathbb{E}_{z \\sim q}[...]", e)
 
     def expectation_raw(self, e, lp, body, rp):

@@ -35,6 +35,7 @@ class Names:
     expectation_vars: dict[str, str] = field(default_factory=dict)
     define_values: dict[str, str] = field(default_factory=dict)  # name -> the text after `:=`
     laws: dict[str, str] = field(default_factory=dict)  # `R ~ Bernoulli(p)` as the key's own E[R ~ ...] states it
+    dimensions: dict[str, str] = field(default_factory=dict)  # a declared vector -> its length (`vector(D)`: `D`)
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -69,8 +70,11 @@ class Names:
                 if re.search(rf"\b{k}\b", words):
                     kind = k
                     break
+            size = re.fullmatch(r"\s*vector\s*\(\s*([A-Za-z][A-Za-z0-9_]*|\d+)\s*\).*", words)
             for n in decl.names:
                 self.symbols[n] = kind
+                if size is not None:
+                    self.dimensions[n] = decl.type_text.text[size.start(1):size.end(1)]
             if re.search(r"\bcomplex\b", words):
                 self.complex_symbols = True
         for t in defines:

@@ -14,7 +14,7 @@ from proofcheck.latex.vocabulary import CONDITION_WORDS
 from proofcheck.latex.formulas import Formula
 from proofcheck.latex.grammar import translate_tokens
 from proofcheck.latex.chains import Chain, ChainBuilder, FormulaNote, Sheet, build_chains, emit_text
-from proofcheck.latex.blocks import block_formulas
+from proofcheck.latex.blocks import block_formulas, translate
 
 
 _MARKER = re.compile(r"^[ \t]*(?:#+[ \t]*|<!--[ \t]*|%[ \t]*)?part[ \t]*:[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:-->)?[ \t]*$",
@@ -154,11 +154,61 @@ def section_label(label: str) -> str:
     return f"{q}.{item}" if item else q
 
 
-def sheet_headings(text: str) -> list[tuple[int, str]]:
-    """The question and item headings of a sheet as (offset, label): `سوال دوم` / `Problem 2` / `2.` give `2`,
+# `$$J = \sum_i ELBO(...) \quad \text{(ب)}$$`, `$$... \quad (2)$$`, `\tag{4}`: the label of a question written in the
+# margin of a right-to-left sheet comes out at the END of the question's first display formula
+_TAG = re.compile(r"(?:\\q?quad|\\tag)\s*(?:\{\s*)?(?:\\text\s*\{\s*\(\s*([^(){}$\\]{1,3}?)\s*\)\s*\}|"
+                  r"\(\s*([^(){}$\\]{1,3}?)\s*\)|([^(){}$\\\s]{1,3}))\s*\}?\s*$")
+_TAG_LABEL = re.compile(r"\d{1,2}|[a-h]|الف|[آابجدهوزحĨ٥]")
+
+
+def display_tag(body: str) -> tuple[int, str] | None:
+    r"""The label a display formula ends with, `\quad (2)`, `\quad \text{(ب)}`, `\tag{4}`, as (its offset in body,
+    the label with Latin digits): a label of the text (an equation number or a question's margin label), not an
+    expression."""
+    m = _TAG.search(body)
+    if m is None:
+        return None
+    label = (m.group(1) or m.group(2) or m.group(3)).strip().translate(_DIGITS)
+    if m.group(3) is not None and not body[m.start():].startswith("\\tag"):
+        return None  # `\quad x`: a bare word after a space is an expression
+    return (m.start(), label) if _TAG_LABEL.fullmatch(label) else None
+
+
+def sheet_headings(text: str, tagged=None) -> list[tuple[int, str]]:
+    r"""The question and item headings of a sheet as (offset, label): `سوال دوم` / `Problem 2` / `2.` give `2`,
     `ج)` / `(c)` under question 2 give `2.c`, `5.1` gives `5.1`, `4.e)` gives `4.e`. A bare number `N.` is an
     item when the sheet names its questions (`Problem 1` ... `3.` is item 3 of problem 1, `1.` under it
-    restates the question), otherwise a question."""
+    restates the question), otherwise a question. With `tagged` (a test on labels), a display formula ending in
+    a label (display_tag) opens that section too when `tagged(label)` holds for the label it gets here: the
+    margin label of a right-to-left sheet (seed 002: `\quad (2)`, `\quad (۴)`); other tags stay equation numbers."""
+    tags = _display_tags(text) if tagged is not None else []
+    heads = _headings(text, tags)
+    drop = {off for off, lab, tag in heads if tag and not tagged(lab)}
+    while drop:  # a tag dropped changes what the labels after it are under: read them again without it
+        tags = [t for t in tags if t[0] not in drop]
+        heads = _headings(text, tags)
+        drop = {off for off, lab, tag in heads if tag and not tagged(lab)}
+    return [(off, lab) for off, lab, _ in heads]
+
+
+def _display_tags(text: str) -> list[tuple[int, str, str, str]]:
+    """The tags of the display formulas of a text as headings (offset of the formula, kind, a, b)."""
+    try:
+        blocks = _blocks(text)
+    except ReadError:
+        return []
+    out = []
+    for start, end, inline in blocks:
+        t = None if inline else display_tag(text[start:end])
+        if t is not None:
+            kind = "num" if t[1].isdigit() else "item"
+            # at the `$$` that opens the formula: the formula itself is under the label
+            out.append((start - 1, kind, t[1] if kind == "num" else _ITEM_LETTERS.get(t[1], t[1]), ""))
+    return out
+
+
+def _headings(text: str, tags: list[tuple[int, str, str, str]]) -> list[tuple[int, str, bool]]:
+    """sheet_headings with the tags of display formulas among the headings, each heading marked whether a tag."""
     found: list[tuple[int, str, str, str]] = []  # (offset, kind, a, b)
     for m in _Q_HEADING.finditer(text):
         q = m.group(1).translate(_DIGITS)
@@ -170,27 +220,30 @@ def sheet_headings(text: str) -> list[tuple[int, str]]:
                       (m.group(2) or m.group(3) or "").lower().translate(_DIGITS)))
     for m in _ITEM_HEADING.finditer(text):
         found.append((m.start(), "item", _ITEM_LETTERS.get(m.group(1) or m.group(2), m.group(1) or m.group(2)), ""))
+    tag_offsets = {t[0] for t in tags}
+    found += tags
     found.sort()
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, str, bool]] = []
     q, named, seen = "", False, -1
     for off, kind, a, b in found:
         if off == seen:
             continue  # one heading per line start
         seen = off
+        tag = off in tag_offsets
         if kind == "q":
             q, named = a, True
-            out.append((off, q))
+            out.append((off, q, tag))
         elif kind == "num" and b:
             q = a
-            out.append((off, f"{a}.{b}"))
+            out.append((off, f"{a}.{b}", tag))
         elif kind == "num":
             if named and a != q:
-                out.append((off, f"{q}.{a}"))
+                out.append((off, f"{q}.{a}", tag))
             elif not named:
                 q = a
-                out.append((off, a))
+                out.append((off, a, tag))
         else:
-            out.append((off, f"{q}.{a}" if q else a))
+            out.append((off, f"{q}.{a}" if q else a, tag))
     return out
 
 
@@ -231,6 +284,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     default = part if part in key_parts else (next(iter(key_parts)) if len(key_parts) == 1 else None)
     names_cache: dict[str | None, Names] = {}
     local: dict[str, dict[str, tuple]] = {}  # section -> the student's own definitions made there (name -> ...)
+    laws: dict[str, dict[str, str]] = {}  # section -> the laws the student states there (`S \sim N(0, I_k)`)
+    prose_case, prev_end = False, 0  # the `= ...` blocks after a hypothesis in prose; where the last block ended
 
     def names_for(name: str | None) -> Names:
         if name not in names_cache:
@@ -259,7 +314,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     formulas: list[tuple[Formula, str | None, Names]] = []
     mk = hk = 0
     current: str | None = None  # the part named by the last marker
-    headings = sheet_headings(text) if sections else []
+    headings = sheet_headings(text, lambda lab: any(section_matches(lab, labs) for labs in sections.values())) \
+        if sections else []
     section = ""
     section_part: str | None = None  # the key part answered under the current heading
     case: Formula | None = None  # the case of the sentence being read (`if $0 < x < 1$, then ...`)
@@ -288,10 +344,14 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             hk += 1
         if crossed or new_section != section:  # a part marker or a heading ends the chain before it
             flush()
+            prose_case = False
             section = new_section
             section_part = next((n for n, labs in (sections or {}).items() if section_matches(section, labs)), None)
+        tag = None if inline else display_tag(text[start:end])
         try:
             found = block_formulas(src, start, end)
+            if tag is not None:  # the label (`\quad (2)`) is not a formula
+                found = [f for f in found if f.start < start + tag[0]]
         except ProofcheckError as exc:
             if not inline:
                 sheet.errors.append(exc)
@@ -301,6 +361,47 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
                                               inline, bool(_RELATION_TEXT.search(body)),
                                               " ".join(body.split())[:200]))
             continue
+        for f in found if sections and key is not None else []:
+            # `Let $S \sim N(0, I_k)$`, `E_{z \sim N(\mu, \sigma^2)}[...]`: a bare E[...] of S, or `E_{z \sim \dots}`, later in
+            # the section averages over S (z) with that law; a variable given two laws in a section gets none
+            names = _with_local(names_for(current or section_part or default), local.get(section, {}),
+                                laws.get(section, {}))
+            for var, law in _sheet_laws(f, text, names):
+                known = laws.setdefault(section, {})
+                known[var] = law if known.get(var, law) == law else ""
+        last = found[-1] if found and not inline else None
+        if last is not None and not last.dead and len(last.segments) >= 2 and last.segments[0].rel is None and \
+                last.segments[0].toks and _PLUS_CONSTANT.search(text[start:end + 2]) and \
+                _reads(last.segments[0].toks, names_for(current or section_part or default), src):
+            # `A = B + \text{Constant.}`: equal up to a constant the student does not write out, so not an exact step;
+            # it starts no chain (its first side reads: the chain would be graded as if it were one)
+            line, col = src.pos(last.segments[0].toks[0].start)
+            body = " ".join(text[last.start:end].split())[:200]
+            sheet.formulas.append(FormulaNote(line, col, "not read", UP_TO_CONSTANT, section, False, True, body))
+            found = found[:-1]
+        for f in [f for f in found if _entries_vector(f, text)]:
+            # `z \triangleq \begin{bmatrix} z_1 \\ \vdots \\ z_k \end{bmatrix}`: notation for the entries of z
+            line, col = src.pos(f.segments[0].toks[0].start)
+            body = " ".join(text[f.start:max(t.end for sg in f.segments for t in sg.toks)].split())[:200]
+            sheet.formulas.append(FormulaNote(line, col, "definition", "the vector written as the column of its own "
+                                              "entries: notation for its entries, not a step", section, inline, True,
+                                              body))
+            found = [g for g in found if g is not f]
+        if not inline and found and found[0].segments[0].rel is not None:
+            if prose_case or _PROSE_CASE.search(text, prev_end, start) and _PROSE_MATH.search(text, prev_end, start):
+                # `if Σ is diagonal with entries σ_i^2, we have: $$= ...$$`: a step under a hypothesis written in prose
+                # (math outside $...$) is not a step of the chain before it, nor are the `= ...` blocks after it
+                prose_case = True
+                for f in found:
+                    line, col = src.pos(f.segments[0].toks[0].start if f.segments[0].toks else f.start)
+                    body = " ".join(text[f.start:max((t.end for sg in f.segments for t in sg.toks),
+                                                     default=f.start)].split())[:200]
+                    sheet.formulas.append(FormulaNote(line, col, "not read", UNDER_PROSE_CASE, section, False,
+                                                      True, body))
+                found = []
+        elif found:
+            prose_case = False
+        prev_end = end
         if inline:
             kept = _inline_formulas(found, text, start)
             case, case_end = _case_of(kept, text, start, end, case, case_end)
@@ -316,27 +417,95 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             owner = current or section_part or default
             base = names_for(owner)
             here = local.setdefault(section, {})
-            names = _with_local(base, here)
+            names = _with_local(base, here, laws.get(section, {}))
             # only where the grader checks chains with the student's definitions (a key with sections)
             d = _local_definition(f, names, src) if sections and key is not None else None
             if d is not None:
                 here[d[0]] = d
                 f.defines = d[0]
-                names = _with_local(base, here)
+                names = _with_local(base, here, laws.get(section, {}))
             formulas.append((f, current or section_part, names))
     flush()
     return sheet
+
+
+_ENTRY = r"\s*{v}\s*_\s*(?:\{{\s*{i}\s*\}}|{i})\s*"
+_DOTS = r"\s*\\(?:vdots|dots|cdots|ldots)\s*"
+
+
+def _entries_vector(f: Formula, text: str) -> bool:
+    r"""`z \triangleq \begin{bmatrix} z_1 \\ z_2 \\ \vdots \\ z_k \end{bmatrix}` (or `:=`, `=`, a row, `pmatrix`): a
+    vector written as the column (or row) of its own entries z_1, ..., z_k, which only names the entries."""
+    if f.error is not None or f.dead or len(f.segments) != 2 or len(f.segments[0].toks) != 1 or \
+            f.segments[1].rel is None or f.segments[1].rel.value not in ("=", ":=", "\\triangleq", "\\coloneqq", "≜"):
+        return False
+    head, body = f.segments[0].toks[0], f.segments[1].toks
+    if not body or head.kind not in ("word", "greek") or not body[0].at("matbegin", None):
+        return False
+    v = re.escape(text[head.start:head.end])
+    inner = text[body[0].end:body[-1].start]
+    sep = r"(?:\\\\|&)"
+    pattern = (_ENTRY.format(v=v, i="1") + sep + rf"(?:{_ENTRY.format(v=v, i='2')}{sep})?" + _DOTS + sep +
+               _ENTRY.format(v=v, i=r"[A-Za-z0-9]+"))
+    return body[-1].at("matend", None) and re.fullmatch(pattern, inner) is not None
 
 
 _DEFINITION_HEAD = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(\s*([A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)*)"
                               r"\s*\))?\s*")
 
 
-def _with_local(base: Names, local: dict[str, tuple]) -> Names:
-    """A part's names with the student's own definitions of one section added."""
-    if not local:
+def _with_local(base: Names, local: dict[str, tuple], laws: dict[str, str] | None = None) -> Names:
+    """A part's names with the student's own definitions and stated laws of one section added."""
+    if not local and not laws:
         return base
-    return replace(base, defines={**base.defines, **{n: d[1] for n, d in local.items()}})
+    return replace(base, defines={**base.defines, **{n: d[1] for n, d in local.items()}},
+                   laws={**base.laws, **(laws or {})})
+
+
+def _reads(toks, names: Names, src: Source) -> bool:
+    """Whether an expression's tokens translate with these names."""
+    try:
+        translate_tokens(toks, names, src, "", toks[-1].end)
+    except ProofcheckError:
+        return False
+    return True
+
+
+_SIM_STATEMENT = re.compile(r"\s*([A-Za-z]|\\[A-Za-z]+)\s*&?\s*\\sim\s*(.+?)\s*$", re.S)
+
+
+_E_SUBSCRIPT = re.compile(r"(?:\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)\s*_\s*\{")
+
+
+def _sheet_laws(f: Formula, text: str, names: Names) -> list[tuple[str, str]]:
+    r"""The laws the student states for declared variables (not densities) in a formula, as (name, law) in the key's
+    language: the whole formula `S \sim \mathcal{N}(0, I_k)` (after `Let`, a condition), or the subscript of an
+    expectation `E_{z \sim \mathcal{N}(\mu, \sigma^2)}[...]`; those whose law reads."""
+    if f.error is not None or not f.segments or not f.segments[-1].toks:
+        return []
+    body = text[f.start:f.segments[-1].toks[-1].end]
+    stated: list[tuple[str, str]] = []
+    m = _SIM_STATEMENT.fullmatch(body) if f.dead and len(f.segments) == 1 else None
+    if m is not None:
+        stated.append((m.group(1), m.group(2)))
+    for e in _E_SUBSCRIPT.finditer(body):
+        depth, k = 1, e.end()
+        while k < len(body) and depth:
+            depth += {"{": 1, "}": -1}.get(body[k], 0) if body[k - 1] != "\\" else 0
+            k += 1
+        m = None if depth else _SIM_STATEMENT.fullmatch(body[e.end():k - 1])
+        if m is not None and not re.search(r"\\[cvl]?dots", m.group(2)):
+            stated.append((m.group(1), m.group(2)))
+    out = []
+    for var, dist in stated:
+        try:
+            read = translate(f"\\mathbb{{E}}_{{{var} \\sim {dist}}}[{var}]", names)
+        except ProofcheckError:
+            continue
+        got = re.fullmatch(r"E\[([A-Za-z][A-Za-z0-9_]*) ~ (.+)\]\(\1\)", read)
+        if got is not None and names.symbols.get(got.group(1)) not in (None, "density", "function"):
+            out.append((got.group(1), got.group(2)))
+    return out
 
 
 def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int | None, Text] | None:
@@ -480,7 +649,8 @@ _SUCH_THAT = re.compile(r"\b(?:such|domain|region)\s+that\s*$", re.IGNORECASE)
 
 # `اگر $0 \leq hf'(0)$ ...` (seed 000, line 307): if, when, whenever, suppose, for (each) in Persian
 # and `با در نظر گرفتن $(\theta,\psi) = (0,0)$` (taking, considering: seed 000, line 244)
-_PERSIAN_CONDITION = re.compile(r"(?:اگر|وقتی(?:\s*که)?|هرگاه|فرض\s*کنید|به\s*ازای|(?:با\s*)?در\s*نظر\s*گرفتن)\s*$")
+# and `اگر فرض کنیم $\sigma_\phi \rightarrow 0$` ("if we assume", seed 002, line 75)
+_PERSIAN_CONDITION = re.compile(r"(?:اگر|وقتی(?:\s*که)?|هرگاه|فرض\s*کن[یي](?:د|م)|به\s*ازای|(?:با\s*)?در\s*نظر\s*گرفتن)\s*$")
 
 
 def chains_for_part(sheet: Sheet, part: str) -> list[Chain]:
@@ -528,6 +698,13 @@ _APPROXIMATE = re.compile(r"^[≈∝≃≪] is not a relation proofcheck can che
 # `... = E[...] + \text{Constant.}`: an equality up to an additive constant the student does not write out
 _PLUS_CONSTANT = re.compile(r"\+\s*\\(?:text|mathrm|textrm|operatorname)\s*\{\s*(?:const|constant)\.?\s*\}\s*\.?\s*"
                             r"(?:\$\$|\\\]|\$)", re.IGNORECASE)
+UNDER_PROSE_CASE = ("stated under a hypothesis written in prose before it (`if Σ is diagonal ...`), which cannot be "
+                    "read: not a step of the chain before it")
+# a case opened in prose, and math written outside $...$ in it (Greek letters, sub- and superscripts)
+_PROSE_CASE = re.compile(r"(?i:\b(?:if|when|whenever|suppose|assume|assuming)\b)|اگر|فرض")
+_PROSE_MATH = re.compile(r"[\u0391-\u03a9\u03b1-\u03c9]|[A-Za-z0-9]\s*[_^]")
+UP_TO_CONSTANT = ("an equality up to an additive constant (`+ const`) the student does not write out: not an exact "
+                  "step, so it starts no chain")
 _UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared")
 
 
@@ -578,8 +755,9 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
             f.kind = "remark"
             f.reason = (f"uses `{m.group(1)}`, which the key does not model: a statement in the student's own "
                         f"notation, not on the path to the answer (not checked)")
-        elif f.reason == "the formula ends too early" and f.latex.rstrip().endswith("+") and \
-                0 < f.line <= len(sheet.lines) and _PLUS_CONSTANT.search(sheet.lines[f.line - 1]):
+        elif f.reason == UP_TO_CONSTANT or f.reason == "the formula ends too early" and \
+                f.latex.rstrip().endswith("+") and 0 < f.line <= len(sheet.lines) and \
+                _PLUS_CONSTANT.search(sheet.lines[f.line - 1]):
             f.kind = "remark"
             f.reason = ("an equality up to an additive constant (`+ const`), not on the path to the answer "
                         "(not checked)")

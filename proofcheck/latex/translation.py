@@ -347,10 +347,79 @@ class Translator:
         toks = _dots_sums(toks, self.names)
         toks = _derivatives(_frac_digits(toks), self.src)
         g = self.resolve(toks)
+        g = self.vector_normals(self.fixed_inputs(g))
+        sizes = set(self.names.dimensions.values())
+        # `I_k` with k the length of a declared vector: the identity of that size
+        g = [GrammarToken("RAW", f"eye({str(t.value)[2:]})", t.start, t.end, dict(t.info))
+             if t.type == "NAME" and str(t.value)[:2] == "I_" and str(t.value)[2:] in sizes and
+             not self.names.known(str(t.value)) else t for t in g]
         g = self.bars(g)
         g = self.arguments(g)
         self.collect_bound(g)
         return g
+
+    def fixed_inputs(self, g: list[GrammarToken]) -> list[GrammarToken]:
+        r"""`\mu(x)`, `\sigma_i(x)^2` with mu, sigma declared vectors (or matrices) and x not declared: the encoder's output
+        at the question's input x, which the key keeps fixed (as `q(z|x)` is the key's q): mu, sigma[i]. Only when every
+        such argument in the formula is the same name (`\mu(x) - \mu(y)` is left alone)."""
+        drop: list[int] = []
+        args: set[str] = set()
+        for j in range(1, len(g) - 2):
+            lp, arg, rp = g[j:j + 3]
+            if lp.type != "LPAR" or arg.type != "NAME" or rp.type != "RPAR" or self.names.known(str(arg.value)) or \
+                    arg.info.get("builtin"):
+                continue
+            k = j - 1
+            if k >= 2 and g[k].type == "NUMBER" and g[k - 1].type == "CARET":  # `\sigma^2(x)`: sigma(x)^2
+                k -= 2
+            if g[k].type == "IDX_CLOSE":  # `\sigma_i(x)`: the entry of sigma at x
+                while k > 0 and g[k].type != "IDX_OPEN":
+                    k -= 1
+                k -= 1
+            if k >= 0 and g[k].type == "NAME" and self.names.is_array(str(g[k].value)):
+                drop.append(j)
+                args.add(str(arg.value))
+        if len(args) != 1:
+            return g
+        gone = {j + d for j in drop for d in range(3)}
+        return [t for i, t in enumerate(g) if i not in gone]
+
+    def vector_normals(self, g: list[GrammarToken]) -> list[GrammarToken]:
+        r"""`\epsilon \sim N(0, I)` with epsilon a declared vector(n): the standard normal of that dimension, its mean
+        the zero vector (`0 epsilon`) and its covariance the identity `eye(n)` (also written `I_n`; a bare `I` is
+        otherwise the imaginary unit, or 1 in a scalar setting); `z \sim N(\mu, \sigma^2)` with sigma a declared
+        vector of the same length: independent coordinates, the covariance diag(sigma_i^2) (the key's
+        `diag(sigma sigma^T)`)."""
+        out = list(g)
+        for i in range(len(g) - 4):
+            var, sim, dist, lp = g[i:i + 4]
+            n = self.names.dimensions.get(str(var.value)) if var.type == "NAME" else None
+            if n is None or sim.type != "SIM" or dist.type != "NAME" or dist.value != "Normal" or lp.type != "LPAR":
+                continue
+            args: list[list[int]] = [[]]
+            depth, j = 1, i + 4
+            while j < len(g) and depth:
+                depth += g[j].type in ("LPAR", "LBRACE", "IDX_OPEN") or -(g[j].type in ("RPAR", "RBRACE", "IDX_CLOSE"))
+                if depth == 1 and g[j].type == "SEP":
+                    args.append([])
+                elif depth:
+                    args[-1].append(j)
+                j += 1
+            if depth or len(args) != 2 or not args[0] or not args[1]:
+                continue
+            mean, cov = [g[k] for k in args[0]], [g[k] for k in args[1]]
+            if len(mean) == 1 and mean[0].type == "NUMBER" and str(mean[0].value) == "0":
+                out[args[0][0]] = GrammarToken("RAW", f"0 {var.value}", mean[0].start, mean[0].end, dict(mean[0].info))
+            if len(cov) == 1 and (str(cov[0].value) in ("I", f"I_{n}") and cov[0].type in ("RAW", "NAME") and
+                                  not self.names.declared(str(cov[0].value)) or
+                                  cov[0].type == "NUMBER" and cov[0].info.get("latex") == "I"):
+                out[args[1][0]] = GrammarToken("RAW", f"eye({n})", cov[0].start, cov[0].end, dict(cov[0].info))
+            if len(cov) == 3 and cov[0].type == "NAME" and self.names.dimensions.get(str(cov[0].value)) == n and \
+                    cov[1].type == "CARET" and cov[2].type == "NUMBER" and str(cov[2].value) == "2":
+                s = str(cov[0].value)
+                out[args[1][0]] = GrammarToken("RAW", f"diag({s} {s}^T)", cov[0].start, cov[2].end, dict(cov[0].info))
+                out[args[1][1]] = out[args[1][2]] = None
+        return [t for t in out if t is not None]
 
     # -- names, words, commands
     def resolve(self, toks: list[Tok]) -> list[GrammarToken]:
@@ -438,6 +507,11 @@ class Translator:
                     integrals.append(depth)
                 i = self.resolve_cmd(toks, i, out, skip)
                 continue
+            elif k == "dots" and len(out) >= 2 and out[-1].type == "SIM" and out[-2].type == "NAME" and \
+                    self.names.laws.get(str(out[-2].value)):
+                # `E_{z \sim \dots}`: the law stated for z before (`E_{z \sim N(\mu, \sigma^2)}` on the line before)
+                out.append(GrammarToken("RAW", self.names.laws[str(out[-2].value)], t.start, t.end,
+                                        {"latex": self.latex(t.start, t.end)}))
             elif k == "dots":
                 raise self.fail("`\\dots` cannot be checked: write the terms out, or use \\sum", t)
             elif k == "approx":

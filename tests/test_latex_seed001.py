@@ -102,3 +102,14 @@ def test_values_after_such_that_are_a_condition():
     assert kinds == ["condition", "read"]
     _, kinds = _read(COMMUTATIVE, text.replace("in the domain that", "we see that"))
     assert kinds == ["read", "read"]
+
+
+def test_a_question_after_an_arrow_is_not_a_step():
+    # seed 001, line 38: `p(z) = \frac{1}{\sqrt{2\pi\sigma^2}} ... \rightarrow KL(q(z|\mu), p(z))?`: the chain is p(z) = ...;
+    # the arrow leads to the question asked next
+    text = "Question 1\n\n$$x + y = y + x \\rightarrow x - y?$$\n"
+    chains, kinds = _read(COMMUTATIVE, text)
+    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x + y", "= y + x"]]
+    assert kinds == ["read"]
+    chains, _ = _read(COMMUTATIVE, text.replace("?", ""))
+    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x + y", "= y + x", "==> x - y"]]

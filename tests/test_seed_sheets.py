@@ -240,7 +240,7 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 REPORT = {
     S000: (8.49, 27.0, {"not read": 80, "remark": 42, "expression": 32, "condition": 13, "read": 19, "outside": 4,
                         "definition": 3}, (77, 154)),
-    S001: (11.1, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
+    S001: (11.33, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
            (43, 77)),
     # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
     # question 4's mean-field lines (z_{-j}, q_{-j}) are not read

@@ -108,6 +108,11 @@ def _arrow_forms(segs: list["_TSeg"], src: Source) -> tuple[list["_TSeg"], str]:
     if len(segs) >= 2 and segs[-1].op == "==>" and _empty(segs[-1], src):
         segs = segs[:-1]
         note = "the arrow at its end leads to the next formula"
+    elif len(segs) >= 3 and segs[-1].op == "==>" and segs[-2].op is not None and \
+            src.text[segs[-1].end:segs[-1].end + 8].lstrip().startswith("?"):
+        # `p(z) = ... \rightarrow KL(q(z|\mu), p(z))?` (seed 001, line 38): the question asked next, not a step
+        segs = segs[:-1]
+        note = "the question at its end (`\\rightarrow ...?`) is not a step"
     if len(segs) == 1 and segs[0].op == "==>" and segs[0].piece is not None and src.text[segs[0].op_off] == "\\":
         # `$\rightarrow E$` after a label in prose, or nothing: E is what the student gets, a chain's start
         return [replace(segs[0], op=None)], "the arrow before it introduces what follows"

@@ -10,7 +10,7 @@ import pytest
 
 from proofcheck.errors import ProofcheckError
 from proofcheck.latex import Names, translate
-from proofcheck.latex.chains import _tuple_values
+from proofcheck.latex.chains import _tends_to, _tuple_values
 from proofcheck.read import parse_derivation_text
 
 from testlib import run_cli
@@ -152,3 +152,11 @@ def test_only_a_tuple_of_names_set_to_as_many_numbers_is_a_point():
     assert not _tuple_values(r"(a, b) = (0, 0, 1)")      # three numbers for two names
     assert not _tuple_values(r"(x+1, y) = (0, 0)")        # an expression, not a name
     assert not _tuple_values(r"(0, 0) = (0, 0)")
+
+
+def test_a_name_tending_to_a_limit_in_a_sentence_is_a_condition():
+    # seed 004, line 111: `as $p \to 0$, and as a result $\lambda \to \infty$, ...`
+    assert _tends_to(r"\lambda \to \infty")
+    assert _tends_to(r"\eta \to 0^{+}")
+    assert not _tends_to(r"x \to y")        # a map or a rewrite, not a limit
+    assert not _tends_to(r"f(x) \to 0")

@@ -41,6 +41,15 @@ _TUPLE_VALUES = re.compile(rf"\(\s*({_TUPLE_NAME}(?:\s*,\s*{_TUPLE_NAME})+)\s*\)
                            r"\(\s*(-?\d+(?:\.\d+)?(?:\s*,\s*-?\d+(?:\.\d+)?)+)\s*\)\s*[.,]?")
 
 
+_TENDS_TO = re.compile(rf"({_TUPLE_NAME})\s*\\(?:to|rightarrow)\s*(?:[+-]?\\infty|-?\d+(?:\.\d+)?(?:\^\{{?[+-]\}}?)?)\s*[.,]?")
+
+
+def _tends_to(latex: str) -> bool:
+    """`as a result $\\lambda \\to \\infty$`, `$p \\to 1$` in a sentence: the limit process the sentence is about
+    (a condition), not a relation to check."""
+    return _TENDS_TO.fullmatch(latex.strip()) is not None
+
+
 def _tuple_values(latex: str) -> bool:
     """`(\\psi_0^*, \\psi_1^*, \\theta^*) = (0, 0, 0)` in a sentence: a tuple of names set to a tuple of numbers, the
     point a solution is about (like _values_only for one name), not an identity to check."""
@@ -710,6 +719,12 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             if notes is not None:
                 notes.append(FormulaNote(line, col, "condition", "a condition or declaration, not a step", section,
                                          f.inline, relation, latex))
+            continue
+        if f.inline and _tends_to(latex):
+            skipped += 1
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "condition", "the limit the sentence is about, not a step",
+                                         section, f.inline, relation, latex))
             continue
         if f.inline and _tuple_values(latex):
             skipped += 1

@@ -73,12 +73,15 @@ def test_the_matrix_the_final_eigenvalues_are_taken_from_is_on_the_path():
 
 def test_values_after_persian_considering_are_a_condition():
     # seed 000 l.244: `با در نظر گرفتن $(\theta,\psi) = (0,0)$ خواهیم داشت:` ("taking (theta, psi) = (0, 0) we get:") states
-    # the point the next lines are at, not a claim; without the phrase the same tuple is not read
-    text = "Question 1\n\nبا در نظر گرفتن $(x, y) = (0, 0)$ خواهیم داشت:\n\n$$x + y = y + x$$\n"
+    # the point the next lines are at, not a claim; without the phrase a tuple that is not a point (names set to
+    # numbers are one anyway) is not read
+    text = "Question 1\n\nبا در نظر گرفتن $(x, y) = (0, 2 x)$ خواهیم داشت:\n\n$$x + y = y + x$$\n"
     kinds = _kinds(COMMUTATIVE, text)
     assert [kinds[k] for k in sorted(kinds)] == ["condition", "read"]
     kinds = _kinds(COMMUTATIVE, text.replace("با در نظر گرفتن", "داریم"))
     assert [kinds[k] for k in sorted(kinds)] == ["not read", "read"]
+    kinds = _kinds(COMMUTATIVE, text.replace("با در نظر گرفتن", "داریم").replace("2 x", "0"))
+    assert [kinds[k] for k in sorted(kinds)] == ["condition", "read"]
 
 
 def test_nothing_is_a_remark_when_the_last_chain_reads_no_relation():

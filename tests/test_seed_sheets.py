@@ -243,9 +243,9 @@ REPORT = {
     S001: (11.33, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
            (43, 77)),
     # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
-    # question 4's mean-field lines (z_{-j}, q_{-j}) are not read
-    S002: (3.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 10, "read": 6, "remark": 4},
-           (13, 23)),
+    # question 4's mean-field lines other than l.85 (\hat{q}_j, `+ \text{constant}`, \propto) are not read
+    S002: (3.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 9, "read": 7, "remark": 4},
+           (14, 23)),
     S003: (3.04, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 5, "definition": 1}, (48, 48)),
     S004: (11.07, 41.0, {"expression": 111, "outside": 24, "condition": 50, "remark": 46, "read": 64,
                          "not read": 76, "definition": 2}, (162, 234)),

@@ -54,9 +54,16 @@ def test_enough_planted_mistakes():
 
 
 @pytest.fixture(scope="module")
-def planted_reports():
-    files = sorted({f for f, _, _ in PLANTED})
-    reports = verify_paths([str(DATA / "planted" / f) for f in files], Options(timeout=10, jobs=2))
+def planted_reports(tmp_path_factory):
+    # Each planted file is a whole library file with one mistake: only the parts holding a planted mistake are
+    # verified (the rest is the library, checked above), which takes a third of the time.
+    out = tmp_path_factory.mktemp("planted")
+    for f in sorted({f for f, _, _ in PLANTED}):
+        doc = yaml.safe_load((DATA / "planted" / f).read_text(encoding="utf-8"))
+        if isinstance(doc.get("parts"), list):
+            doc["parts"] = [p for p in doc["parts"] if any(p.get("name") == part for g, part, _ in PLANTED if g == f)]
+        (out / f).write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    reports = verify_paths(sorted(str(p) for p in out.glob("*.yaml")), Options(timeout=10, jobs=2))
     return {Path(r.path).name: r for r in reports}
 
 

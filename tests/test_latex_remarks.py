@@ -92,3 +92,15 @@ def test_nothing_is_a_remark_when_the_last_chain_reads_no_relation():
     assert [kinds[k] for k in sorted(kinds)] == ["not read", "not read"]
     kinds = _kinds(COMMUTATIVE, text + "\n$$x + y = y + x$$\n")
     assert [kinds[k] for k in sorted(kinds)] == ["remark", "remark", "read"]
+
+
+def test_a_name_set_to_an_argmin_is_a_definition():
+    # seed 000 l.9, 32, 38: `q = \underset{q \in \mathbb{Q}}{\operatorname{argmin}} D_{KL}(...)`, `\psi_i = argmax_{\psi_i}
+    # ...`: the optimum a method looks for (or an update of its algorithm) named, not a step; a value claimed for it
+    # (`= 1` after the argmin) keeps the formula a chain
+    text = ("Question 1\n\n$$y = \\underset{y \\in \\mathbb{Q}}{\\operatorname{argmin}} P_X(y)$$\n\n"
+            "$$x_i = argmax_{x_i} Q(x_i)$$\n\n$$x + y = y + x$$\n")
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["definition", "definition", "read"]
+    kinds = _kinds(COMMUTATIVE, "Question 1\n\n$$y = \\arg\\min_x (x - 1)^2 = 1$$\n\n$$x + y = y + x$$\n")
+    assert [kinds[k] for k in sorted(kinds)] == ["read", "read"]

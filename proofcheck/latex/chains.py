@@ -230,6 +230,36 @@ def _values_of_a_name(segs: list["_TSeg"]) -> bool:
         rhs.startswith("{") and rhs.endswith("}")
 
 
+def _defined_as_optimum(f: Formula) -> bool:
+    r"""`q = \underset{q \in Q}{\operatorname{argmin}} D_{KL}(...)`, `\theta = argmax_\theta \sum_i L(...)`, `D^* :=
+    \arg\max_D ...`: a name (with sub- or superscripts) set to the optimum of an objective names that optimum (the
+    solution a method looks for, or an update of an algorithm); it is not a step that could be checked."""
+    if len(f.segments) != 2 or f.segments[1].rel is None or f.segments[1].rel.value not in ("=", ":=") or \
+            not f.segments[1].toks or not f.segments[1].toks[0].at("word", None) or \
+            f.segments[1].toks[0].value not in ("argmin", "argmax"):
+        return False
+    toks = f.segments[0].toks
+    if not toks or toks[0].kind not in ("word", "greek") or (toks[0].kind == "word" and len(str(toks[0].value)) != 1):
+        return False
+    i = 1
+    while i < len(toks):  # only sub- and superscripts after the name: `\psi_i`, `D^*`, `\theta_{k+1}`
+        if not (toks[i].at("char", "_") or toks[i].at("char", "^")) or i + 1 >= len(toks):
+            return False
+        i += 1
+        if toks[i].at("char", "{"):
+            depth = 0
+            while i < len(toks):
+                depth += toks[i].at("char", "{") - toks[i].at("char", "}")
+                i += 1
+                if depth == 0:
+                    break
+            if depth:
+                return False
+        else:
+            i += 1
+    return True
+
+
 _NUMBER = re.compile(r"\s*-?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?\s*")
 
 
@@ -731,6 +761,13 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             if notes is not None:
                 notes.append(FormulaNote(line, col, "condition", "the values of the variables (a solution or a "
                                          "case), not a step", section, f.inline, relation, latex))
+            continue
+        if _defined_as_optimum(f):
+            skipped += 1
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "definition", "names the optimum of an objective (argmin or argmax): "
+                                         "what the method looks for or an update of its algorithm, not a step",
+                                         section, f.inline, relation, latex))
             continue
         segs = _eigenvalue_pair(f, builder, names, src, where) or translate_formula(f, names, src, where)
         eigen = _eigenvector_claim(segs, builder, src)

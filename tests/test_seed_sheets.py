@@ -240,11 +240,12 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 REPORT = {
     S000: (8.49, 27.0, {"not read": 77, "remark": 42, "expression": 32, "condition": 13, "read": 19, "outside": 4,
                         "definition": 6}, (80, 154)),
-    S001: (11.33, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
+    S001: (13.33, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
            (43, 77)),
     # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
     # question 4's mean-field lines other than l.85 (\hat{q}_j, `+ \text{constant}`, \propto) are not read
-    S002: (3.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 9, "read": 7, "remark": 4},
+    # (l.37 and l.49 write the likelihood P_theta(x|z) under the letter of the key's prior P: not read, remarks)
+    S002: (3.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 9, "read": 5, "remark": 6},
            (14, 23)),
     S003: (3.04, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 5, "definition": 1}, (48, 48)),
     S004: (11.07, 41.0, {"expression": 111, "outside": 23, "condition": 50, "remark": 46, "read": 64,
@@ -252,11 +253,23 @@ REPORT = {
 }
 
 
+# the scores seen when a SLOW line is unknown (over the time budget) instead of refuted
+SLOW_SCORE = {S001: {11.33}}
+
+
 @pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
 def test_score_and_formula_accounting(seed, tmp_path_factory):
     sub = _graded(seed, tmp_path_factory)
     score, best, counts, share = REPORT[seed]
-    assert (sub["score"], sub["max_score"]) == (score, best)
+    slow = [st["status"] for st in sub["steps"] if st["line"] in SLOW.get(seed, set())]
+    if all(x == "refuted" for x in slow):
+        assert (sub["score"], sub["max_score"]) == (score, best)
+    else:
+        # a slow mistake line that ran out of time is unknown, never accepted; the part's chain is then not
+        # established, which changes its score (001: gaussian_nll's final points, 13.33 -> 11.33)
+        assert set(slow) <= {"refuted", "unknown"}
+        assert sub["max_score"] == best and sub["score"] in SLOW_SCORE[seed] | {score}, \
+            (sub["score"], [(st["line"], st["status"]) for st in sub["steps"] if st["line"] in SLOW[seed]])
     f = sub["formulas"]
     assert set(f["counts"]) <= KINDS and sum(f["counts"].values()) == f["total"]
     assert f["counts"] == counts

@@ -614,19 +614,35 @@ def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end
     """One expression's LaTeX tokens -> ASCII text (a Piece), through the grammar."""
     tr = Translator(names, src, where)
     g = tr.grammar_tokens(toks)
-    _mark_conditioning(g, names)
+    unrelated = _mark_conditioning(g, names)
+    if unrelated is not None:
+        dist, var, why = unrelated
+        raise tr.fail(f"`{dist}(...|...)`: {why}, so this is another density under the same letter (a likelihood or a "
+                      f"posterior where the key has a prior); the key would have to model it", var)
     piece = _parse(tr, g, end)
     if tr.expectations:
         piece.info = {**piece.info, "expectations": dict(tr.expectations)}
     return piece
 
 
-def _mark_conditioning(g: list[GrammarToken], names: Names) -> None:
+def _mark_conditioning(g: list[GrammarToken], names: Names) -> tuple[str, GrammarToken, str] | None:
     r"""The names after the bar of `q(z|\mu)` with q a distribution the key defines: what q is conditioned on, which
-    the key's q already fixes (`\mathbb{E}_{q(z|x)}` is E under q); they need not be declared themselves."""
+    the key's q already fixes (`\mathbb{E}_{q(z|x)}` is E under q); they need not be declared themselves.
+
+    Not when the letter is another density: `P(x|z)` for the key's prior P of z (the key applies P to z only), or, when
+    the key never says what P is a law of, conditioned on a declared variable P's definition does not mention. Read as
+    P, `\log P(x|z) - \log P(x)` would be zero. Such an application is returned (distribution, token, why) for an
+    error."""
     for i, t in enumerate(g[:-2]):
         if t.type != "NAME" or str(t.value) not in names.distributions or g[i + 1].type != "LPAR":
             continue
+        dist = str(t.value)
+        bar = next((k for k, u in enumerate(g[i + 2:], i + 2) if u.type in ("SEP", "RPAR")), None)
+        first = g[i + 2] if bar == i + 3 and g[i + 2].type == "NAME" else None
+        if bar is not None and g[bar].type == "SEP" and str(g[bar].value) == "|" and first is not None and \
+                names.variates.get(dist) and str(first.value) not in names.variates[dist] | {"·"}:
+            return dist, first, (f"the key's {dist} is a law of {', '.join(sorted(names.variates[dist]))}, not of "
+                                 f"{first.value}")
         depth, after = 0, False
         for u in g[i + 1:]:
             if u.type == "LPAR":
@@ -638,4 +654,9 @@ def _mark_conditioning(g: list[GrammarToken], names: Names) -> None:
             elif depth == 1 and u.type == "SEP" and str(u.value) == "|":
                 after = True
             elif after and u.type == "NAME":
+                value = names.define_values.get(dist, "")
+                if names.symbols.get(str(u.value)) and \
+                        not re.search(rf"(?<![A-Za-z0-9_]){re.escape(str(u.value))}(?![A-Za-z0-9_])", value):
+                    return dist, u, f"the key's {dist} does not depend on {u.value}"
                 u.info["conditioning"] = True
+    return None

@@ -10,6 +10,8 @@ from proofcheck.model import Declaration, Part, Text
 
 
 DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*:=")
+_PDF = re.compile(r"\bpdf\(\s*([A-Za-z][A-Za-z0-9_]*)\s*,\s*([A-Za-z][A-Za-z0-9_]*)\s*\)")
+_UNDER = re.compile(r"\bE\[\s*([A-Za-z][A-Za-z0-9_]*)\s*~\s*([A-Za-z][A-Za-z0-9_]*)\s*\]")
 _LAW = re.compile(r"\bE\[\s*([A-Za-z][A-Za-z0-9_]*)\s*~\s*")
 _DISTRIBUTION_VALUE = re.compile(r"\s*(?:Normal|Bernoulli|Uniform|Dirac)\s*\(")
 _RESERVED = {
@@ -36,6 +38,8 @@ class Names:
     define_values: dict[str, str] = field(default_factory=dict)  # name -> the text after `:=`
     laws: dict[str, str] = field(default_factory=dict)  # `R ~ Bernoulli(p)` as the key's own E[R ~ ...] states it
     dimensions: dict[str, str] = field(default_factory=dict)  # a declared vector -> its length (`vector(D)`: `D`)
+    # distribution -> the variables the key's own texts make it a law of (`pdf(q, z)`, `E[z ~ q]`)
+    variates: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -46,6 +50,8 @@ class Names:
             for text in [part.claim, *part.steps, *part.define]:
                 if text is not None:
                     names.add_laws(text.text)
+                    for dist, var in _PDF.findall(text.text) + [(d, v) for v, d in _UNDER.findall(text.text)]:
+                        names.variates.setdefault(dist, set()).add(var)
         return names
 
     def add_laws(self, text: str) -> None:

@@ -706,6 +706,7 @@ _PROSE_MATH = re.compile(r"[\u0391-\u03a9\u03b1-\u03c9]|[A-Za-z0-9]\s*[_^]")
 UP_TO_CONSTANT = ("an equality up to an additive constant (`+ const`) the student does not write out: not an exact "
                   "step, so it starts no chain")
 _UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared")
+_OTHER_DENSITY = re.compile(r"^`([^`(]*\(\.\.\.\|\.\.\.\))`: .* another density under the same letter")
 
 
 def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: list[Chain]) -> None:
@@ -750,7 +751,7 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
         if f.kind != "not read" or not section_matches(f.section, labels) or (f.line, f.column) >= start or \
                 any(line == f.line for line, _ in held):
             continue
-        m = _UNDECLARED.match(f.reason)
+        m = _UNDECLARED.match(f.reason) or _OTHER_DENSITY.match(f.reason)
         if m:
             f.kind = "remark"
             f.reason = (f"uses `{m.group(1)}`, which the key does not model: a statement in the student's own "

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from testlib import REPO, run_cli, verify
+from testlib import COMMUTATIVE_KEY, REPO, latex_key, run_cli, verify
 from proofcheck.errors import ProofcheckError
 from proofcheck.kernel.terms import Relation
 from proofcheck.latex import (LatexText, Names, chains_for_part, is_latex_sheet, latex_claim, latex_lines,
@@ -1136,16 +1136,7 @@ def test_identity_I_in_a_scalar_setting_is_one():
 
 def _commutative_key():
     """A one-part key, `x + y = y + x`, for tests of how a sheet's formulas are recorded."""
-    return parse_derivation_text(textwrap.dedent("""\
-        proofcheck: 1
-        title: t
-        symbols:
-          x, y: real
-        claim: x + y = y + x
-        steps: |
-          x + y
-            = y + x
-        """), "k.yaml")
+    return latex_key(COMMUTATIVE_KEY)
 
 
 def test_a_chain_that_cannot_be_graded_is_not_recorded_as_read():

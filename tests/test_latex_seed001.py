@@ -2,26 +2,8 @@
 
 from __future__ import annotations
 
-import textwrap
-
-from proofcheck.read import parse_derivation_text
+from testlib import COMMUTATIVE_KEY as COMMUTATIVE, latex_key as _key
 from proofcheck.latex import sheet_sections
-
-
-def _key(text: str):
-    return parse_derivation_text(textwrap.dedent(text), "k.yaml")
-
-
-COMMUTATIVE = """\
-    proofcheck: 1
-    title: t
-    symbols:
-      x, y: real
-    claim: x + y = y + x
-    steps: |
-      x + y
-        = y + x
-    """
 
 
 def _read(key_text: str, text: str):

@@ -4,16 +4,10 @@ entries, and a bare `E[S^T S]` after the sheet states `S \\sim N(0, I_k)` (issue
 
 from __future__ import annotations
 
-import textwrap
-
 from proofcheck.latex import Names, sheet_headings, sheet_sections, translate
 from proofcheck.latex.sheets import display_tag
 from proofcheck.model import Declaration, Span, Text
-from proofcheck.read import parse_derivation_text
-
-
-def _key(text: str):
-    return parse_derivation_text(textwrap.dedent(text), "k.yaml")
+from testlib import latex_key as _key
 
 
 TWO = """\

@@ -100,3 +100,23 @@ def yaml_file(tmp_path):
     def make(text: str, name: str = "d.yaml") -> Path:
         return write_yaml(tmp_path, text, name)
     return make
+
+
+# A one-part key, `x + y = y + x`, for tests of how a sheet's formulas are recorded (tests/test_latex_*.py).
+COMMUTATIVE_KEY = """\
+    proofcheck: 1
+    title: t
+    symbols:
+      x, y: real
+    claim: x + y = y + x
+    steps: |
+      x + y
+        = y + x
+    """
+
+
+def latex_key(text: str):
+    """A key (Derivation) from YAML text, indented or not."""
+    from proofcheck.read import parse_derivation_text
+    return parse_derivation_text(textwrap.dedent(text), "k.yaml")
+

@@ -744,30 +744,25 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         relation = any(sg.rel is not None for sg in f.segments)
         latex = " ".join(src.text[f.start:max((t.end for sg in f.segments for t in sg.toks), default=f.start)]
                          .split())[:200]
-        if f.dead:
-            skipped += 1
+
+        def classified(kind: str, reason: str) -> int:
+            """Record this formula as a condition or definition, not a step; 1, to count it as skipped."""
             if notes is not None:
-                notes.append(FormulaNote(line, col, "condition", "a condition or declaration, not a step", section,
-                                         f.inline, relation, latex))
+                notes.append(FormulaNote(line, col, kind, reason, section, f.inline, relation, latex))
+            return 1
+
+        if f.dead:
+            skipped += classified("condition", "a condition or declaration, not a step")
             continue
         if f.inline and _tends_to(latex):
-            skipped += 1
-            if notes is not None:
-                notes.append(FormulaNote(line, col, "condition", "the limit the sentence is about, not a step",
-                                         section, f.inline, relation, latex))
+            skipped += classified("condition", "the limit the sentence is about, not a step")
             continue
         if f.inline and _tuple_values(latex):
-            skipped += 1
-            if notes is not None:
-                notes.append(FormulaNote(line, col, "condition", "the values of the variables (a solution or a "
-                                         "case), not a step", section, f.inline, relation, latex))
+            skipped += classified("condition", "the values of the variables (a solution or a case), not a step")
             continue
         if _defined_as_optimum(f):
-            skipped += 1
-            if notes is not None:
-                notes.append(FormulaNote(line, col, "definition", "names the optimum of an objective (argmin or argmax): "
-                                         "what the method looks for or an update of its algorithm, not a step",
-                                         section, f.inline, relation, latex))
+            skipped += classified("definition", "names the optimum of an objective (argmin or argmax): what the "
+                                                "method looks for or an update of its algorithm, not a step")
             continue
         segs = _eigenvalue_pair(f, builder, names, src, where) or translate_formula(f, names, src, where)
         eigen = _eigenvector_claim(segs, builder, src)
@@ -776,16 +771,10 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         if f.defines and len(segs) >= 2 and segs[0].error is None:  # `L(w) = A = B`: L is defined, the chain is A = B
             segs = [replace(segs[1], op=None, op_off=segs[1].start)] + segs[2:]
         if f.inline and _values_only(segs):
-            skipped += 1
-            if notes is not None:
-                notes.append(FormulaNote(line, col, "condition", "the value of a variable (a case or a solution), "
-                                         "not a step", section, f.inline, relation, latex))
+            skipped += classified("condition", "the value of a variable (a case or a solution), not a step")
             continue
         if _values_of_a_name(segs):
-            skipped += 1
-            if notes is not None:
-                notes.append(FormulaNote(line, col, "condition", "the set of values a quantity takes, not a step",
-                                         section, f.inline, relation, latex))
+            skipped += classified("condition", "the set of values a quantity takes, not a step")
             continue
         premise = _case_premise(f.case, names, src, where) if f.case is not None and len(segs) == 2 else None
         if premise is not None and segs[0].op is None and all(sg.error is None for sg in segs):
@@ -806,10 +795,7 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         if solved:
             segs = segs[:-1]
             if segs[0].op is None and len(segs) == 1:  # only `p(x) = 0` was written: the equation, a condition
-                skipped += 1
-                if notes is not None:
-                    notes.append(FormulaNote(line, col, "condition", "an equation to solve (a product set to 0), "
-                                             "not a step", section, f.inline, relation, latex))
+                skipped += classified("condition", "an equation to solve (a product set to 0), not a step")
                 continue
         restart = _uses_side_result(builder, segs, src, f)
         if restart:

@@ -328,3 +328,19 @@ def test_random_densities_are_normalised_and_not_products():
         assert abs(total - 1) < 1e-6
         # a product of marginals has p(x, y) p(0, 0) = p(x, 0) p(0, y)
         assert abs(f(1, 1) * f(0, 0) - f(1, 0) * f(0, 1)) > 1e-6
+
+
+def test_finite_sums_written_out_have_doits_value():
+    # instantiate writes out sums over entries term by term (doit first looks for a closed form, a second a sum
+    # with a random function inside); the value must be doit's, also for nested sums, products and SymPy's
+    # reversed ranges (Karr's convention), which are left to doit
+    import sympy as sp
+    from proofcheck.kernel.numeric import _terms_written_out
+    i, m = sp.symbols("i m", integer=True)
+    f = sp.Lambda(sp.Symbol("t"), sp.exp(-sp.Symbol("t") ** 2) + sp.sin(3 * sp.Symbol("t")))
+    cases = [sp.Sum(f(i) * m, (m, 1, 3), (i, 2, 5)), sp.Product(1 + f(i), (i, 1, 4)), sp.Sum(i ** 2, (i, 5, 2)),
+             sp.Sum(sp.Sum(i * m, (m, 1, i)), (i, 1, 4)), sp.Sum(f(i), (i, 3, 3))]
+    for s in cases:
+        got = _terms_written_out(s)
+        assert not got.has(sp.Sum, sp.Product)
+        assert abs(sp.N(got - s.doit(), 30)) < sp.Float("1e-25"), s

@@ -611,7 +611,7 @@ def instantiate(expr, point: Point, dps: int = DPS):
             # then the entries themselves: an explicit matrix cannot be indexed by a symbol.
             e = e.xreplace(dims)
             if e.has(sp.Sum, sp.Product):
-                e = e.replace(lambda x: isinstance(x, (sp.Sum, sp.Product)), lambda x: x.doit())
+                e = e.replace(lambda x: isinstance(x, (sp.Sum, sp.Product)), _terms_written_out)
         e = e.xreplace({m.xreplace(dims): v for m, v in point.matrices.items()})
     if e.has(sp.MatrixSymbol):
         raise Undefined("a matrix could not be instantiated")
@@ -623,6 +623,26 @@ def instantiate(expr, point: Point, dps: int = DPS):
     if isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase):
         e = e.as_explicit()
     return e
+
+
+# A sum over entries with more terms than this is left to SymPy's doit.
+MAX_TERMS = 400
+
+
+def _terms_written_out(x):
+    """A Sum or Product with whole-number bounds as its terms added (multiplied) out.
+
+    Its value is doit()'s, without doit's search for a closed form first (partial fractions of a summand that
+    holds a random function took a second a sum: seed 001's nested sums of vector entries). Anything else, an
+    empty or reversed range (SymPy's Karr convention) or too many terms, goes to doit()."""
+    var, lo, hi = x.limits[-1]
+    body = x.func(x.function, *x.limits[:-1]) if len(x.limits) > 1 else x.function
+    if not (lo.is_Integer and hi.is_Integer and lo <= hi and hi - lo < MAX_TERMS) or \
+            any(isinstance(a, (sp.Sum, sp.Product)) and var in a.variables for a in sp.preorder_traversal(body)):
+        return x.doit()
+    terms = [body.xreplace({var: sp.Integer(k)}) for k in range(int(lo), int(hi) + 1)]
+    terms = [_terms_written_out(t) if isinstance(t, (sp.Sum, sp.Product)) else t for t in terms]
+    return sp.Add(*terms) if isinstance(x, sp.Sum) else sp.Mul(*terms)
 
 
 def _limits_to_points(e, dps: int, point: "Point | None" = None):

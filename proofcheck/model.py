@@ -66,6 +66,8 @@ class Part:
     given: list[Given] = field(default_factory=list)
     span: Span | None = None
     steps_span: Span | None = None
+    # a sheet's density notation -> the key's expression: `p(z | x)` -> `post(z)` (`densities:`, docs/latex.md)
+    densities: dict[str, Text] = field(default_factory=dict)
 
 
 @dataclass

@@ -110,6 +110,7 @@ def parse_derivation_text(text: str, path: str) -> Derivation:
     base_symbols = _symbols(top["symbols"][1], path, lines) if "symbols" in top else []
     base_define = _define(top["define"][1], path, lines) if "define" in top else []
     base_given = _given(top["given"][1], path, lines) if "given" in top else []
+    base_densities = _densities(top["densities"][1], path, lines) if "densities" in top else {}
 
     if "parts" in top and ("steps" in top or "steps_latex" in top):
         raise ReadError("a file has either `steps` or `parts`, not both", _mark_span(path, top["parts"][0].start_mark))
@@ -136,10 +137,11 @@ def parse_derivation_text(text: str, path: str) -> Derivation:
                 raise ReadError(f"two parts are named {name!r}", _mark_span(path, node.start_mark))
             names.add(name)
             parts.append(_part(m, name, path, lines, base_symbols, base_define, base_given,
-                               _mark_span(path, node.start_mark), latex_names=latex_names))
+                               _mark_span(path, node.start_mark), latex_names=latex_names,
+                               densities=base_densities))
     else:
         parts.append(_part(top, "main", path, lines, base_symbols, base_define, base_given, Span(path, 1, 1),
-                           nested=False, latex_names=latex_names))
+                           nested=False, latex_names=latex_names, densities=base_densities))
 
     grading = _plain(top["grading"][1], path) if "grading" in top else None
     if grading is not None and not isinstance(grading, dict):
@@ -285,6 +287,24 @@ def _define(node, path: str, lines: list[str]) -> list[Text]:
     return [_text(n, path, lines, "define") for n in node.value]
 
 
+# `p(z | x)`, `p(x, z)`, `q(z)`: a letter applied to names, with a bar before what it is conditioned on
+DENSITY_NOTATION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(\s*([A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)*)"
+                              r"\s*(?:\|\s*([A-Za-z][A-Za-z0-9_]*(?:\s*[,;]\s*[A-Za-z][A-Za-z0-9_]*)*))?\s*\)\s*")
+
+
+def _densities(node, path: str, lines: list[str]) -> dict[str, Text]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ReadError("`densities` maps the sheet's notation to an expression, e.g. `p(z | x): post(z)`",
+                        _mark_span(path, node.start_mark))
+    out: dict[str, Text] = {}
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode) or not DENSITY_NOTATION.fullmatch(str(k.value)):
+            raise ReadError("a `densities` entry is a letter applied to names, a bar before what it is conditioned "
+                            "on: `p(z | x): post(z)`", _mark_span(path, k.start_mark))
+        out[str(k.value)] = _text(v, path, lines, "densities")
+    return out
+
+
 def _given(node, path: str, lines: list[str]) -> list[Given]:
     if isinstance(node, yaml.ScalarNode) and not node.value:
         return []
@@ -296,7 +316,8 @@ def _given(node, path: str, lines: list[str]) -> list[Given]:
 
 
 def _part(m: dict, name: str, path: str, lines: list[str], symbols, define, given, span: Span,
-          nested: bool = True, latex_names: dict[str, str] | None = None) -> Part:
+          nested: bool = True, latex_names: dict[str, str] | None = None,
+          densities: dict[str, Text] | None = None) -> Part:
     for key in ("steps", "claim"):  # `steps_latex` / `claim_latex`: LaTeX instead (proofcheck.latex)
         if key in m and key + "_latex" in m:
             raise ReadError(f"a part has either `{key}` or `{key}_latex`, not both",
@@ -308,11 +329,13 @@ def _part(m: dict, name: str, path: str, lines: list[str], symbols, define, give
     symbols = list(symbols) + (_symbols(m["symbols"][1], path, lines) if own and "symbols" in m else [])
     define = list(define) + (_define(m["define"][1], path, lines) if own and "define" in m else [])
     given = list(given) + (_given(m["given"][1], path, lines) if own and "given" in m else [])
+    densities = {**(densities or {}), **(_densities(m["densities"][1], path, lines) if own and "densities" in m else {})}
     steps_node = m[steps_key][1]
     if "steps_latex" in m or "claim_latex" in m:
         from proofcheck.latex import Names, latex_claim, latex_steps
         names = Names(latex_names=dict(latex_names or {}))
         names.add(symbols, define)
+        names.add_densities(densities)
     if steps_key == "steps_latex":
         steps = latex_steps(_text(steps_node, path, lines, "steps_latex"), names)
     else:
@@ -327,7 +350,7 @@ def _part(m: dict, name: str, path: str, lines: list[str], symbols, define, give
         claim = _text(m["claim"][1], path, lines, "claim") if "claim" in m else None
     return Part(
         name=name, claim=claim, steps=steps, symbols=symbols, define=define, given=given,
-        span=span, steps_span=_mark_span(path, steps_node.start_mark),
+        span=span, steps_span=_mark_span(path, steps_node.start_mark), densities=densities,
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import sympy as sp
 
 from proofcheck.cache import VerdictCache, code_fingerprint, task_key
-from proofcheck.errors import ProofcheckError, show_line
+from proofcheck.errors import ParseError, ProofcheckError, show_line
 from proofcheck import engines
 from proofcheck.kernel.rules import RULES
 from proofcheck.kernel.terms import at_point, Context, Implication, Relation, RuleCall, StepTask
@@ -221,6 +221,13 @@ class Planner:
         if part.claim is not None:
             try:
                 claim = parse_claim(part.claim, scope)
+            except ProofcheckError as exc:
+                plan.errors.append(_error_info(exc, derivation.lines))
+        for text in part.densities.values():  # what a sheet's density notation reads as: an expression of the part
+            try:
+                if isinstance(parse_expression_or_relation(text, scope), Relation):
+                    raise ParseError("a `densities` entry is an expression (a density's value), not a relation",
+                                     text.span)
             except ProofcheckError as exc:
                 plan.errors.append(_error_info(exc, derivation.lines))
 

@@ -93,6 +93,8 @@ CAUGHT = [
     (S004, "5.6 item 8: eigenvectors mislabelled",
      r"\lambda = i/2 \rightarrow \boldsymbol{u} = \begin{pmatrix} \frac{1}{\sqrt{\gamma^2 - 1} - \gamma}",
      "penalty_eigenvalues", ["proved", "refuted", "refuted"]),
+    # the key's `densities:` reads p_theta(z), p_theta(x, z) and q(z|x); `\sum_z q(z|x)` is E[z ~ q]
+    (S001, "1(a) item 1: log p(z) for log p(x)", r"a) $\log p_{\theta}(z) = \log \sum_z", "elbo_bound", ["refuted"]),
     # `E_q[\log \frac{q(z)}{P(z)}]` is KL(q || P); the `E_q[...]` after it averages over the same z
     (S002, "item 2: sign of the quadratic term",
      r"$$E_q \left[\log \frac{q(z)}{P(z)} \right] = E_q \left[\log \det(\Sigma)^{-1/2}", "kl_standard_normal",
@@ -147,12 +149,10 @@ MISSED = [
     _missed(S000, "q4 item 8: Jacobian typo with instance noise", r"$$Jacobian \, \tilde{v}'(\theta, \psi) :",
             "a prose label `Jacobian` and `:` before the matrix: no relation is read; `E_{\\tilde\\theta, x}` "
             "before a matrix"),
-    _missed(S001, "1(a) item 1: log p(z) for log p(x)", r"a) $\log p_{\theta}(z) = \log \sum_z",
-            "`\\sum_z` (a sum over the latent values, no range) is not read, and p_theta(z), p_theta(x, z), "
-            "p(z) overload one letter"),
     _missed(S001, "1(a) item 2: the joint for the likelihood", r"$$\Rightarrow \log p_{\theta}(x) \geq \sum_z",
-            "`\\sum_z` without a range; p_theta(x, z) and p_theta(x|z) read the same (a conditional bar is a "
-            "separator)"),
+            "read with the key's `densities:`; the bound log p(x) >= E_q[log p(x, z) p(z) / q(z)] is false only where "
+            "p is above 1 over q's mass (random densities with a dominant spike), and neither it nor the equality "
+            "after it (off by E_q[log q]) is evaluated at 30 digits within 5 s: unknown, never accepted"),
     _missed(S001, "1(e) item 2: signs in the Lagrangian's derivative",
             r"$$\Rightarrow \frac{\partial L}{\partial q(z|u)} =",
             "a derivative with respect to a density value, `\\partial q(z|u)`, and `\\sum_z` are not read"),
@@ -201,7 +201,7 @@ def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
 # --------------------------------------------------------------------------- correct lines are not refuted
 # lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
 # (002 l.55 goes from the wrong l.53 back to the right expectation: it does not follow from it)
-MISTAKE_LINES = {S000: {139, 141, 145, 155, 165, 305}, S001: {42, 44, 176}, S002: {53, 55}, S003: {46},
+MISTAKE_LINES = {S000: {139, 141, 145, 155, 165, 305}, S001: {18, 42, 44, 176}, S002: {53, 55}, S003: {46},
                  S004: {121, 317, 419, 498, 522}}
 # correct lines refuted today, each for a construct the reader gets wrong
 WRONGLY_REFUTED = {
@@ -238,9 +238,9 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 # --------------------------------------------------------------------------- score and accounting
 # (score, max, counts of the formula records by kind, (read or classified, with a relation))
 REPORT = {
-    S000: (8.49, 27.0, {"not read": 77, "remark": 42, "expression": 32, "condition": 13, "read": 19, "outside": 4,
-                        "definition": 6}, (80, 154)),
-    S001: (13.33, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
+    S000: (9.92, 27.0, {"not read": 60, "remark": 47, "expression": 32, "condition": 17, "read": 27, "outside": 4,
+                        "definition": 6}, (97, 154)),
+    S001: (14.0, 48.0, {"read": 20, "expression": 20, "outside": 19, "condition": 14, "not read": 39, "remark": 9},
            (43, 77)),
     # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
     # question 4's mean-field lines other than l.85 (\hat{q}_j, `+ \text{constant}`, \propto) are not read
@@ -254,7 +254,7 @@ REPORT = {
 
 
 # the scores seen when a SLOW line is unknown (over the time budget) instead of refuted
-SLOW_SCORE = {S001: {11.33}}
+SLOW_SCORE = {S001: {12.0}}
 
 
 @pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
@@ -266,7 +266,7 @@ def test_score_and_formula_accounting(seed, tmp_path_factory):
         assert (sub["score"], sub["max_score"]) == (score, best)
     else:
         # a slow mistake line that ran out of time is unknown, never accepted; the part's chain is then not
-        # established, which changes its score (001: gaussian_nll's final points, 13.33 -> 11.33)
+        # established, which changes its score (001: gaussian_nll's final points, 14.0 -> 12.0)
         assert set(slow) <= {"refuted", "unknown"}
         assert sub["max_score"] == best and sub["score"] in SLOW_SCORE[seed] | {score}, \
             (sub["score"], [(st["line"], st["status"]) for st in sub["steps"] if st["line"] in SLOW[seed]])

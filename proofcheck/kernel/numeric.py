@@ -182,9 +182,13 @@ def draw_function(info: SymbolInfo, rng: random.Random, reach: str = WIDE, extre
     `density`), from families broad enough that a property they all share is one of the class;
     `extreme` ones are steep or large (g(x) -> A g(k x)), extreme densities sharply peaked."""
     xs = [sp.Symbol(f"x{i}" if info.arity > 1 else "x", real=True) for i in range(info.arity)]
-    extreme = extreme and reach != QUADRATURE  # quadrature would miss a spike and read 0
     if info.kind == "density":
-        return sp.Lambda(tuple(xs), _density(xs, rng, extreme))
+        # Under quadrature a spike is at most 100 times the unit's height: the quadrature's nodes crowd at the
+        # origin, where the spike sits, so it is integrated exactly; a narrower one, moved by a shift in the
+        # integrand, would be missed and read 0. Without any spike, E_q[log p] <= 0 held for every pair drawn
+        # (log p(x) >= E_q[log(p(x) p(z))] came out numeric).
+        return sp.Lambda(tuple(xs), _density(xs, rng, extreme, 2 if reach == QUADRATURE else 6))
+    extreme = extreme and reach != QUADRATURE  # quadrature would miss a spike and read 0
     lam = _smooth_function(info, xs, rng)
     if not extreme:
         return lam
@@ -230,10 +234,10 @@ def _smooth_function(info: SymbolInfo, xs: list, rng: random.Random) -> sp.Lambd
     return sp.Lambda(tuple(xs) if len(xs) > 1 else xs[0], body)
 
 
-def _density(xs: list, rng: random.Random, peaked: bool = False):
+def _density(xs: list, rng: random.Random, peaked: bool = False, decades: float = 6):
     """A mixture of Gaussians with full covariance (and, in one variable, sometimes a logistic
     component), normalised exactly; `peaked`: one component a spike at the origin (where special
-    points look), of width down to 10^-6."""
+    points look), of width down to 10^-decades."""
     k = len(xs)
     parts = rng.randint(1, 3 if k == 1 else 2)
     weights = [sp.Integer(rng.randint(1, 9)) for _ in range(parts)]
@@ -241,8 +245,13 @@ def _density(xs: list, rng: random.Random, peaked: bool = False):
     body = sp.Integer(0)
     x = sp.Matrix(xs)
     if peaked:
-        width = _sig(rng, -rng.uniform(0, 6))
+        width = _sig(rng, -rng.uniform(0, decades))
         w = weights.pop()
+        if weights and rng.random() < 0.5:
+            # most of the mass in the spike: only then is a density above 1 where another one has its mass, and
+            # E_q[log p] > 0 (a bound that assumes densities below 1 is false)
+            w = 3 * sum(weights)
+            total = w + sum(weights)
         body += w / total * sp.exp(-sum(v ** 2 for v in xs) / (2 * width ** 2)) / (sp.sqrt(2 * sp.pi) * width) ** k
     for w in weights:
         if k == 1 and rng.random() < 0.25:
@@ -396,7 +405,10 @@ class Sampler:
                 raise Undefined("a given's solution is outside the declared type")
             known[s] = v
             p.values[s] = v
-        if self._functions is None or self._function_uses >= FUNCTION_REUSE:
+        # Under quadrature nothing is differentiated, and what an expectation says is about the functions more
+        # than the point: every point gets a fresh set (E_q[log p] <= 0 held for the two sets 8 points drew)
+        reuse = 1 if self.reach == QUADRATURE else FUNCTION_REUSE
+        if self._functions is None or self._function_uses >= reuse:
             # A random function is reused for a few points: instantiating derivatives is the slow part.
             # Every other set is extreme, so each check sees both kinds whatever the seed.
             extreme = self._function_sets % 2 == 1

@@ -612,7 +612,18 @@ class ChainBuilder:
                 self.implication(s, nxt)
                 i += 2
                 continue
-            if self.kind == "stmt":
+            if self.kind == "stmt" and self.lines[-1].error is None and len(self.lines[-1].body) == 2 and \
+                    self.lines[-1].body[-1].op in _BOUNDS and s.op in ("=", *_BOUNDS):
+                # `\Rightarrow A \geq B = C`: the bound A >= B, then B = C written on as an expression chain (seed
+                # 001 l.20). Not after `A = B`: `\Rightarrow p w = A = B` goes on with what p w equals, and a chain
+                # B = C followed by `\Rightarrow` would become that statement's unchecked premise
+                rhs = self.lines[-1].body[-1]
+                part = self.part
+                self.flush()
+                self.kind, self.part = "expr", part
+                self.lines = [_Line(None, rhs.start, [replace(rhs, op=None)], None, None)]
+                self.step(_Line(s.op, s.op_off, [s], s.rule, s.error))
+            elif self.kind == "stmt":
                 err = s.error or latex_error("after ⟹ comes one relation; start a new formula for the next step",
                                              self.src, s.op_off)
                 self.step(_Line(s.op, s.op_off, [s], s.rule, err))
@@ -657,6 +668,9 @@ class ChainBuilder:
     def finish(self) -> list[tuple[str, list[_Line], str | None, bool]]:
         self.flush()
         return self.chains
+
+
+_BOUNDS = ("<", "<=", ">", ">=")
 
 
 def emit_text(chunks: list[tuple[str, int]], src: Source, end: int, latex: str,

@@ -341,17 +341,22 @@ class _Emit(Transformer):
                     (", ", hi.start), hi, (")", self.tok(rp).start))
 
     def bigop_open(self, op, us, sub, lp, body, rp):
-        g = self.tok(op)
-        first = body.info.get("first") or (body if "call" in body.info else None)
-        var = sub.info.get("name")
-        if g.value == "sum" and var and first is not None and self.tr.names.is_distribution_name(first.info["call"]) \
-                and first.info.get("args") and first.info["args"][0].text == var:
-            # `\sum_z q(z|x) [...]`: the sum over the values of z weighted by its own density q is E[z ~ q](...)
-            rest = _p("1", first.start) if first is body else Piece(body.parts[body.info["nfirst"] + 1:])
-            return _cat((f"E[{var} ~ {first.info['call']}](", g.start), rest, (")", self.tok(rp).start))
-        raise self.fail(f"this \\{self.tok(op).value} has no range: write \\{self.tok(op).value}_{{i=1}}^{{N}}", op)
+        return self.weighted_sum(op, sub.info.get("name"), body, rp)
 
     def bigop_bare(self, op, lp, body, rp):
+        return self.weighted_sum(op, None, body, rp)
+
+    def weighted_sum(self, op, var, body, rp):
+        """`\\sum_z q(z|x) [...]`, or `\\sum q(z) [...]` with no index: the sum over the values of z weighted by its own
+        density q is E[z ~ q](...). Any other sum without a range is not read."""
+        g = self.tok(op)
+        first = body.info.get("first") or (body if "call" in body.info else None)
+        args = first.info.get("args") if first is not None else None
+        if g.value == "sum" and args and len(args) == 1 and "name" in args[0].info and \
+                self.tr.names.is_distribution_name(first.info["call"]) and args[0].text == (var or args[0].text):
+            var = args[0].text
+            rest = _p("1", first.start) if first is body else Piece(body.parts[body.info["nfirst"] + 1:])
+            return _cat((f"E[{var} ~ {first.info['call']}](", g.start), rest, (")", self.tok(rp).start))
         raise self.fail(f"this \\{self.tok(op).value} has no range: write \\{self.tok(op).value}_{{i=1}}^{{N}}", op)
 
     def integral(self, i, lp, body, rp, d):
@@ -459,6 +464,8 @@ class _Emit(Transformer):
             found = set(re.findall(rf"(?<![A-Za-z0-9_]){re.escape(name)}\(([A-Za-z][A-Za-z0-9_]*)[,)]", body.text))
             # a defined distribution's density is written `pdf(q, z)` by then
             found |= set(re.findall(rf"\bpdf\({re.escape(name)}, ([A-Za-z][A-Za-z0-9_]*)\)", body.text))
+            if not found and self.tr.names.density_variable(name):
+                found = {self.tr.names.density_variable(name)}  # the key's `densities:` make q a density of z
             if not found and self.tr.names.expectation_vars.get(name):
                 # `E_q[...]` without `q(z)` in its body, in a formula whose other `E_q[... q(z) ...]` names z
                 found = {self.tr.names.expectation_vars[name]}
@@ -560,11 +567,12 @@ def _balanced_call(v: str) -> bool:
     if not m:
         return False
     depth = 0
-    for ch in v[v.index("("):]:
+    rest = v[v.index("("):].rstrip()
+    for k, ch in enumerate(rest):
         depth += ch in "([{"
         depth -= ch in ")]}"
-        if depth == 0 and ch == ")" and v.rstrip()[-1:] != ")":
-            return False
+        if depth == 0 and k < len(rest) - 1:
+            return False  # `f(z) / g(z)`: the first call closes before the end, a quotient and not one call
     return depth == 0
 
 
@@ -613,7 +621,7 @@ def _parse(tr: Translator, g: list[GrammarToken], end: int) -> Piece:
 def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end: int) -> Piece:
     """One expression's LaTeX tokens -> ASCII text (a Piece), through the grammar."""
     tr = Translator(names, src, where)
-    g = tr.grammar_tokens(toks)
+    g = _model_densities(tr, tr.grammar_tokens(toks))
     unrelated = _mark_conditioning(g, names)
     if unrelated is not None:
         dist, var, why = unrelated
@@ -623,6 +631,58 @@ def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end
     if tr.expectations:
         piece.info = {**piece.info, "expectations": dict(tr.expectations)}
     return piece
+
+
+_KEY_CALL = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)")
+
+
+def _model_densities(tr: Translator, g: list[GrammarToken]) -> list[GrammarToken]:
+    r"""`p_\theta(z|x)`, `p(x, z)`, `q_\phi(Z|X)` by the key's `densities:` table: the notation of one letter for the
+    model's several densities, matched by what it is a density of and conditioned on. The key's `q(z)` becomes the
+    tokens of `q(z)` (so `\mathbb{E}_{q(z|x)}` and `\sum_z q(z|x)` read as they do for q), any other text one RAW
+    token. A letter of the table applied to anything the table does not list is not read: reading it as another of
+    the letter's densities could prove `\log p(x|z) = \log p(z|x)`."""
+    table = tr.names.densities
+    if not table:
+        return g
+    out: list[GrammarToken] = []
+    i = 0
+    while i < len(g):
+        t = g[i]
+        # not `\mathbb{E}_q[...]` (a subscript, then the bracket of the body)
+        letter = tr.names.density_letter([str(t.value), *t.info.get("candidates", [])]) \
+            if t.type == "NAME" and i + 1 < len(g) and g[i + 1].type == "LPAR" and \
+            not g[i + 1].info.get("bracket") and not (i and g[i - 1].type == "UNDERSCORE") else None
+        if letter is None:
+            out.append(t)
+            i += 1
+            continue
+        close = tr.group_end(g, i + 1) - 1
+        inner = g[i + 2:close]
+        of: list[str] = []
+        given: list[str] = []
+        ok = len(inner) % 2 == 1
+        for k, u in enumerate(inner):
+            if k % 2 == 0:
+                ok = ok and u.type == "NAME"
+                (given if given or (k and str(inner[k - 1].value) == "|") else of).append(str(u.value).lower())
+            else:
+                ok = ok and u.type == "SEP" and not (given and str(u.value) == "|")
+        entry = next((text for a, b, text in table[letter] if ok and a == set(of) and b == set(given)), None)
+        if entry is None:
+            written = tr.latex(t.start, g[close].end)
+            listed = ", ".join(f"{letter}({', '.join(sorted(a))}{' | ' + ', '.join(sorted(b)) if b else ''})"
+                               for a, b, _ in table[letter])
+            raise tr.fail(f"`{written}` is none of the densities the key writes with {letter}: {listed}", t)
+        m = _KEY_CALL.fullmatch(entry)
+        if m is not None:
+            out += [GrammarToken("NAME", m.group(1), t.start, t.end, {"latex": t.info.get("latex", str(t.value))}),
+                    g[i + 1], GrammarToken("NAME", m.group(2), inner[0].start, inner[-1].end, {"latex": m.group(2)}),
+                    g[close]]
+        else:
+            out.append(GrammarToken("RAW", entry, t.start, g[close].end, {"latex": tr.latex(t.start, g[close].end)}))
+        i = close + 1
+    return out
 
 
 def _mark_conditioning(g: list[GrammarToken], names: Names) -> tuple[str, GrammarToken, str] | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from proofcheck.model import Declaration, Part, Text
+from proofcheck.read import DENSITY_NOTATION
 
 
 DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*:=")
@@ -40,6 +41,9 @@ class Names:
     dimensions: dict[str, str] = field(default_factory=dict)  # a declared vector -> its length (`vector(D)`: `D`)
     # distribution -> the variables the key's own texts make it a law of (`pdf(q, z)`, `E[z ~ q]`)
     variates: dict[str, set[str]] = field(default_factory=dict)
+    # the key's `densities:`: letter -> [(names before the bar, names after it, the key's text)], matched by
+    # sets of names (p(x, z) is p(z, x)) and without case (q(Z|X) is q(z|x))
+    densities: dict[str, list[tuple[frozenset, frozenset, str]]] = field(default_factory=dict)
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -47,6 +51,7 @@ class Names:
         names = cls(latex_names=dict(latex_names or {}))
         if part is not None:
             names.add(part.symbols, part.define)
+            names.add_densities(part.densities)
             for text in [part.claim, *part.steps, *part.define]:
                 if text is not None:
                     names.add_laws(text.text)
@@ -66,6 +71,31 @@ class Names:
             if depth or var not in self.symbols or self.symbols[var] == "density":
                 continue
             self.laws[var] = law if self.laws.get(var, law) == law else ""
+
+    def add_densities(self, table: dict[str, Text]) -> None:
+        """The key's `densities:` entries (`p(z | x)` -> `post(z)`)."""
+        for notation, text in table.items():
+            m = DENSITY_NOTATION.fullmatch(notation)
+            if m is None:  # read.py checks the form; a table built by hand may not have
+                continue
+            of = frozenset(n.strip().lower() for n in m.group(2).split(","))
+            given = frozenset(n.strip().lower() for n in re.split(r"[,;]", m.group(3) or "") if n.strip())
+            self.densities.setdefault(m.group(1), []).append((of, given, " ".join(text.text.split())))
+
+    def density_letter(self, spellings: list[str]) -> str | None:
+        """The letter of the key's `densities:` a sheet's name stands for: `p_\\theta` and `p` are p (a model-parameter
+        subscript dropped, as Names.resolve does); `p_D` and `P` are not."""
+        for letter in self.densities:
+            want = _normal_name(letter, 2, False)
+            if any(_normal_name(s, 2) == want for s in spellings):
+                return letter
+        return None
+
+    def density_variable(self, name: str) -> str | None:
+        """The one variable the key's `densities:` make a letter a density of (`q(z | x)`, `q(z)`: z), else None."""
+        letter = self.density_letter([name])
+        of = {a for a, _, _ in self.densities.get(letter, [])} if letter is not None else set()
+        return next(iter(of.pop())) if len(of) == 1 and len(next(iter(of))) == 1 else None
 
     def add(self, declarations: list[Declaration], defines: list[Text]) -> None:
         """Add `symbols` declarations and `define` entries."""

@@ -418,6 +418,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             base = names_for(owner)
             here = local.setdefault(section, {})
             names = _with_local(base, here, laws.get(section, {}))
+            if _states_model_law(f, text, names):
+                f.dead = True
             # only where the grader checks chains with the student's definitions (a key with sections)
             d = _local_definition(f, names, src) if sections and key is not None else None
             if d is not None:
@@ -472,6 +474,24 @@ def _reads(toks, names: Names, src: Source) -> bool:
 
 
 _SIM_STATEMENT = re.compile(r"\s*([A-Za-z]|\\[A-Za-z]+)\s*&?\s*\\sim\s*(.+?)\s*$", re.S)
+
+
+# `p_\theta(x|z) = \mathcal{N}(f(z), \sigma^2 I)`: a density of the key's `densities:` given its family
+_MODEL_LAW = re.compile(r"\s*(\\?[A-Za-z]+(?:_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+))?)\s*(?:\\left)?\s*\([^()]*\)\s*&?\s*"
+                        r"(?:=|\\sim)\s*&?\s*(?:\\mathcal\s*\{\s*N\s*\}|N|\\text\s*\{\s*(?:Bern|Cat|Unif)[a-z]*\s*\}|"
+                        r"\\operatorname\s*\{\s*(?:Bern|Cat|Unif)[a-z]*\s*\})\s*(?:\\left)?\s*\(.*", re.S)
+
+
+def _states_model_law(f: Formula, text: str, names: Names) -> bool:
+    r"""`p_\theta(z) = \mathcal{N}(0, I)` for a letter of the key's `densities:`: the student states the model (what
+    family the density is), a declaration like `z \sim \mathcal{N}(0, I)`, not a step to check."""
+    if not names.densities or f.error is not None or f.dead or len(f.segments) != 2 or not f.segments[-1].toks:
+        return False
+    m = _MODEL_LAW.fullmatch(text[f.start:f.segments[-1].toks[-1].end])
+    if m is None:
+        return False
+    head = re.sub(r"[{}\\\s]", "", m.group(1)).replace("_", "_")
+    return names.density_letter([head]) is not None
 
 
 _E_SUBSCRIPT = re.compile(r"(?:\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)\s*_\s*\{")

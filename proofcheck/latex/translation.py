@@ -426,6 +426,7 @@ class Translator:
         out: list[GrammarToken] = []
         skip: set[int] = set()
         integrals: list[int] = []  # bracket depth of each open \int
+        named = 0  # open `\int_z` (a variable under the sign): they may go without a differential
         depth = 0
         i = 0
         n = len(toks)
@@ -505,6 +506,7 @@ class Translator:
             elif k == "cmd":
                 if v == "int" or v == "iint":
                     integrals.append(depth)
+                    named += _named_integral(toks, i) is not None
                 i = self.resolve_cmd(toks, i, out, skip)
                 continue
             elif k == "dots" and len(out) >= 2 and out[-1].type == "SIM" and out[-2].type == "NAME" and \
@@ -529,7 +531,7 @@ class Translator:
             else:
                 raise self.fail(f"unexpected `{self.latex(t.start, t.end)}`", t)
             i += 1
-        if integrals:
+        if len(integrals) > named:
             raise self.fail("this integral has no differential: end it with dx (or d\\theta, ...)",
                             next((t for t in toks if t.at("cmd", "int")), toks[0]))
         return out
@@ -1100,7 +1102,12 @@ class Translator:
                         g[j].info.get("bracket"):
                     i -= 1  # \mathbb{E}_{z \sim q}[...]: the bracket is the body
                     continue
-                if typ == "INT":
+                if typ == "INT" and not any(u.type == "DIFF" for u in g[j:]) and _named_int(g, i) is not None:
+                    # `\int_z p(x, z)`: the variable under the sign, no differential; the body is a product
+                    k = self.product_end(g, j)
+                    var, b = _named_int(g, i), g[k - 1].end if k > j else g[j - 1].end
+                    g = g[:k] + [GrammarToken("DIFF", var, b, b, {"synthetic": True})] + g[k:]
+                elif typ == "INT":
                     k = self.integral_end(g, j)
                 elif typ == "DERIV" and j < len(g) and g[j].type == "LBRACE" and g[j].info.get("numerator"):
                     # `\frac{\partial f}{\partial x} g`: the derivative of f (its numerator), times g
@@ -1283,6 +1290,29 @@ class Translator:
             elif t.type == "NAME" and i >= 3 and g[i - 1].type == "LPAR" and g[i - 2].type == "NAME" and \
                     g[i - 3].type == "LBRACE" and i >= 5 and g[i - 4].type == "UNDERSCORE" and g[i - 5].type == "EXPECT":
                 self.bound.add(str(t.value))  # \mathbb{E}_{q(z|x)}: z
+
+
+def _named_integral(toks: list[Tok], i: int) -> str | None:
+    """The variable of `\\int_z` / `\\int_{z}` at toks[i] (a single letter under the sign), else None."""
+    if i + 2 < len(toks) and toks[i + 1].at("char", "_"):
+        single = toks[i + 2].kind == "greek" or toks[i + 2].kind == "word" and len(str(toks[i + 2].value)) == 1
+        braced = toks[i + 2].at("char", "{") and i + 4 < len(toks) and toks[i + 4].at("char", "}") and \
+            toks[i + 3].kind in ("word", "greek")
+        after = i + 3 if single else i + 5
+        if (single or braced) and not (after < len(toks) and toks[after].at("char", "^")):  # not \int_a^b
+            return str(toks[i + 2 if single else i + 3].value)
+    return None
+
+
+def _named_int(g: list[GrammarToken], i: int) -> str | None:
+    """The variable of an INT grammar token at g[i] written `\\int_z` or `\\int_{z}`, else None."""
+    if i + 2 < len(g) and g[i + 1].type == "UNDERSCORE":
+        if g[i + 2].type == "NAME" and not (i + 3 < len(g) and g[i + 3].type == "CARET"):
+            return str(g[i + 2].value)
+        if g[i + 2].type == "LBRACE" and i + 4 < len(g) and g[i + 3].type == "NAME" and g[i + 4].type == "RBRACE" and \
+                not (i + 5 < len(g) and g[i + 5].type == "CARET"):
+            return str(g[i + 3].value)
+    return None
 
 
 def _subscripted_label(inner: list[Tok]) -> str | None:

@@ -134,3 +134,9 @@ def test_a_key_whose_table_does_not_read_is_an_error():
     assert any("p_y" in e.message for e in errors)
     with pytest.raises(ProofcheckError, match="a letter applied to names"):
         parse_derivation_text(KEY.replace("p(x): p_x", "p(x + 1): p_x"), "k.yaml")
+
+
+def test_a_set_under_the_integral_sign_is_not_its_variable():
+    for latex in (r"\int_\Omega p(x, z)", r"\int_D p(x, z)"):
+        with pytest.raises(ProofcheckError, match="no differential"):
+            translate(latex, _names())

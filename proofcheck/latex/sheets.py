@@ -490,7 +490,7 @@ def _states_model_law(f: Formula, text: str, names: Names) -> bool:
     m = _MODEL_LAW.fullmatch(text[f.start:f.segments[-1].toks[-1].end])
     if m is None:
         return False
-    head = re.sub(r"[{}\\\s]", "", m.group(1)).replace("_", "_")
+    head = re.sub(r"[{}\\\s]", "", m.group(1))
     return names.density_letter([head]) is not None
 
 

@@ -1295,13 +1295,19 @@ class Translator:
 def _named_integral(toks: list[Tok], i: int) -> str | None:
     """The variable of `\\int_z` / `\\int_{z}` at toks[i] (a single letter under the sign), else None."""
     if i + 2 < len(toks) and toks[i + 1].at("char", "_"):
-        single = toks[i + 2].kind == "greek" or toks[i + 2].kind == "word" and len(str(toks[i + 2].value)) == 1
+        single = _variable_letter(toks[i + 2])
         braced = toks[i + 2].at("char", "{") and i + 4 < len(toks) and toks[i + 4].at("char", "}") and \
-            toks[i + 3].kind in ("word", "greek")
+            _variable_letter(toks[i + 3])
         after = i + 3 if single else i + 5
         if (single or braced) and not (after < len(toks) and toks[after].at("char", "^")):  # not \int_a^b
             return str(toks[i + 2 if single else i + 3].value)
     return None
+
+
+def _variable_letter(t: Tok) -> bool:
+    """A lower-case letter, Latin or Greek (`z`, `\\theta`): a variable, where `\\Omega` or `D` under \\int is a set."""
+    v = str(t.value)
+    return t.kind == "word" and len(v) == 1 and v.islower() or t.kind == "greek" and v[:1].islower()
 
 
 def _named_int(g: list[GrammarToken], i: int) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -52,6 +53,11 @@ class Given:
 
     label: str
     text: Text
+
+
+# `p(z | x)`, `p(x, z)`, `q(z)`: a letter applied to names, with a bar before what it is conditioned on
+DENSITY_NOTATION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(\s*([A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)*)"
+                              r"\s*(?:\|\s*([A-Za-z][A-Za-z0-9_]*(?:\s*[,;]\s*[A-Za-z][A-Za-z0-9_]*)*))?\s*\)\s*")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from proofcheck.errors import LimitError, ReadError
-from proofcheck.model import Declaration, Derivation, Given, Part, Span, Text
+from proofcheck.model import DENSITY_NOTATION, Declaration, Derivation, Given, Part, Span, Text
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 32
@@ -285,11 +285,6 @@ def _define(node, path: str, lines: list[str]) -> list[Text]:
     if not isinstance(node, yaml.SequenceNode):
         raise ReadError("`define` is a list of `name := expression`", _mark_span(path, node.start_mark))
     return [_text(n, path, lines, "define") for n in node.value]
-
-
-# `p(z | x)`, `p(x, z)`, `q(z)`: a letter applied to names, with a bar before what it is conditioned on
-DENSITY_NOTATION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(\s*([A-Za-z][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z][A-Za-z0-9_]*)*)"
-                              r"\s*(?:\|\s*([A-Za-z][A-Za-z0-9_]*(?:\s*[,;]\s*[A-Za-z][A-Za-z0-9_]*)*))?\s*\)\s*")
 
 
 def _densities(node, path: str, lines: list[str]) -> dict[str, Text]:

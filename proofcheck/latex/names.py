@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from proofcheck.model import Declaration, Part, Text
-from proofcheck.read import DENSITY_NOTATION
+from proofcheck.model import DENSITY_NOTATION, Declaration, Part, Text
 
 
 DEFINED_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*:=")

@@ -149,10 +149,11 @@ MISSED = [
     _missed(S000, "q4 item 8: Jacobian typo with instance noise", r"$$Jacobian \, \tilde{v}'(\theta, \psi) :",
             "a prose label `Jacobian` and `:` before the matrix: no relation is read; `E_{\\tilde\\theta, x}` "
             "before a matrix"),
-    _missed(S001, "1(a) item 2: the joint for the likelihood", r"$$\Rightarrow \log p_{\theta}(x) \geq \sum_z",
-            "read with the key's `densities:`; the bound log p(x) >= E_q[log p(x, z) p(z) / q(z)] is false only where "
-            "p is above 1 over q's mass (random densities with a dominant spike), and neither it nor the equality "
-            "after it (off by E_q[log q]) is evaluated at 30 digits within 5 s: unknown, never accepted"),
+    # read with the key's `densities:`; the bound log p(x) >= E_q[log p(x, z) p(z) / q(z)] is false only where p is
+    # above 1 over q's mass (random densities with a dominant spike); refuted when the quadratures finish within the
+    # 5 s budget (unknown on a loaded machine, never accepted), so not strict
+    pytest.param(S001, r"$$\Rightarrow \log p_{\theta}(x) \geq \sum_z", id="001-1(a) item 2: the joint for the likelihood",
+                 marks=pytest.mark.xfail(strict=False, reason="refuted only when the numeric check finishes in 5 s")),
     _missed(S001, "1(e) item 2: signs in the Lagrangian's derivative",
             r"$$\Rightarrow \frac{\partial L}{\partial q(z|u)} =",
             "a derivative with respect to a density value, `\\partial q(z|u)`, and `\\sum_z` are not read"),
@@ -213,7 +214,7 @@ WRONGLY_REFUTED = {
 
 
 # mistake lines refuted only when the kernel finishes within the time budget (unknown under load): left out
-SLOW = {S001: {99, 101, 234}}
+SLOW = {S001: {20, 99, 101, 234}}
 
 
 def _refuted_lines(sub: dict) -> set[int]:
@@ -248,8 +249,8 @@ REPORT = {
     S002: (3.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 9, "read": 5, "remark": 6},
            (14, 23)),
     S003: (3.04, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 5, "definition": 1}, (48, 48)),
-    S004: (11.07, 41.0, {"expression": 111, "outside": 23, "condition": 50, "remark": 46, "read": 64,
-                         "not read": 76, "definition": 3}, (163, 235)),
+    S004: (11.18, 41.0, {"expression": 109, "outside": 23, "condition": 50, "remark": 46, "read": 66,
+                         "not read": 76, "definition": 3}, (165, 237)),
 }
 
 

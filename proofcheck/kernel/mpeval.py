@@ -151,6 +151,7 @@ def _integral(e: sp.Integral, errors: Errors):
         raise NotSupported("indefinite integral")
     body = compile_expr(e.function, errors)
     bounds = [(x, _bound(lo, errors), _bound(hi, errors)) for x, lo, hi in limits]
+    centres = [[compile_expr(c, errors) for c in _bump_centres(e.function, x)] for x, _, _ in limits]
 
     def run(env, k=0):
         x, lo, hi = bounds[k]
@@ -161,12 +162,51 @@ def _integral(e: sp.Integral, errors: Errors):
             inner[x] = t
             return run(inner, k + 1) if k + 1 < len(bounds) else body(inner)
 
-        points = [a, 0, b] if (a == -mpmath.inf and b == mpmath.inf) else [a, b]  # densities sit near 0
+        # Breakpoints where the integrand's bumps sit (densities near 0, and every Gaussian or logistic component at
+        # its centre): tanh-sinh crowds its nodes at the ends of each piece, so a narrow or distant bump is
+        # integrated exactly instead of being missed between nodes and read as 0 with a small error estimate.
+        inside = set()
+        for c in centres[k]:
+            try:
+                v = c(env)
+            except (ValueError, ZeroDivisionError, TypeError):
+                continue
+            if isinstance(v, mpmath.mpf) and a < v < b:
+                inside.add(v)
+        if a < 0 < b:
+            inside.add(mpmath.mpf(0))
+        points = [a, *sorted(inside), b]
         value, err = mpmath.quad(f, points, error=True)
         errors.total += abs(err)
         return value
 
     return run
+
+
+def _bump_centres(body, x) -> list:
+    """Where the bumps of a concrete integrand sit along x: the vertex of every exp(quadratic in x) with a negative
+    leading coefficient (a Gaussian component), and the zero of every exp(linear in x) (a logistic one). They may
+    depend on outer variables (p(x - z) inside an integral over z); at most 12."""
+    found: list = []
+    for node in sp.preorder_traversal(body):
+        if not isinstance(node, sp.exp) or x not in node.free_symbols:
+            continue
+        try:
+            poly = sp.Poly(sp.expand(node.args[0]), x)
+        except sp.PolificationFailed:
+            continue
+        coeffs = poly.all_coeffs()
+        if poly.degree() == 2 and coeffs[0].is_negative:
+            c = -coeffs[1] / (2 * coeffs[0])
+        elif poly.degree() == 1 and coeffs[0].is_nonzero:
+            c = -coeffs[1] / coeffs[0]
+        else:
+            continue
+        if x not in c.free_symbols and c not in found:
+            found.append(c)
+        if len(found) >= 12:
+            break
+    return found
 
 
 def _bound(b, errors: Errors):

@@ -183,11 +183,11 @@ def draw_function(info: SymbolInfo, rng: random.Random, reach: str = WIDE, extre
     `extreme` ones are steep or large (g(x) -> A g(k x)), extreme densities sharply peaked."""
     xs = [sp.Symbol(f"x{i}" if info.arity > 1 else "x", real=True) for i in range(info.arity)]
     if info.kind == "density":
-        # Under quadrature a spike is at most 100 times the unit's height: the quadrature's nodes crowd at the
-        # origin, where the spike sits, so it is integrated exactly; a narrower one, moved by a shift in the
-        # integrand, would be missed and read 0. Without any spike, E_q[log p] <= 0 held for every pair drawn
-        # (log p(x) >= E_q[log(p(x) p(z))] came out numeric).
-        return sp.Lambda(tuple(xs), _density(xs, rng, extreme, 2 if reach == QUADRATURE else 6))
+        # Under quadrature a spike is at most 10^4 times the unit's height: the quadrature breaks its range at every
+        # bump's centre (mpeval), where its nodes crowd, so the spike is integrated exactly, also when a shift in the
+        # integrand moves it. Without any spike, E_q[log p] <= 0 held for every pair drawn (log p(x) >=
+        # E_q[log(p(x) p(z))] came out numeric).
+        return sp.Lambda(tuple(xs), _density(xs, rng, extreme, 4 if reach == QUADRATURE else 6))
     extreme = extreme and reach != QUADRATURE  # quadrature would miss a spike and read 0
     lam = _smooth_function(info, xs, rng)
     if not extreme:
@@ -253,13 +253,17 @@ def _density(xs: list, rng: random.Random, peaked: bool = False, decades: float 
             w = 3 * sum(weights)
             total = w + sum(weights)
         body += w / total * sp.exp(-sum(v ** 2 for v in xs) / (2 * width ** 2)) / (sp.sqrt(2 * sp.pi) * width) ** k
-    for w in weights:
+    for n, w in enumerate(weights):
         if k == 1 and rng.random() < 0.25:
             m, s = _dec(rng, -2, 2, 2), _dec(rng, 0.3, 1.5, 2)
             z = (xs[0] - m) / s
             body += w / total * sp.exp(-z) / (s * (1 + sp.exp(-z)) ** 2)
             continue
-        mean = sp.Matrix([_dec(rng, -2, 2, 2) for _ in xs])
+        # in a peaked set, one component far out (3 to 1000 from the origin): a density's mean and spread are not
+        # bounded by those of the library's examples (E_q[z]^2 <= 9 held for every density drawn)
+        far = peaked and n == 0
+        mean = sp.Matrix([(_sig(rng, rng.uniform(0.5, 3)) * rng.choice([-1, 1])) if far else _dec(rng, -2, 2, 2)
+                          for _ in xs])
         root = sp.Matrix(k, k, lambda i, j: _dec(rng, -1, 1, 2) if i != j else _dec(rng, 0.3, 1.5, 2))
         cov = root * root.T + sp.Rational(1, 20) * sp.eye(k)
         dx = x - mean

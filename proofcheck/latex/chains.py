@@ -814,6 +814,21 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         restart = _uses_side_result(builder, segs, src, f)
         if restart:
             segs = [replace(segs[0], op=None)] + segs[1:]
+        if _plus_continuation(f, segs, builder, part, src):
+            # `$$= A + B$$` then `$$+ C + D$$`: the sum goes on in the next display (seed 004, lines 341-343)
+            last = builder.lines[-1]
+            prev = last.body[-1]
+            plus = [(" + ", segs[0].start)]
+            joined, other = (None if p is None else Piece(p.parts + plus + (segs[0].alt or segs[0].piece).parts)
+                             for p in (prev.piece, prev.alt))
+            joined = Piece(prev.piece.parts + plus + segs[0].piece.parts)
+            last.body[-1] = replace(prev, piece=joined, end=segs[0].end, alt=other)
+            if notes is not None:
+                notes.append(FormulaNote(line, col, "read", "continues the sum of the line before it", section,
+                                         f.inline, relation, latex))
+            if len(segs) > 1:
+                builder.add(segs[1:], part, f.inline)
+            continue
         orphan = segs[0].op is not None and builder.kind is None
         builder.add(segs, part, f.inline)
         if eigen:  # a check on the way (like a case), never the part's final answer
@@ -842,6 +857,20 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         out.append(Chain(texts, kind == "stmt", texts[0].span, part, _claim_of(kind, lines, src), inline, section,
                          conditional=any(lines is c for c in builder.conditional)))
     return out, builder.orphans, skipped
+
+
+def _plus_continuation(f: Formula, segs: list[_TSeg], builder: "ChainBuilder", part: str | None, src: Source) -> bool:
+    """A display that starts with `+` right after an expression chain's line, nothing but space between them: the
+    line's sum written on (a `-` could start an expression of its own, so only `+`)."""
+    first = f.segments[0].toks[0] if f.segments[0].toks else None
+    if f.inline or first is None or first.value != "+" or first.kind not in ("char", "op") or segs[0].op is not None or segs[0].error is not None or \
+            segs[0].piece is None or builder.kind != "expr" or builder.part != part or not builder.lines:
+        return False
+    last = builder.lines[-1]
+    prev = last.body[-1]
+    if last.error is not None or prev.piece is None or prev.error is not None:
+        return False
+    return re.fullmatch(r"[\s$}]*", src.text[prev.end:f.start]) is not None  # `d\boldsymbol{x}}$$`: its brace
 
 
 _TWO_ROOTS = ([("num", "1"), ("char", ","), ("num", "2")], [("cmd", "frac"), ("char", "{"), ("num", "1"), ("char", "}"),

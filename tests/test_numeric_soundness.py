@@ -344,3 +344,31 @@ def test_finite_sums_written_out_have_doits_value():
         got = _terms_written_out(s)
         assert not got.has(sp.Sum, sp.Product)
         assert abs(sp.N(got - s.doit(), 30)) < sp.Float("1e-25"), s
+
+
+@pytest.mark.parametrize("centre,width", [(3, "3/10"), (30, "3/10"), (1000, "1/10"), (-250, "1/1000")])
+def test_quadrature_finds_a_narrow_or_distant_bump(centre, width):
+    # without a breakpoint at its centre tanh-sinh read N(30, 0.3^2) as 1e-246 with an error estimate as small:
+    # a density's far component vanished from every expectation
+    x, z = sp.symbols("x z", real=True)
+    s = sp.Rational(width)
+    bump = sp.exp(-(x - centre) ** 2 / (2 * s ** 2)) / (sp.sqrt(2 * sp.pi) * s)
+    mpmath.mp.dps = 30
+    assert abs(mpeval.evaluate(sp.Integral(bump, (x, -sp.oo, sp.oo)), {}) - 1) < mpmath.mpf(10) ** -20
+    assert abs(mpeval.evaluate(sp.Integral(x * bump, (x, -sp.oo, sp.oo)), {}) - centre) < mpmath.mpf(10) ** -15
+    # the centre may move with an outer variable: p(x - z) inside the integral over x
+    shifted = bump.subs(x, x - z)
+    assert abs(mpeval.evaluate(sp.Integral(shifted, (x, -sp.oo, sp.oo)), {z: mpmath.mpf(40)}) - 1) < mpmath.mpf(10) ** -20
+
+
+def test_peaked_random_densities_reach_far_and_exceed_one():
+    # a density's mean is not bounded by the library's examples, and it can be above 1 where another has its mass
+    z = sp.Symbol("z", real=True)
+    rng = random.Random(7)
+    far = high = 0
+    for _ in range(40):
+        body = numeric._density([z], rng, peaked=True, decades=4)
+        mean = mpeval.evaluate(sp.Integral(z * body, (z, -sp.oo, sp.oo)), {})
+        far += int(abs(mean) > 3)
+        high += float(body.subs(z, 0)) > 5
+    assert far >= 5 and high >= 10

@@ -43,6 +43,12 @@ def test_a_likelihood_under_the_priors_letter_is_not_read(latex):
         translate(latex, _names(OF_Z))
 
 
+def test_several_names_after_the_bar_are_checked_one_by_one():
+    # `q(z|\mu, \sigma)` is q's density; with a declared x its definition does not mention, another density
+    with pytest.raises(ProofcheckError, match=r"the key's q does not depend on x"):
+        translate(r"q(z|x, \sigma)", _names(OF_Z))
+
+
 def test_conditioned_on_a_variable_the_law_does_not_mention_is_another_density():
     # the key never says what P is a law of: P(z|x) for the prior P of the key would be the posterior
     with pytest.raises(ProofcheckError, match=r"the key's P does not depend on x"):
@@ -51,7 +57,8 @@ def test_conditioned_on_a_variable_the_law_does_not_mention_is_another_density()
         translate(r"P(z|x)", _names(OF_Z))
 
 
-@pytest.mark.parametrize("latex,read", [(r"q(z|\mu)", "pdf(q, z)"), (r"P(x)", "pdf(P, x)"), (r"q(z|w)", "pdf(q, z)")])
+@pytest.mark.parametrize("latex,read", [(r"q(z|\mu)", "pdf(q, z)"), (r"P(x)", "pdf(P, x)"), (r"q(z|w)", "pdf(q, z)"),
+                                        (r"q(z|\mu, \sigma)", "pdf(q, z)")])
 def test_the_keys_own_density_still_reads(latex, read):
     # conditioned on its own parameters, or on a name the key does not model (w): the key's q; evaluated at any point
     assert translate(latex, _names(OF_Z)) == read

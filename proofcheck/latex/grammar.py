@@ -252,9 +252,10 @@ class _Emit(Transformer):
                         _cat(("(", self.tok(lp).start), self.join(args), (")", self.tok(rp).start)), level=PROD)
         seps = [str(self.tok(x).value) for x in args if isinstance(x, Token)]
         if g.type == "NAME" and callee in self.tr.names.distributions and \
-                (not seps and len(args) == 1 or seps == ["|"] and len(self.values(args)) == 2):
-            # `q(z)` for `q := Normal(...)`: the density of q at z, never the product q z; `q(z|\mu)`, the same
-            # density with what the key's q is conditioned on written after the bar (as `\mathbb{E}_{q(z|x)}` is q)
+                (not seps and len(args) == 1 or seps[:1] == ["|"] and set(seps[1:]) <= {",", ";"}):
+            # `q(z)` for `q := Normal(...)`: the density of q at z, never the product q z; `q(z|\mu)`, `q(z|\mu,
+            # \sigma)`, the same density with what the key's q is conditioned on written after the bar (as
+            # `\mathbb{E}_{q(z|x)}` is q; _mark_conditioning has checked those names)
             val = self.values(args)[0]
             return _cat(("pdf(" + callee + ", ", g.start), val, (")", self.tok(rp).start),
                         info={"call": callee, "args": [val], "cond": False})

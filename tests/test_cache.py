@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
+from testlib import SQUARE_KEY
 from proofcheck import cache as cache_mod
 from proofcheck.verify import Options, verify_paths
 
-GOOD = textwrap.dedent("""\
-    proofcheck: 1
-    title: cache test
-    symbols:
-      x, y: real
-    claim: (x + y)^2 = x^2 + 2 x y + y^2
-    steps: |
-      (x + y)^2
-        = x^2 + 2 x y + y^2
-    """)
+GOOD = SQUARE_KEY
 
 
 def _run(path, tmp_path, **kw):

@@ -5,19 +5,9 @@ refuted."""
 
 from __future__ import annotations
 
+from testlib import SQUARE_KEY as KEY
 from proofcheck.grade import grade_text
 from proofcheck.verify import Options
-
-KEY = """\
-proofcheck: 1
-title: t
-symbols:
-  x, y: real
-claim: (x + y)^2 = x^2 + 2 x y + y^2
-steps: |
-  (x + y)^2
-    = x^2 + 2 x y + y^2
-"""
 
 
 def _steps(sheet: str) -> list[tuple[str, str]]:

@@ -103,6 +103,19 @@ def yaml_file(tmp_path):
 
 
 # A one-part key, `x + y = y + x`, for tests of how a sheet's formulas are recorded (tests/test_latex_*.py).
+# (x + y)^2 = x^2 + 2 x y + y^2 as a key or a derivation file (cache and LaTeX continuation tests)
+SQUARE_KEY = """\
+proofcheck: 1
+title: square of a sum
+symbols:
+  x, y: real
+claim: (x + y)^2 = x^2 + 2 x y + y^2
+steps: |
+  (x + y)^2
+    = x^2 + 2 x y + y^2
+"""
+
+
 COMMUTATIVE_KEY = """\
     proofcheck: 1
     title: t

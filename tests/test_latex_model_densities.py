@@ -140,3 +140,41 @@ def test_a_set_under_the_integral_sign_is_not_its_variable():
     for latex in (r"\int_\Omega p(x, z)", r"\int_D p(x, z)"):
         with pytest.raises(ProofcheckError, match="no differential"):
             translate(latex, _names())
+
+
+GAUSS = textwrap.dedent("""\
+    proofcheck: 1
+    title: two Gaussian posteriors
+    symbols:
+      mu_Q, mu_theta, z_s, t: real
+      sigma, s: positive
+    define:
+      - sigma_Q := sigma s^2
+      - q_Q := Normal(mu_Q, sigma_Q^2)
+      - p_Q := Normal(mu_theta, sigma_Q^2)
+    densities:
+      q(z_s | z_t, x): q_Q
+      p(z_s | z_t): p_Q
+    claim: KL(q_Q || p_Q) = (mu_Q - mu_theta)^2 / (2 sigma_Q^2)
+    steps: |
+      KL(q_Q || p_Q)
+        = (mu_Q - mu_theta)^2 / (2 sigma_Q^2)
+    """)
+
+
+def test_a_table_entry_may_name_a_distribution():
+    # seed 000 l.165: `D_{KL}(q(z_s|z_t, x) || p(z_s|z_t)) = \frac{1}{2\sigma_Q^2(s,t)} \|\mu_Q - \mu_\theta\|_2^2`
+    names = Names.from_part(parse_derivation_text(GAUSS, "k.yaml").parts[0])
+    assert translate(r"q(z_{s}|z_{t},x)", names) == "pdf(q_Q, z_s)"
+    assert translate(r"D_{KL}(q(z_{s}|z_{t},x)||p(z_{s}|z_{t}))", names) == "KL(q_Q || p_Q)"
+    g = grade_text(GAUSS, r"$$D_{KL}(q(z_{s}|z_{t},x)||p(z_{s}|z_{t})) = \frac{1}{2\sigma_{Q}^{2}(s,t)} "
+                          r"\|\mu_{Q} - \mu_{\theta}\|_{2}^{2}$$" "\n", Options(timeout=10, seed=0), path="s.md")
+    assert [s.result.status.value for p in g.parts for s in p.steps] == ["proved"]
+
+
+def test_a_powered_value_with_its_dependencies_drops_the_list():
+    names = Names.from_part(parse_derivation_text(GAUSS, "k.yaml").parts[0])
+    assert translate(r"\sigma_{Q}^{2}(s,t)", names) == "sigma_Q^2"
+    assert translate(r"\sigma_Q^2(s; t) + 1", names) == "sigma_Q^2 + 1"
+    # one name without a separator may be a product: left to the grammar
+    assert translate(r"\sigma_Q^2(s)", names) == "sigma_Q^2 (s)"

@@ -622,7 +622,7 @@ def _parse(tr: Translator, g: list[GrammarToken], end: int) -> Piece:
 def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end: int) -> Piece:
     """One expression's LaTeX tokens -> ASCII text (a Piece), through the grammar."""
     tr = Translator(names, src, where)
-    g = _model_densities(tr, tr.grammar_tokens(toks))
+    g = _powered_dependencies(tr, _model_densities(tr, tr.grammar_tokens(toks)))
     unrelated = _mark_conditioning(g, names)
     if unrelated is not None:
         dist, var, why = unrelated
@@ -637,10 +637,35 @@ def translate_tokens(toks: list[Tok], names: Names, src: Source, where: str, end
 _KEY_CALL = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)")
 
 
+def _powered_dependencies(tr: Translator, g: list[GrammarToken]) -> list[GrammarToken]:
+    r"""`\sigma_Q^2(s, t)` for the key's value `sigma_Q := ...`: the list after the power names what the value depends
+    on, as `\mu_Q(z_t, x; s, t)` does without a power (`call`); it is dropped. Only a list of names (a `,` or `;`
+    between them), never `\sigma^2(s)`, which may be a product."""
+    out: list[GrammarToken] = []
+    i = 0
+    while i < len(g):
+        out.append(g[i])
+        t = g[i]
+        # the power: `^2` or `^{2}`
+        after = i + 3 if i + 2 < len(g) and g[i + 2].type == "NUMBER" else \
+            i + 5 if i + 4 < len(g) and [u.type for u in g[i + 2:i + 5]] == ["LBRACE", "NUMBER", "RBRACE"] else None
+        if t.type == "NAME" and tr.names.defines.get(str(t.value), 0) is None and after is not None and \
+                g[i + 1].type == "CARET" and after < len(g) and g[after].type == "LPAR":
+            close = tr.group_end(g, after) - 1
+            inner = g[after + 1:close]
+            if len(inner) >= 3 and all(u.type == "NAME" if k % 2 == 0 else u.type == "SEP" and str(u.value) in ",;"
+                                       for k, u in enumerate(inner)) and len(inner) % 2 == 1:
+                out += g[i + 1:after]
+                i = close + 1
+                continue
+        i += 1
+    return out
+
+
 def _model_densities(tr: Translator, g: list[GrammarToken]) -> list[GrammarToken]:
     r"""`p_\theta(z|x)`, `p(x, z)`, `q_\phi(Z|X)` by the key's `densities:` table: the notation of one letter for the
-    model's several densities, matched by what it is a density of and conditioned on. The key's `q(z)` becomes the
-    tokens of `q(z)` (so `\mathbb{E}_{q(z|x)}` and `\sum_z q(z|x)` read as they do for q), any other text one RAW
+    model's several densities, matched by what it is a density of and conditioned on. The key's `q(z)` (or a
+    distribution's name, `q_Q`, applied to the sheet's variable) becomes the tokens of `q(z)` (so `\mathbb{E}_{q(z|x)}` and `\sum_z q(z|x)` read as they do for q), any other text one RAW
     token. A letter of the table applied to anything the table does not list is not read: reading it as another of
     the letter's densities could prove `\log p(x|z) = \log p(z|x)`."""
     table = tr.names.densities
@@ -676,6 +701,9 @@ def _model_densities(tr: Translator, g: list[GrammarToken]) -> list[GrammarToken
                                for a, b, _ in table[letter])
             raise tr.fail(f"`{written}` is none of the densities the key writes with {letter}: {listed}", t)
         m = _KEY_CALL.fullmatch(entry)
+        if m is None and len(of) == 1 and (entry in tr.names.distributions or tr.names.symbols.get(entry) == "density"):
+            # `q(z_s | z_t, x): q_Q` with `q_Q := Normal(...)`: the distribution's density at the sheet's variable
+            m = _KEY_CALL.fullmatch(f"{entry}({inner[0].value})")
         if m is not None:
             out += [GrammarToken("NAME", m.group(1), t.start, t.end, {"latex": t.info.get("latex", str(t.value))}),
                     g[i + 1], GrammarToken("NAME", m.group(2), inner[0].start, inner[-1].end, {"latex": m.group(2)}),

@@ -819,9 +819,9 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             last = builder.lines[-1]
             prev = last.body[-1]
             plus = [(" + ", segs[0].start)]
-            joined, other = (None if p is None else Piece(p.parts + plus + (segs[0].alt or segs[0].piece).parts)
-                             for p in (prev.piece, prev.alt))
             joined = Piece(prev.piece.parts + plus + segs[0].piece.parts)
+            other = None if prev.alt is None and segs[0].alt is None else \
+                Piece((prev.alt or prev.piece).parts + plus + (segs[0].alt or segs[0].piece).parts)
             last.body[-1] = replace(prev, piece=joined, end=segs[0].end, alt=other)
             if notes is not None:
                 notes.append(FormulaNote(line, col, "read", "continues the sum of the line before it", section,
@@ -863,8 +863,10 @@ def _plus_continuation(f: Formula, segs: list[_TSeg], builder: "ChainBuilder", p
     """A display that starts with `+` right after an expression chain's line, nothing but space between them: the
     line's sum written on (a `-` could start an expression of its own, so only `+`)."""
     first = f.segments[0].toks[0] if f.segments[0].toks else None
-    if f.inline or first is None or first.value != "+" or first.kind not in ("char", "op") or segs[0].op is not None or segs[0].error is not None or \
-            segs[0].piece is None or builder.kind != "expr" or builder.part != part or not builder.lines:
+    if f.inline or first is None or first.value != "+" or first.kind not in ("char", "op"):
+        return False
+    if segs[0].op is not None or segs[0].error is not None or segs[0].piece is None or builder.kind != "expr" or \
+            builder.part != part or not builder.lines:
         return False
     last = builder.lines[-1]
     prev = last.body[-1]

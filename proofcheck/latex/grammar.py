@@ -638,26 +638,24 @@ _KEY_CALL = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\
 
 
 def _powered_dependencies(tr: Translator, g: list[GrammarToken]) -> list[GrammarToken]:
-    r"""`\sigma_Q^2(s, t)` for the key's value `sigma_Q := ...`: the list after the power names what the value depends
-    on, as `\mu_Q(z_t, x; s, t)` does without a power (`call`); it is dropped. Only a list of names (a `,` or `;`
-    between them), never `\sigma^2(s)`, which may be a product."""
+    r"""`\sigma_Q^2(s, t)` for the key's value `sigma_Q := ...`: the power moves behind the list, so that `call` reads
+    `\sigma_Q(s, t)^2` by its rule for `\mu_Q(z_t, x; s, t)` (the list names what the value depends on). Only a list
+    with a `,` or `;` in it: `\sigma^2(s)` may be a product."""
     out: list[GrammarToken] = []
     i = 0
     while i < len(g):
-        out.append(g[i])
         t = g[i]
         # the power: `^2` or `^{2}`
         after = i + 3 if i + 2 < len(g) and g[i + 2].type == "NUMBER" else \
             i + 5 if i + 4 < len(g) and [u.type for u in g[i + 2:i + 5]] == ["LBRACE", "NUMBER", "RBRACE"] else None
         if t.type == "NAME" and tr.names.defines.get(str(t.value), 0) is None and after is not None and \
                 g[i + 1].type == "CARET" and after < len(g) and g[after].type == "LPAR":
-            close = tr.group_end(g, after) - 1
-            inner = g[after + 1:close]
-            if len(inner) >= 3 and all(u.type == "NAME" if k % 2 == 0 else u.type == "SEP" and str(u.value) in ",;"
-                                       for k, u in enumerate(inner)) and len(inner) % 2 == 1:
-                out += g[i + 1:after]
-                i = close + 1
+            close = tr.group_end(g, after)
+            if any(u.type == "SEP" and str(u.value) in ",;" for u in tr.top_level(g, after)):
+                out += [t, *g[after:close], *g[i + 1:after]]
+                i = close
                 continue
+        out.append(t)
         i += 1
     return out
 

@@ -506,8 +506,8 @@ class Translator:
             elif k == "cmd":
                 if v == "int" or v == "iint":
                     integrals.append(depth)
-                    named += _named_integral(toks, i) is not None
                 i = self.resolve_cmd(toks, i, out, skip)
+                named += v == "int" and bool(out[-1].info.get("variable"))
                 continue
             elif k == "dots" and len(out) >= 2 and out[-1].type == "SIM" and out[-2].type == "NAME" and \
                     self.names.laws.get(str(out[-2].value)):
@@ -695,7 +695,9 @@ class Translator:
         elif v in ("int", "iint"):
             if v == "iint":
                 raise self.fail("double integrals: write one \\int inside another", t)
-            out.append(GrammarToken("INT", v, t.start, t.end))
+            # `\int_z` (a variable under the sign) may go without a differential: the variable travels with the token
+            var = _named_integral(toks, i)
+            out.append(GrammarToken("INT", v, t.start, t.end, {"variable": var} if var else {}))
         elif v == "lim":
             out.append(GrammarToken("LIM", v, t.start, t.end))
         elif v == "nabla":
@@ -1102,10 +1104,10 @@ class Translator:
                         g[j].info.get("bracket"):
                     i -= 1  # \mathbb{E}_{z \sim q}[...]: the bracket is the body
                     continue
-                if typ == "INT" and not any(u.type == "DIFF" for u in g[j:]) and _named_int(g, i) is not None:
+                if typ == "INT" and not any(u.type == "DIFF" for u in g[j:]) and t.info.get("variable"):
                     # `\int_z p(x, z)`: the variable under the sign, no differential; the body is a product
                     k = self.product_end(g, j)
-                    var, b = _named_int(g, i), g[k - 1].end if k > j else g[j - 1].end
+                    var, b = t.info["variable"], g[k - 1].end if k > j else g[j - 1].end
                     g = g[:k] + [GrammarToken("DIFF", var, b, b, {"synthetic": True})] + g[k:]
                 elif typ == "INT":
                     k = self.integral_end(g, j)
@@ -1148,6 +1150,17 @@ class Translator:
                 if depth == 0:
                     return k + 1
         raise self.fail("this bracket is never closed", g[j])
+
+    def top_level(self, g: list[GrammarToken], j: int) -> list[GrammarToken]:
+        """The tokens directly inside the bracket group opening at g[j] (nested groups left out)."""
+        out, k, end = [], j + 1, self.group_end(g, j) - 1
+        while k < end:
+            if g[k].type in _OPEN_G:
+                k = self.group_end(g, k)
+                continue
+            out.append(g[k])
+            k += 1
+        return out
 
     def skip_script(self, g: list[GrammarToken], j: int) -> int:
         if j >= len(g):
@@ -1308,17 +1321,6 @@ def _variable_letter(t: Tok) -> bool:
     """A lower-case letter, Latin or Greek (`z`, `\\theta`): a variable, where `\\Omega` or `D` under \\int is a set."""
     v = str(t.value)
     return t.kind == "word" and len(v) == 1 and v.islower() or t.kind == "greek" and v[:1].islower()
-
-
-def _named_int(g: list[GrammarToken], i: int) -> str | None:
-    """The variable of an INT grammar token at g[i] written `\\int_z` or `\\int_{z}`, else None."""
-    if i + 2 < len(g) and g[i + 1].type == "UNDERSCORE":
-        if g[i + 2].type == "NAME" and not (i + 3 < len(g) and g[i + 3].type == "CARET"):
-            return str(g[i + 2].value)
-        if g[i + 2].type == "LBRACE" and i + 4 < len(g) and g[i + 3].type == "NAME" and g[i + 4].type == "RBRACE" and \
-                not (i + 5 < len(g) and g[i + 5].type == "CARET"):
-            return str(g[i + 3].value)
-    return None
 
 
 def _subscripted_label(inner: list[Tok]) -> str | None:

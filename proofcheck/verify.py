@@ -283,6 +283,8 @@ class Planner:
             elif rule_name == "limit" and step.rule.arrows:
                 name, to, side = step.rule.arrows[0]
                 left = sp.Limit(left, scope.symbols[name].obj, to, side)
+                # a strict inequality does not survive a limit (t < 2 t for t > 0, both tend to 0)
+                ops = [{"<": "<=", ">": ">="}.get(o, o) for o in ops]
             prev, prev_ok = step.body, True
         pp.chain.left = left
 

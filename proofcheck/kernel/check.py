@@ -52,12 +52,17 @@ def check_step(task: StepTask) -> StepResult:
                     context = replace(context, symbols=context.symbols + tuple(outcome.extra))
                 results = [discharge(ob, context, clock, rng) for ob in outcome.obligations]
                 result = weakest(results)
+                ruled = task.rule is not None and task.rule.name not in ("definition", "algebra", "given")
+                if ruled and result.status == Status.REFUTED and len(outcome.obligations) > 1:
+                    # say which of the rule's conditions fails: `-1 > 0` reads better than its two sides
+                    failed = outcome.obligations[results.index(result)]
+                    result.message = f"the rule's condition `{_shown(failed)}` fails: {result.message}"
                 if outcome.unknown and result.status != Status.REFUTED:
                     # The obligations were necessary conditions only: they can refute, not prove.
                     result = StepResult(Status.UNKNOWN, "rule", outcome.unknown)
                 if outcome.note and result.status in (Status.PROVED, Status.NUMERIC):
                     result.message = "; ".join(m for m in (outcome.note, result.message) if m)
-                if task.rule is not None and task.rule.name not in ("definition", "algebra", "given"):
+                if ruled:
                     result.method = f"{result.method} ({task.rule.name})"
         except RecursionError:
             result = StepResult(Status.UNKNOWN, "error", "the expression is nested too deeply to check")
@@ -67,6 +72,12 @@ def check_step(task: StepTask) -> StepResult:
             result = StepResult(Status.UNKNOWN, "error", f"internal error while checking: {type(exc).__name__}: {exc}")
     result.seconds = round(time.monotonic() - start, 4)
     return result
+
+
+def _shown(ob) -> str:
+    if isinstance(ob, Implication):
+        return f"{ob.premise} {'<==>' if ob.both else '==>'} {ob.conclusion}"
+    return str(ob)
 
 
 def _reprable(task: StepTask) -> bool:

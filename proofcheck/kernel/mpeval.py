@@ -45,15 +45,20 @@ def compile_expr(e, errors: Errors):
     if not e.free_symbols and not e.is_Number and not e.has(sp.Integral, sp.Sum):
         # A constant subtree (sqrt(2*pi), ...) is computed once per precision, not at every point.
         inner = _compile(e, errors)
-        cache: dict = {}
-
-        def constant(env):
-            key = mpmath.mp.prec
-            if key not in cache:
-                cache[key] = inner(env)
-            return cache[key]
-        return constant
+        return _per_precision(lambda: inner({}))
     return _compile(e, errors)
+
+
+def _per_precision(make):
+    """A number made once per working precision (a quadrature evaluates its integrand at thousands of nodes)."""
+    cache: dict = {}
+
+    def number(env):
+        key = mpmath.mp.prec
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+    return number
 
 
 def _compile(e, errors: Errors):
@@ -62,12 +67,12 @@ def _compile(e, errors: Errors):
             raise NotSupported("infinite constant")
         if e.is_Integer:
             n = int(e)
-            return lambda env: mpmath.mpf(n)
+            return _per_precision(lambda: mpmath.mpf(n))
         if e.is_Rational:
             p, q = int(e.p), int(e.q)
-            return lambda env: mpmath.mpf(p) / q
+            return _per_precision(lambda: mpmath.mpf(p) / q)
         s = str(e)
-        return lambda env: mpmath.mpf(s)
+        return _per_precision(lambda: mpmath.mpf(s))
     if e.is_Symbol:
         def sym(env, e=e):
             try:

@@ -118,7 +118,9 @@ def _magnitude(rng: random.Random, reach: str = WIDE) -> sp.Rational:
         return _sig(rng, rng.uniform(-1, 1))
     if r < 0.7 or reach != WIDE:
         return _sig(rng, rng.uniform(-6, 2) if reach != WIDE else rng.uniform(-3, 3))
-    return _sig(rng, rng.uniform(-12, 12))
+    if r < 0.9:
+        return _sig(rng, rng.uniform(-12, 12))
+    return _sig(rng, rng.choice((-1, 1)) * rng.uniform(12, 30))  # log(t) < 40 + sin(t) holds up to t = 10^17
 
 
 def _signed(rng: random.Random, reach: str = WIDE) -> sp.Rational:
@@ -132,8 +134,10 @@ def _whole(rng: random.Random, lo: int, reach: str) -> sp.Integer:
         return sp.Integer(rng.randint(lo, 8))
     if r < 0.88:
         return sp.Integer(rng.randint(lo if lo > 0 else -60, 60))
-    # Past 60 too, even in sums (sum(1/j, j, 1, n) < 5 fails from n = 83 on); 1000 when wide.
-    v = rng.randint(61, 1000 if reach == WIDE else 300)
+    # Past 60 too, even in sums (sum(1/j, j, 1, n) < 5 fails from n = 83 on); 20000 when wide (log(n) < 7 holds
+    # up to n = 1096)
+    v = rng.randint(61, 300) if reach != WIDE else rng.randint(61, 1000) if rng.random() < 0.5 else \
+        int(10 ** rng.uniform(3, 4.3))
     return sp.Integer(v if lo > 0 or rng.random() < 0.5 else -v)
 
 
@@ -171,7 +175,8 @@ def draw_scalar(info: SymbolInfo, rng: random.Random, known: dict, reach: str = 
         if r < 0.5:
             u = sp.Rational(rng.randint(1, 10 ** 6 - 1), 10 ** 6)
         else:  # at a distance 10^-k (relative to the width) from one end
-            u = _sig(rng, -rng.uniform(1, {WIDE: 12, MODERATE: 6}.get(reach, 2)))
+            far = reach == WIDE and rng.random() < 0.3  # log(u) + u > -40 holds down to u = 4e-18
+            u = _sig(rng, -rng.uniform(1, 30 if far else {WIDE: 12, MODERATE: 6}.get(reach, 2)))
             u = u if r < 0.75 else 1 - u
         return lo + (hi - lo) * u
     return _signed(rng, reach)
@@ -1588,7 +1593,7 @@ class _Problem:
                 return None
             names = sorted({s for x in exprs for s in x.free_symbols if s in infos and s in base.values
                             and infos[s].domain not in ("integer", "posint", "complex")}, key=lambda s: s.name)
-            maps = [_VariableMap.of(infos[s], base.values[s]) for s in names]
+            maps = [_VariableMap.of(infos[s], base.values[s], sampler.reach == WIDE) for s in names]
             keep = [k for k, m in enumerate(maps) if m is not None]
             fixed = {s: base.values[s] for k, s in enumerate(names) if maps[k] is None}
             names, maps = [names[k] for k in keep], [maps[k] for k in keep]
@@ -1715,12 +1720,14 @@ class _VariableMap:
         self.forward, self.start, self.info = forward, start, info
 
     @classmethod
-    def of(cls, info: SymbolInfo, v0):
+    def of(cls, info: SymbolInfo, v0, wide: bool = False):
         if not isinstance(v0, sp.Rational):
             return None
         x0 = mpmath.mpf(int(v0.p)) / int(v0.q)
         d = info.domain
-        clamp = lambda u: max(-30.0, min(30.0, u))  # noqa: E731
+        # e^69 = 10^30 when the sides stand it (log(t) < 40 fails from t = 10^17 on), else 10^13
+        edge = 69.0 if wide else 30.0
+        clamp = lambda u: max(-edge, min(edge, u))  # noqa: E731
         if d in ("positive", "nonnegative") or (d == "nonzero" and x0 > 0):
             return cls(lambda u: mpmath.exp(clamp(u)), float(mpmath.log(x0)) if x0 > 0 else -20.0, info)
         if d == "negative" or (d == "nonzero" and x0 < 0):
@@ -1736,15 +1743,16 @@ class _VariableMap:
                 return None
             if lo.is_infinite and hi.is_infinite:
                 return cls(lambda u: mpmath.sinh(clamp(u)), float(mpmath.asinh(x0)), info)
+            # the start in exact arithmetic: a draw 10^-30 from an end is that end in floating point
+            rlog = lambda r: float(mpmath.log(mpmath.mpf(int(r.p)) / int(r.q)))  # noqa: E731
             if hi.is_infinite:
                 a = mpmath.mpf(int(lo.p)) / int(lo.q)
-                return cls(lambda u: a + mpmath.exp(clamp(u)), float(mpmath.log(x0 - a)), info)
+                return cls(lambda u: a + mpmath.exp(clamp(u)), rlog(v0 - lo), info)
             b = mpmath.mpf(int(hi.p)) / int(hi.q)
             if lo.is_infinite:
-                return cls(lambda u: b - mpmath.exp(clamp(u)), float(mpmath.log(b - x0)), info)
+                return cls(lambda u: b - mpmath.exp(clamp(u)), rlog(hi - v0), info)
             a = mpmath.mpf(int(lo.p)) / int(lo.q)
-            return cls(lambda u: a + (b - a) / (1 + mpmath.exp(-clamp(u))),
-                       float(mpmath.log((x0 - a) / (b - x0))), info)
+            return cls(lambda u: a + (b - a) / (1 + mpmath.exp(-clamp(u))), rlog((v0 - lo) / (hi - v0)), info)
         return None
 
     def exact(self, u) -> sp.Rational:

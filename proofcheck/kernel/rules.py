@@ -257,6 +257,11 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
             return Outcome(unknown=f"stationary points of f in {x}: {n}; cannot tell where the optimum is")
         point = sols[0]
         obligations = [Relation(_subs(f, [x], [point]), task.op, task.cur)]
+    inside = _declared_range(x, point, task.context)
+    if inside is None:
+        return Outcome(unknown=f"{x} is declared as integers: stationary points are for a real variable")
+    # the optimum must be attained inside the declared domain: argmax(-(x + 1)^2, x) = -1 for positive x is false
+    obligations.extend(inside)
     obligations.append(Relation(_subs(d1, [x], [point]), "=", sp.Integer(0)))
     second_order = Relation(_subs(d2, [x], [point]), "<" if want_max else ">", sp.Integer(0))
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)
@@ -282,6 +287,22 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
         obligations.append(Implication(Relation(f, "=", best), Relation(x, "=", point)))
         note += f", and that no other {x} attains it"
     return Outcome(obligations, note=note)
+
+
+def _declared_range(x, point, context) -> list | None:
+    """The relations saying that point lies in x's declared type, or None for an integer type."""
+    info = next((i for i in context.symbols if i.obj == x), None)
+    if info is None:
+        return []
+    d = info.domain
+    if d in ("integer", "posint"):
+        return None
+    out = {"positive": [Relation(point, ">", sp.Integer(0))], "nonnegative": [Relation(point, ">=", sp.Integer(0))],
+           "negative": [Relation(point, "<", sp.Integer(0))], "nonzero": [Relation(point, "!=", sp.Integer(0))]}.get(d, [])
+    if d == "interval":
+        out = ([Relation(point, ">", as_basic(info.low))] if info.low is not None else []) + \
+              ([Relation(point, "<", as_basic(info.high))] if info.high is not None else [])
+    return out
 
 
 _CONCAVE = {sp.log: "log", sp.sqrt: "sqrt"}
@@ -324,9 +345,7 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
             # E[z1 ~ D1, z2 ~ D2](X) is nested: g goes on the innermost body, under every binding.
             binders, body = _expectation_nest(expect)
             counterpart = _wrap_expectations(binders, g(body))
-            kind = "concave" if concave else "convex"
-            return Outcome([Relation(counterpart, "=", other)],
-                           note=f"Jensen's inequality for the {kind} function {name}")
+            return _jensen_outcome(Relation(counterpart, "=", other), concave, name, binders, body)
         if isinstance(side, Expectation):
             binders, body = _expectation_nest(side)
             outer = _outer(body)
@@ -337,9 +356,7 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
                 backwards = ("concave" if concave else "convex", name)
                 continue
             counterpart = g(_wrap_expectations(binders, inner))
-            kind = "concave" if concave else "convex"
-            return Outcome([Relation(counterpart, "=", other)],
-                           note=f"Jensen's inequality for the {kind} function {name}")
+            return _jensen_outcome(Relation(counterpart, "=", other), concave, name, binders, inner)
     if backwards:
         # Jensen says the opposite; the step is checked as written, which refutes it unless X is constant.
         kind, name = backwards
@@ -347,6 +364,43 @@ def jensen(task: StepTask, clock: Clock) -> Outcome:
                        note=f"not Jensen's inequality: for the {kind} function {name} it goes the other way")
     return Outcome(unknown="the step does not have the shape g(E[X]) vs E[g(X)] for a log, sqrt, exp, "
                            "square or abs with the inequality in Jensen's direction")
+
+
+def _jensen_outcome(same: Relation, concave: bool, name: str, binders, inner) -> Outcome:
+    """The obligations of a Jensen step: the other side is the counterpart, and for log and sqrt the variable is
+    nonnegative on the support (where it is negative with positive probability, E[log X] is not real; a zero on
+    a null set, log(z^2) at z = 0, does not matter)."""
+    kind = "concave" if concave else "convex"
+    note = f"Jensen's inequality for the {kind} function {name}"
+    if not concave:
+        return Outcome([same], note=note)
+    support = _support(binders)
+    if support is None:
+        return Outcome([same], unknown=f"Jensen for {name} needs the variable to be nonnegative on the support "
+                                       "of its distribution, which is not known here")
+    cases, extra = support
+    domain = [Relation(as_basic(inner).xreplace(c), ">=", sp.Integer(0)) for c in cases]
+    return Outcome([same] + domain, note=note, extra=extra)
+
+
+def _support(binders) -> tuple[list[dict], tuple] | None:
+    """Where the bound variables of an expectation live: (the values of the discrete ones, one dict per
+    combination; SymbolInfo of the continuous ones over their support), or None for a distribution whose
+    support is not known here."""
+    from proofcheck.kernel.terms import SymbolInfo
+    from proofcheck.probability.heads import Bernoulli, Dirac, Normal, Uniform
+    cases, extra = [{}], []
+    for z, dist in binders:
+        if isinstance(dist, (Normal, sp.Lambda)):
+            extra.append(SymbolInfo(z.name, "scalar", z, "real"))
+        elif isinstance(dist, Uniform):
+            extra.append(SymbolInfo(z.name, "scalar", z, "interval", low=dist.args[0], high=dist.args[1]))
+        elif isinstance(dist, (Bernoulli, Dirac)):
+            values = (sp.Integer(0), sp.Integer(1)) if isinstance(dist, Bernoulli) else (dist.args[0],)
+            cases = [{**c, z: v} for c in cases for v in values]
+        else:
+            return None
+    return cases, tuple(extra)
 
 
 def _expectation_nest(e):
@@ -380,8 +434,13 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
             return Outcome(unknown="the two expectations are over different distributions")
         x = a.args[0].variables[0]
         fa, fb = a.args[0].expr, b.args[0](x)
-        info = SymbolInfo(x.name, "scalar", x, "real")
-        return Outcome([Relation(fa, task.op, fb)], note="compared the integrands pointwise", extra=(info,))
+        support = _support([(x, a.args[1])])
+        if support is None:
+            return Outcome(unknown="the support of the distribution is not known here: the integrands cannot be "
+                                   "compared on it")
+        cases, extra = support  # on the support only: r^2 = r where r ~ Bernoulli(p) takes the values 0 and 1
+        return Outcome([Relation(fa.xreplace(c), task.op, fb.xreplace(c)) for c in cases],
+                       note="compared the integrands pointwise on the support", extra=extra)
     if isinstance(a, sp.Integral) and isinstance(b, sp.Integral):
         if len(a.limits) != 1 or len(b.limits) != 1 or len(a.limits[0]) != 3 or len(b.limits[0]) != 3:
             return Outcome(unknown="integrand compares two one-variable definite integrals")

@@ -10,10 +10,12 @@ What a side means (SymPy's principal values, the same as the numeric kernel's):
     t^q = b. SymPy's root of a negative number is complex, so it is undefined here too;
   * abs, max, min, sign, floor, ceiling and polynomials are defined wherever their arguments are;
   * Piecewise is defined where the first true condition's branch is (conditions must be total).
-A relation holds at a point when both sides are defined and the comparison holds; a point where
-neither side is defined is not considered; one side defined and the other not makes it false.
-A statement of an implication (premise or conclusion) holds only where both of its sides are
-defined. Every auxiliary variable has a defining axiom `guard ⇒ (value)`, and each such axiom can
+A relation holds at a point when both sides are defined and the comparison holds; a point where both
+sides divide by zero is not considered; anywhere else it is not shown to hold (two non-real sides may
+be equal or not as complex numbers: the solver cannot tell, so such a point is a candidate
+counterexample for the kernel to confirm or not). A conclusion holds only where both of its sides are
+defined; a premise with a division by zero is false, and one with a non-real side may hold, so the
+conclusion must hold there too. Every auxiliary variable has a defining axiom `guard ⇒ (value)`, and each such axiom can
 be met at every point, so unsatisfiability is a proof about the original symbols. A model is a
 candidate counterexample only; the kernel confirms it before reporting it.
 """
@@ -126,7 +128,11 @@ class _Encoder:
         if isinstance(goal, Implication):
             p, dp, vp = self.statement(goal.premise)
             q, dq, vq = self.statement(goal.conclusion)
-            holds = p == q if goal.both else z3.Implies(p, q)
+            # Where a side is not real the solver cannot compare (two non-real sides may be equal as complex
+            # numbers): such a premise may hold there, so the conclusion must; an equivalence must be real.
+            # A premise with a division by zero is false (1/x = 1/y says x and y are nonzero).
+            real_p, real_q = self.real(goal.premise), self.real(goal.conclusion)
+            holds = z3.And(real_p, real_q, p == q) if goal.both else z3.Implies(z3.Or(p, z3.Not(real_p)), q)
             clear = [z3.And(p, vq)] if vq is not None else []
             if goal.both and vp is not None:
                 clear.append(z3.And(q, vp))
@@ -139,9 +145,25 @@ class _Encoder:
             if dl is None and dr is None:
                 return z3.Not(cmp), clear
             dl, dr = _true(dl, self.ctx), _true(dr, self.ctx)
-            holds = z3.Or(z3.And(dl, dr, cmp), z3.And(z3.Not(dl), z3.Not(dr)))
+            # a point where both sides divide by zero says nothing; two non-real sides may differ (i and -i)
+            holds = z3.Or(z3.And(dl, dr, cmp), z3.And(z3.Not(dl), z3.Not(dr), self.real(goal)))
             return z3.Not(holds), clear + [z3.And(dl, dr, z3.Not(cmp))]
         raise Outside("not a relation or a statement")
+
+    def real(self, rel: Relation):
+        """Where both sides of rel are real or undefined by a division by zero: every root's base is nonnegative
+        (positive under a negative power) and every logarithm's argument positive."""
+        conds = []
+        for side in (_basic(rel.lhs), _basic(rel.rhs)):
+            for node in sp.preorder_traversal(side):
+                if isinstance(node, sp.Piecewise) and node.has(sp.log, sp.Pow):
+                    return z3.BoolVal(False, self.ctx)  # not worked out under branches: possibly non-real
+                if isinstance(node, sp.Pow) and isinstance(node.exp, sp.Rational) and node.exp.q > 1:
+                    b = self.term(node.base)[0]
+                    conds.append(b > 0 if node.exp.p < 0 else b >= 0)
+                elif isinstance(node, sp.log) and len(node.args) == 1:
+                    conds.append(self.term(node.args[0])[0] > 0)
+        return z3.And(*conds) if conds else z3.BoolVal(True, self.ctx)
 
     def statement(self, rel: Relation):
         """(holds: both sides defined and comparing as stated, [definedness], fails strictly or None)."""

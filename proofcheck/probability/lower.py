@@ -148,12 +148,21 @@ def kl(p, q):
     if isinstance(p, Bernoulli) and isinstance(q, Bernoulli):
         a, b = p.args[0], q.args[0]
         return a * sp.log(a / b) + (1 - a) * sp.log((1 - a) / (1 - b))
+    if _discrete(p) != _discrete(q):
+        # a mass function against a density is no likelihood ratio (the KL is infinite): left as it is, unknown
+        return KL(p, q)
     x = sp.Symbol("x_kl", real=True)
     return expectation(sp.Lambda(x, sp.log(pdf(p, x)) - sp.log(pdf(q, x))), p)
 
 
+def _discrete(d) -> bool:
+    return isinstance(d, (Bernoulli, Dirac))
+
+
 def jsd(p, q):
     """JSD(p || q) by its definition through the mixture M = (p + q)/2."""
+    if _discrete(p) != _discrete(q):
+        return JSD(p, q)  # mutually singular: the mixture has no density to divide by
     x = sp.Symbol("x_js", real=True)
     m = (pdf(p, x) + pdf(q, x)) / 2
     return (expectation(sp.Lambda(x, sp.log(pdf(p, x) / m)), p)

@@ -87,3 +87,14 @@ def test_a_name_set_to_an_argmin_is_a_definition():
     assert [kinds[k] for k in sorted(kinds)] == ["definition", "definition", "read"]
     kinds = _kinds(COMMUTATIVE, "Question 1\n\n$$y = \\arg\\min_x (x - 1)^2 = 1$$\n\n$$x + y = y + x$$\n")
     assert [kinds[k] for k in sorted(kinds)] == ["read", "read"]
+
+
+def test_a_name_of_the_students_own_defined_and_used_later_is_a_definition():
+    # seed 000 l.213: `C_{2} = E_{q(x)}[...]` names a quantity in notation the key does not model (q, s_theta), and
+    # J_2 = J_1 - C_1 + C_2 uses it later: a definition, nothing to check. The same shape never used again is the
+    # student's result under a new name (seed 000's L_inf), and a second `C_2 = ...` a claim about it: neither is a
+    # definition (here, off the path to the answer, they are remarks)
+    text = ("Question 1\n\n$$C_{2} = \\int g(u) du$$\n\n$$C_2 = \\int h(u) du$$\n\n$$K = C_2 + u$$\n\n"
+            "$$L_{\\infty} = \\int g(u) du$$\n\n$$x + y = y + x$$\n")
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["definition", "remark", "remark", "remark", "read"]

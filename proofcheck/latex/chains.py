@@ -774,6 +774,10 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         if f.inline and _tuple_values(latex):
             skipped += classified("condition", "the values of the variables (a solution or a case), not a step")
             continue
+        if f.notation:
+            skipped += classified("definition", f"the student's notation `{f.notation}`, defined in names the key "
+                                                "does not model: nothing to check")
+            continue
         if _defined_as_optimum(f):
             skipped += classified("definition", "names the optimum of an objective (argmin or argmax): what the "
                                                 "method looks for or an update of its algorithm, not a step")

@@ -31,6 +31,7 @@ class Formula:
     inline: bool = False  # from inline math ($...$ in a sentence)
     case: "Formula | None" = None  # `if $0 < x < 1$, then $...$`: the case this formula is stated under
     defines: str | None = None  # `L(w) = ...`: the student's definition of L (its head is dropped from the chain)
+    notation: str | None = None  # `C_2 = ...` in names the key does not model: a definition, nothing to check
 
 
 OPENERS = {("char", "("), ("char", "["), ("char", "{"), ("setopen", None), ("langle", None), ("matbegin", None)}

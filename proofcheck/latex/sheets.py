@@ -284,6 +284,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     default = part if part in key_parts else (next(iter(key_parts)) if len(key_parts) == 1 else None)
     names_cache: dict[str | None, Names] = {}
     local: dict[str, dict[str, tuple]] = {}  # section -> the student's own definitions made there (name -> ...)
+    notations: dict[str, set[str]] = {}  # section -> the names the student defined in notation the key lacks
     laws: dict[str, dict[str, str]] = {}  # section -> the laws the student states there (`S \sim N(0, I_k)`)
     prose_case, prev_end = False, 0  # the `= ...` blocks after a hypothesis in prose; where the last block ended
 
@@ -323,6 +324,9 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
 
     def flush() -> None:
         nonlocal formulas, builder
+        for k, (f, _, _) in enumerate(formulas):
+            if f.notation and not _used_later(f, [g for g, _, _ in formulas[k + 1:]], src):
+                f.notation = None  # named and never used: the student's result under a new name, not notation
         chains, orphans, skipped = build_chains(formulas, src, " in the key", builder, sheet.formulas, section)
         for c in chains:  # the student's definitions the chain's lines may use, for checking them
             c.define = [d[2] for d in local.get(section, {}).values()]
@@ -426,6 +430,11 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
                 here[d[0]] = d
                 f.defines = d[0]
                 names = _with_local(base, here, laws.get(section, {}))
+            elif sections and key is not None:
+                seen = notations.setdefault(section, set())
+                f.notation = _notation(f, names, src, seen)
+                if f.notation:
+                    seen.add(f.notation)
             formulas.append((f, current or section_part, names))
     flush()
     return sheet
@@ -528,12 +537,9 @@ def _sheet_laws(f: Formula, text: str, names: Names) -> list[tuple[str, str]]:
     return out
 
 
-def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int | None, Text] | None:
-    r"""`L(\boldsymbol{w}) = \|y - Xw\|^2`, `f(a) := ...`, `J = ...` whose head is a name the key does not declare:
-    the student's definition of their own notation, (name, parameters, `L(w) := ...` as ASCII), used for the rest
-    of the section so that `\frac{\partial L(w)}{\partial w}` reads. The parameters must be names and everything
-    on the right must read with the key's names; a matrix written out (`J = \begin{pmatrix}...`) is a result the
-    student computed, not notation, and is left to be read (or not) as a step."""
+def _new_head(f: Formula, names: Names, src: Source) -> tuple[str, int | None] | None:
+    """(name, number of parameters or None) of `NAME = ...` or `NAME(a, b) = ...` whose head is a name the key does
+    not declare (the student's own notation), else None."""
     if f.error is not None or f.dead or len(f.segments) < 2 or not f.segments[0].toks or \
             f.segments[0].rel is not None:
         return None  # `\Rightarrow H = ...` states a result
@@ -551,14 +557,70 @@ def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int |
         name = m.group(2) or m.group(1)
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or names.known(name):
         return None
-    opens = [t for t in head if t.at("char", "(")]
     params = None
-    if opens:
+    if any(t.at("char", "(") for t in head):
         depth, commas = 0, 0
         for t in head:
             depth += t.at("char", "(") - t.at("char", ")")
             commas += depth == 1 and t.at("char", ",")
         params = commas + 1
+    return name, params
+
+
+def _notation(f: Formula, names: Names, src: Source, seen: set[str]) -> str | None:
+    r"""`C_2 = E_{q(x)}[...]`, `\hat{x}^{(i)} = f_	heta(z^{(i)})`, `\mathcal{R}_1(\psi) = \mathbb{E}_{p_D} ...`: the
+    student names a quantity of their own in notation the key does not model (the right side does not read with
+    the key's names either), so there is nothing to check: a definition, not a step. Only a single `=` (a chain
+    after it states results), a name not seen before in the section (written again it is a claim about it), a right
+    side that does not name it, and not a matrix or vector written out or a bare value (results the student
+    computed)."""
+    if len(f.segments) != 2:
+        return None
+    found = _new_head(f, names, src)
+    if found is None or found[0] in seen:
+        return None
+    name, params = found
+    if params is None and f.inline:
+        return None  # `$\lambda = 1 + h$` in a sentence is a value the student found
+    body = f.segments[1].toks
+    trial = replace(names, defines={**names.defines, name: params})
+    try:
+        translate_tokens(body, trial, src, "", body[-1].end)
+        return None  # it reads: _local_definition's business (or a result it declined)
+    except ProofcheckError as exc:
+        if _UNDECLARED.match(exc.message) is None:
+            return None  # a formula that does not parse is not read
+    rhs = src.text[body[0].start:body[-1].end]
+    lhs = src.text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
+    if body[0].at("matbegin", None) or not re.search(r"[A-Za-z]", rhs) or lhs.strip() in rhs:
+        return None
+    return name
+
+
+def _squeezed(latex: str) -> str:
+    return re.sub(r"[\s{}]|\\left|\\right", "", latex)
+
+
+def _used_later(f: Formula, later: list[Formula], src: Source) -> bool:
+    """Whether the name f defines (its head before any `(`) is written in one of the later formulas."""
+    head = f.segments[0].toks
+    stop = next((t.start for t in head if t.at("char", "(")), head[-1].end)
+    name = _squeezed(src.text[head[0].start:stop])
+    return bool(name) and any(name in _squeezed(src.text[g.start:max((t.end for sg in g.segments for t in sg.toks),
+                                                                      default=g.start)]) for g in later)
+
+
+def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int | None, Text] | None:
+    r"""`L(\boldsymbol{w}) = \|y - Xw\|^2`, `f(a) := ...`, `J = ...` whose head is a name the key does not declare:
+    the student's definition of their own notation, (name, parameters, `L(w) := ...` as ASCII), used for the rest
+    of the section so that `\frac{\partial L(w)}{\partial w}` reads. The parameters must be names and everything
+    on the right must read with the key's names; a matrix written out (`J = \begin{pmatrix}...`) is a result the
+    student computed, not notation, and is left to be read (or not) as a step."""
+    found = _new_head(f, names, src)
+    if found is None:
+        return None
+    name, params = found
+    head, rel = f.segments[0].toks, f.segments[1].rel
     trial = replace(names, defines={**names.defines, name: params})
     try:
         lhs = translate_tokens(head, trial, src, "", head[-1].end)

@@ -1218,7 +1218,7 @@ def test_a_product_set_to_zero_is_the_equation_to_solve():
     assert [c.steps[-1].text for c in sheet.chains] == ["= 0", "= 0"]
 
 
-def test_an_if_then_case_is_the_premise_of_what_follows_in_its_sentence():
+def test_an_if_then_case_is_the_premise_of_what_follows_in_its_paragraph():
     # seed 004, line 516: results stated under a prose case are checked under it (a statement step), `i\sqrt{...}`
     # with nothing named i is the imaginary unit, and `Re(\lambda) = \{...\}` lists values (a condition)
     sheet = _sheet("We know $\\gamma > 0$, if $0 < \\gamma < 1$, then $\\sqrt{\\gamma^2 - 1} = i\\sqrt{1 - \\gamma^2}$ "
@@ -1228,10 +1228,14 @@ def test_an_if_then_case_is_the_premise_of_what_follows_in_its_sentence():
         (False, ["gamma", "> 0"]),
         (True, ["(gamma - (0)) ((1) - gamma) > 0", "==> sqrt(gamma^2 - 1) = I sqrt(1 - gamma^2)"]),
         (True, ["gamma >= 1", "==> sqrt(gamma^2 - 1) >= 0"]),
-        (False, ["gamma", "> sqrt(gamma^2 - 1)"])]  # a new sentence: the case is over
+        (True, ["gamma >= 1", "==> gamma > sqrt(gamma^2 - 1)"])]  # the argument for the case goes on
     assert [f.kind for f in sheet.formulas] == ["read", "condition", "read", "condition", "condition", "read",
                                                 "read"]
     assert sheet.formulas[3].reason == "the set of values a quantity takes, not a step"
+    # a new paragraph ends the case
+    sheet = _sheet("If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$.\n\nThen $\\gamma > \\sqrt{\\gamma^2 - 1}$.\n")
+    assert [(c.statement, [t.text for t in c.steps]) for c in sheet.chains] == [
+        (True, ["gamma >= 1", "==> sqrt(gamma^2 - 1) >= 0"]), (False, ["gamma", "> sqrt(gamma^2 - 1)"])]
     # a range between numbers that is empty, or mixes < and <=, is not made a premise
     sheet = _sheet("If $1 < \\gamma < 0$, then $\\gamma^2 = \\gamma \\gamma$. If $0 < \\gamma \\leq 1$, then "
                    "$\\gamma^2 = \\gamma \\gamma$.\n")

@@ -807,7 +807,7 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             builder.flush()
             if notes is not None:
                 notes.append(FormulaNote(line, col, "read", "checked under the case written before it in the "
-                                         "sentence", section, f.inline, relation, latex))
+                                         "paragraph", section, f.inline, relation, latex))
             continue
         solved = _equation_to_solve(segs)
         if solved:

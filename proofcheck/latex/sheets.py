@@ -655,14 +655,15 @@ def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int |
 
 
 _CASE_WORDS = {"if", "when", "whenever"}
-_SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 
 
 def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula | None,
              case_end: int) -> tuple[Formula | None, int]:
-    """`If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$, and thus $... < 0$.`: a case opened by `if`/`when`
-    holds for the formulas after it up to the end of its sentence (seed 004, line 516); they are checked under
-    it (chains.build_chains). Returns the case and where its sentence ends, for the next inline formula."""
+    """`If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$, and thus $... < 0$. For the second eigenvalue, ...
+    $\\gamma > \\sqrt{\\gamma^2 - 1}$`: a case opened by `if`/`when` holds for the formulas after it up to the end of its
+    paragraph, or until another case opens (seed 004, line 516: the argument for the case goes on over several
+    sentences); they are checked under it (chains.build_chains), and such a step never earns the credit of an
+    unconditional claim. Returns the case and where its paragraph ends, for the next inline formula."""
     if case is not None and start < case_end:
         for f in kept:
             if not f.dead:
@@ -670,8 +671,8 @@ def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula
     line_start = text.rfind("\n", 0, start - 1) + 1
     m = _LAST_WORD.search(text, line_start, start - 1)
     if m and m.group(1).lower() in _CASE_WORDS and len(kept) == 1 and kept[0].error is None:
-        stop = _SENTENCE_END.search(text, end)
-        return kept[0], (stop.start() if stop else len(text))
+        stop = text.find("\n", end)
+        return kept[0], (stop if stop >= 0 else len(text))
     if case is not None and start >= case_end:
         return None, -1
     return case, case_end

@@ -988,8 +988,10 @@ def test_sheet_chains_for_grading():
     from proofcheck.latex import sheet_chains
     key = read_derivation(DATA / "seed003_q1.key.yaml")
     chains, errors = sheet_chains((DATA / "seed003_q1.md").read_text(encoding="utf-8"), "s.md", key, "main")
-    # the ≈ is reported on its step, not dropped (the expectation's bracket left open closes at its row's end)
-    assert not errors and "≈ is not a relation" in chains[0].steps[1].error.message
+    # the ≈ is reported on its step, not dropped (the expectation's bracket left open closes at its row's end); the
+    # chains that could not be read at all (their names are not the key's) are reported, not dropped in silence
+    assert "≈ is not a relation" in chains[0].steps[1].error.message
+    assert errors and all("is not declared in the key" in e.message for e in errors)
     steps = next(c.steps for c in chains if len(c.steps) == 5)
     assert [t.text for t in steps] == [  # the bracket of the expectation (mapped to nothing) stays as (...)
         "diff(L_G, theta)", "= (diff(log(1 - sigmoid(h(theta, z))), theta))",

@@ -459,6 +459,10 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     question, result = (claim.premise, claim.conclusion) if isinstance(claim, Implication) else \
         (claim.lhs, claim.rhs) if isinstance(claim, Relation) and not statement else (None, None)
     ap.from_result = result is not None and _same(first, result) and not _same(question, result)
+    if result is not None and not statement and last is not None and _same(last, question) and \
+            not _same(question, result) and not ap.relation_problem:
+        # `(x+y)^2 - 2xy = (x+y)^2 - 2xy + 0`: equal to the result, but it is the question written again
+        ap.relation_problem = "the last line is the question's own expression, not the key's result"
     unfinished = _unevaluated(last) - _unevaluated(result) if result is not None and not statement else set()
     if unfinished and not ap.relation_problem:
         # Equal to the result is not enough for the final points: `E[...]` left standing is not the answer.
@@ -510,6 +514,15 @@ def _restates(part: Part) -> list[bool]:
     sides = {_shape(r) for r in relations}
     for r in relations:
         sides.update({_shape(r.children[0]), _shape(r.children[2])})
+    names: dict = {}  # the sheet's own definitions of a value (`J := x^2 + y^2`), as what they stand for
+    for d in part.define:
+        m = re.fullmatch(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*:=\s*(.+)", d.text, re.S)
+        if m is not None and m.group(1) not in {n for x in part.symbols for n in x.names}:
+            try:
+                names[m.group(1)] = _shape(grammar().parse(mark_inner_products(m.group(2)), start="start_line")
+                                           .children[0], names)
+            except Exception:  # noqa: BLE001 - a definition that does not parse stands for itself
+                continue
     out = []
     for i, t in enumerate(part.steps):
         try:
@@ -518,17 +531,22 @@ def _restates(part: Part) -> list[bool]:
             out.append(False)
             continue
         body = tree.children[0] if i == 0 else tree.children[1]
-        out.append(_shape(body) in sides)
+        out.append(_shape(body, names) in sides)
     return out
 
 
-def _shape(tree) -> object:
-    """A parse tree as a comparable value: sums as multisets of signed terms, brackets dropped."""
+def _shape(tree, names: dict | None = None) -> object:
+    """A parse tree as a comparable value: sums as multisets of signed terms and products as multisets of factors
+    (`-2xy + (x+y)^2` is `(y + x)^2 - 2 * y x`), brackets dropped, and a name the student defined (`J := ...`) as
+    its value (`= J` after `J = x^2 + y^2` restates the result)."""
+    names = names or {}
     if not isinstance(tree, LarkTree):
         return str(tree)
     if tree.data == "group":
-        return _shape(tree.children[0])
-    if tree.data in ("add", "sub", "neg"):
+        return _shape(tree.children[0], names)
+    if tree.data == "name" and str(tree.children[0]) in names:
+        return names[str(tree.children[0])]
+    if tree.data in ("add", "sub", "neg", "mul", "jux"):
         terms: list[tuple[bool, object]] = []
 
         def walk(t, sign: bool) -> None:
@@ -540,10 +558,36 @@ def _shape(tree) -> object:
             elif isinstance(t, LarkTree) and t.data == "neg":
                 walk(t.children[0], not sign)
             else:
-                terms.append((sign, _shape(t)))
+                negative, shape = _product(t, names)
+                if shape != ("number", ("0",)):  # `x^2 + y^2 + 0` is the result as written
+                    terms.append((sign != negative, shape))
         walk(tree, True)
+        if len(terms) == 1 and terms[0][0]:
+            return terms[0][1]
         return ("sum", tuple(sorted(terms, key=repr)))
-    return (str(tree.data), tuple(_shape(c) for c in tree.children if c is not None))
+    return (str(tree.data), tuple(_shape(c, names) for c in tree.children if c is not None))
+
+
+def _product(tree, names: dict) -> tuple[bool, object]:
+    """(negative, shape) of a product: its factors as a multiset, `*` and juxtaposition alike, signs pulled out."""
+    factors: list = []
+
+    def walk(t) -> bool:
+        if isinstance(t, LarkTree) and t.data == "group" and isinstance(t.children[0], LarkTree) and \
+                t.children[0].data in ("mul", "jux", "neg"):
+            t = t.children[0]
+        if isinstance(t, LarkTree) and t.data in ("mul", "jux"):
+            return walk(t.children[0]) != walk(t.children[1])
+        if isinstance(t, LarkTree) and t.data == "neg":
+            return not walk(t.children[0])
+        shape = _shape(t, names)
+        if shape != ("number", ("1",)):  # `1 \cdot (x^2 + y^2)`
+            factors.append(shape)
+        return False
+    negative = walk(tree)
+    if len(factors) == 1:
+        return negative, factors[0]
+    return negative, ("product", tuple(sorted(factors, key=repr)))
 
 
 def _same(a, b) -> bool:
@@ -701,6 +745,13 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             errors += c.errors
     # the answer is the last line of the work, not a remark stated under a case after it
     last = next((c for c in reversed(work) if not c.ap.attempt.conditional), work[-1])
+    for c in work:  # a line of the work that could not be read (`= \dots =`): the answer may not follow from it
+        for s in c.steps:
+            if s.result.status.value == "error" and c.final is not None:
+                why = " ".join(s.result.message.split()).rstrip(".")
+                msg = f"line {s.line} could not be read ({why})" if why else f"line {s.line} could not be read"
+                if not any(msg.split(" (")[0] in r for r in review):
+                    review.append(msg)
     return PartOutcome(name, True, steps, errors, last.final, last.start, last.ap.relation_problem, required, notes,
                        readable=last.readable, from_result=last.ap.from_result, sources=sources,
                        restating=restating if show_work else set(), chain_starts=starts, needs_review=review,

@@ -380,6 +380,7 @@ def translate_formula(f: Formula, names: Names, src: Source, where: str) -> list
         end = max([t.end for t in toks] + [start])
         return [_TSeg(op, first.rel.start if first.rel is not None else start, None, f.error, start, end)]
     segs: list[_TSeg] = []
+    names = replace(names, spellings={})  # one spelling per declared name in a formula
     for s in f.segments:
         op = _op_of(s.rel) if s.rel is not None else None
         op_off = s.rel.start if s.rel is not None else (s.toks[0].start if s.toks else f.start)
@@ -497,9 +498,12 @@ def _other_reading(toks: list[Tok], src: Source) -> list[Tok] | None:
             k = _factor_end(out, i + 1)
             count = 0
             end = i + 1
+            start = i + 1
             while k is not None:
-                count, end = count + 1, k
-                k = _factor_end(out, k)
+                # `x/yz`: a run of letters is a product of names (when no name is spelt so) as much as `x/y z`
+                word = out[start]
+                count, end = count + (len(word.value) if word.kind == "word" else 1), k
+                start, k = k, _factor_end(out, k)
             if count >= 2:
                 out, changed = _paren(out, i + 1, end), True
                 i = end + 2

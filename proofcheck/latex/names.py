@@ -43,6 +43,12 @@ class Names:
     # the key's `densities:`: letter -> [(names before the bar, names after it, the key's text)], matched by
     # sets of names (p(x, z) is p(z, x)) and without case (q(Z|X) is q(z|x))
     densities: dict[str, list[tuple[frozenset, frozenset, str]]] = field(default_factory=dict)
+    # declared name -> the model-parameter subscripts the sheet first wrote it with (`\mu_\theta` -> {theta}); shared
+    # by the copies of a part's names, so one sheet cannot write `\mu_\theta` and `\mu_\phi` for the key's `mu`
+    parameters_seen: dict[str, frozenset] = field(default_factory=dict)
+    # within one formula (chains.translate_formula): declared name -> (how it was first written, its LaTeX); None
+    # elsewhere. `\sigma_S - \sigma_s` must not become sigma_s - sigma_s
+    spellings: dict[str, tuple] | None = None
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -167,7 +173,12 @@ class Names:
             # `\hat{x}_\theta` finds `x_hat`, but `\bar{v}` (the whole field) must not find `v_bar_theta`
             found = {d for d in declared if _normal_name(d, tier, False) in want}
             if len(found) == 1:
-                return found.pop()
+                name = found.pop()
+                # the decoder's mu_theta and the encoder's mu_phi are two quantities: only one of them may be the key's mu
+                written = frozenset(w for s in spellings for w in s.replace("|", "_").split("_")[1:]
+                                    if w in _MODEL_PARAMETERS)
+                seen = self.parameters_seen.setdefault(name, written)
+                return name if not (seen and written and seen != written) else None
             if len(found) > 1:
                 return None
         return None
@@ -181,6 +192,11 @@ _GREEK_INITIAL = {"alpha": "a", "beta": "b", "gamma": "g", "delta": "d", "epsilo
 # psi) dropped; 3: also the case of subscripts ignored (sigma_S for sigma_s); 4: also a decorated Greek
 # letter abbreviated to its Latin initial (alpha_bar_t for abar_t)
 _NORMAL_TIERS = (1, 2, 3, 4)
+
+
+def written_form(name: str) -> tuple:
+    """How a name was written, up to separators and the place of a decoration (the strictest normal form)."""
+    return _normal_name(name, 1)
 
 
 @lru_cache(maxsize=4096)

@@ -753,12 +753,20 @@ def sheet_chains(text: str, path: str, key: Derivation, part: str) -> tuple[list
     a formula that could not be translated keeps its error on its step."""
     sheet = read_markdown(text, path, key, part)
     chains = chains_for_part(sheet, part)
+    # the lines a chain loses because they could not be read (its whole self when too little is left) are errors
+    # of the sheet: nothing is dropped without a word
+    dropped = []
+    for c in chains:
+        kept = _readable_start(c)
+        lost = len(c.steps) if kept is None else len(c.steps) - len(kept.steps)
+        dropped += [t.error for t in c.steps[:lost] if getattr(t, "error", None) is not None]
+    errors = list(sheet.errors) + [e for e in dropped if e not in sheet.errors]
     if not chains:
         if sheet.errors:
             raise sheet.errors[0]
         raise ReadError("no chain of relations in the formulas ($$ ... $$ or $ ... $) of this sheet",
                         Span(path, 1, 1))
-    return _joined(chains), list(sheet.errors)
+    return _joined(chains), errors
 
 
 def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, list[str]]) -> tuple[

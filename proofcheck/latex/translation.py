@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from proofcheck.errors import ParseError, ProofcheckError
 from proofcheck.latex.source import Source, latex_error
-from proofcheck.latex.names import Names
+from proofcheck.latex.names import Names, written_form
 from proofcheck.latex.tokens import Tok, tokenize
 from proofcheck.latex.vocabulary import FUNCTIONS, OPTIMA, WORD_FUNCTIONS
 from proofcheck.latex.normalize import group_end_index, normalize_tokens, raw_argument
@@ -343,6 +343,11 @@ class Translator:
 
     # -- the passes
     def grammar_tokens(self, toks: list[Tok]) -> list[GrammarToken]:
+        for a, b, c in zip(toks, toks[1:], toks[2:]):
+            if a.at("char", "^") and b.kind == "num" and c.kind == "num" and c.start == b.end:
+                # LaTeX shows 2^10 as 2 to the 1, then 0; nobody means that
+                raise self.fail(f"`^{self.src.text[b.start:c.end]}`: LaTeX raises to {b.value} only and writes the "
+                                f"rest after it; write ^{{{self.src.text[b.start:c.end]}}}", b)
         toks = _substitute(toks, self.names, self.src)
         toks = _dots_sums(toks, self.names)
         toks = _derivatives(_frac_digits(toks), self.src)
@@ -850,6 +855,14 @@ class Translator:
         chosen = next((c for c in cands if self.names.known(c) or c in self.bound), None)
         if chosen is None:  # not declared as written: the key's name with the same normal form, if one
             chosen = self.names.resolve(cands) or cands[0]
+        seen = self.names.spellings
+        # (a letter of the key's `densities:` is read by its arguments: p_\theta(x) and p(x, z) are two of its densities)
+        if seen is not None and self.names.known(chosen) and chosen not in self.bound and \
+                chosen not in self.names.densities:
+            first = seen.setdefault(chosen, (written_form(cands[0]), latex))
+            if first[0] != written_form(cands[0]):
+                raise self.fail(f"`{first[1]}` and `{latex}` would both be read as the key's `{chosen}` in one formula; "
+                                "if they are two quantities, the key must declare both", t)
         info["candidates"] = cands
         if base == "e" and not accent and not subs and not labels and not self.names.known("e") and t.kind == "word":
             info["euler"] = True
@@ -1114,8 +1127,12 @@ class Translator:
                 elif typ == "DERIV" and j < len(g) and g[j].type == "LBRACE" and g[j].info.get("numerator"):
                     # `\frac{\partial f}{\partial x} g`: the derivative of f (its numerator), times g
                     k = self.group_end(g, j)
-                elif typ in ("FUNC", "DERIV", "NABLA"):
+                elif typ == "FUNC":
                     k = self.run_end(g, j)
+                elif typ in ("DERIV", "NABLA"):
+                    # a derivative applies to the whole product after it, functions and `\cdot`, `/` included:
+                    # `\frac{d}{dx} x \sin x` is the derivative of x sin(x), not sin(x) times d/dx x
+                    k = self.product_end(g, j)
                 else:
                     k = self.product_end(g, j)
                     if typ == "BIGOP" and k > j:

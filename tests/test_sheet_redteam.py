@@ -1,0 +1,91 @@
+"""Misreadings and credit without work found by a red-team pass over the LaTeX grading path: each of these sheets
+was once graded wrongly (a false line proved, a true one refuted, or points for work that is not there)."""
+
+from __future__ import annotations
+
+from test_sheet_honesty import KEY, grade_sheets, statuses
+
+PRODUCT_KEY = """\
+proofcheck: 1
+title: A derivative of a product
+symbols:
+  x: real
+claim: diff(x sin(x), x) = sin(x) + x cos(x)
+steps: |
+  diff(x sin(x), x)
+    = sin(x) + x cos(x)
+"""
+
+MEANS_KEY = """\
+proofcheck: 1
+title: Two means
+symbols:
+  mu, x, sigma_s: real
+claim: x + mu = mu + x
+steps: |
+  x + mu
+    = mu + x
+"""
+
+
+def _said(g) -> str:
+    """Everything a grade tells about its lines: errors, step messages, formula notes."""
+    return " ".join([e.message for e in g.errors] + [e.message for p in g.parts for e in p.errors] +
+                    [s.result.message for p in g.parts for s in p.steps] + [f.reason for f in g.formulas])
+
+
+def test_a_derivative_applies_to_the_whole_product_after_it(tmp_path):
+    # `\frac{d}{dx} x \sin x` was read as (d/dx x) sin x: the product rule's answer was refuted, `= \sin x` proved
+    grades = grade_sheets(tmp_path, PRODUCT_KEY, {
+        "wrong.md": "Differentiate\n\n$$\\frac{d}{dx} x \\sin x = \\sin x$$\n",
+        "right.md": "By the product rule\n\n$$\\frac{d}{dx} x \\sin x = \\sin x + x \\cos x$$\n",
+        "dot.md": "By the product rule\n\n$$\\frac{d}{dx} x \\cdot \\sin x = \\sin x + x \\cos x$$\n"})
+    assert statuses(grades["wrong.md"]) == ["refuted"]
+    assert statuses(grades["right.md"]) == ["proved"] and grades["right.md"].score == grades["right.md"].max_score
+    assert statuses(grades["dot.md"]) == ["proved"]
+
+
+def test_two_spellings_are_not_merged_into_one_declared_name(tmp_path):
+    # the decoder's mu_theta and the encoder's mu_phi both normalise to the key's mu; sigma_S and sigma_s in one formula
+    grades = grade_sheets(tmp_path, MEANS_KEY, {
+        "params.md": "Means\n\n$$\\mu_\\theta - \\mu_\\phi = 0$$\n",
+        "case.md": "Scales\n\n$$\\sigma_S - \\sigma_s = 0$$\n",
+        "one.md": "Means\n\n$$x + \\mu_\\theta = \\mu_\\theta + x$$\n"})
+    assert "proved" not in statuses(grades["params.md"])
+    assert "proved" not in statuses(grades["case.md"])
+    assert "would both be read as the key's `sigma_s`" in _said(grades["case.md"])
+    assert statuses(grades["one.md"]) == ["proved"]
+
+
+def test_a_power_of_several_digits_without_braces_is_an_error(tmp_path):
+    # LaTeX shows 2^10 as 2^1 followed by 0: it was read so, and `2^10 = 0` was proved
+    grades = grade_sheets(tmp_path, KEY, {"s.md": "## Problem 1\n\n$$x^10 = 0$$\n"})
+    assert "proved" not in statuses(grades["s.md"])
+    assert "write ^{10}" in _said(grades["s.md"])
+
+
+def test_restating_the_claim_in_another_order_earns_nothing(tmp_path):
+    # the restatement check compared parse trees literally: a leading -2xy, `\cdot`, or y x for x y escaped it
+    grades = grade_sheets(tmp_path, KEY, {
+        "a.md": "## Problem 1\n\n$$-2xy + (x+y)^2 = x^2 + y^2$$\n",
+        "b.md": "## Problem 1\n\n$$(x+y)^2 - 2\\cdot xy = x^2+y^2$$\n",
+        "c.md": "## Problem 1\n\n$$(y+x)^2 - 2yx = y^2 + x^2 + 0$$\n"})
+    assert [grades[n].score for n in ("a.md", "b.md", "c.md")] == [0, 0, 0]
+
+
+def test_the_question_written_again_is_not_the_answer(tmp_path):
+    # `= (x+y)^2 - 2xy + 0` equals the result, but it is the question: no final points
+    grades = grade_sheets(tmp_path, KEY, {"s.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = (x+y)(x+y) - 2xy$$\n"})
+    part = grades["s.md"].parts[0]
+    assert part.final_points == 0
+    assert "question's own expression" in part.feedback
+
+
+def test_a_definition_that_is_the_result_does_not_stand_in_for_the_work(tmp_path):
+    grades = grade_sheets(tmp_path, KEY, {"s.md": "## Problem 1\n\nLet $$J = x^2 + y^2$$\n\nThen $$(x+y)^2 - 2xy = J$$\n"})
+    assert grades["s.md"].score == 0
+
+
+def test_an_unreadable_line_on_the_way_to_the_answer_asks_for_review(tmp_path):
+    grades = grade_sheets(tmp_path, KEY, {"s.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = \\dots = x^2 + y^2$$\n"})
+    assert grades["s.md"].needs_review

@@ -41,10 +41,11 @@ def test_a_starred_name_transposed():
 
 def test_prose_ending_in_a_condition_word_makes_a_condition():
     # seed 001, line 156: `... \text{ convex when } C \geq 0`: what follows `when` (the last word of the prose, as well
-    # as the first: `\text{where } ...`) is a condition, not a step
+    # as the first: `\text{where } ...`) is a condition, not a step; after `when` (`for`, `if`) the result before it is
+    # stated under it, and checked so
     text = "Question 1\n\n$$x + y = y + x \\text{ holds when } x > 0$$\n"
     chains, kinds = _read(COMMUTATIVE, text)
-    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x + y", "= y + x"]]
+    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x > 0", "==> x + y = y + x"]]
     assert kinds == ["read", "condition"]
     chains, kinds = _read(COMMUTATIVE, text.replace("holds when", "holds, and"))
     assert kinds == ["read", "condition"]

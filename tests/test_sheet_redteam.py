@@ -89,3 +89,12 @@ def test_a_definition_that_is_the_result_does_not_stand_in_for_the_work(tmp_path
 def test_an_unreadable_line_on_the_way_to_the_answer_asks_for_review(tmp_path):
     grades = grade_sheets(tmp_path, KEY, {"s.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = \\dots = x^2 + y^2$$\n"})
     assert grades["s.md"].needs_review
+
+
+def test_a_result_stated_for_a_case_after_it_is_checked_in_that_case(tmp_path):
+    # `\sqrt{x^2} = x \quad \text{for } x > 0` was refuted at x = -1: the condition was recorded but not used
+    grades = grade_sheets(tmp_path, MEANS_KEY, {
+        "right.md": "Roots\n\n$$\\sqrt{x^2} = x \\quad \\text{for } x > 0$$\n",
+        "wrong.md": "Roots\n\n$$\\sqrt{x^2} = -x \\quad \\text{for } x > 0$$\n"})
+    assert statuses(grades["right.md"]) == ["proved"]
+    assert statuses(grades["wrong.md"]) == ["refuted"]

@@ -52,6 +52,10 @@ def _rule_text(text: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+# a condition written after a result, `... \text{for } x > 0`, that the result is stated under
+_CASE_WORDS = {"for", "if", "when", "whenever", "provided", "assuming"}
+
+
 def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
     """Normalized tokens of a display block -> formulas (see the module docstring, step 3).
     Unbalanced brackets make an error for their own line (up to `\\\\`), not for the whole block."""
@@ -165,6 +169,11 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
                           words[-2:] in (["s", "t"], ["subject", "to"])):
                 # `\text{where } x > 0`, `\text{ convex when } C \geq 0`, `\max g \text{ s.t. } ...` (seed 001, l.156, 194)
                 cur.dead = True
+                claim = formulas[-1] if formulas else None  # (a `\quad` before the text may have closed it)
+                if claim is not None and words[-1] in _CASE_WORDS and not claim.dead and claim.case is None and \
+                        any(sg.rel is not None for sg in claim.segments):
+                    # `\sqrt{x^2} = x \quad \text{for } x > 0`: the result holds in that case, checked under it
+                    claim.case = cur
         elif k == "char" and t.value in ",;":
             close()
         elif k == "char" and t.value == ":":

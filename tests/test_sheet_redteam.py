@@ -98,3 +98,45 @@ def test_a_result_stated_for_a_case_after_it_is_checked_in_that_case(tmp_path):
         "wrong.md": "Roots\n\n$$\\sqrt{x^2} = -x \\quad \\text{for } x > 0$$\n"})
     assert statuses(grades["right.md"]) == ["proved"]
     assert statuses(grades["wrong.md"]) == ["refuted"]
+
+
+def test_values_before_an_arrow_put_into_a_right_side_in_the_same_names_stay_a_statement(tmp_path):
+    # `x = 0 \Rightarrow x + y = y + x^2` became `x + y = y + x^2 by at(x = 0)`, which puts 0 into the left side only
+    key = MEANS_KEY.replace("mu, x, sigma_s: real", "mu, x, y, sigma_s: real")
+    grades = grade_sheets(tmp_path, key, {
+        "same.md": "Point\n\n$$x = 0 \\Rightarrow x + y = y + x^2$$\n",
+        "at.md": "Point\n\n$$x = 0 \\Rightarrow x + y = y$$\n"})
+    assert [(s.rule, s.result.status.value) for p in grades["same.md"].parts for s in p.steps] == [("", "proved")]
+    assert [(s.rule, s.result.status.value) for p in grades["at.md"].parts for s in p.steps] == [("at(x=0)", "proved")]
+
+
+def test_equation_numbers_on_a_sheet_with_question_headings_open_no_section(tmp_path):
+    # `$$... \quad (2)$$` under `Question 1` moved the line into question 2 (tags are margin labels only on a sheet
+    # without question headings, seed 002)
+    key = """\
+proofcheck: 1
+title: two questions
+symbols:
+  x, y: real
+parts:
+  - name: plus
+    claim: (x + y)^2 - 2 x y = x^2 + y^2
+    steps: |
+      (x + y)^2 - 2 x y
+        = x^2 + y^2
+  - name: minus
+    claim: (x - y)^2 + 2 x y = x^2 + y^2
+    steps: |
+      (x - y)^2 + 2 x y
+        = x^2 + y^2
+grading:
+  parts:
+    plus: {section: "1"}
+    minus: {section: "2"}
+"""
+    grades = grade_sheets(tmp_path, key, {"s.md": (
+        "Question 1\n\n$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy \\quad (1)$$\n\n"
+        "$$x^2 + 2xy + y^2 - 2xy = x^2 + y^2 \\quad (2)$$\n\nQuestion 2\n\n$$(x-y)^2 + 2xy = x^2 + y^2 + 1$$\n")})
+    parts = {p.name: p for p in grades["s.md"].parts}
+    assert [s.line for s in parts["plus"].steps] == [3, 5]
+    assert [s.line for s in parts["minus"].steps] == [9]

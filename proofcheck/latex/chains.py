@@ -135,10 +135,14 @@ def _arrow_forms(segs: list["_TSeg"], src: Source) -> tuple[list["_TSeg"], str]:
     if _values_only(head) and len(segs) - k == 2 and segs[k + 1].op == "=" and segs[k + 1].rule is None:
         texts = ["".join(t for t, _ in sg.piece.parts).strip() for sg in head]
         values = {t for t in texts if not re.search(r"[A-Za-z]", t)}
-        if len(values) == 1:
+        lhs, rhs = segs[k:]
+        right = "".join(t for t, _ in rhs.piece.parts) if rhs.piece is not None else ""
+        # `at` puts the point into the left side only: a right side in the same names (`x = 0 \Rightarrow x + y = y +
+        # x^2`) stays the statement it is, x = 0 ==> ...
+        if len(values) == 1 and not any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(t)}(?![A-Za-z0-9_])", right)
+                                         for t in texts if t not in values):
             value = values.pop()
             at = ", ".join(f"{t} = {value}" for t in texts if t not in (value,))
-            lhs, rhs = segs[k:]
             return [replace(lhs, op=None), replace(rhs, rule=(f"at({at})", rhs.op_off))], \
                 "the values before the arrow are the point it is stated at (by at)"
     return segs, note

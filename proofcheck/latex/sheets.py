@@ -180,8 +180,11 @@ def sheet_headings(text: str, tagged=None) -> list[tuple[int, str]]:
     item when the sheet names its questions (`Problem 1` ... `3.` is item 3 of problem 1, `1.` under it
     restates the question), otherwise a question. With `tagged` (a test on labels), a display formula ending in
     a label (display_tag) opens that section too when `tagged(label)` holds for the label it gets here: the
-    margin label of a right-to-left sheet (seed 002: `\quad (2)`, `\quad (۴)`); other tags stay equation numbers."""
+    margin label of a right-to-left sheet (seed 002: `\quad (2)`, `\quad (۴)`); other tags stay equation numbers, and
+    so do all of them on a sheet with two question headings or more."""
     tags = _display_tags(text) if tagged is not None else []
+    if tags and sum(1 for m in _Q_HEADING.finditer(text)) + sum(1 for m in _CIRCLED_HEADING.finditer(text)) >= 2:
+        tags = []  # a sheet that names its questions (`Question 1`, `Question 2`) numbers its equations with tags
     heads = _headings(text, tags)
     drop = {off for off, lab, tag in heads if tag and not tagged(lab)}
     while drop:  # a tag dropped changes what the labels after it are under: read them again without it

@@ -140,3 +140,12 @@ grading:
     parts = {p.name: p for p in grades["s.md"].parts}
     assert [s.line for s in parts["plus"].steps] == [3, 5]
     assert [s.line for s in parts["minus"].steps] == [9]
+
+
+def test_an_odd_root_of_a_negative_number_is_real(tmp_path):
+    # `\sqrt[3]{-8} = -2` was refuted: the principal (complex) root was taken
+    key = MEANS_KEY
+    grades = grade_sheets(tmp_path, key, {"a.md": "Roots\n\n$$\\sqrt[3]{-8} = -2$$\n",
+                                          "b.md": "Roots\n\n$$\\sqrt[3]{x^3} = x$$\n",
+                                          "c.md": "Roots\n\n$$\\sqrt[3]{x^3} = |x|$$\n"})
+    assert [statuses(grades[n]) for n in ("a.md", "b.md", "c.md")] == [["proved"], ["proved"], ["refuted"]]

@@ -202,6 +202,11 @@ class _Emit(Transformer):
         return _cat(("sqrt(", self.tok(s).start), g, (")", g.parts[-1][1]))
 
     def root(self, s, lo, n, ro, g):
+        index = "".join(t for t, _ in n.parts).strip()
+        if index.isdigit() and int(index) % 2 == 1:
+            # `\sqrt[3]{-8}` is -2, as written on paper: the real root of an odd index, not SymPy's principal root
+            at = self.tok(s).start
+            return _cat(("(sign(", at), g, (") abs(", at), g, (")^(1/", at), n, ("))", self.tok(ro).start), level=ATOM)
         base = g if g.level == ATOM else _wrap(g)
         return _cat(base, ("^(1/", self.tok(s).start), n if n.level >= POW else _wrap(n), (")", self.tok(ro).start),
                     level=POW)

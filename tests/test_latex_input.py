@@ -512,7 +512,8 @@ N = Names(symbols={n: "scalar" for n in "x y z a b c k theta sigma_t mu_q mu_p".
     (r"\dfrac{a+b}{c}", "(a + b)/c"),
     (r"\frac12 x", "1/2 x"),
     (r"\sqrt{x^2 + 1}", "sqrt(x^2 + 1)"),
-    (r"\sqrt[3]{x}", "x^(1/3)"),
+    (r"\sqrt[3]{x}", "(sign(x) abs(x)^(1/3))"),  # an odd root is the real one
+    (r"\sqrt[4]{x}", "x^(1/4)"),
     (r"x^{-1}", "x^-1"),
     (r"e^{-x^2}", "exp(-x^2)"),
     (r"\log x y + z", "log(x y) + z"),

@@ -149,3 +149,13 @@ def test_an_odd_root_of_a_negative_number_is_real(tmp_path):
                                           "b.md": "Roots\n\n$$\\sqrt[3]{x^3} = x$$\n",
                                           "c.md": "Roots\n\n$$\\sqrt[3]{x^3} = |x|$$\n"})
     assert [statuses(grades[n]) for n in ("a.md", "b.md", "c.md")] == [["proved"], ["proved"], ["refuted"]]
+
+
+def test_true_lines_that_do_no_work_earn_no_step_credit(tmp_path):
+    # padding a sheet with `x + y = y + x`, `xy = yx`, `x + 0 = x` earned step points and watered down a wrong step
+    grades = grade_sheets(tmp_path, KEY, {"pad.md": (
+        "## Problem 1\n\n$$x + y = y + x$$\n\n$$xy = yx$$\n\n$$x + 0 = x$$\n\n"
+        "$$(x+y)^2 - 2xy = x^2 + y^2 + 2xy$$\n")})
+    g = grades["pad.md"]
+    assert g.score == 0
+    assert "write the line before them again" in g.parts[0].feedback

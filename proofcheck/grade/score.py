@@ -34,6 +34,7 @@ class PartOutcome:
     sources: dict[int, str] = field(default_factory=dict)  # line index -> the line as written (0 = start)
     from_result: bool = False  # the chain starts from the key's result itself
     restating: set[int] = field(default_factory=set)  # steps between two lines that only restate the claim
+    idle: set[int] = field(default_factory=set)  # steps whose line is the one before it written again (no work)
     chain_starts: dict[int, int] = field(default_factory=dict)  # step index -> file line of its own chain's start
     needs_review: list[str] = field(default_factory=list)  # why a person should look (two readings disagree)
     restated_only: bool = False  # the student only restated the question or its result: no work
@@ -182,11 +183,12 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     budget = rubric.step_max
     # shared: a correct chain earns all step points however many steps it takes; per step: showing
     # work pays, up to as many steps as the key's chain has
-    working = [s for s in steps if s.index not in outcome.restating]  # restating the claim is not a step of work
+    # restating the claim, or writing the line before again (`x + y = y + x`), is not a step of work
+    idle = outcome.restating | outcome.idle
+    working = [s for s in steps if s.index not in idle]
     share = rubric.per_step if rubric.per_step is not None else (rubric.step_max / len(working) if working else 0.0)
     for s in steps:
-        earn = min(share, budget) if valid(s.result, strict) and counts(s.index) and \
-            s.index not in outcome.restating else 0.0
+        earn = min(share, budget) if valid(s.result, strict) and counts(s.index) and s.index not in idle else 0.0
         budget -= earn
         points.append(earn)
 
@@ -267,6 +269,9 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if restating:
         out.append(f"Step(s) {', '.join(map(str, restating))} only restate the question or its result and earn "
                    "no step credit.")
+    if o.idle:
+        out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} write the line before them again (in another "
+                   "order, or with + 0 or 1 times) and earn no step credit.")
     return " ".join(out + _review_sentences(o))
 
 

@@ -422,6 +422,7 @@ class AttemptPlan:
     from_result: bool = False
     required: list[list[tuple[int, int]]] = field(default_factory=list)  # per result: (line, task)
     restates: list[bool] = field(default_factory=list)  # per line: it is the question or the result as given
+    idle: list[bool] = field(default_factory=list)  # per line: it is the line before it written again
 
 
 def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) -> AttemptPlan:
@@ -468,7 +469,9 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         # Equal to the result is not enough for the final points: `E[...]` left standing is not the answer.
         ap.relation_problem = f"the last line still has {', '.join(sorted(unfinished))}, which the key's " \
                               "result does not: it is not yet in the key's form"
-    ap.restates = _restates(attempt.part)
+    keyed = {_defined(t) for t in key.parts[name].define}  # rewriting with the key's definitions is a step
+    ap.restates = _restates(attempt.part, keyed)
+    ap.idle = [] if statement else _idle(attempt.part, keyed)
     if start is not None:
         ap.start = planner.add(start)
     if end is not None and last is not None:
@@ -498,7 +501,7 @@ def _unevaluated(e) -> set:
     return {_UNEVALUATED[type(x).__name__] for x in sp.preorder_traversal(e) if type(x).__name__ in _UNEVALUATED}
 
 
-def _restates(part: Part) -> list[bool]:
+def _restates(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
     """Per line of the chain: whether it is, as written, the claim's left or right side (or for a statement
     chain the claim itself, its premise or its conclusion) — the question or the result copied, not work.
 
@@ -514,10 +517,23 @@ def _restates(part: Part) -> list[bool]:
     sides = {_shape(r) for r in relations}
     for r in relations:
         sides.update({_shape(r.children[0]), _shape(r.children[2])})
+    return [shape is not None and shape in sides for shape in _line_shapes(part, keyed)]
+
+
+def _idle(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
+    """Per line: whether it is the line before it written again (terms or factors in another order, brackets,
+    `+ 0`, `1 \cdot`): a step that does no work (`x + y = y + x` padding a sheet)."""
+    shapes = _line_shapes(part, keyed)
+    return [False] + [a is not None and a == b for a, b in zip(shapes, shapes[1:])]
+
+
+def _line_shapes(part: Part, keyed: set[str] = frozenset()) -> list:
+    """The shape (_shape) of each line of a chain as written, None for a line that does not parse; a name the
+    student defined (not one of the key's, `keyed`) stands for its value."""
     names: dict = {}  # the sheet's own definitions of a value (`J := x^2 + y^2`), as what they stand for
     for d in part.define:
         m = re.fullmatch(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*:=\s*(.+)", d.text, re.S)
-        if m is not None and m.group(1) not in {n for x in part.symbols for n in x.names}:
+        if m is not None and m.group(1) not in keyed and m.group(1) not in {n for x in part.symbols for n in x.names}:
             try:
                 names[m.group(1)] = _shape(grammar().parse(mark_inner_products(m.group(2)), start="start_line")
                                            .children[0], names)
@@ -528,10 +544,9 @@ def _restates(part: Part) -> list[bool]:
         try:
             tree = grammar().parse(mark_inner_products(t.text), start="start_line" if i == 0 else "step_line")
         except Exception:  # noqa: BLE001 - a line that does not parse is reported by the planner
-            out.append(False)
+            out.append(None)
             continue
-        body = tree.children[0] if i == 0 else tree.children[1]
-        out.append(_shape(body, names) in sides)
+        out.append(_shape(tree.children[0] if i == 0 else tree.children[1], names))
     return out
 
 
@@ -721,7 +736,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     for c in restated:
         notes.append(f"Line {c.ap.attempt.part.steps[0].span.line} restates the question or its result; "
                      "that is neither work nor proof, so it is not graded")
-    steps, errors, restating, starts, sources = [], [], set(), {}, {}
+    steps, errors, restating, idle, starts, sources = [], [], set(), set(), {}, {}
     required: list[list[tuple[int, StepResult]]] = [[] for _ in work[-1].ap.required]
     offset = 0
     for n, c in enumerate(work):
@@ -736,6 +751,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             steps.append(replace(s, index=s.index + offset))
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
+            elif 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index]:
+                idle.add(s.index + offset)
         errors += c.errors
         for j, checks in enumerate(c.ap.required[:len(required)]):
             required[j] += [(i + offset, results[t]) for i, t in checks]
@@ -754,7 +771,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                     review.append(msg)
     return PartOutcome(name, True, steps, errors, last.final, last.start, last.ap.relation_problem, required, notes,
                        readable=last.readable, from_result=last.ap.from_result, sources=sources,
-                       restating=restating if show_work else set(), chain_starts=starts, needs_review=review,
+                       restating=restating if show_work else set(), idle=idle if show_work else set(),
+                       chain_starts=starts, needs_review=review,
                        restated_only=last in restated)
 
 

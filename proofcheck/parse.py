@@ -972,6 +972,14 @@ class ExprBuilder(Transformer):
                 body = linalg.MatExpectation(body, info.obj, dist)  # i.i.d. entries, or jointly Normal
                 continue
             var = self.bound.get(b.name) or (info.obj if info is not None else _placeholder(b.name))
+            if info is not None and b.name not in self.bound:
+                support = (dist.args[0], dist.args[1]) if isinstance(dist, Uniform) else \
+                    (dist.args[0], dist.args[0]) if isinstance(dist, Dirac) else \
+                    (sp.Integer(0), sp.Integer(1)) if isinstance(dist, Bernoulli) else (-sp.oo, sp.oo)
+                if not _inside_declared(info, *support) or (isinstance(dist, Bernoulli) and info.domain == "positive"):
+                    raise DeclarationError(f"`{b.name}` is declared {info.domain}, but `{b.name} ~` draws it outside "
+                                           "that type: the body would be simplified with the wrong assumptions; use "
+                                           "another name for the drawn variable, or declare it real", b.span)
             body, z = self._bind(body, var, dict(real=True))
             if str(tok) == "Var" and b is bindings[0] and len(bindings) == 1:
                 return Expectation(bind(z, body ** 2), dist) - Expectation(bind(z, body), dist) ** 2
@@ -1060,9 +1068,20 @@ class ExprBuilder(Transformer):
             self.fail(meta, "integral takes (expr, x) or (expr, x, a, b)")
         body, var = self._bound_call(meta, items, "integral", dict(real=True))
         if len(items) == 2:
+            self._bound_in_type(meta, items[1], -sp.oo, sp.oo)
             return sp.Integral(body, (var, -sp.oo, sp.oo))
         a, b = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
+        self._bound_in_type(meta, items[1], a, b)
         return sp.Integral(body, (var, a, b))
+
+    def _bound_in_type(self, meta, declared, lo, hi) -> None:
+        """A bound variable that shares its name with a declared symbol must run inside that symbol's type."""
+        declared = self._unwrap(declared)
+        info = self.scope.symbols.get(str(declared.name).lstrip("?")) if isinstance(declared, sp.Symbol) else None
+        if not _inside_declared(info, lo, hi):
+            self.fail(meta, f"`{info.name}` is declared {info.domain}, but here it is bound over a range outside "
+                            f"that type ({sp.sstr(lo)} to {sp.sstr(hi)}): the formula would be simplified with the "
+                            "wrong assumptions; use another name for the bound variable, or declare it real")
 
     def call_normalize(self, meta, items):
         """normalize(f, z): the density proportional to f (f divided by its integral over the real line)."""
@@ -1081,6 +1100,9 @@ class ExprBuilder(Transformer):
             point, side = point.value, point.side
         to = self._unwrap(point)
         info = self.scope.symbols.get(declared.name) if isinstance(declared, sp.Symbol) else None
+        if info is not None and to.is_number and to not in (sp.oo, -sp.oo) and not _inside_declared(info, to, to) \
+                and not (info.domain in ("positive", "interval") and _at_end(info, to)):
+            self.fail(meta, f"`{info.name}` is declared {info.domain}, so it cannot tend to {sp.sstr(to)}")
         return sp.Limit(body, var, to, limit_direction(info, to, side))
 
     def _sum_or_prod(self, meta, items, cls, fname):
@@ -1088,6 +1110,7 @@ class ExprBuilder(Transformer):
             self.fail(meta, f"{fname} takes (expr, j, from, to)")
         body, var = self._bound_call(meta, items, fname, dict(integer=True))
         lo, hi = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
+        self._bound_in_type(meta, items[1], lo, hi)
         return cls(body, (var, lo, hi))
 
     def call_sum(self, meta, items):
@@ -1417,6 +1440,32 @@ def _shown(value, prop: str, symbols: dict | None):
         if got is not None:
             return got
     return None
+
+
+def _inside_declared(info, lo, hi) -> bool:
+    """Whether every value from lo to hi (a range a bound variable runs over) lies in the declared type of the
+    symbol of that name: only then may its body have been built with the symbol's assumptions (Abs(z) -> z for
+    a positive z)."""
+    if info is None or info.domain in ("real", "complex"):
+        return True
+    def shown(e) -> bool:
+        return bool(e is sp.true or (isinstance(e, sp.Basic) and e.is_nonnegative))
+    low = {"positive": 0, "nonnegative": 0, "posint": 1}.get(info.domain)
+    if low is not None:
+        return shown(lo - low) and (info.domain != "positive" or bool((lo - low).is_positive) or lo == low)
+    if info.domain == "negative":
+        return shown(-hi)
+    if info.domain == "interval":
+        a = info.low if info.low is not None else -sp.oo
+        b = info.high if info.high is not None else sp.oo
+        return (a == -sp.oo or shown(lo - a)) and (b == sp.oo or shown(b - hi))
+    return info.domain == "integer" and lo.is_integer is True
+
+
+def _at_end(info, to) -> bool:
+    """Whether `to` is an end of the symbol's declared range (0 for a positive one): a limit may go there."""
+    return (info.domain == "positive" and to == 0) or \
+        (info.domain == "interval" and to in (info.low, info.high))
 
 
 def limit_direction(info, to, side: str = "") -> str:

@@ -1439,6 +1439,17 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
     changes: list[dict] = []
     for value in (0, 1, -1):
         changes.append({s: sp.Integer(value) for s in free})
+    points = []
+    # the zero vector or matrix (x^T x > 0 fails there only), for arrays whose type allows it (not spd)
+    for m, v in base.matrices.items():
+        if m in infos and m in mentioned and "spd" not in infos[m].flags and len(points) < 2:
+            zero = Point(dict(base.values), base.functions, {**base.matrices, m: sp.ImmutableMatrix(sp.zeros(*v.shape))},
+                         dict(base.branches), dict(base.parameters))
+            try:
+                sampler._check_givens(zero)
+            except Undefined:
+                continue
+            points.append(zero)
     for s in free:
         info = infos[s]
         for value in (0, 1, -1, 2, -2):
@@ -1466,7 +1477,6 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
                 roots.append({s: v})
     rng.shuffle(roots)
     seen: set = set()
-    points = []
     for change in changes[:6] + roots[:8] + changes[6:]:
         key = tuple(sorted((str(k), str(v)) for k, v in change.items()))
         if key in seen or not change:

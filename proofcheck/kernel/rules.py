@@ -449,6 +449,11 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
             return Outcome(unknown="the two integrals have different ranges")
         if task.op != "=" and not (as_basic(hi - lo).is_extended_nonnegative):
             return Outcome(unknown="cannot tell that the range runs upwards, so an inequality may flip")
+        if task.op in ("<", ">") and (not as_basic(hi - lo).is_extended_positive or (
+                sp.oo in (hi, -lo) and not (a.function.is_zero or b.function.is_zero))):
+            # an empty range gives 0 < 0, an infinite one may give infinity < infinity (unless one side is 0)
+            return Outcome(unknown="a strict comparison of integrals needs a range of positive length, and over an "
+                                   "infinite range one of them 0 (both could be infinite)")
         fb = b.function.xreplace({y: x})
         domain = "real" if (lo, hi) == (-sp.oo, sp.oo) else "interval"
         info = SymbolInfo(x.name, "scalar", x, domain, low=None if domain == "real" else lo,

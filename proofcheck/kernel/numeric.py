@@ -1115,6 +1115,7 @@ class Search:
     undecided: int = 0  # points where a strict relation's sides agreed to every digit computed
     undefined_at: str = ""  # "the left side is not defined at x = 0": a special point of the domain
     tie: dict | None = None  # the first such point, described as a counterexample would be
+    imprecise: int = 0  # points where a quadrature did not settle the relation (it may diverge there)
 
     def describe(self) -> str:
         """What was searched, for a verdict message."""
@@ -1197,6 +1198,7 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         first = judge(left, op, right, ro)
     except Undefined as exc:
         out.reason = str(exc)
+        out.imprecise += str(exc).startswith("quadrature was not precise enough")
         return None
     # At a closed-form point ((x - pi)^2 > 0 at pi) rounding leaves a tiny "difference" of either
     # sign; the exact values tie, and a strict relation fails there.
@@ -1223,6 +1225,12 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
                 out.tie = {**point.describe(_names_in(lhs, rhs, sampler)), "lhs": _show(left2), "rhs": _show(right2)}
             return None
     elif not stable(first, second):
+        if left.error or right.error or left2.error or right2.error:
+            # a quadrature whose value moves with the precision has not converged (exp(t x) over [0, oo) for t > 0
+            # gives 10^(10^43) at one precision and another such number at the next): no verdict, never "holds"
+            out.reason = "a quadrature gives different values at different precisions (the integral may diverge)"
+            out.imprecise += 1
+            return None
         return replace(second, holds=True)  # rounding: the difference shrank as precision rose
     if left.approximate or right.approximate:
         out.approximate_mismatch = True

@@ -230,7 +230,7 @@ def _declare(name: str, text: Text, scope: Scope) -> SymbolInfo:
     except ParseError:
         raise DeclarationError(f"unknown type {text.text.strip()!r}; the types are real, positive, nonnegative, "
                                "negative, nonzero, integer, positive integer, complex, interval(a, b), "
-                               "matrix(r, c), vector(n), function, increasing function, density",
+                               "matrix(r, c), vector(n), function, increasing function, increasing bijection, density",
                                text.span) from None
     words = [str(t) for t in tree.children if isinstance(t, Token) and t.type == "TYPEWORD"]
     if tree.data == "type_words":
@@ -238,8 +238,10 @@ def _declare(name: str, text: Text, scope: Scope) -> SymbolInfo:
         if key in _DOMAIN_WORDS:
             domain = _DOMAIN_WORDS[key]
             return SymbolInfo(name, "scalar", sp.Symbol(name, **_ASSUMPTIONS[domain]), domain)
-        if key in (("function",), ("increasing", "function")):
-            flags = frozenset({"increasing"}) if "increasing" in key else frozenset()
+        if key in (("function",), ("increasing", "function"), ("increasing", "bijection")):
+            # an increasing bijection (a flow) is also onto the real line: what a change of variables needs
+            flags = frozenset({"increasing", "onto"}) if "bijection" in key else \
+                frozenset({"increasing"}) if "increasing" in key else frozenset()
             return SymbolInfo(name, "function", sp.Function(name, real=True), "real", arity=1, flags=flags)
         if key == ("density",):
             return SymbolInfo(name, "density", sp.Function(name, positive=True), "positive", arity=1)

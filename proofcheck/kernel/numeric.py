@@ -211,6 +211,8 @@ def _smooth_function(info: SymbolInfo, xs: list, rng: random.Random) -> sp.Lambd
     if "increasing" in info.flags:
         x = xs[0]
         kinds = rng.sample(["linear", "exp", "concave", "atan", "softplus", "cube"], rng.randint(1, 3))
+        if "onto" in info.flags and not {"linear", "cube"} & set(kinds) and not {"exp", "concave"} <= set(kinds):
+            kinds.append(rng.choice(["linear", "cube"]))  # a bijection: unbounded both ways
         body = c()
         for kind in kinds:
             a, m = c(0.1, 3), c()

@@ -495,8 +495,8 @@ def substitute(task: StepTask, clock: Clock) -> Outcome:
         return Outcome(unknown=f"substitute changes variables in an integral (or expectation) {why}")
     obligations = [Relation(new, task.op, task.cur)]
     if _declared_increasing(image, u, task):
-        note = (f"changed variables {name} = {sp.sstr(image)}; {sp.sstr(image)} is declared increasing "
-                "(an `increasing function` is taken as a flow: a bijection of the real line)")
+        note = (f"changed variables {name} = {sp.sstr(image)}; {sp.sstr(image)} is declared an increasing bijection "
+                "of the real line")
     else:
         problem = _increasing_onto(image, u, clock)
         if problem:
@@ -524,10 +524,10 @@ def _increasing_onto(image, u, clock: Clock) -> str:
 
 
 def _declared_increasing(image, u, task: StepTask) -> bool:
-    """F(u) with F declared `increasing function`."""
+    """F(u) with F declared `increasing bijection` (an `increasing function` need not be onto: atan is one)."""
     from sympy.core.function import AppliedUndef
     if isinstance(image, AppliedUndef) and image.args == (u,):
-        return any(i.obj == image.func and "increasing" in i.flags for i in task.context.symbols)
+        return any(i.obj == image.func and {"increasing", "onto"} <= i.flags for i in task.context.symbols)
     return False
 
 

@@ -108,7 +108,7 @@ class Names:
             words = decl.type_text.text.lower()
             kind = "scalar"
             for k in ("density", "function", "matrix", "vector"):
-                if re.search(rf"\b{k}\b", words):
+                if re.search(rf"\b{k}\b", words) or (k == "function" and re.search(r"\bbijection\b", words)):
                     kind = k
                     break
             size = re.fullmatch(r"\s*vector\s*\(\s*([A-Za-z][A-Za-z0-9_]*|\d+)\s*\).*", words)

@@ -161,9 +161,10 @@ def _zero_strong(d) -> bool:
     # An integral whose integrand is not continuous inside its range stays opaque to it: simplify evaluates
     # integrals without asking whether they converge, and takes the principal value of one with a pole inside
     # (E[z ~ Normal(0, 1)](1/z) = 0)
-    integrals = {i: sp.Dummy(f"integral{k}") for k, i in enumerate(sorted(d.atoms(sp.Integral), key=sp.default_sort_key))
-                 if _inner_singularity(i)}
-    r = sp.simplify(d.xreplace(integrals)).xreplace({v: k for k, v in integrals.items()}) if integrals else sp.simplify(d)
+    found = sorted(d.atoms(sp.Integral), key=sp.default_sort_key)
+    integrals = {i: sp.Dummy(f"integral{k}") for k, i in enumerate(found) if _inner_singularity(i)}
+    r = sp.simplify(d.xreplace(integrals)).xreplace({v: k for k, v in integrals.items()}) if integrals \
+        else sp.simplify(d)
     if r == 0 or (isinstance(r, sp.Basic) and r.is_zero is True):
         return True
     for applies, transform in _REWRITES:

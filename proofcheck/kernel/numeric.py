@@ -1453,8 +1453,8 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
     # the zero vector or matrix (x^T x > 0 fails there only), for arrays whose type allows it (not spd)
     for m, v in base.matrices.items():
         if m in infos and m in mentioned and "spd" not in infos[m].flags and len(points) < 2:
-            zero = Point(dict(base.values), base.functions, {**base.matrices, m: sp.ImmutableMatrix(sp.zeros(*v.shape))},
-                         dict(base.branches), dict(base.parameters))
+            matrices = {**base.matrices, m: sp.ImmutableMatrix(sp.zeros(*v.shape))}
+            zero = Point(dict(base.values), base.functions, matrices, dict(base.branches), dict(base.parameters))
             try:
                 sampler._check_givens(zero)
             except Undefined:

@@ -297,8 +297,8 @@ def _declared_range(x, point, context) -> list | None:
     d = info.domain
     if d in ("integer", "posint"):
         return None
-    out = {"positive": [Relation(point, ">", sp.Integer(0))], "nonnegative": [Relation(point, ">=", sp.Integer(0))],
-           "negative": [Relation(point, "<", sp.Integer(0))], "nonzero": [Relation(point, "!=", sp.Integer(0))]}.get(d, [])
+    sides = {"positive": ">", "nonnegative": ">=", "negative": "<", "nonzero": "!="}
+    out = [Relation(point, sides[d], sp.Integer(0))] if d in sides else []
     if d == "interval":
         out = ([Relation(point, ">", as_basic(info.low))] if info.low is not None else []) + \
               ([Relation(point, "<", as_basic(info.high))] if info.high is not None else [])

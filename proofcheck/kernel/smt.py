@@ -15,9 +15,9 @@ sides divide by zero is not considered; anywhere else it is not shown to hold (t
 be equal or not as complex numbers: the solver cannot tell, so such a point is a candidate
 counterexample for the kernel to confirm or not). A conclusion holds only where both of its sides are
 defined; a premise with a division by zero is false, and one with a non-real side may hold, so the
-conclusion must hold there too. Every auxiliary variable has a defining axiom `guard ⇒ (value)`, and each such axiom can
-be met at every point, so unsatisfiability is a proof about the original symbols. A model is a
-candidate counterexample only; the kernel confirms it before reporting it.
+conclusion must hold there too. Every auxiliary variable has a defining axiom `guard ⇒ (value)`,
+and each such axiom can be met at every point, so unsatisfiability is a proof about the original
+symbols. A model is a candidate counterexample only; the kernel confirms it before reporting it.
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ class Names:
             found = {d for d in declared if _normal_name(d, tier, False) in want}
             if len(found) == 1:
                 name = found.pop()
-                # the decoder's mu_theta and the encoder's mu_phi are two quantities: only one of them may be the key's mu
+                # the decoder's mu_theta and the encoder's mu_phi are two quantities: one of them may be the key's mu
                 written = frozenset(w for s in spellings for w in s.replace("|", "_").split("_")[1:]
                                     if w in _MODEL_PARAMETERS)
                 seen = self.parameters_seen.setdefault(name, written)

@@ -662,9 +662,9 @@ _CASE_WORDS = {"if", "when", "whenever"}
 
 def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula | None,
              case_end: int) -> tuple[Formula | None, int]:
-    """`If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$, and thus $... < 0$. For the second eigenvalue, ...
-    $\\gamma > \\sqrt{\\gamma^2 - 1}$`: a case opened by `if`/`when` holds for the formulas after it up to the end of its
-    paragraph, or until another case opens (seed 004, line 516: the argument for the case goes on over several
+    """`If $\\gamma \\geq 1$, then $\\sqrt{\\gamma^2 - 1} \\geq 0$, and thus $... < 0$. For the second eigenvalue,
+    ... $\\gamma > \\sqrt{\\gamma^2 - 1}$`: a case opened by `if`/`when` holds for the formulas after it up to the end
+    of its paragraph, or until another case opens (seed 004, line 516: the argument for the case goes on over several
     sentences); they are checked under it (chains.build_chains), and such a step never earns the credit of an
     unconditional claim. Returns the case and where its paragraph ends, for the next inline formula."""
     if case is not None and start < case_end:

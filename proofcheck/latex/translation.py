@@ -856,13 +856,13 @@ class Translator:
         if chosen is None:  # not declared as written: the key's name with the same normal form, if one
             chosen = self.names.resolve(cands) or cands[0]
         seen = self.names.spellings
-        # (a letter of the key's `densities:` is read by its arguments: p_\theta(x) and p(x, z) are two of its densities)
+        # (a letter of the key's `densities:` is read by its arguments: p_\theta(x) and p(x, z) are two densities)
         if seen is not None and self.names.known(chosen) and chosen not in self.bound and \
                 chosen not in self.names.densities:
             first = seen.setdefault(chosen, (written_form(cands[0]), latex))
             if first[0] != written_form(cands[0]):
-                raise self.fail(f"`{first[1]}` and `{latex}` would both be read as the key's `{chosen}` in one formula; "
-                                "if they are two quantities, the key must declare both", t)
+                raise self.fail(f"`{first[1]}` and `{latex}` would both be read as the key's `{chosen}` in one "
+                                "formula; if they are two quantities, the key must declare both", t)
         info["candidates"] = cands
         if base == "e" and not accent and not subs and not labels and not self.names.known("e") and t.kind == "word":
             info["euler"] = True

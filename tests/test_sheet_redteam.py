@@ -159,3 +159,17 @@ def test_true_lines_that_do_no_work_earn_no_step_credit(tmp_path):
     g = grades["pad.md"]
     assert g.score == 0
     assert "write the line before them again" in g.parts[0].feedback
+
+
+def test_a_disjunction_or_joined_premises_are_not_read_apart(tmp_path):
+    # `x^2 = 4 \Rightarrow x = 2 \text{ or } x = -2` was read as x^2 = 4 ==> x = 2 plus a claim x = -2: both refuted,
+    # and `x^2 = 4 \text{ and } x > 0 \Rightarrow x = 2` as the claim x^2 = 4 and x > 0 ==> x = 2
+    key = MEANS_KEY.replace("mu, x, sigma_s: real", "mu, x, y, sigma_s: real")
+    grades = grade_sheets(tmp_path, key, {
+        "or.md": "Roots\n\n$$x^2 = 4 \\Rightarrow x = 2 \\text{ or } x = -2$$\n",
+        "and.md": "Roots\n\n$$x^2 = 4 \\text{ and } x > 0 \\Rightarrow x = 2$$\n",
+        "comma.md": "Roots\n\n$$x^2 = 4, \\; x > 0 \\Rightarrow x = 2$$\n",
+        "two.md": "Sums\n\n$$x + y = y + x, \\quad y + x = x + y$$\n"})
+    for name in ("or.md", "and.md", "comma.md"):
+        assert "refuted" not in statuses(grades[name]) and grades[name].errors, name
+    assert statuses(grades["two.md"]) == ["proved", "proved"]

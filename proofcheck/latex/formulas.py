@@ -32,6 +32,7 @@ class Formula:
     case: "Formula | None" = None  # `if $0 < x < 1$, then $...$`: the case this formula is stated under
     defines: str | None = None  # `L(w) = ...`: the student's definition of L (its head is dropped from the chain)
     notation: str | None = None  # `C_2 = ...` in names the key does not model: a definition, nothing to check
+    joined: str = ""  # the word or comma that separates this formula from the one before it in its display
 
 
 OPENERS = {("char", "("), ("char", "["), ("char", "{"), ("setopen", None), ("langle", None), ("matbegin", None)}
@@ -165,6 +166,8 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
             while seg.toks and seg.toks[-1].kind == "op" and seg.toks[-1].value == "*":
                 seg.toks.pop()  # `... \cdot \text{a comment}`
             close()
+            if words in (["or"], ["and"]):
+                cur.joined = words[0]
             if words and (words[0] in CONDITION_WORDS or words[-1] in CONDITION_WORDS or
                           words[-2:] in (["s", "t"], ["subject", "to"])):
                 # `\text{where } x > 0`, `\text{ convex when } C \geq 0`, `\max g \text{ s.t. } ...` (seed 001, l.156, 194)
@@ -176,6 +179,7 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
                     claim.case = cur
         elif k == "char" and t.value in ",;":
             close()
+            cur.joined = t.value
         elif k == "char" and t.value == ":":
             cur.dead = True  # `f: X \to Y`
             cur.segments[-1].toks.append(t)
@@ -194,6 +198,19 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
     if depth:
         unclosed(depth[-1], "")
     close()
+    for a, b in zip(formulas, formulas[1:]):
+        # `x^2 = 4 \Rightarrow x = 2 \text{ or } x = -2` is a disjunction, `x^2 = 4 \text{ and } x > 0 \Rightarrow x = 2`
+        # (or with a comma) a conjunction of premises: read apart, each piece would be a false claim of its own
+        arrow = any(sg.rel is not None and sg.rel.kind == "impl" for sg in b.segments)
+        if a.dead or not any(sg.rel is not None for sg in a.segments):
+            continue
+        why = "`or` joins two statements into one (a disjunction), which cannot be checked" if b.joined == "or" \
+            else "premises joined by `and` (or a comma) before an implication are not read" \
+            if b.joined and arrow and not any(sg.rel is not None and sg.rel.kind == "impl" for sg in a.segments) \
+            else ""
+        if why:
+            for f in (a, b):
+                f.error = f.error or latex_error(why, src, b.start if f is b else a.start)
     for f in formulas:
         # only an inequality is a case the result is stated under: `\text{for } i = 1, \dots, n` enumerates (checking
         # at i = 1 alone would accept a claim that fails at i = 2)

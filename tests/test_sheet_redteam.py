@@ -173,3 +173,14 @@ def test_a_disjunction_or_joined_premises_are_not_read_apart(tmp_path):
     for name in ("or.md", "and.md", "comma.md"):
         assert "refuted" not in statuses(grades[name]) and grades[name].errors, name
     assert statuses(grades["two.md"]) == ["proved", "proved"]
+
+
+def test_an_inline_result_with_its_condition_after_it_is_checked_in_that_case(tmp_path):
+    # `$|x| = x$ for $x > 0$` and `for all $x > 0$, $|x| = x$` were refuted at x = -1 (and `x > 0` read as a claim)
+    grades = grade_sheets(tmp_path, MEANS_KEY, {
+        "after.md": "Abs\n\nNote that $|x| = x$ for $x > 0$.\n",
+        "wrong.md": "Abs\n\nNote that $|x| = -x$ for $x > 0$.\n",
+        "before.md": "Abs\n\nSo for all $x > 0$, $|x| = x$.\n"})
+    assert statuses(grades["after.md"]) == ["proved"]
+    assert statuses(grades["wrong.md"]) == ["refuted"]
+    assert statuses(grades["before.md"]) == ["proved"]

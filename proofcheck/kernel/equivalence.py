@@ -162,7 +162,7 @@ def _zero_strong(d) -> bool:
     # integrals without asking whether they converge, and takes the principal value of one with a pole inside
     # (E[z ~ Normal(0, 1)](1/z) = 0)
     found = sorted(d.atoms(sp.Integral), key=sp.default_sort_key)
-    integrals = {i: sp.Dummy(f"integral{k}") for k, i in enumerate(found) if _inner_singularity(i)}
+    integrals = {i: sp.Dummy(f"integral{k}") for k, i in enumerate(found) if inner_singularity(i)}
     r = sp.simplify(d.xreplace(integrals)).xreplace({v: k for k, v in integrals.items()}) if integrals \
         else sp.simplify(d)
     if r == 0 or (isinstance(r, sp.Basic) and r.is_zero is True):
@@ -176,7 +176,7 @@ def _zero_strong(d) -> bool:
     return False
 
 
-def _inner_singularity(i: sp.Integral) -> bool:
+def inner_singularity(i: sp.Integral) -> bool:
     """Whether an integral's integrand may fail to be continuous inside its range (unknown counts as yes); a
     singularity at an end (1/sqrt(x) on [0, 1]) is the improper integral SymPy decides."""
     from sympy.calculus.util import continuous_domain

@@ -61,9 +61,9 @@ def parts(task: StepTask, clock: Clock) -> Outcome:
                                "given splits as u v with u v' the integrand (write by parts(u = ..., v = ...))")
     integral, u, v = choice
     x, lo, hi = integral.limits[0]
-    from proofcheck.kernel.equivalence import _inner_singularity
+    from proofcheck.kernel.equivalence import inner_singularity
     for f in (u * v, v * sp.diff(u, x)):
-        if _inner_singularity(sp.Integral(f, (x, lo, hi))):
+        if inner_singularity(sp.Integral(f, (x, lo, hi))):
             # [u v] from a to b is the integral of (u v)' only where u v is continuous: atan(1/x) jumps by pi at 0
             return Outcome(unknown=f"{_shown(f, x)} is not shown continuous inside the range: the boundary term "
                                    "[u v] may not be what the integral of (u v)' gives")

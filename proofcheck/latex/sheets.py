@@ -323,6 +323,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     section = ""
     section_part: str | None = None  # the key part answered under the current heading
     case: Formula | None = None  # the case of the sentence being read (`if $0 < x < 1$, then ...`)
+    last_inline: tuple[Formula, int] | None = None  # the last inline formula read, and where its `$` closes
     case_end = -1
 
     def flush() -> None:
@@ -411,6 +412,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
         prev_end = end
         if inline:
             kept = _inline_formulas(found, text, start)
+            _trailing_case(kept, text, start, last_inline)
+            last_inline = (kept[-1], end) if kept else None
             case, case_end = _case_of(kept, text, start, end, case, case_end)
             for f in kept:
                 if f.dead and _defines_key_name(f, names_for(current or section_part or default), src):
@@ -657,7 +660,22 @@ def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int |
     return name, params, text
 
 
-_CASE_WORDS = {"if", "when", "whenever"}
+_CASE_WORDS = {"if", "when", "whenever", "all", "every", "each"}  # `for all $x > 0$, $|x| = x$`
+_TRAILING_CASE = re.compile(r"\s*(?:for|if|when|whenever|provided|assuming)\s*", re.IGNORECASE)
+
+
+def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
+    """`$|x| = x$ for $x > 0$`: a condition right after a result, joined by one word, is the case the result is
+    stated under (checked so, like `if $x > 0$, then $|x| = x$`); only an inequality (`for $i = 1$` enumerates)."""
+    if last is None or len(kept) != 1 or not kept[0].dead or kept[0].error is not None:
+        return
+    result, end = last
+    if result.dead or result.error is not None or result.case is not None or \
+            not any(sg.rel is not None for sg in result.segments) or \
+            _TRAILING_CASE.fullmatch(text, end + 1, start - 1) is None:  # (end, start: inside the `$`s)
+        return
+    if any(sg.rel is not None and sg.rel.value in ("<", "<=", ">", ">=") for sg in kept[0].segments):
+        result.case = kept[0]
 
 
 def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula | None,
@@ -698,7 +716,7 @@ _RELATION_TEXT = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|Rightarrow|
                             r"rightarrow|Longrightarrow)\b")
 
 
-_INLINE_CONDITION_WORDS = CONDITION_WORDS | {"at", "setting", "set", "put", "take", "taking", "choose", "choosing",
+_INLINE_CONDITION_WORDS = CONDITION_WORDS | {"all", "every", "each", "at", "setting", "set", "put", "take", "taking", "choose", "choosing",
                                              "substituting", "plugging", "on", "in", "over", "whose", "such",
                                              "need", "needs", "require", "requires"}  # `we need $f(x) = 0$`
 _LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z$]*$")

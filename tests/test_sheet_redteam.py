@@ -62,6 +62,8 @@ def test_a_power_of_several_digits_without_braces_is_an_error(tmp_path):
     grades = grade_sheets(tmp_path, KEY, {"s.md": "## Problem 1\n\n$$x^10 = 0$$\n"})
     assert "proved" not in statuses(grades["s.md"])
     assert "write ^{10}" in _said(grades["s.md"])
+    # the only chain could not be read: the part says so (it was "not attempted", with the error elsewhere)
+    assert "could not be read" in grades["s.md"].parts[0].feedback and grades["s.md"].parts[0].attempted
 
 
 def test_restating_the_claim_in_another_order_earns_nothing(tmp_path):

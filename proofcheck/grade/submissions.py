@@ -667,7 +667,10 @@ def grade_submissions(subs: list[Submission], key: Key, options: Options,
         got = outcomes[id(sub)]
         parts = []
         for name in sub.targets:
-            o = got.get(name) or PartOutcome(name, attempted=sub.unreadable, readable=False)
+            # a sheet for one part whose only chains could not be read was attempted: say so, not "not attempted"
+            tried = sub.unreadable or (len(sub.targets) == 1 and bool(sub.errors))
+            o = got.get(name) or PartOutcome(name, attempted=tried, readable=False, errors=list(sub.errors) if tried
+                                             and not sub.unreadable else [])
             parts.append(score_part(key.rubric[name], o, options.strict))
         notes = sub.notes + [n for o in got.values() for n in o.notes]
         grades.append(Grade(sub.path, sub.path, parts, sub.errors, notes, sub.unreadable, formulas=sub.formulas,

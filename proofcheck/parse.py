@@ -16,7 +16,7 @@ from proofcheck import linalg
 from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
 from proofcheck.probability.laws import law, normalized
 from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
-                                     SymbolInfo, unsupported)
+                                     SymbolInfo, unsupported, value_set)
 from proofcheck.model import Span, Text
 from proofcheck.probability.heads import parameter_problem
 from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, MvNormal, Normal, Uniform,
@@ -975,10 +975,10 @@ class ExprBuilder(Transformer):
                 continue
             var = self.bound.get(b.name) or (info.obj if info is not None else _placeholder(b.name))
             if info is not None and b.name not in self.bound:
-                support = (dist.args[0], dist.args[1]) if isinstance(dist, Uniform) else \
-                    (dist.args[0], dist.args[0]) if isinstance(dist, Dirac) else \
-                    (sp.Integer(0), sp.Integer(1)) if isinstance(dist, Bernoulli) else (-sp.oo, sp.oo)
-                if not _inside_declared(info, *support) or (isinstance(dist, Bernoulli) and info.domain == "positive"):
+                values = {Bernoulli: lambda: sp.FiniteSet(0, 1), Dirac: lambda: sp.FiniteSet(dist.args[0])}.get(type(dist))
+                inside = values().is_subset(value_set(info)) is True if values else \
+                    _inside_declared(info, *(dist.args if isinstance(dist, Uniform) else (-sp.oo, sp.oo)))
+                if not inside:
                     raise DeclarationError(f"`{b.name}` is declared {info.domain}, but `{b.name} ~` draws it outside "
                                            "that type: the body would be simplified with the wrong assumptions; use "
                                            "another name for the drawn variable, or declare it real", b.span)
@@ -1102,8 +1102,9 @@ class ExprBuilder(Transformer):
             point, side = point.value, point.side
         to = self._unwrap(point)
         info = self.scope.symbols.get(declared.name) if isinstance(declared, sp.Symbol) else None
-        if info is not None and to.is_number and to not in (sp.oo, -sp.oo) and not _inside_declared(info, to, to) \
-                and not (info.domain in ("positive", "interval") and _at_end(info, to)):
+        # a limit goes to a point of the closure of the declared type (0 for positive or nonzero x)
+        if info is not None and to.is_number and to not in (sp.oo, -sp.oo) and \
+                value_set(info).closure.contains(to) is not sp.true:
             self.fail(meta, f"`{info.name}` is declared {info.domain}, so it cannot tend to {sp.sstr(to)}")
         return sp.Limit(body, var, to, limit_direction(info, to, side))
 
@@ -1445,16 +1446,17 @@ def _shown(value, prop: str, symbols: dict | None):
 
 
 def _inside_declared(info, lo, hi) -> bool:
-    """Whether every value from lo to hi (a range a bound variable runs over) lies in the declared type of the
-    symbol of that name: only then may its body have been built with the symbol's assumptions (Abs(z) -> z for
-    a positive z)."""
+    """Whether every value strictly between lo and hi (integers from lo on for a sum) lies in the declared type of
+    the symbol of that name: only then may its body have been built with the symbol's assumptions (Abs(z) -> z for
+    a positive z). An end may be the type's own end (an integral from 0 for a positive x)."""
     if info is None or info.domain in ("real", "complex"):
         return True
+
     def shown(e) -> bool:
-        return bool(e is sp.true or (isinstance(e, sp.Basic) and e.is_nonnegative))
+        return bool(isinstance(e, sp.Basic) and e.is_nonnegative)
     low = {"positive": 0, "nonnegative": 0, "posint": 1}.get(info.domain)
     if low is not None:
-        return shown(lo - low) and (info.domain != "positive" or bool((lo - low).is_positive) or lo == low)
+        return shown(lo - low)
     if info.domain == "negative":
         return shown(-hi)
     if info.domain == "interval":
@@ -1462,12 +1464,6 @@ def _inside_declared(info, lo, hi) -> bool:
         b = info.high if info.high is not None else sp.oo
         return (a == -sp.oo or shown(lo - a)) and (b == sp.oo or shown(b - hi))
     return info.domain == "integer" and lo.is_integer is True
-
-
-def _at_end(info, to) -> bool:
-    """Whether `to` is an end of the symbol's declared range (0 for a positive one): a limit may go there."""
-    return (info.domain == "positive" and to == 0) or \
-        (info.domain == "interval" and to in (info.low, info.high))
 
 
 def limit_direction(info, to, side: str = "") -> str:

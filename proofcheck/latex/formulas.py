@@ -214,7 +214,7 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
     for f in formulas:
         # only an inequality is a case the result is stated under: `\text{for } i = 1, \dots, n` enumerates (checking
         # at i = 1 alone would accept a claim that fails at i = 2)
-        if f.case is not None and f.case in formulas and not any(
+        if f.case is not None and any(f.case is g for g in formulas) and not any(
                 sg.rel is not None and sg.rel.value in ("<", "<=", ">", ">=") for sg in f.case.segments):
             f.case = None
     return formulas

@@ -1106,6 +1106,10 @@ class ExprBuilder(Transformer):
         if info is not None and to.is_number and to not in (sp.oo, -sp.oo) and \
                 value_set(info).closure.contains(to) is not sp.true:
             self.fail(meta, f"`{info.name}` is declared {info.domain}, so it cannot tend to {sp.sstr(to)}")
+        # a symbolic point must be known to lie there too (x positive, a real: limit(sqrt(x^2), x, a) would be a)
+        if info is not None and not to.is_number and info.domain != "nonzero" and not _inside_declared(info, to, to):
+            self.fail(meta, f"`{info.name}` is declared {info.domain}, but {sp.sstr(to)} is not known to lie in that "
+                            "type (or at its end): declare it so, or declare the limit variable real")
         return sp.Limit(body, var, to, limit_direction(info, to, side))
 
     def _sum_or_prod(self, meta, items, cls, fname):

@@ -521,7 +521,7 @@ def _restates(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
 
 
 def _idle(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
-    """Per line: whether it is the line before it written again (terms or factors in another order, brackets,
+    r"""Per line: whether it is the line before it written again (terms or factors in another order, brackets,
     `+ 0`, `1 \cdot`): a step that does no work (`x + y = y + x` padding a sheet)."""
     shapes = _line_shapes(part, keyed)
     return [False] + [a is not None and a == b for a, b in zip(shapes, shapes[1:])]

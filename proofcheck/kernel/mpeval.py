@@ -88,12 +88,12 @@ def _compile(e, errors: Errors):
         return lambda env: mpmath.mpc(0, 1)
     if isinstance(e, sp.Add):
         parts = [compile_expr(a, errors) for a in e.args]
-        return lambda env: mpmath.fsum(p(env) for p in parts)
+        return lambda env: mpmath.fsum([p(env) for p in parts])
     if isinstance(e, sp.Mul):
-        parts = [compile_expr(a, errors) for a in e.args]
+        first, *parts = [compile_expr(a, errors) for a in e.args]
 
         def mul(env):
-            total = mpmath.mpf(1)
+            total = first(env)
             for p in parts:
                 total *= p(env)
             return total
@@ -154,7 +154,7 @@ def _integral(e: sp.Integral, errors: Errors):
     limits = list(e.limits)
     if any(len(lim) != 3 for lim in limits):
         raise NotSupported("indefinite integral")
-    body = compile_expr(e.function, errors)
+    body = _shared_subterms(e.function, errors)
     bounds = [(x, _bound(lo, errors), _bound(hi, errors)) for x, lo, hi in limits]
     centres = [[compile_expr(c, errors) for c in _bump_centres(e.function, x)] for x, _, _ in limits]
 
@@ -188,12 +188,34 @@ def _integral(e: sp.Integral, errors: Errors):
     return run
 
 
+def _shared_subterms(body, errors: Errors):
+    """body compiled so that a subterm it repeats (the density p(x) in p(x) log(p(x) / q(x))) is computed once per
+    quadrature node. Only for a body without inner integrals or sums, whose bound variables cse would not respect."""
+    if body.has(sp.Integral, sp.Sum):
+        return compile_expr(body, errors)
+    names = sp.numbered_symbols("cse", cls=sp.Dummy)
+    reps, (reduced,) = sp.cse(body, symbols=names, optimizations=None)
+    if not reps:
+        return compile_expr(body, errors)
+    steps = [(name, compile_expr(sub, errors)) for name, sub in reps]
+    final = compile_expr(reduced, errors)
+
+    def run(env):
+        for name, fn in steps:
+            env[name] = fn(env)
+        return final(env)
+    return run
+
+
 def _bump_centres(body, x) -> list:
     """Where the bumps of a concrete integrand sit along x: the vertex of every exp(quadratic in x) with a negative
     leading coefficient (a Gaussian component), and the zero of every exp(linear in x) (a logistic one). They may
     depend on outer variables (p(x - z) inside an integral over z); at most 12."""
     found: list = []
-    for node in sp.preorder_traversal(body):
+    # exp(z) exp(-(z - m)^2 / (2 s^2)) peaks at m + s^2, which only the combined exponent shows
+    combined = sp.powsimp(body, combine="exp")
+    nodes = list(sp.preorder_traversal(combined)) + (list(sp.preorder_traversal(body)) if combined != body else [])
+    for node in nodes:
         if not isinstance(node, sp.exp) or x not in node.free_symbols:
             continue
         try:

@@ -1185,7 +1185,7 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
                 out.special += 1
                 tested.append((j.margin, point))
             elif op != "=" and not out.undefined_at:
-                out.undefined_at = _one_side_undefined(lhs, rhs, point, ro, sampler)
+                out.undefined_at = _one_side_undefined(lhs, op, rhs, point, ro, sampler)
     if local and op in ("<", "<=", ">", ">=") and tested:
         _local_searches(lhs, op, rhs, sampler, tested, ro, memo, local, out)
     out.reason = last_reason
@@ -1287,12 +1287,13 @@ def _deep_constant(lhs, op, rhs, point: Point, sampler: Sampler, out: Search) ->
 _POLES = ("division by zero here", "not finite or not a number here", "not finite here")
 
 
-def _one_side_undefined(lhs, rhs, point: Point, ro: bool, sampler: Sampler) -> str:
+def _one_side_undefined(lhs, op: str, rhs, point: Point, ro: bool, sampler: Sampler) -> str:
     """"the left side is not defined at x = 0" when one side has a pole (or is not a number) at a
     point of the declared domain where the other side is a finite number, else "". An inequality
     that says nothing at such a point is not established by the points around it (1/x > 0 for
-    nonnegative x)."""
-    failed = []
+    nonnegative x). Likewise a strict one where both sides are removable holes whose limits agree
+    ((x^3 + x)/x > 1 at 0: read as limits, 1 > 1 fails)."""
+    failed, values = [], []
     for side in (lhs, rhs):
         try:
             v = evaluate(side, point, DPS, ro)
@@ -1300,19 +1301,30 @@ def _one_side_undefined(lhs, rhs, point: Point, ro: bool, sampler: Sampler) -> s
             if str(exc) not in _POLES:
                 return ""
             failed.append(True)
+            values.append(_removable(side, point, ro))
             continue
         if v.kind != "number":
             return ""
         failed.append(False)
-    if failed.count(True) != 1 or _removable(lhs if failed[0] else rhs, point, ro):
-        return ""
+        values.append(v.data)
     shown = ", ".join(f"{k} = {v}" for k, v in point.describe(_names_in(lhs, rhs, sampler)).items())
+    if op in ("<", ">") and None not in values and _agree_loosely(*values):
+        which = "both sides are removable holes" if all(failed) else \
+            f"the {'left' if failed[0] else 'right'} side is a removable hole"
+        return f"{which} at {shown} where the sides' limits agree, so the strict inequality fails or is undecided there"
+    if failed.count(True) != 1 or values[failed.index(True)] is not None:
+        return ""
     return f"the {'left' if failed[0] else 'right'} side is not defined at {shown}, a point of the declared domain"
 
 
-def _removable(side, point: Point, ro: bool) -> bool:
-    """Whether the side has the same finite value just beside the point (sin(x)/x at 0, which is
-    read as its limit there) rather than a pole (1/x at 0)."""
+def _agree_loosely(a, b) -> bool:
+    with mpmath.workdps(DPS):
+        return abs(a - b) <= mpmath.mpf(10) ** -6 * max(1, abs(a), abs(b))
+
+
+def _removable(side, point: Point, ro: bool):
+    """The side's value just beside the point when it is the same on two sides' steps (sin(x)/x at 0, which is
+    read as its limit there), None at a pole (1/x at 0)."""
     near = []
     for shift in (sp.Rational(1, 10 ** 40), sp.Rational(2, 10 ** 40)):
         moved = Point({s: v + shift * (1 + abs(v)) if isinstance(v, sp.Rational) else v for s, v in point.values.items()},
@@ -1320,12 +1332,11 @@ def _removable(side, point: Point, ro: bool) -> bool:
         try:
             v = evaluate(side, moved, DPS, ro)
         except Undefined:
-            return False
+            return None
         if v.kind != "number":
-            return False
+            return None
         near.append(v.data)
-    with mpmath.workdps(DPS):
-        return abs(near[0] - near[1]) <= mpmath.mpf(10) ** -6 * max(1, abs(near[0]))
+    return near[0] if _agree_loosely(*near) else None
 
 
 def _limit_givens_hold(sampler: Sampler, point: Point) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from proofcheck.kernel.equivalence import Clock, sign_shown
+from proofcheck.kernel.equivalence import Clock, inner_singularity, sign_shown
 from proofcheck.kernel.parts import parts
 from proofcheck.kernel.terms import as_basic, at_point, Implication, Optimum, Outcome, Relation, StepTask, value_set
 
@@ -33,8 +33,18 @@ def at(task: StepTask, clock: Clock) -> Outcome:
         return Outcome(unknown="at(...) applies to expression chains")
     names, values = zip(*task.rule.kwargs)
     syms = [_symbol(task, n) for n in names]
-    return Outcome([Relation(_subs(task.prev, syms, values), task.op, task.cur)],
-                   note=f"evaluated at {', '.join(f'{n} = {sp.sstr(v)}' for n, v in task.rule.kwargs)}")
+    # The lines before held only where the givens do: the chain may move to the point only if they hold there
+    # too (given x > 1, |x - 1| = x - 1, then at x = 0 would give 1 = -1).
+    point = dict(zip(syms, values))
+    givens = [Relation(g.lhs.subs(point), g.op, g.rhs.subs(point))
+              for _, g in task.context.givens if isinstance(g, Relation) and _mentions(g, syms)]
+    return Outcome([Relation(_subs(task.prev, syms, values), task.op, task.cur), *givens],
+                   note=f"evaluated at {', '.join(f'{n} = {sp.sstr(v)}' for n, v in task.rule.kwargs)}"
+                        + (" (the givens hold there)" if givens else ""))
+
+
+def _mentions(rel: Relation, syms) -> bool:
+    return any(s in getattr(side, "free_symbols", ()) for side in (rel.lhs, rel.rhs) for s in syms)
 
 
 def limit(task: StepTask, clock: Clock) -> Outcome:
@@ -45,6 +55,11 @@ def limit(task: StepTask, clock: Clock) -> Outcome:
         return Outcome(unknown="limit(...) takes one `x -> a` and applies to expression chains")
     name, to, side = task.rule.arrows[0]
     x = _symbol(task, name)
+    bound = [n for n, g in task.context.givens if isinstance(g, Relation) and _mentions(g, [x])]
+    if bound:
+        # the lines before hold where the givens do; whether they hold all the way to the limit point is not checked
+        return Outcome(unknown=f"the given {bound[0]} restricts {name}: the limit would leave the points where "
+                               f"the lines before it were checked")
     shown = {"+": " from above", "-": " from below"}.get(side, "") if to not in (sp.oo, -sp.oo) else ""
     return Outcome([Relation(sp.Limit(task.prev, x, to, side), task.op, task.cur)],
                    note=f"limit as {name} -> {sp.sstr(to)}{shown}")
@@ -266,8 +281,10 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     second_order = Relation(_subs(d2, [x], [point]), "<" if want_max else ">", sp.Integer(0))
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)
     shape = "concave" if want_max else "convex"
-    glob = curvature is not None and sign_shown(curvature, "<=" if want_max else ">=", clock,
-                                                [{}, interval_substitution(task.context)], any_branch=True)
+    # f'' of a function with jumps ignores them (d/dx atan(tan(x)) is 1): concavity from f'' needs f continuous
+    glob = curvature is not None and not _jumps(f, x, task.context) and \
+        sign_shown(curvature, "<=" if want_max else ">=", clock, [{}, interval_substitution(task.context)],
+                   any_branch=True)
     if glob:
         # Concave and f'(x*) = 0: x* is a global maximiser. For argmax it must be the only one: with
         # f''(x*) < 0 too, the maximisers (an interval, f being concave) cannot extend past x*.
@@ -287,6 +304,13 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
         obligations.append(Implication(Relation(f, "=", best), Relation(x, "=", point)))
         note += f", and that no other {x} attains it"
     return Outcome(obligations, note=note)
+
+
+def _jumps(f, x, context) -> bool:
+    """Whether f may fail to be continuous in x over x's declared type (unknown counts as yes)."""
+    info = next((i for i in context.symbols if i.obj == x), None)
+    values = value_set(info)
+    return inner_singularity(sp.Integral(f, (x, values.inf, values.sup)))
 
 
 def _declared_range(x, point, context) -> list | None:
@@ -373,6 +397,11 @@ def _jensen_outcome(same: Relation, concave: bool, name: str, binders, inner) ->
     kind = "concave" if concave else "convex"
     note = f"Jensen's inequality for the {kind} function {name}"
     if not concave:
+        # exp and the square are convex on the reals only: (E[1 + i z])^2 = 1 > E[(1 + i z)^2] = 0
+        real = {z: sp.Dummy(z.name, real=True) for z, _ in binders if isinstance(z, sp.Symbol)}
+        if as_basic(inner).xreplace(real).is_extended_real is not True:
+            return Outcome([same], unknown=f"Jensen for {name} needs the function inside to be real, which is not "
+                                           "shown here")
         return Outcome([same], note=note)
     support = _support(binders)
     if support is None:
@@ -486,10 +515,15 @@ def substitute(task: StepTask, clock: Clock) -> Outcome:
         if (lo, hi) != (-sp.oo, sp.oo):
             found.append("range")
             return integral
+        if u in integral.function.free_symbols:
+            found.append("captured")  # integral(exp(-(x - u)^2), x) with x = 2 u would capture the outer u
+            return integral
         found.append("ok")
         return sp.Integral(integral.function.subs(x, image) * sp.diff(image, u), (u, -sp.oo, sp.oo))
 
     new = prev.replace(lambda e: isinstance(e, sp.Integral), change)
+    if "captured" in found:
+        return Outcome(unknown=f"the new variable {u} is already free in the integral; use another name")
     if "ok" not in found:
         why = "over the whole real line" if "range" in found else f"in {name}"
         return Outcome(unknown=f"substitute changes variables in an integral (or expectation) {why}")

@@ -145,8 +145,12 @@ class _Encoder:
             if dl is None and dr is None:
                 return z3.Not(cmp), clear
             dl, dr = _true(dl, self.ctx), _true(dr, self.ctx)
-            # a point where both sides divide by zero says nothing; two non-real sides may differ (i and -i)
-            holds = z3.Or(z3.And(dl, dr, cmp), z3.And(z3.Not(dl), z3.Not(dr), self.real(goal)))
+            # A point where both sides divide by zero says nothing, unless the relation is strict: there the sides
+            # may be removable holes whose limits tie ((x^3 + x)/x < (2 x^3 + x)/x at 0). Two non-real sides may
+            # differ (i and -i).
+            holds = z3.And(dl, dr, cmp)
+            if goal.op not in ("<", ">"):
+                holds = z3.Or(holds, z3.And(z3.Not(dl), z3.Not(dr), self.real(goal)))
             return z3.Not(holds), clear + [z3.And(dl, dr, z3.Not(cmp))]
         raise Outside("not a relation or a statement")
 
@@ -193,7 +197,9 @@ class _Encoder:
                     pending.remove(h)
                     changed = True
                     try:
-                        self.hyps.append(self.statement(h)[0])
+                        # like a premise: where a side is not real the given may still hold (sqrt(x) = sqrt(y)
+                        # at x = y = -1), so it constrains only the points where its sides are real
+                        self.hyps.append(z3.Or(self.statement(h)[0], z3.Not(self.real(h))))
                         used |= set(self.vars)
                     except Outside:
                         # Leaving a hypothesis out only weakens what is assumed: `valid` stays

@@ -1117,6 +1117,12 @@ class ExprBuilder(Transformer):
             self.fail(meta, f"{fname} takes (expr, j, from, to)")
         body, var = self._bound_call(meta, items, fname, dict(integer=True))
         lo, hi = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
+        for end in (lo, hi):
+            # sum(j, j, 1, x) for a real x is SymPy's formal value x (x + 1)/2, not a sum of terms
+            if end not in (sp.oo, -sp.oo) and end.is_integer is False or \
+                    end.is_Symbol and end.is_integer is None and end.is_real:
+                self.fail(meta, f"the bounds of {fname} must be integers; `{sp.sstr(end)}` is declared real "
+                                "(declare it an integer)")
         self._bound_in_type(meta, items[1], lo, hi)
         return cls(body, (var, lo, hi))
 

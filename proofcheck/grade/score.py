@@ -194,7 +194,10 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
 
     final_matches = valid(outcome.final, strict)
     established = final_matches and valid(outcome.start, strict) and not outcome.relation_problem
-    final_points = rubric.final if established and not stopped else 0.0
+    # the key's result written after a step that does not follow is copied, not derived (error carried forward
+    # credits later steps that follow from the student's own lines, not a jump back to the right answer)
+    jumped = _jump_into_final(steps)
+    final_points = rubric.final if established and not stopped and jumped is None else 0.0
 
     required = []
     for req, checks in zip(rubric.required, outcome.required):
@@ -204,6 +207,11 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     feedback = _part_feedback(rubric, outcome, first, points, final_matches, final_points, "", strict)
     return PartGrade(outcome.name, score, rubric.max_score, first, final_matches, final_points, steps, points,
                      required, feedback, True, outcome.errors, outcome.sources, list(outcome.needs_review))
+
+
+def _jump_into_final(steps: list) -> int | None:
+    """The index of the last step when it is refuted: the final line does not follow from the line before it."""
+    return steps[-1].index if steps and steps[-1].result.status == Status.REFUTED else None
 
 
 def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points: list[float],
@@ -246,7 +254,10 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if final_matches and final_points:
         out.append("The final line matches the key's result.")
     elif final_matches:
+        jumped = _jump_into_final(steps)
         why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
+                                     f"it does not follow from the line before it (step {jumped})"
+                                     if jumped is not None else
                                      f"it comes after the first wrong step (policy `{STOP}`)")
         out.append(f"The final line matches the key's result but earns nothing: {why}.")
     elif o.relation_problem:
@@ -269,7 +280,10 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if restating:
         out.append(f"Step(s) {', '.join(map(str, restating))} only restate the question or its result and earn "
                    "no step credit.")
-    if o.idle:
+    if o.idle and "holds for no values" in o.relation_problem:
+        out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} follow from a first line that holds for no "
+                   "values and earn no step credit.")
+    elif o.idle:
         out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} write the line before them again (in another "
                    "order, or with + 0 or 1 times) and earn no step credit.")
     return " ".join(out + _review_sentences(o))

@@ -423,6 +423,10 @@ class AttemptPlan:
     required: list[list[tuple[int, int]]] = field(default_factory=list)  # per result: (line, task)
     restates: list[bool] = field(default_factory=list)  # per line: it is the question or the result as given
     idle: list[bool] = field(default_factory=list)  # per line: it is the line before it written again
+    premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
+
+
+_OPPOSITE = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
 def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) -> AttemptPlan:
@@ -476,6 +480,12 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         ap.start = planner.add(start)
     if end is not None and last is not None:
         ap.final = planner.add(end)
+    if statement and not isinstance(claim, Implication) and first.op in _OPPOSITE:
+        # a premise of the student's own that holds everywhere (`x = x \Rightarrow ...`) adds nothing to its
+        # conclusion, and one that holds nowhere (`x^2 < 0 \Rightarrow ...`) makes every step vacuous
+        ap.premise = (planner.add(StepTask(first.lhs, first.op, first.rhs, None, ctx, f"{name}:premise-always")),
+                      planner.add(StepTask(first.lhs, _OPPOSITE[first.op], first.rhs, None, ctx,
+                                           f"{name}:premise-never")))
     for j, req in enumerate(key.required.get(name, [])):
         checks = []
         for i, line in enumerate(chain.lines):
@@ -490,7 +500,8 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
 
 _UNEVALUATED = {"Integral": "an integral", "Derivative": "a derivative", "Limit": "a limit", "Subs": "a substitution",
                 "Expectation": "an expectation", "Variance": "a variance", "KL": "a KL divergence",
-                "JSD": "a JS divergence", "Entropy": "an entropy", "Optimum": "an optimum"}
+                "JSD": "a JS divergence", "Entropy": "an entropy", "Optimum": "an optimum", "Sum": "a sum",
+                "Product": "a product"}
 
 
 def _unevaluated(e) -> set:
@@ -735,10 +746,23 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
         review.append(msg)
     main = [c for c in main if c not in unread] or main
     restated = [c for c in main if show_work and c.readable and c.ap.restates and all(c.ap.restates)]
+    vacuous = {id(c): _vacuous(c, results, strict) for c in main}
+    # `x = x \Rightarrow L = R`: the answer under a premise that always holds is the answer alone
+    restated += [c for c in main if show_work and c not in restated and vacuous[id(c)] == "trivial"
+                 and len(c.steps) == 1]
+    for c in main:
+        if vacuous[id(c)] == "always" and len(c.steps) == 1:
+            # `(x - y)^2 \geq 0 \Rightarrow x^2 + y^2 \geq 2xy` is a proof; `x^2 \geq 0 \Rightarrow` the answer is not
+            review.append(f"line {c.ap.attempt.part.steps[0].span.line} states the result under a premise that holds "
+                          "for every value: whether the premise is the argument or padding needs a person")
     work = [c for c in main if c not in restated] or restated[-1:]
     for c in restated:
-        notes.append(f"Line {c.ap.attempt.part.steps[0].span.line} restates the question or its result; "
-                     "that is neither work nor proof, so it is not graded")
+        line = c.ap.attempt.part.steps[0].span.line
+        notes.append(f"Line {line} only states the result under a premise that says nothing (both its sides are "
+                     "the same); that is neither work nor proof, so it is not graded" if vacuous[id(c)] == "trivial"
+                     else
+                     f"Line {line} restates the question or its result; that is neither work nor proof, so it is "
+                     "not graded")
     steps, errors, restating, idle, starts, sources = [], [], set(), set(), {}, {}
     required: list[list[tuple[int, StepResult]]] = [[] for _ in work[-1].ap.required]
     offset = 0
@@ -754,7 +778,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             steps.append(replace(s, index=s.index + offset))
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
-            elif 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index]:
+            elif 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or vacuous[id(c)] == "never" or \
+                    vacuous[id(c)] == "trivial" and s.index == 1:
                 idle.add(s.index + offset)
         errors += c.errors
         for j, checks in enumerate(c.ap.required[:len(required)]):
@@ -772,11 +797,25 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                 msg = f"line {s.line} could not be read ({why})" if why else f"line {s.line} could not be read"
                 if not any(msg.split(" (")[0] in r for r in review):
                     review.append(msg)
-    return PartOutcome(name, True, steps, errors, last.final, last.start, last.ap.relation_problem, required, notes,
+    problem = last.ap.relation_problem or ("the chain's first line holds for no values, so every implication from "
+                                           "it is vacuous" if vacuous.get(id(last)) == "never" else "")
+    return PartOutcome(name, True, steps, errors, last.final, last.start, problem, required, notes,
                        readable=last.readable, from_result=last.ap.from_result, sources=sources,
                        restating=restating if show_work else set(), idle=idle if show_work else set(),
                        chain_starts=starts, needs_review=review,
                        restated_only=last in restated)
+
+
+def _vacuous(c: _ChainResult, results, strict: bool) -> str:
+    """"trivial" when the first line of the student's statement chain has the same two sides (`x = x`), "always" when
+    it holds for every value, "never" when for none, else ""."""
+    if c.ap.premise is None:
+        return ""
+    always, never = (results[t] for t in c.ap.premise)
+    if valid(always, strict):
+        first = c.ap.plan.parts[0].chain.lines[0]
+        return "trivial" if first.op in ("=", "<=", ">=") and first.lhs == first.rhs else "always"
+    return "never" if valid(never, strict) else ""
 
 
 def _compare_readings(c: _ChainResult, alt: _ChainResult, strict: bool) -> list[str]:

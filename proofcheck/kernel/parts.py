@@ -86,7 +86,9 @@ def parts(task: StepTask, clock: Clock) -> Outcome:
         # The integrand only equals u v' after algebra: checked pointwise in x, over the range.
         obligations.insert(0, Relation(integral.function, "=", u * sp.diff(v, x)))
         if not any(i.obj == x for i in task.context.symbols):
-            extra = (SymbolInfo(x.name, "scalar", x, "real"),)
+            finite = [e if e not in (sp.oo, -sp.oo) else None for e in (lo, hi)]
+            extra = (SymbolInfo(x.name, "scalar", x, "interval", low=finite[0], high=finite[1])
+                     if any(e is not None for e in finite) else SymbolInfo(x.name, "scalar", x, "real"),)
     ends = ", ".join(f"{sp.sstr(e)} (given)" if e in (sp.oo, -sp.oo) else sp.sstr(e) for e in (lo, hi))
     return Outcome(obligations, extra=extra,
                    note=f"integrated by parts with u = {_shown(u, x)}, v = {_shown(v, x)}; boundary term at {ends}")

@@ -404,12 +404,14 @@ def translate_formula(f: Formula, names: Names, src: Source, where: str) -> list
             piece = translate_tokens(s.toks, names, src, where, end)
         except ProofcheckError as exc:
             error = exc
+        except RecursionError:  # a hostile sheet: 500 terms in one formula
+            error = latex_error("formula too long or nested too deeply to read", src, start)
         alt = None
         other = _other_reading(s.toks, src) if piece is not None else None
         if other is not None:
             try:
                 alt = translate_tokens(other, names, src, where, end)
-            except ProofcheckError:
+            except (ProofcheckError, RecursionError):
                 alt = None
             if alt is not None and alt.text == piece.text:
                 alt = None

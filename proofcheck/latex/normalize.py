@@ -69,7 +69,7 @@ def normalize_tokens(toks: list[Tok], src: Source) -> list[Tok]:
         # commands
         name = str(v)
         if name in SPACING:
-            kind = SPACING[name]
+            kind = SPACING[name] or ("sep" if _tag_follows(toks, i + 1) else None)
             if kind:
                 out.append(Tok(kind, name, t.start, t.end))
             i += 1
@@ -183,6 +183,26 @@ def normalize_tokens(toks: list[Tok], src: Source) -> list[Tok]:
     return out
 
 
+def _tag_follows(toks: list[Tok], j: int) -> bool:
+    r"""Whether only more spacing, then an equation number `(2)`, follows up to the row's end: `\hfill (2)`, `\; (1)`,
+    `~~(2)` number the row as `\quad (2)` does, and are not a factor 2."""
+    def spacing(t: Tok) -> bool:
+        return t.kind == "space" or (t.kind == "char" and t.value == "~") or \
+            (t.kind in ("cmd", "sym") and SPACING.get(str(t.value), "") is None) or \
+            (t.kind == "sym" and t.value == ">")
+    while j < len(toks) and spacing(toks[j]):
+        j += 1
+    if j + 3 > len(toks):
+        return False
+    opened, number, closed = toks[j:j + 3]
+    if not (opened.kind == "char" and opened.value == "(" and number.kind == "num" and closed.kind == "char"
+            and closed.value == ")"):
+        return False
+    rest = [t for t in toks[j + 3:] if not spacing(t)]
+    return not rest or (rest[0].kind == "sym" and str(rest[0].value) == "\\") or \
+        (rest[0].kind == "cmd" and SPACING.get(str(rest[0].value)) == "rowsep")
+
+
 def _normalize_char(toks, i, src, out) -> int:
     t = toks[i]
     c = t.value
@@ -218,8 +238,9 @@ def _normalize_char(toks, i, src, out) -> int:
         return j
     elif c == "&":
         out.append(Tok("amp", "&", t.start, t.end))
-    elif c == "~":
-        pass  # a non-breaking space
+    elif c == "~":  # a non-breaking space; before an equation number at the end of a row it separates like \quad
+        if _tag_follows(toks, i + 1):
+            out.append(Tok("sep", "~", t.start, t.end))
     elif c == "." or c == "?":  # `KL(q(z|\mu), p(z))?` (seed 001, a question restated): dropped like a final `.`
         out.append(Tok("period", c, t.start, t.end))
     elif c in "{}()[],;^_!:":
@@ -252,8 +273,9 @@ def _normalize_sym(toks, i, src, out) -> int:
         out.append(Tok("setclose", "}", t.start, t.end))
     elif c == "|":
         out.append(Tok("nbar", "||", t.start, t.end, {"side": ""}))
-    elif c in (",", ";", ":", "!", " ", ">"):
-        pass  # spacing
+    elif c in (",", ";", ":", "!", " ", ">"):  # spacing; before a closing equation number it separates like \quad
+        if _tag_follows(toks, i + 1):
+            out.append(Tok("sep", c, t.start, t.end))
     else:
         out.append(Tok("bad", f"unexpected \\{c} in a formula", t.start, t.end))
     return i + 1

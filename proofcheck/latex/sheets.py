@@ -154,9 +154,10 @@ def section_label(label: str) -> str:
     return f"{q}.{item}" if item else q
 
 
-# `$$J = \sum_i ELBO(...) \quad \text{(ب)}$$`, `$$... \quad (2)$$`, `\tag{4}`: the label of a question written in the
-# margin of a right-to-left sheet comes out at the END of the question's first display formula
-_TAG = re.compile(r"(?:\\q?quad|\\tag)\s*(?:\{\s*)?(?:\\text\s*\{\s*\(\s*([^(){}$\\]{1,3}?)\s*\)\s*\}|"
+# `$$J = \sum_i ELBO(...) \quad \text{(ب)}$$`, `$$... \quad (2)$$` (or `\hfill`, `\;`, `~~`), `\tag{4}`: the label
+# of a question written in the margin of a right-to-left sheet comes out at the END of the question's first display
+# formula
+_TAG = re.compile(r"(?:(?:\\q?quad|\\hfill|\\[;,: ]|~)\s*)*(?:\\q?quad|\\hfill|\\[;]|~|\\tag)\s*(?:\{\s*)?(?:\\text\s*\{\s*\(\s*([^(){}$\\]{1,3}?)\s*\)\s*\}|"
                   r"\(\s*([^(){}$\\]{1,3}?)\s*\)|([^(){}$\\\s]{1,3}))\s*\}?\s*$")
 _TAG_LABEL = re.compile(r"\d{1,2}|[a-h]|الف|[آابجدهوزحĨ٥]")
 

@@ -1131,8 +1131,9 @@ class Translator:
                     k = self.run_end(g, j)
                 elif typ in ("DERIV", "NABLA"):
                     # a derivative applies to the whole product after it, functions and `\cdot`, `/` included:
-                    # `\frac{d}{dx} x \sin x` is the derivative of x sin(x), not sin(x) times d/dx x
-                    k = self.product_end(g, j)
+                    # `\frac{d}{dx} x \sin x` is the derivative of x sin(x), not sin(x) times d/dx x; a bracket
+                    # right after it is its whole operand: `\frac{d}{dx}(x^2) \cdot x` is 2x times x
+                    k = self.unit_end(g, j) if j < len(g) and g[j].type in _OPEN_G else self.product_end(g, j)
                 else:
                     k = self.product_end(g, j)
                     if typ == "BIGOP" and k > j:

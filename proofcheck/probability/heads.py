@@ -97,7 +97,10 @@ def pdf(dist, z):
         return sp.exp(-quad / 2) / sp.sqrt((2 * sp.pi) ** k * sp.Determinant(cov))
     if isinstance(dist, Bernoulli):
         p = dist.args[0]
-        return p ** z * (1 - p) ** (1 - z)
+        if z in (0, 1):
+            return p if z == 1 else 1 - p
+        # a mass function is 0 off {0, 1} (p^2 / (1 - p) at z = 2 is not a probability)
+        return sp.Piecewise((p ** z * (1 - p) ** (1 - z), sp.Eq(z, 0) | sp.Eq(z, 1)), (0, True))
     if isinstance(dist, Uniform):
         a, b = dist.args
         return sp.Piecewise((1 / (b - a), (z > a) & (z < b)), (0, True))

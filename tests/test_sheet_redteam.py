@@ -186,3 +186,90 @@ def test_an_inline_result_with_its_condition_after_it_is_checked_in_that_case(tm
     assert statuses(grades["after.md"]) == ["proved"]
     assert statuses(grades["wrong.md"]) == ["refuted"]
     assert statuses(grades["before.md"]) == ["proved"]
+
+
+CUBE_KEY = """\
+proofcheck: 1
+title: A derivative of a cube
+symbols:
+  x: real
+claim: diff(x^3, x) = 3 x^2
+steps: |
+  diff(x^3, x)
+    = diff(x x^2, x)
+    = 3 x^2
+grading:
+  final: 2
+  steps_total: 2
+"""
+
+SUM_KEY = """\
+proofcheck: 1
+title: A sum of even numbers
+symbols:
+  n: positive integer
+claim: sum(2 i, i, 1, n) = n (n + 1)
+steps: |
+  sum(2 i, i, 1, n)
+    = 2 sum(i, i, 1, n)
+    = n (n + 1)
+grading:
+  final: 2
+  steps_total: 2
+"""
+
+
+def test_a_bracket_after_a_derivative_is_its_whole_operand(tmp_path):
+    # `\frac{d}{dx}(x^2) \cdot x` was read as d/dx (x^2 x): pulling x out of the derivative was proved
+    grades = grade_sheets(tmp_path, CUBE_KEY, {
+        "out.md": "## Problem 1\n\n$$\\frac{d}{dx} x^3 = \\frac{d}{dx}\\left(x^2\\right) \\cdot x = 3x^2$$\n",
+        "own.md": "## Problem 1\n\n$$\\frac{d}{dx} x^3 = \\frac{d}{dx}\\left(x^2\\right)\\cdot x = 2x\\cdot x = 2x^2$$\n"})
+    assert statuses(grades["out.md"]) == ["refuted", "refuted"]
+    assert grades["out.md"].score == 0  # the key's answer after a step that does not follow earns nothing
+    assert statuses(grades["own.md"]) == ["refuted", "proved", "proved"]
+
+
+def test_the_final_line_must_follow_from_the_line_before_it(tmp_path):
+    grades = grade_sheets(tmp_path, KEY, {
+        "jump.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy + 7 = x^2 + y^2$$\n"})
+    g = grades["jump.md"]
+    assert statuses(g) == ["refuted", "refuted"] and g.score == 0
+    assert "does not follow from the line before it (step 2)" in g.feedback
+
+
+def test_a_sum_left_standing_is_not_the_answer(tmp_path):
+    grades = grade_sheets(tmp_path, SUM_KEY, {
+        "halfway.md": "## Problem 1\n\n$$\\sum_{i=1}^{n} 2i = 2\\sum_{i=1}^{n} i = \\sum_{i=1}^{n} i + \\sum_{i=1}^{n} i$$\n",
+        "done.md": "## Problem 1\n\n$$\\sum_{i=1}^{n} 2i = 2\\sum_{i=1}^{n} i = n(n+1)$$\n"})
+    assert statuses(grades["halfway.md"]) == ["proved", "proved"]
+    assert grades["halfway.md"].score < grades["halfway.md"].max_score and "a sum" in grades["halfway.md"].feedback
+    assert grades["done.md"].score == grades["done.md"].max_score
+
+
+def test_equation_numbers_after_other_spacing_are_tags(tmp_path):
+    # `\hfill (2)`, `\; (1)`, `~~(2)` were read as a factor 2 (or 1), and the right last line refuted
+    grades = grade_sheets(tmp_path, KEY, {
+        "hfill.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2 \\hfill (2)$$\n",
+        "thin.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy \\; (1)$$\n\n$$= x^2 + y^2 ~~(2)$$\n"})
+    for name in ("hfill.md", "thin.md"):
+        assert statuses(grades[name]) == ["proved", "proved"], name
+        assert grades[name].score == grades[name].max_score, name
+
+
+def test_a_premise_that_says_nothing_is_no_work(tmp_path):
+    # `x = x \Rightarrow` the answer scored full marks; `x^2 < 0 \Rightarrow` a false equation earned step points
+    grades = grade_sheets(tmp_path, KEY, {
+        "same.md": "## Problem 1\n\n$$x = x \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$\n",
+        "never.md": "## Problem 1\n\n$$x^2 < 0 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2 + 5$$\n",
+        "always.md": "## Problem 1\n\n$$x^2 \\geq 0 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$\n"})
+    assert grades["same.md"].score == 0
+    assert grades["never.md"].score == 0 and "holds for no values" in grades["never.md"].feedback
+    # a premise true everywhere may be the argument ((x - y)^2 >= 0 => ...) or padding: a person decides
+    assert grades["always.md"].needs_review
+
+
+def test_a_formula_too_long_to_read_does_not_stop_the_batch(tmp_path):
+    long = "## Problem 1\n\n$$" + " + ".join(["x"] * 500) + " = 500 x$$\n"
+    grades = grade_sheets(tmp_path, KEY, {"long.md": long, "ok.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + y^2$$\n"})
+    assert set(grades) == {"long.md", "ok.md"}
+    assert grades["long.md"].score == 0 and "too long" in _said(grades["long.md"])

@@ -78,6 +78,10 @@ CAUGHT = [
      "joint_regression", ["refuted", "proved", "proved"]),
     (S000, "q2 item 4: z_t coefficient of mu_Q (inline)", r"and $\mu_{Q}(z_{t},x;s,t) = ", "posterior",
      ["refuted"]),
+    # read with the key's `densities:` (p(x), q(x) for P, Q); the quadratures of KL(P || Q) take about 3.3 s of the
+    # 5 s budget since the integrand's repeated terms are computed once per node (they took 5.1 s: unknown before)
+    (S000, "q2 item 5: KL with the ratio inverted", r"$$D_{KL}(P||Q) = \int p(x) \log \frac{q(x)}{p(x)} d_x",
+     "posterior", ["refuted", "proved"]),
     # (the first two steps, from KL(q || p) of the two Gaussians read through the key's `densities:`, are proved)
     (S000, "q2 item 8: three SNR slips", r"\frac{a_{S}^{2}\sigma_{t}^{2} - a_{t}^{2}}{\sigma_{t}^{2}}", "kl_snr",
      ["proved", "proved", "proved", "proved", "refuted", "refuted", "refuted"]),
@@ -137,10 +141,6 @@ MISSED = [
     # machine), so not strict
     pytest.param(S001, r"$$= \log 2 - 2 JSD(P_{data}, P_G)$$", id="001-4(e) item 9: log 2 for log 4",
                  marks=pytest.mark.xfail(strict=False, reason="refuted only when the numeric check finishes in 5 s")),
-    _missed(S000, "q2 item 5: KL with the ratio inverted", r"$$D_{KL}(P||Q) = \int p(x) \log \frac{q(x)}{p(x)} d_x",
-            "read with the key's `densities:` (p(x), q(x) for P, Q); refuted in 1.5 s alone, but in this part every "
-            "random point must also satisfy the sheet's givens on SNR, and the quadratures of KL(P || Q) do not "
-            "finish within 5 s: unknown"),
     _missed(S000, "q2 item 7: sign of the KL", r"\Big| \Big| \mu_Q - \mu_\theta",
             "`D_{KL} &= ...` without its two distributions and `E_p[z]` under an undeclared density are not "
             "read, and `]` closes a `(` on the row before"),
@@ -203,7 +203,7 @@ def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
 # --------------------------------------------------------------------------- correct lines are not refuted
 # lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
 # (002 l.55 goes from the wrong l.53 back to the right expectation: it does not follow from it)
-MISTAKE_LINES = {S000: {139, 141, 145, 155, 165, 305}, S001: {18, 42, 44, 176}, S002: {53, 55}, S003: {46},
+MISTAKE_LINES = {S000: {139, 141, 145, 155, 157, 165, 305}, S001: {18, 42, 44, 176}, S002: {53, 55}, S003: {46},
                  S004: {121, 317, 419, 498, 522}}
 # correct lines refuted today, each for a construct the reader gets wrong (none now: seed 004's line 516, a result in
 # the sentence after a prose case, is checked under the case, which holds to the end of its paragraph)
@@ -236,9 +236,9 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 # --------------------------------------------------------------------------- score and accounting
 # (score, max, counts of the formula records by kind, (read or classified, with a relation))
 REPORT = {
-    S000: (10.34, 27.0, {"definition": 12, "read": 29, "remark": 40, "expression": 32, "not read": 53, "condition": 23,
+    S000: (8.34, 27.0, {"definition": 12, "read": 29, "remark": 40, "expression": 32, "not read": 53, "condition": 23,
                          "outside": 4}, (104, 154)),
-    S001: (14.0, 48.0, {"read": 20, "expression": 20, "outside": 16, "condition": 14, "not read": 38, "definition": 4,
+    S001: (12.0, 48.0, {"read": 20, "expression": 20, "outside": 16, "condition": 14, "not read": 38, "definition": 4,
                         "remark": 9}, (47, 80)),
     # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
     # question 4's mean-field lines other than l.85 (\hat{q}_j, `+ \text{constant}`, \propto) are not read
@@ -251,7 +251,9 @@ REPORT = {
 }
 
 
-# the scores seen when a SLOW line is unknown (over the time budget) instead of refuted
+# the scores seen when a SLOW line is unknown (over the time budget) instead of refuted (001: gaussian_nll's final
+# points are lost either way: refuted, the step into its final line does not follow; unknown, the chain is not
+# established)
 SLOW_SCORE = {S001: {12.0}}
 
 

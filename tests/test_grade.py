@@ -108,9 +108,22 @@ def test_correct_final_answer_through_a_wrong_step(tmp_path):
     g = grade(tmp_path, with_grading("final: 2\nper_step: 1\n"), {"slips.txt": RIGHT_THROUGH_WRONG})["slips.txt"]
     assert statuses(g) == ["proved", "refuted", "refuted"]
     assert g.final_matches_claim is True
-    assert g.parts[0].final_points == 2  # error-carried-forward: the final result keeps its points
-    assert (g.score, g.max_score) == (3, 5)
+    # the right answer is reached by a second slip that cancels the first: the final line does not follow from the
+    # line before it, so it is not derived and earns no final points (error-carried-forward credits steps that
+    # follow from the student's own lines, not a jump back to the key's answer)
+    assert g.parts[0].final_points == 0
+    assert (g.score, g.max_score) == (1, 5)
     assert g.first_error == ("main", 2)
+    assert "does not follow from the line before it (step 3)" in g.feedback
+
+
+def test_correct_final_answer_after_a_wrong_step_that_the_student_carries(tmp_path):
+    # a slip in a step whose consequence the student then carries to the right answer by valid steps keeps the final
+    # points under error-carried-forward (the answer follows from the student's own lines)
+    sub = "(x + 1)^2 + (x - 1)^2\n  = x^2 + 2 x + 1 + (x - 1)^2 + 0 x\n  = x^2 + 2 x + 2 + (x - 1)^2 - 1\n" \
+          "  = 2 x^2 + 2\n"
+    g = grade(tmp_path, with_grading("final: 2\nper_step: 1\n"), {"ok.txt": sub})["ok.txt"]
+    assert statuses(g)[-1] == "proved" and g.parts[0].final_points == 2
 
 
 def test_correct_chain_reaching_a_wrong_final_answer(tmp_path):
@@ -131,7 +144,7 @@ def test_shared_step_points_do_not_depend_on_chain_length(tmp_path):
     grades = grade(tmp_path, KEY, subs)
     assert grades["short.txt"].score == grades["long.txt"].score == grades["long.txt"].max_score == 5
     assert statuses(grades["half.txt"]) == ["refuted", "refuted"]
-    assert grades["half.txt"].score == 2  # no step holds; the final result still matches
+    assert grades["half.txt"].score == 0  # no step holds, and the final line does not follow from the line before
 
 
 def test_restating_the_result_earns_nothing(tmp_path):
@@ -348,7 +361,7 @@ def test_csv_gradebook_opens_with_the_csv_module(tmp_path):
     by_name = {r["student"]: r for r in rows}
     assert by_name["a_carried"] == dict(by_name["a_carried"], main="2", total="2", max="5", first_error="1",
                                         final_ok="false", steps_valid="2", steps_total="3", needs_review="false")
-    assert by_name["b_slips"] == dict(by_name["b_slips"], main="3", total="3", max="5", first_error="2",
+    assert by_name["b_slips"] == dict(by_name["b_slips"], main="1", total="1", max="5", first_error="2",
                                       final_ok="true", steps_valid="1", steps_total="3")
     assert by_name["c_empty"] == dict(by_name["c_empty"], main="0", total="0", first_error="0", final_ok="false",
                                       steps_total="0")

@@ -49,8 +49,10 @@ def test_prose_ending_in_a_condition_word_makes_a_condition():
     assert kinds == ["read", "condition"]
     chains, kinds = _read(COMMUTATIVE, text.replace("holds when", "holds, and"))
     assert kinds == ["read", "condition"]
+    # `so` between two relations is an implication: one statement
     chains, kinds = _read(COMMUTATIVE, text.replace("holds when", "so"))
-    assert kinds == ["read", "read"]
+    assert kinds == ["read"]
+    assert [[t.text.strip() for t in c.steps] for c in chains] == [["x + y = y + x", "==> x > 0"]]
 
 
 def test_cases_after_such_that_are_conditions():

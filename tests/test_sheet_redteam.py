@@ -273,3 +273,24 @@ def test_a_formula_too_long_to_read_does_not_stop_the_batch(tmp_path):
     grades = grade_sheets(tmp_path, KEY, {"long.md": long, "ok.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + y^2$$\n"})
     assert set(grades) == {"long.md", "ok.md"}
     assert grades["long.md"].score == 0 and "too long" in _said(grades["long.md"])
+
+
+SOLVE_KEY = """\
+proofcheck: 1
+title: Solve a linear equation
+symbols:
+  x: real
+claim: 2 x - 2 = 0 ==> x = 1
+steps: |
+  2 x - 2 = 0
+    ==> x = 1
+"""
+
+
+def test_so_between_two_relations_is_an_implication(tmp_path):
+    # `2x - 2 = 0 \quad \text{so} \quad x = 1` was read as two identities, both refuted
+    grades = grade_sheets(tmp_path, SOLVE_KEY, {
+        "so.md": "## Problem 1\n\n$$2x - 2 = 0 \\quad \\text{so} \\quad x = 1$$\n",
+        "hence.md": "## Problem 1\n\n$$2x - 2 = 0 \\quad \\text{hence} \\quad x = 2$$\n"})
+    assert statuses(grades["so.md"]) == ["proved"] and grades["so.md"].score == grades["so.md"].max_score
+    assert statuses(grades["hence.md"]) == ["refuted"]

@@ -256,9 +256,9 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     elif final_matches:
         jumped = _jump_into_final(steps)
         why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
-                                     f"it does not follow from the line before it (step {jumped})"
-                                     if jumped is not None else
-                                     f"it comes after the first wrong step (policy `{STOP}`)")
+                                     f"it comes after the first wrong step (policy `{STOP}`)"
+                                     if rubric.policy == STOP and first is not None else
+                                     f"it does not follow from the line before it (step {jumped})")
         out.append(f"The final line matches the key's result but earns nothing: {why}.")
     elif o.relation_problem:
         out.append(f"The chain does not establish the claim: {o.relation_problem}.")

@@ -149,6 +149,9 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
         elif k == "rowsep":
             row_break, row_amp = True, False
         elif k in ("sep", "align", "endalign"):
+            if k == "sep" and cur.segments[-1].rel is not None and cur.segments[-1].rel.kind == "impl" and \
+                    not cur.segments[-1].toks:
+                continue  # `\Rightarrow \quad x = 1`: the space after an arrow does not end the formula
             close()
         elif k == "amp":
             continue
@@ -162,6 +165,15 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
                 last_segment().rule = (rule, t.start)
                 continue
             words = re.findall(r"[A-Za-z]+", str(t.value).lower())
+            if words in (["so"], ["hence"], ["thus"], ["therefore"]) and not cur.dead:
+                # `2x - 2 = 0 \quad \text{so} \quad x = 1`: the second relation follows from the first, as after
+                # \Rightarrow (a `\quad` before the word has closed the first: it is taken up again)
+                if not any(sg.toks or sg.rel is not None for sg in cur.segments) and formulas and \
+                        formulas[-1].error is None and not formulas[-1].dead and not formulas[-1].case:
+                    cur = formulas.pop()
+                if any(sg.rel is not None for sg in cur.segments) and cur.error is None:
+                    cur.segments.append(_Segment(Tok("impl", "==>", t.start, t.end)))
+                    continue
             seg = cur.segments[-1]
             while seg.toks and seg.toks[-1].kind == "op" and seg.toks[-1].value == "*":
                 seg.toks.pop()  # `... \cdot \text{a comment}`

@@ -1308,7 +1308,7 @@ def _one_side_undefined(lhs, op: str, rhs, point: Point, ro: bool, sampler: Samp
         failed.append(False)
         values.append(v.data)
     shown = ", ".join(f"{k} = {v}" for k, v in point.describe(_names_in(lhs, rhs, sampler)).items())
-    if op in ("<", ">") and None not in values and _agree_loosely(*values):
+    if op in ("<", ">") and None not in values and _agree(*values, digits=20):
         which = "both sides are removable holes" if all(failed) else \
             f"the {'left' if failed[0] else 'right'} side is a removable hole"
         return f"{which} at {shown} where the sides' limits agree, so the strict inequality fails or is undecided there"
@@ -1317,14 +1317,14 @@ def _one_side_undefined(lhs, op: str, rhs, point: Point, ro: bool, sampler: Samp
     return f"the {'left' if failed[0] else 'right'} side is not defined at {shown}, a point of the declared domain"
 
 
-def _agree_loosely(a, b) -> bool:
+def _agree(a, b, digits: int) -> bool:
     with mpmath.workdps(DPS):
-        return abs(a - b) <= mpmath.mpf(10) ** -6 * max(1, abs(a), abs(b))
+        return abs(a - b) <= mpmath.mpf(10) ** -digits * max(1, abs(a), abs(b))
 
 
 def _removable(side, point: Point, ro: bool):
-    """The side's value just beside the point when it is the same on two sides' steps (sin(x)/x at 0, which is
-    read as its limit there), None at a pole (1/x at 0)."""
+    """The side's value just beside the point, where the values at two tiny shifts agree (sin(x)/x at 0, which is
+    read as its limit there); None at a pole (1/x at 0)."""
     near = []
     for shift in (sp.Rational(1, 10 ** 40), sp.Rational(2, 10 ** 40)):
         moved = Point({s: v + shift * (1 + abs(v)) if isinstance(v, sp.Rational) else v for s, v in point.values.items()},
@@ -1336,7 +1336,7 @@ def _removable(side, point: Point, ro: bool):
         if v.kind != "number":
             return None
         near.append(v.data)
-    return near[0] if _agree_loosely(*near) else None
+    return near[0] if _agree(*near, digits=6) else None
 
 
 def _limit_givens_hold(sampler: Sampler, point: Point) -> bool:

@@ -2,7 +2,7 @@
 
 One verify run (seed 0) serves every case; each case is its own test id so a failure names the
 statement, what it demands, and what the kernel said. The slow test repeats the false statements under
-seeds 1 and 2, since a false accept that shows up for one seed only is still a false accept."""
+seed 1, since a false accept that shows up for one seed only is still a false accept."""
 
 from __future__ import annotations
 
@@ -56,9 +56,9 @@ def test_case(case, batch):
 
 
 @pytest.mark.slow
-# Seeds 1 and 2 keep the suite within CI's ten minutes (seed 3 was dropped when the suite grew past 600 cases);
-# bench/soundness_rates.py covers 0..4 for the docs.
-@pytest.mark.parametrize("seed", [1, 2])
+# Seed 1 keeps the suite within CI's ten minutes (seed 3 was dropped when the suite grew past 600 cases, seed 2 past
+# 650, when CI took 526 s); bench/soundness_rates.py covers seeds 0..4 for the docs.
+@pytest.mark.parametrize("seed", [1])
 def test_false_statements_other_seeds(seed):
     """No false statement is established under another seed either."""
     false = [c for c in CASES if not c.truth]

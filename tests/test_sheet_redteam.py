@@ -294,3 +294,13 @@ def test_so_between_two_relations_is_an_implication(tmp_path):
         "hence.md": "## Problem 1\n\n$$2x - 2 = 0 \\quad \\text{hence} \\quad x = 2$$\n"})
     assert statuses(grades["so.md"]) == ["proved"] and grades["so.md"].score == grades["so.md"].max_score
     assert statuses(grades["hence.md"]) == ["refuted"]
+
+
+def test_an_unreadable_last_formula_after_correct_work_is_flagged(tmp_path):
+    # a correct chain, then `\frac{x}{0} = \infty` as a check: the answer is the last formula, which cannot be read;
+    # the part earns nothing but was scored 0 without a word to the grader
+    sheet = "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2$$\n\nSanity check: " \
+            "$$\\frac{x}{0} = \\infty$$\n"
+    g = grade_sheets(tmp_path, KEY, {"check.md": sheet})["check.md"]
+    assert g.score == 0 and g.needs_review
+    assert "the last formula of this part (line 5) could not be read" in g.feedback

@@ -797,6 +797,12 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                 msg = f"line {s.line} could not be read ({why})" if why else f"line {s.line} could not be read"
                 if not any(msg.split(" (")[0] in r for r in review):
                     review.append(msg)
+    if not last.readable and any(c.readable for c in work):
+        # correct work followed by a last formula that cannot be read (`\frac{x}{0} = \infty` as a check): the answer
+        # is that last formula, so the part scores nothing, but a person should see the work before it
+        where = next((e for e in last.errors), None)
+        review.append(f"the last formula of this part{f' (line {where.line})' if where else ''} could not be read, "
+                      "so the answer could not be checked; readable work comes before it")
     problem = last.ap.relation_problem or ("the chain's first line holds for no values, so every implication from "
                                            "it is vacuous" if vacuous.get(id(last)) == "never" else "")
     return PartOutcome(name, True, steps, errors, last.final, last.start, problem, required, notes,

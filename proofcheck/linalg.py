@@ -435,8 +435,12 @@ def _is_gram(m) -> bool:
 
 
 def singular(m) -> bool:
-    """Whether an explicit square matrix has determinant 0 for every value of its names (exactly
-    for numbers; for symbolic entries when its determinant simplifies to 0, up to 3×3)."""
+    """Whether a square matrix has determinant 0 for every value of its names: an explicit one exactly for numbers
+    and, for symbolic entries, when its determinant simplifies to 0 (up to 3×3); a matrix expression when its shape
+    bounds its rank below its size (A^T A for a 1×2 A has rank at most 1)."""
+    if isinstance(m, sp.MatrixExpr) and not isinstance(m, sp.MatrixBase):
+        bound, n = rank_bound(m), m.shape[0]
+        return bound is not None and isinstance(n, (int, sp.Integer)) and bound < int(n)
     if not isinstance(m, sp.MatrixBase):
         return False
     if all(x.is_number for x in m):
@@ -444,3 +448,23 @@ def singular(m) -> bool:
     if m.shape[0] > 3:
         return False
     return sp.simplify(m.det()) == 0
+
+
+def rank_bound(m) -> int | None:
+    """An upper bound on the rank of a matrix expression from the shapes of its factors (rank(AB) <= min(rank A,
+    rank B), rank(A + B) <= rank A + rank B), or None where a shape is symbolic or the form is not known here."""
+    if isinstance(m, (sp.MatrixSymbol, sp.MatrixBase, sp.Identity, sp.ZeroMatrix)):
+        r, c = m.shape
+        if isinstance(m, sp.ZeroMatrix):
+            return 0
+        return min(int(r), int(c)) if all(isinstance(d, (int, sp.Integer)) for d in (r, c)) else None
+    if isinstance(m, sp.Transpose):
+        return rank_bound(m.arg)
+    if isinstance(m, sp.MatMul):
+        bounds = [rank_bound(a) for a in m.args if isinstance(a, sp.MatrixExpr)]
+        known = [b for b in bounds if b is not None]
+        return min(known) if known else None
+    if isinstance(m, sp.MatAdd):
+        bounds = [rank_bound(a) for a in m.args]
+        return None if None in bounds else sum(bounds)
+    return None

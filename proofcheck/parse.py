@@ -1243,7 +1243,8 @@ class ExprBuilder(Transformer):
         if m.shape[0] != m.shape[1]:
             self.fail(meta, f"only a square matrix has an inverse; this one is {m.shape[0]}×{m.shape[1]}")
         if linalg.singular(m):
-            self.fail(meta, "this matrix is singular (its determinant is 0), so it has no inverse")
+            self.fail(meta, "this matrix is singular for every value of its names (its determinant is 0, or its "
+                            "factors' shapes bound its rank below its size), so it has no inverse")
         return sp.Inverse(m)
 
     def call_transpose(self, meta, items):

@@ -1102,14 +1102,12 @@ class ExprBuilder(Transformer):
             point, side = point.value, point.side
         to = self._unwrap(point)
         info = self.scope.symbols.get(declared.name) if isinstance(declared, sp.Symbol) else None
-        # a limit goes to a point of the closure of the declared type (0 for positive or nonzero x)
-        if info is not None and to.is_number and to not in (sp.oo, -sp.oo) and \
-                value_set(info).closure.contains(to) is not sp.true:
-            self.fail(meta, f"`{info.name}` is declared {info.domain}, so it cannot tend to {sp.sstr(to)}")
-        # a symbolic point must be known to lie there too (x positive, a real: limit(sqrt(x^2), x, a) would be a)
-        if info is not None and not to.is_number and info.domain != "nonzero" and not _inside_declared(info, to, to):
-            self.fail(meta, f"`{info.name}` is declared {info.domain}, but {sp.sstr(to)} is not known to lie in that "
-                            "type (or at its end): declare it so, or declare the limit variable real")
+        # a limit goes to a point of the closure of the declared type (0 for positive or nonzero x); a symbolic point
+        # must be known to lie there (x positive, a real: limit(sqrt(x^2), x, a) would be read as a)
+        if info is not None and to not in (sp.oo, -sp.oo) and value_set(info).closure.contains(to) is not sp.true:
+            self.fail(meta, f"`{info.name}` is declared {info.domain}, so it can only tend to a point of that type or "
+                            f"an end of it; {sp.sstr(to)} is not known to be one (declare it so, or declare "
+                            f"`{info.name}` real)")
         return sp.Limit(body, var, to, limit_direction(info, to, side))
 
     def _sum_or_prod(self, meta, items, cls, fname):

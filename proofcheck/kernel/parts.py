@@ -7,7 +7,7 @@ from itertools import combinations
 
 import sympy as sp
 
-from proofcheck.kernel.equivalence import Clock
+from proofcheck.kernel.equivalence import Clock, inner_singularity
 from proofcheck.kernel.terms import Outcome, Relation, StepTask, SymbolInfo, at_point
 
 MAX_FACTORS = 6  # a boundary given's factors tried as u v splits (2^6 splits at most)
@@ -61,7 +61,6 @@ def parts(task: StepTask, clock: Clock) -> Outcome:
                                "given splits as u v with u v' the integrand (write by parts(u = ..., v = ...))")
     integral, u, v = choice
     x, lo, hi = integral.limits[0]
-    from proofcheck.kernel.equivalence import inner_singularity
     for f in (u * v, v * sp.diff(u, x)):
         if inner_singularity(sp.Integral(f, (x, lo, hi))):
             # [u v] from a to b is the integral of (u v)' only where u v is continuous: atan(1/x) jumps by pi at 0

@@ -110,7 +110,8 @@ def meets(case: Case, outcome: Outcome) -> bool:
         return st in ESTABLISHED
     if case.must == "refuted":
         return st == "refuted"
-    return st not in ESTABLISHED and (st != "error" or case.error_ok)
+    # an input error must be the checker's judgement of the formula, not a case file that is not valid YAML
+    return st not in ESTABLISHED and (st != "error" or case.error_ok and "YAML:" not in outcome.message)
 
 
 def kind(case: Case, outcome: Outcome) -> str:

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, derivative_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -621,7 +621,7 @@ def instantiate(expr, point: Point, dps: int = DPS):
     if point.functions and e.has(sp.Integral) and e.has(sp.Derivative):
         # doit() leaves integrals alone (quadrature evaluates them), so derivatives of the now
         # concrete functions inside an integrand are taken here.
-        e = e.replace(lambda x: isinstance(x, sp.Derivative), lambda d: d.doit())
+        e = e.replace(lambda x: isinstance(x, sp.Derivative), derivative_doit)
     dims = {s: v for s, v in point.values.items() if s.is_integer}
     if point.matrices and e.has(sp.MatrixSymbol):
         e = resolve_matrix_at(e)

@@ -402,14 +402,32 @@ def _jensen_outcome(same: Relation, concave: bool, name: str, binders, inner) ->
         if as_basic(inner).xreplace(real).is_extended_real is not True:
             return Outcome([same], unknown=f"Jensen for {name} needs the function inside to be real, which is not "
                                            "shown here")
-        return Outcome([same], note=note)
+        signs, extra = _density_signs(binders)
+        return Outcome([same] + signs, note=note, extra=extra)
     support = _support(binders)
     if support is None:
         return Outcome([same], unknown=f"Jensen for {name} needs the variable to be nonnegative on the support "
                                        "of its distribution, which is not known here")
     cases, extra = support
     domain = [Relation(as_basic(inner).xreplace(c), ">=", sp.Integer(0)) for c in cases]
-    return Outcome([same] + domain, note=note, extra=extra)
+    return Outcome([same] + domain + _density_signs(binders)[0], note=note, extra=extra)
+
+
+def _density_signs(binders) -> tuple[list, tuple]:
+    """The obligations that each density written as a function is nonnegative, with its variable's SymbolInfo.
+
+    Jensen and the monotonicity of an expectation hold for a measure only: normalize((1 - z) exp(-z^2/2), z)
+    changes sign and is no density. The normaliser, an integral of the same function over the real line,
+    does not change the sign where the function is nonnegative, so it is left out of the obligation."""
+    from proofcheck.kernel.terms import SymbolInfo
+    signs, extra = [], []
+    for z, dist in binders:
+        if isinstance(dist, sp.Lambda):
+            f = sp.Mul(*[a for a in sp.Mul.make_args(dist(z))
+                         if not (isinstance(a, sp.Pow) and a.exp == -1 and isinstance(a.base, sp.Integral))])
+            signs.append(Relation(f, ">=", sp.Integer(0)))
+            extra.append(SymbolInfo(z.name, "scalar", z, "real"))
+    return signs, tuple(extra)
 
 
 def _support(binders) -> tuple[list[dict], tuple] | None:
@@ -468,7 +486,8 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
             return Outcome(unknown="the support of the distribution is not known here: the integrands cannot be "
                                    "compared on it")
         cases, extra = support  # on the support only: r^2 = r where r ~ Bernoulli(p) takes the values 0 and 1
-        return Outcome([Relation(fa.xreplace(c), task.op, fb.xreplace(c)) for c in cases],
+        signs = _density_signs([(x, a.args[1])])[0] if task.op != "=" else []
+        return Outcome([Relation(fa.xreplace(c), task.op, fb.xreplace(c)) for c in cases] + signs,
                        note="compared the integrands pointwise on the support", extra=extra)
     if isinstance(a, sp.Integral) and isinstance(b, sp.Integral):
         if len(a.limits) != 1 or len(b.limits) != 1 or len(a.limits[0]) != 3 or len(b.limits[0]) != 3:

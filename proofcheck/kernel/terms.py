@@ -152,6 +152,24 @@ def resolve_matrix_at(e):
                      lambda a: _apply_at(a.args[0], a))
 
 
+def derivative_doit(d: sp.Derivative) -> sp.Expr:
+    """d.doit(), undefined at the kinks and jumps of the function differentiated.
+
+    SymPy writes d|u|/dx as sign(u) u' and dMax(0, u)/dx as Heaviside(u) u', which are 0 and 1/2
+    where u = 0: a derivative that does not exist there would come out as a number. sign(u) is
+    u/|u| everywhere else, so that form is kept, and it is undefined exactly at u = 0."""
+    out = d.doit(integrals=False)
+    variables = {v for v, _ in d.variable_count}
+
+    def kink(u):
+        return not u.free_symbols.isdisjoint(variables)
+
+    def sign(u):
+        return u / sp.Abs(u)
+    return out.replace(lambda x: isinstance(x, sp.sign) and kink(x.args[0]), lambda x: sign(x.args[0])).replace(
+        lambda x: isinstance(x, sp.Heaviside) and kink(x.args[0]), lambda x: (1 + sign(x.args[0])) / 2)
+
+
 def deep_doit(e):
     """doit(), applying each Subs only after its body is evaluated.
 
@@ -166,6 +184,8 @@ def deep_doit(e):
     if e.has(sp.Subs):
         e = e.replace(lambda x: isinstance(x, sp.Subs),
                       lambda s: deep_doit(s.expr).subs(dict(zip(s.variables, s.point)), simultaneous=True))
+    if e.has(sp.Derivative):
+        e = e.replace(lambda x: isinstance(x, sp.Derivative), derivative_doit)
     # Integrals stay unevaluated: SymPy's integrate can take minutes; quadrature evaluates them numerically.
     return e.doit(integrals=False)
 

@@ -437,10 +437,15 @@ def _is_gram(m) -> bool:
 def singular(m) -> bool:
     """Whether a square matrix has determinant 0 for every value of its names: an explicit one exactly for numbers
     and, for symbolic entries, when its determinant simplifies to 0 (up to 3×3); a matrix expression when its shape
-    bounds its rank below its size (A^T A for a 1×2 A has rank at most 1)."""
+    bounds its rank below its size (A^T A for a 1×2 A has rank at most 1), or bounds it by a number while the size
+    is symbolic (u u^T for a vector(n) u)."""
     if isinstance(m, sp.MatrixExpr) and not isinstance(m, sp.MatrixBase):
         bound, n = rank_bound(m), m.shape[0]
-        return bound is not None and isinstance(n, (int, sp.Integer)) and bound < int(n)
+        if bound is None or not isinstance(bound, (int, sp.Integer)):
+            return False
+        # a size the shapes do not fix (u u^T for a vector(n) u) exceeds a whole-number bound for all but a few
+        # values: inv of it is meant for every n and is wrong for most
+        return not isinstance(n, (int, sp.Integer)) or bound < int(n)
     if not isinstance(m, sp.MatrixBase):
         return False
     if all(x.is_number for x in m):
@@ -452,12 +457,16 @@ def singular(m) -> bool:
 
 def rank_bound(m) -> int | None:
     """An upper bound on the rank of a matrix expression from the shapes of its factors (rank(AB) <= min(rank A,
-    rank B), rank(A + B) <= rank A + rank B), or None where a shape is symbolic or the form is not known here."""
+    rank B), rank(A + B) <= rank A + rank B), or None where no size of a factor is a number or the form is not
+    known here."""
     if isinstance(m, (sp.MatrixSymbol, sp.MatrixBase, sp.Identity, sp.ZeroMatrix)):
         r, c = m.shape
         if isinstance(m, sp.ZeroMatrix):
             return 0
-        return min(int(r), int(c)) if all(isinstance(d, (int, sp.Integer)) for d in (r, c)) else None
+        if all(isinstance(d, (int, sp.Integer)) for d in (r, c)):
+            return min(int(r), int(c))
+        fixed = [int(d) for d in (r, c) if isinstance(d, (int, sp.Integer))]
+        return fixed[0] if fixed else None  # a vector(n) has rank at most 1 whatever n is
     if isinstance(m, sp.Transpose):
         return rank_bound(m.arg)
     if isinstance(m, sp.MatMul):

@@ -1242,7 +1242,8 @@ class ExprBuilder(Transformer):
             self.fail(meta, f"only a square matrix has an inverse; this one is {m.shape[0]}×{m.shape[1]}")
         if linalg.singular(m):
             self.fail(meta, "this matrix is singular for every value of its names (its determinant is 0, or its "
-                            "factors' shapes bound its rank below its size), so it has no inverse")
+                            "factors' shapes bound its rank below its size, for every size but the smallest when "
+                            "the size is a name), so it has no inverse")
         return sp.Inverse(m)
 
     def call_transpose(self, meta, items):

@@ -279,6 +279,13 @@ class Planner:
             if rule_name == "at":
                 names, values = zip(*step.rule.kwargs) if step.rule.kwargs else ((), ())
                 syms = [scope.symbols[n].obj for n in names]
+                before = compose(ops[:-1], statement_chain) if len(ops) > 1 and not statement_chain else None
+                if syms and before:
+                    # The steps before were checked where both sides are defined; the chain now speaks of the point
+                    # itself, where they must hold too ((x^2 - 1)/(x - 1) = x + 1 fails at x = 1: 0/0 there).
+                    pp.claim_tasks.append(("at", self.add(StepTask(at_point(left, syms, values), before,
+                                                                   at_point(prev, syms, values), None, context,
+                                                                   f"{part.name}:claim-at-{i}"))))
                 left = at_point(left, syms, values) if syms else left
             elif rule_name == "limit" and step.rule.arrows:
                 name, to, side = step.rule.arrows[0]
@@ -424,6 +431,10 @@ def _claim_verdict(pp: _PartPlan, results: list[StepResult]) -> tuple[bool, str]
     for which, t in pp.claim_tasks:
         r = results[t]
         if r.status not in (Status.PROVED, Status.NUMERIC):
+            if which == "at":
+                bad.append(f"the steps before `by at` are not shown to hold at the point itself ({r.status}"
+                           f"{': ' + r.message if r.message else ''})")
+                continue
             where = "first line" if which == "start" else "last line"
             side = "left" if which == "start" else "right"
             detail = f": {r.message}" if r.message else ""

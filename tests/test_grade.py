@@ -114,7 +114,23 @@ def test_correct_final_answer_through_a_wrong_step(tmp_path):
     assert g.parts[0].final_points == 0
     assert (g.score, g.max_score) == (1, 5)
     assert g.first_error == ("main", 2)
-    assert "does not follow from the line before it (step 3)" in g.feedback
+    assert "the chain to it breaks at step 2, so it is not derived" in g.feedback
+
+
+def test_correct_final_answer_after_a_made_up_line_closed_by_a_true_inequality(tmp_path):
+    # x^2 + y^2 = 2xy + 5 is wrong; 2xy + 5 >= 2xy holds, but the result does not follow from the start
+    key = ("proofcheck: 1\ntitle: AM-GM\nsymbols:\n  x, y: real\nclaim: x^2 + y^2 >= 2 x y\nsteps: |\n"
+           "  x^2 + y^2\n    = (x - y)^2 + 2 x y\n    >= 2 x y\ngrading:\n  required:\n"
+           "    - formula: (x - y)^2 + 2 x y\n      points: 2\n")
+    grades = grade(tmp_path, key, {"made_up.txt": "x^2 + y^2\n  = 2 x y + 5\n  >= 2 x y\n",
+                                   "copied.txt": "x^2 + y^2\n  = 5\n  = (x - y)^2 + 2 x y\n  >= 2 x y\n"})
+    made_up, copied = grades["made_up.txt"], grades["copied.txt"]
+    assert statuses(made_up) == ["refuted", "proved"]
+    assert made_up.parts[0].final_points == 0 and made_up.final_matches_claim is True
+    assert "the chain to it breaks at step 1" in made_up.feedback
+    # the required result written after two wrong steps is copied, not reached
+    assert statuses(copied) == ["refuted", "refuted", "proved"]
+    assert copied.parts[0].required[0][2] == 0 and copied.parts[0].final_points == 0
 
 
 def test_correct_final_answer_after_a_wrong_step_that_the_student_carries(tmp_path):

@@ -194,14 +194,16 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
 
     final_matches = valid(outcome.final, strict)
     established = final_matches and valid(outcome.start, strict) and not outcome.relation_problem
-    # the key's result written after a step that does not follow is copied, not derived (error carried forward
-    # credits later steps that follow from the student's own lines, not a jump back to the right answer)
-    jumped = _jump_into_final(steps)
-    final_points = rubric.final if established and not stopped and jumped is None else 0.0
+    # the key's result reached through a step that does not follow is not derived: two slips that cancel, a jump
+    # back to the right answer, or a made-up line closed by a true inequality (x^2 + y^2 = 2xy + 5 >= 2xy). Error
+    # carried forward credits the later steps that follow from the student's own lines, not the result.
+    broken = _first_refuted(steps, outcome.chain_starts)
+    final_points = rubric.final if established and not stopped and broken is None else 0.0
 
     required = []
     for req, checks in zip(rubric.required, outcome.required):
-        line = next((i for i, r in checks if valid(r, strict) and counts(i)), None)
+        line = next((i for i, r in checks if valid(r, strict) and counts(i) and _derived(i, steps,
+                                                                                        outcome.chain_starts)), None)
         required.append((req, line, req.points if line is not None else 0.0))
     score = round(sum(points) + final_points + sum(p for _, _, p in required), 2)
     feedback = _part_feedback(rubric, outcome, first, points, final_matches, final_points, "", strict)
@@ -209,9 +211,18 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
                      required, feedback, True, outcome.errors, outcome.sources, list(outcome.needs_review))
 
 
-def _jump_into_final(steps: list) -> int | None:
-    """The index of the last step when it is refuted: the final line does not follow from the line before it."""
-    return steps[-1].index if steps and steps[-1].result.status == Status.REFUTED else None
+def _derived(line: int, steps: list, starts: dict[int, int]) -> bool:
+    """Whether line `line` follows from its chain's start: no step of that chain up to it is refuted (a required
+    result written after a wrong step is copied, not reached)."""
+    return not any(s.index <= line and s.result.status == Status.REFUTED and starts.get(s.index) == starts.get(line)
+                   for s in steps)
+
+
+def _first_refuted(steps: list, starts: dict[int, int]) -> int | None:
+    """The index of the first refuted step of the last chain (the one that ends at the final line; a wrong chain
+    of scratch work before it does not break it): no line from there on follows from the chain's start."""
+    last = starts.get(steps[-1].index) if steps else None
+    return next((s.index for s in steps if s.result.status == Status.REFUTED and starts.get(s.index) == last), None)
 
 
 def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points: list[float],
@@ -254,11 +265,12 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if final_matches and final_points:
         out.append("The final line matches the key's result.")
     elif final_matches:
-        jumped = _jump_into_final(steps)
+        broken = _first_refuted(steps, o.chain_starts)
         why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
                                      f"it comes after the first wrong step (policy `{STOP}`)"
                                      if rubric.policy == STOP and first is not None else
-                                     f"it does not follow from the line before it (step {jumped})")
+                                     f"it does not follow from the line before it (step {broken})" if broken == steps[-1].index else
+                                     f"the chain to it breaks at step {broken}, so it is not derived")
         out.append(f"The final line matches the key's result but earns nothing: {why}.")
     elif o.relation_problem:
         out.append(f"The chain does not establish the claim: {o.relation_problem}.")

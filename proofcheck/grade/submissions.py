@@ -423,6 +423,7 @@ class AttemptPlan:
     required: list[list[tuple[int, int]]] = field(default_factory=list)  # per result: (line, task)
     restates: list[bool] = field(default_factory=list)  # per line: it is the question or the result as given
     idle: list[bool] = field(default_factory=list)  # per line: it is the line before it written again
+    claims_other: bool = False  # the steps' relations compose to another relation than the claim's
     premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
 
 
@@ -457,6 +458,7 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     else:
         if composed is None or not implies_relation(composed, claim.op):
             ap.relation_problem = f"the steps give `{composed or 'no single relation'}`, the claim says `{claim.op}`"
+        ap.claims_other = composed != claim.op
         start = StepTask(claim.lhs, "=", chain.left, None, ctx, f"{name}:claim-start")
         end = StepTask(last, "=", claim.rhs, None, ctx, f"{name}:claim-end")
     # Matching is up to equivalence, so a chain that starts from the key's result itself also "starts
@@ -745,7 +747,10 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
         notes.append(msg[0].upper() + msg[1:] + "; it is not graded")
         review.append(msg)
     main = [c for c in main if c not in unread] or main
-    restated = [c for c in main if show_work and c.readable and c.ap.restates and all(c.ap.restates)]
+    # a line with the claim's sides under another relation (`L \neq R`, `L = R` or `L > R` for `L >= R`) is a claim of
+    # its own, checked like any other, not a restatement set aside
+    restated = [c for c in main if show_work and c.readable and c.ap.restates and all(c.ap.restates)
+                and not c.ap.claims_other]
     vacuous = {id(c): _vacuous(c, results, strict) for c in main}
     # `x = x \Rightarrow L = R`: the answer under a premise that always holds is the answer alone
     restated += [c for c in main if show_work and c not in restated and vacuous[id(c)] == "trivial"

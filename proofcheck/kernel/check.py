@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import mpmath
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import numeric, plugins, smt
 from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
@@ -181,8 +182,8 @@ def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, w
         # integral(exp(t x), x, 0, oo) = 1/abs(t) agrees wherever it converges; where t > 0 it diverges, and those
         # points are the ones quadrature could not settle: the agreement elsewhere proves nothing there
         return StepResult(Status.UNKNOWN, "numeric", f"the sides agree at {valid} random points, but at "
-                          f"{full.imprecise + screen.imprecise} others a quadrature could not settle the relation "
-                          "(an integral may diverge there)")
+                          f"{full.imprecise + screen.imprecise} others a quadrature or a sum could not settle the "
+                          "relation (an integral or a sum may diverge there)")
     sizes = list(dict.fromkeys(screen.sizes + full.sizes))
     if valid >= POINTS and 0 < len(sizes) < MIN_SIZES:
         return StepResult(Status.UNKNOWN, "numeric", f"the sides agree only at sizes {'; '.join(sizes)}: "
@@ -212,9 +213,32 @@ def _has(e, cls) -> bool:
     return isinstance(e, sp.Basic) and e.has(cls)
 
 
-def _opaque(e) -> set:
-    """The integrals, sums, products and limits in e that are left unevaluated."""
-    return e.atoms(sp.Integral, sp.Sum, sp.Product, sp.Limit) if isinstance(e, sp.Basic) else set()
+_TOTAL_HEADS = (sp.exp, sp.sin, sp.cos, sp.atan, sp.tanh, sp.sinh, sp.cosh, sp.Abs, sp.erf, sp.erfc, sp.sign,
+                sp.re, sp.im, sp.conjugate, sp.Max, sp.Min)
+
+
+def _singular_parts(e) -> set:
+    """The smallest subterms of e that may be infinite or undefined somewhere in the declared types (1/x for x
+    nonnegative, log(x), an integral or an optimum left standing); empty when e is finite everywhere."""
+    if not isinstance(e, sp.Basic):
+        return {e}
+    if e.is_Number:
+        return set() if e.is_finite else {e}
+    if e.is_Symbol or e in (sp.pi, sp.E, sp.I):
+        return set()
+    if isinstance(e, (sp.Add, sp.Mul, AppliedUndef) + _TOTAL_HEADS):
+        return set().union(*(_singular_parts(a) for a in e.args))
+    if isinstance(e, (sp.Pow, sp.log)):
+        inner = set().union(*(_singular_parts(a) for a in e.args))
+        if inner:
+            return inner
+        if isinstance(e, sp.log):
+            return set() if e.args[0].is_positive else {e}
+        b, n = e.args
+        total = (n.is_integer and n.is_nonnegative) or b.is_positive or (n.is_positive and b.is_nonnegative) \
+            or (n.is_integer and b.is_nonzero)
+        return set() if total else {e}
+    return {e}
 
 
 _STRICT = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -225,10 +249,11 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
     l, r = heads if heads else (ob.lhs, ob.rhs)
     if isinstance(l, sp.MatrixBase) or isinstance(r, sp.MatrixBase):
         return StepResult(Status.UNKNOWN, "unsupported", "inequalities between matrices are not supported")
-    if heads and not (ob.op in ("<", ">") and _opaque(l) & _opaque(r)):
-        # lhs op rhs  <=>  (lhs - rhs) op 0. Not for a strict relation whose sides share an integral, sum or
-        # limit left standing: cancelling it treats it as a number, and it may be infinite (E[exp(z^2)] < itself
-        # + 1 under Normal(0, 1) is oo < oo). The numeric search evaluates it, and a divergent one gives no verdict.
+    if heads and (ob.op not in ("<", ">") or not _singular_parts(l) & _singular_parts(r)):
+        # lhs op rhs  <=>  (lhs - rhs) op 0. For a strict relation only when the sides share nothing that may be
+        # infinite or undefined: the difference would cancel it (1/x < 1/x + 1 at x = 0, E[exp(z^2)] <
+        # E[exp(z^2)] + 1 under Normal(0, 1), maximum(x, x) over the reals). The numeric search evaluates such
+        # sides, and a pole or a divergent integral there gives no verdict.
         shown = StepResult(Status.PROVED, "symbolic", "the difference has the right sign", details={"stage": "sign"})
         if sign_shown(l - r, ob.op, clock):
             return shown

@@ -21,6 +21,7 @@ CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is r
 AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
 SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 5, 1, 4, 2, 7, 3, 1, 6, 2, 8)  # sizes given to dimension names, draw after draw
 FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)
+DIVERGES = "a sum diverges here"
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
@@ -855,6 +856,8 @@ def _evalf(e, dps: int, subs: dict, real_only: bool, errors=None):
         with mpmath.workdps(dps + 10):
             r = e.evalf(dps, subs=subs, maxn=dps * 4) if e.free_symbols else e.evalf(dps, maxn=dps * 4)
     except (ValueError, TypeError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
+        if "diverges" in str(exc):  # SymPy's "Sum diverges like (2)^n": like a quadrature that does not settle
+            raise Undefined(f"{DIVERGES}: {exc}") from None
         raise Undefined(f"cannot evaluate: {exc}") from None
     if r.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not r.is_number:
         raise Undefined("not finite or not a number here")
@@ -1200,7 +1203,7 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         first = judge(left, op, right, ro)
     except Undefined as exc:
         out.reason = str(exc)
-        out.imprecise += str(exc).startswith("quadrature was not precise enough")
+        out.imprecise += str(exc).startswith(("quadrature was not precise enough", DIVERGES))
         return None
     # At a closed-form point ((x - pi)^2 > 0 at pi) rounding leaves a tiny "difference" of either
     # sign; the exact values tie, and a strict relation fails there.
@@ -1312,6 +1315,10 @@ def _one_side_undefined(lhs, op: str, rhs, point: Point, ro: bool, sampler: Samp
         which = "both sides are removable holes" if all(failed) else \
             f"the {'left' if failed[0] else 'right'} side is a removable hole"
         return f"{which} at {shown} where the sides' limits agree, so the strict inequality fails or is undecided there"
+    if op in ("<", ">") and all(failed):
+        # poles on both sides (1/x < 1/x + 1 at 0): read as limits, oo < oo fails
+        return f"both sides have a pole at {shown}, a point of the declared domain, so the strict inequality fails " \
+               "or is undecided there"
     if failed.count(True) != 1 or values[failed.index(True)] is not None:
         return ""
     return f"the {'left' if failed[0] else 'right'} side is not defined at {shown}, a point of the declared domain"

@@ -304,3 +304,44 @@ def test_an_unreadable_last_formula_after_correct_work_is_flagged(tmp_path):
     g = grade_sheets(tmp_path, KEY, {"check.md": sheet})["check.md"]
     assert g.score == 0 and g.needs_review
     assert "the last formula of this part (line 5) could not be read" in g.feedback
+
+
+WORK = "$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = "
+
+
+def test_a_term_after_spacing_or_in_a_signed_group_is_part_of_the_sum(tmp_path):
+    # `\quad + 1`, `, \; + 1` and `{+ 1}` were dropped or read as a product, so the visible `+ 1` earned full marks
+    grades = grade_sheets(tmp_path, KEY, {
+        "quad.md": WORK + "x^2 + y^2 \\quad + 1$$\n",
+        "comma.md": WORK + "x^2 + y^2, \\; + 1$$\n",
+        "group.md": WORK + "(x^2 + y^2) {+ 1}$$\n",
+        "right.md": WORK + "x^2 {+ y^2}$$\n",
+        "list.md": "Eigenvalues $$\\lambda = 2, -3$$\n\n" + WORK + "x^2 + y^2$$\n"})
+    for name in ("quad.md", "comma.md", "group.md"):
+        assert statuses(grades[name]) == ["proved", "refuted"], name
+        assert grades[name].score == 1, name
+    assert statuses(grades["right.md"]) == ["proved", "proved"] and grades["right.md"].score == 4
+    assert grades["list.md"].score == 4  # a comma before a minus still separates a list
+
+
+def test_a_row_that_cannot_be_read_after_the_answer_is_flagged(tmp_path):
+    # `&\quad \cdot 2` after the answer row was an error in the report, but the grade kept its points unflagged
+    grades = grade_sheets(tmp_path, KEY, {
+        "times.md": "$$\n\\begin{aligned}\n(x+y)^2 - 2xy &= x^2 + 2xy + y^2 - 2xy \\\\\n&= x^2 + y^2 \\\\\n"
+                    "&\\quad \\cdot 2\n\\end{aligned}\n$$\n",
+        "clean.md": "$$\n\\begin{aligned}\n(x+y)^2 - 2xy &= x^2 + 2xy + y^2 - 2xy \\\\\n&= x^2 + y^2\n"
+                    "\\end{aligned}\n$$\n"})
+    assert grades["times.md"].needs_review and grades["times.md"].errors
+    assert not grades["clean.md"].needs_review and grades["clean.md"].score == 4
+
+
+def test_a_conclusion_under_another_relation_is_checked_not_set_aside(tmp_path):
+    # `Hence L \neq R` (or `L = R` for a claim `L >= R`) after correct work was set aside as a restatement: 4/4
+    ineq = KEY.replace("claim: (x + y)^2 - 2 x y = x^2 + y^2", "claim: x^2 + y^2 >= 2 x y").replace(
+        "  (x + y)^2 - 2 x y\n    = x^2 + 2 x y + y^2 - 2 x y\n    = x^2 + y^2",
+        "  x^2 + y^2\n    = (x - y)^2 + 2 x y\n    >= 2 x y")
+    grades = grade_sheets(tmp_path, ineq, {
+        "equal.md": "$$x^2 + y^2 = (x-y)^2 + 2xy \\geq 2xy$$\nHence $$x^2 + y^2 = 2xy.$$\n",
+        "same.md": "$$x^2 + y^2 = (x-y)^2 + 2xy \\geq 2xy$$\nHence $$x^2 + y^2 \\geq 2xy.$$\n"})
+    assert statuses(grades["equal.md"])[-1] == "refuted" and grades["equal.md"].parts[0].final_points == 0
+    assert grades["same.md"].score == 4

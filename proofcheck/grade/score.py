@@ -109,8 +109,10 @@ class Grade:
 
     @property
     def needs_review(self) -> bool:
-        """Whether a person should look at this grade (a line with two readings that give different verdicts)."""
-        return any(p.needs_review for p in self.parts)
+        """Whether a person should look at this grade: a part says why (two readings that give different verdicts,
+        a line of the work not read), or something in the file was not read while points were given for the rest
+        (a row `&\quad \cdot 2` after the answer would change it)."""
+        return any(p.needs_review for p in self.parts) or bool(self.errors and self.score > 0)
 
     @property
     def steps_valid(self) -> int:

@@ -802,6 +802,12 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                 msg = f"line {s.line} could not be read ({why})" if why else f"line {s.line} could not be read"
                 if not any(msg.split(" (")[0] in r for r in review):
                     review.append(msg)
+        for e in c.errors if c.readable else ():
+            # a row of the work that was not read (`&\quad \cdot 2` after the answer): what the student wrote there
+            # may change the answer, and the chain without it must not be scored as if it were absent
+            msg = f"line {e.line} could not be read ({' '.join(e.message.split()).rstrip('.')})"
+            if not any(msg.split(" (")[0] in r for r in review):
+                review.append(msg)
     if not last.readable and any(c.readable for c in work):
         # correct work followed by a last formula that cannot be read (`\frac{x}{0} = \infty` as a check): the answer
         # is that last formula, so the part scores nothing, but a person should see the work before it

@@ -152,6 +152,8 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
             if k == "sep" and cur.segments[-1].rel is not None and cur.segments[-1].rel.kind == "impl" and \
                     not cur.segments[-1].toks:
                 continue  # `\Rightarrow \quad x = 1`: the space after an arrow does not end the formula
+            if k == "sep" and _operator_follows(toks, n):
+                continue  # `= x^2 + y^2 \quad + 1`: spacing inside a sum, not the end of the formula
             close()
         elif k == "amp":
             continue
@@ -190,6 +192,8 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
                     # `\sqrt{x^2} = x \quad \text{for } x > 0`: the result holds in that case, checked under it
                     claim.case = cur
         elif k == "char" and t.value in ",;":
+            if _operator_follows(toks, n, minus=False):
+                continue  # `x^2 + y^2, \; + 1`: the sum goes on after the comma (`\lambda = 2, -3` is a list)
             close()
             cur.joined = t.value
         elif k == "char" and t.value == ":":
@@ -289,3 +293,20 @@ def _closer_problem(depth: list[Tok], t: Tok, src: Source) -> str:
                                               "\\rangle" if o.kind == "langle" else f"\\end{{{o.value}}}")
     return (f"`{src.text[t.start:t.end].strip()}` does not match the `{src.text[o.start:o.end].strip()}` "
             f"opened at column {src.pos(o.start)[1]}; expected `{want}`")
+
+
+def _operator_follows(toks: list, n: int, minus: bool = True) -> bool:
+    r"""Whether the tokens after the separator at n go on with a binary operator and hold no relation before the next
+    separator (`x^2 + y^2 \quad + 1`, `x^2 + y^2, \; + 1`): the formula goes on; `x = 1, \quad -y = 2` is another."""
+    rest = [t for t in toks[n + 1:] if t.kind != "space"]
+    while rest and rest[0].kind == "sep":  # `, \; + 1`: more spacing after the comma
+        rest = rest[1:]
+    if not rest or rest[0].kind != "op" or rest[0].value not in ("+", "*", "/", ".*") + (("-",) if minus else ()):
+        return False
+    for t in rest:
+        if t.kind in ("rel", "impl", "arrow", "approx"):
+            return False
+        if t.kind in ("sep", "rowsep", "align", "endalign", "prose"):
+            return True
+    return True
+

@@ -157,6 +157,9 @@ class _Emit(Transformer):
         return e
 
     def brace(self, e):
+        if e.level == NEG or e.info.get("plus"):
+            # `(x^2 + y^2) {+ 1}`, `x^2 {- y^2}`: a group that starts with a sign, after a term, shows a sum
+            return Piece(e.parts, e.level, {**e.info, "signed_group": "-" if e.level == NEG else "+"})
         return e
 
     def paren(self, lp, e, rp):
@@ -541,6 +544,9 @@ class _Emit(Transformer):
                     b if b.level >= POW else _wrap(b), level=PROD)
 
     def jux(self, a, b):
+        if b.info.get("signed_group"):
+            plus = b.info["signed_group"] == "+"
+            return _cat(a, (" + " if plus else " ", b.start), _wrap(b) if plus and b.level == SUM else b, level=SUM)
         a2 = _wrap(a) if a.level == SUM else a
         b2 = _wrap(b) if b.level in (SUM, NEG) else b
         at, bt = a2.text, b2.text
@@ -552,7 +558,7 @@ class _Emit(Transformer):
         return _cat(("-", self.tok(op).start), _wrap(a) if a.level == SUM else a, level=NEG)
 
     def pos(self, op, a):
-        return a
+        return Piece(a.parts, a.level, {**a.info, "plus": True})
 
     def pow(self, base, caret, exp):
         if base.info.get("euler"):

@@ -345,3 +345,20 @@ def test_a_conclusion_under_another_relation_is_checked_not_set_aside(tmp_path):
         "same.md": "$$x^2 + y^2 = (x-y)^2 + 2xy \\geq 2xy$$\nHence $$x^2 + y^2 \\geq 2xy.$$\n"})
     assert statuses(grades["equal.md"])[-1] == "refuted" and grades["equal.md"].parts[0].final_points == 0
     assert grades["same.md"].score == 4
+
+
+def test_premise_chains_earn_nothing_by_themselves(tmp_path):
+    # an implication into the claim holds whatever its premise says, since the claim holds everywhere: a wrong premise
+    # earned the step, a chain of true premises of any length full marks unflagged, the claim as its own premise too
+    grades = grade_sheets(tmp_path, KEY, {
+        "wrong.md": "$$(x+y)^2 = x^2 + 3xy + y^2 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$\n",
+        "padding.md": "$$2 = 1 + 1 \\Rightarrow 3 = 2 + 1 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$\n",
+        "chain.md": "$$x^2 \\geq 0 \\Rightarrow x^2 + 1 \\geq 1 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$\n",
+        "itself.md": "$$(x+y)^2 - 2xy = x^2+y^2 \\Rightarrow x^2 + y^2 = (x+y)^2 - 2xy \\Rightarrow "
+                     "(x+y)^2 - 2xy = x^2 + y^2$$\n",
+        "proof.md": "$$(x+y)^2 = x^2 + 2xy + y^2 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$\n"})
+    assert grades["wrong.md"].score == 0
+    for name in ("padding.md", "chain.md"):
+        assert grades[name].needs_review, name
+    assert grades["itself.md"].score == 0
+    assert grades["proof.md"].needs_review  # the argument or padding: a person decides

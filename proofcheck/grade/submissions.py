@@ -425,6 +425,7 @@ class AttemptPlan:
     idle: list[bool] = field(default_factory=list)  # per line: it is the line before it written again
     claims_other: bool = False  # the steps' relations compose to another relation than the claim's
     premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
+    holds: list[int | None] = field(default_factory=list)  # per line of a statement chain: it holds everywhere
 
 
 _OPPOSITE = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
@@ -488,6 +489,12 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         ap.premise = (planner.add(StepTask(first.lhs, first.op, first.rhs, None, ctx, f"{name}:premise-always")),
                       planner.add(StepTask(first.lhs, _OPPOSITE[first.op], first.rhs, None, ctx,
                                            f"{name}:premise-never")))
+        # each later line on its own: an implication into a statement that holds everywhere holds whatever its
+        # premise says (`(x+y)^2 = x^2 + 3xy + y^2 \Rightarrow` the claim), so it is no work by itself
+        ap.holds = [ap.premise[0]] + [planner.add(StepTask(line.lhs, line.op, line.rhs, None, ctx,
+                                                           f"{name}:line-always-{i}"))
+                                      if isinstance(line, Relation) and not isinstance(line.lhs, Relation) else None
+                                      for i, line in enumerate(chain.lines[1:], 1)]
     for j, req in enumerate(key.required.get(name, [])):
         checks = []
         for i, line in enumerate(chain.lines):
@@ -755,11 +762,16 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     # `x = x \Rightarrow L = R`: the answer under a premise that always holds is the answer alone
     restated += [c for c in main if show_work and c not in restated and vacuous[id(c)] == "trivial"
                  and len(c.steps) == 1]
+    # the claim itself as the premise (`L = R \Rightarrow R = L \Rightarrow L = R`): the answer assumed, not shown
+    restated += [c for c in main if show_work and c not in restated and c.ap.holds and c.ap.restates
+                 and c.ap.restates[0]]
+    holds = {id(c): [t is not None and valid(results[t], strict) for t in c.ap.holds] for c in main}
     for c in main:
-        if vacuous[id(c)] == "always" and len(c.steps) == 1:
-            # `(x - y)^2 \geq 0 \Rightarrow x^2 + y^2 \geq 2xy` is a proof; `x^2 \geq 0 \Rightarrow` the answer is not
-            review.append(f"line {c.ap.attempt.part.steps[0].span.line} states the result under a premise that holds "
-                          "for every value: whether the premise is the argument or padding needs a person")
+        if vacuous[id(c)] in ("always", "trivial") and c not in restated and all(holds[id(c)]):
+            # `(x - y)^2 \geq 0 \Rightarrow x^2 + y^2 \geq 2xy` is a proof; `x^2 \geq 0 \Rightarrow` the answer is not,
+            # nor `2 = 1 + 1 \Rightarrow 3 = 2 + 1 \Rightarrow` the answer: every line holds on its own
+            review.append(f"line {c.ap.attempt.part.steps[0].span.line} states the result under premises that hold "
+                          "for every value: whether they are the argument or padding needs a person")
     work = [c for c in main if c not in restated] or restated[-1:]
     for c in restated:
         line = c.ap.attempt.part.steps[0].span.line
@@ -784,7 +796,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
             elif 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or vacuous[id(c)] == "never" or \
-                    vacuous[id(c)] == "trivial" and s.index == 1:
+                    vacuous[id(c)] == "trivial" and s.index == 1 or \
+                    0 < s.index < len(holds[id(c)]) and holds[id(c)][s.index] and not holds[id(c)][s.index - 1]:
                 idle.add(s.index + offset)
         errors += c.errors
         for j, checks in enumerate(c.ap.required[:len(required)]):

@@ -210,8 +210,9 @@ MISTAKE_LINES = {S000: {139, 141, 145, 155, 157, 165, 305}, S001: {18, 42, 44, 1
 WRONGLY_REFUTED: dict[str, dict[int, str]] = {}
 
 
-# mistake lines refuted only when the kernel finishes within the time budget (unknown under load): left out
-SLOW = {S001: {20, 99, 101, 234}}
+# mistake lines refuted only when the kernel finishes within the time budget (unknown under load): left out (001's
+# line 22 is the step from line 20's wrong joint back to the ELBO, which does not follow from it)
+SLOW = {S001: {20, 22, 99, 101, 234}}
 
 
 def _refuted_lines(sub: dict) -> set[int]:
@@ -238,23 +239,22 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 REPORT = {
     S000: (8.34, 27.0, {"definition": 12, "read": 29, "remark": 40, "expression": 32, "not read": 53, "condition": 23,
                          "outside": 4}, (104, 154)),
-    S001: (12.0, 48.0, {"read": 20, "expression": 20, "outside": 16, "condition": 14, "not read": 38, "definition": 4,
+    S001: (10.0, 48.0, {"read": 20, "expression": 20, "outside": 16, "condition": 14, "not read": 38, "definition": 4,
                         "remark": 9}, (47, 80)),
     # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
     # question 4's mean-field lines other than l.85 (\hat{q}_j, `+ \text{constant}`, \propto) are not read
     # (l.37 and l.49 write the likelihood P_theta(x|z) under the letter of the key's prior P: not read, remarks)
-    S002: (3.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 9, "read": 5, "remark": 6},
+    S002: (0.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 9, "read": 5, "remark": 6},
            (14, 23)),
-    S003: (3.04, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 5, "definition": 1}, (48, 48)),
-    S004: (11.44, 41.0, {"expression": 109, "outside": 22, "condition": 50, "remark": 46, "read": 66,
+    S003: (3.38, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 5, "definition": 1}, (48, 48)),
+    S004: (11.4, 41.0, {"expression": 109, "outside": 22, "condition": 50, "remark": 46, "read": 66,
                          "not read": 76, "definition": 3}, (165, 237)),
 }
 
 
 # the scores seen when a SLOW line is unknown (over the time budget) instead of refuted (001: gaussian_nll's final
-# points are lost either way: refuted, the step into its final line does not follow; unknown, the chain is not
-# established)
-SLOW_SCORE = {S001: {12.0}}
+# points are lost either way: refuted, the chain to its final line breaks; unknown, the chain is not established)
+SLOW_SCORE = {S001: {10.0}}
 
 
 @pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])

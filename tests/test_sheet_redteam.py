@@ -362,3 +362,18 @@ def test_premise_chains_earn_nothing_by_themselves(tmp_path):
         assert grades[name].needs_review, name
     assert grades["itself.md"].score == 0
     assert grades["proof.md"].needs_review  # the argument or padding: a person decides
+
+
+def test_an_inequality_proved_from_its_right_side(tmp_path):
+    # `2xy <= (x - y)^2 + 2xy = x^2 + y^2` proves x^2 + y^2 >= 2xy read backwards: it scored 0 ("starts from the
+    # key's result"); a wrong step in it still costs, and the wrong direction is refuted
+    ineq = KEY.replace("claim: (x + y)^2 - 2 x y = x^2 + y^2", "claim: x^2 + y^2 >= 2 x y").replace(
+        "  (x + y)^2 - 2 x y\n    = x^2 + 2 x y + y^2 - 2 x y\n    = x^2 + y^2",
+        "  x^2 + y^2\n    = (x - y)^2 + 2 x y\n    >= 2 x y")
+    grades = grade_sheets(tmp_path, ineq, {
+        "back.md": "$$2xy \\le (x-y)^2 + 2xy = x^2 + y^2$$\n",
+        "wrong.md": "$$2xy \\le 2xy + 5 = x^2 + y^2$$\n",
+        "flipped.md": "$$2xy \\ge (x-y)^2 + 2xy = x^2 + y^2$$\n"})
+    assert statuses(grades["back.md"]) == ["proved", "proved"] and grades["back.md"].score == 4
+    assert statuses(grades["wrong.md"]) == ["proved", "refuted"] and grades["wrong.md"].parts[0].final_points == 0
+    assert statuses(grades["flipped.md"])[0] == "refuted" and grades["flipped.md"].parts[0].final_points == 0

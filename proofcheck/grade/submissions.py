@@ -424,10 +424,12 @@ class AttemptPlan:
     restates: list[bool] = field(default_factory=list)  # per line: it is the question or the result as given
     idle: list[bool] = field(default_factory=list)  # per line: it is the line before it written again
     claims_other: bool = False  # the steps' relations compose to another relation than the claim's
+    backwards: bool = False  # an inequality chain from the claim's right side to its left side
     premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
     holds: list[int | None] = field(default_factory=list)  # per line of a statement chain: it holds everywhere
 
 
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _OPPOSITE = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
@@ -456,6 +458,18 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         end = StepTask(last, "<==>", claim, None, ctx, f"{name}:claim-end")
     elif isinstance(claim, Implication):
         ap.relation_problem = "the claim is an implication, but the steps form an expression chain"
+    elif claim.op in _FLIPPED and last is not None and _same(first, claim.rhs) and _same(last, claim.lhs) and \
+            not _same(claim.lhs, claim.rhs):
+        # an inequality proved from its right side (`2xy <= (x - y)^2 + 2xy = x^2 + y^2` for `x^2 + y^2 >= 2xy`): the
+        # chain read backwards, so it starts from the question and its relations flip
+        flipped = _FLIPPED[claim.op]
+        if composed is None or not implies_relation(composed, flipped):
+            ap.relation_problem = f"the steps, read from the claim's right side, give `{composed or 'no single relation'}`, " \
+                                  f"the claim needs `{flipped}`"
+        ap.claims_other = composed != flipped
+        ap.backwards = True
+        start = StepTask(claim.rhs, "=", chain.left, None, ctx, f"{name}:claim-start")
+        end = StepTask(last, "=", claim.lhs, None, ctx, f"{name}:claim-end")
     else:
         if composed is None or not implies_relation(composed, claim.op):
             ap.relation_problem = f"the steps give `{composed or 'no single relation'}`, the claim says `{claim.op}`"
@@ -466,9 +480,9 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     # at the claim's left side"; one that merely restates the result shows nothing.
     question, result = (claim.premise, claim.conclusion) if isinstance(claim, Implication) else \
         (claim.lhs, claim.rhs) if isinstance(claim, Relation) and not statement else (None, None)
-    ap.from_result = result is not None and _same(first, result) and not _same(question, result)
+    ap.from_result = result is not None and _same(first, result) and not _same(question, result) and not ap.backwards
     if result is not None and not statement and last is not None and _same(last, question) and \
-            not _same(question, result) and not ap.relation_problem:
+            not _same(question, result) and not ap.relation_problem and not ap.backwards:
         # `(x+y)^2 - 2xy = (x+y)^2 - 2xy + 0`: equal to the result, but it is the question written again
         ap.relation_problem = "the last line is the question's own expression, not the key's result"
     unfinished = _unevaluated(last) - _unevaluated(result) if result is not None and not statement else set()

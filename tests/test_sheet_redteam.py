@@ -377,3 +377,15 @@ def test_an_inequality_proved_from_its_right_side(tmp_path):
     assert statuses(grades["back.md"]) == ["proved", "proved"] and grades["back.md"].score == 4
     assert statuses(grades["wrong.md"]) == ["proved", "refuted"] and grades["wrong.md"].parts[0].final_points == 0
     assert statuses(grades["flipped.md"])[0] == "refuted" and grades["flipped.md"].parts[0].final_points == 0
+
+
+def test_the_product_rule_written_with_cdot_has_its_second_reading(tmp_path):
+    # `\frac{d}{dx} x^2 \cdot \sin x + x^2 \cdot \frac{d}{dx} \sin x` read the first derivative as of the whole product
+    # and refuted the product rule with no flag; the `+ g` case already had its second reading
+    grades = grade_sheets(tmp_path, PRODUCT_KEY.replace("x sin(x)", "x^2 sin(x)").replace(
+        "sin(x) + x cos(x)", "2 x sin(x) + x^2 cos(x)"), {
+        "rule.md": "$$\\frac{d}{dx} (x^2 \\sin x) = \\frac{d}{dx} x^2 \\cdot \\sin x + x^2 \\cdot \\frac{d}{dx}\\sin x "
+                   "= 2x \\sin x + x^2 \\cos x$$\n"})
+    g = grades["rule.md"]
+    assert g.needs_review and "two readings" in " ".join(p for part in g.parts for p in part.needs_review)
+    assert g.score == g.max_score

@@ -496,7 +496,8 @@ def _paren(toks: list[Tok], a: int, b: int) -> list[Tok]:
 def _other_reading(toks: list[Tok], src: Source) -> list[Tok] | None:
     """The tokens of the reading people often mean where the documented precedence reads the notation
     otherwise, or None: `a/2\\sigma^2` as `a/(2\\sigma^2)` (documented: `(a/2)\\sigma^2`), and
-    `\\frac{d}{dx} x^2 + x` as the derivative of the whole sum (documented: of `x^2` only)."""
+    `\\frac{d}{dx} x^2 + x` as the derivative of the whole sum (documented: of `x^2` only), and in the product
+    rule `\\frac{d}{dx} x^2 \\cdot \\sin x + x^2 \\cdot \\frac{d}{dx} \\sin x` as the derivative of the first factor."""
     out, changed, i = list(toks), False, 0
     while i < len(out):
         t = out[i]
@@ -522,7 +523,7 @@ def _other_reading(toks: list[Tok], src: Source) -> list[Tok] | None:
                 return None
             num = numerator_d(out[i + 2:j1]) if j2 is not None else None
             if num is not None and not num[1] and derivative_variable(out[j1 + 2:j2]) is not None:
-                a, depth, b, signs = j2 + 1, 0, j2 + 1, False
+                a, depth, b, signs, dot = j2 + 1, 0, j2 + 1, False, None
                 while b < len(out):
                     u = out[b]
                     if token_is(u, OPENERS):
@@ -533,9 +534,16 @@ def _other_reading(toks: list[Tok], src: Source) -> list[Tok] | None:
                         depth -= 1
                     elif depth == 0 and u.kind == "op" and u.value in ("+", "-") and b > a:
                         signs = True
+                    elif depth == 0 and u.at("op", "*") and dot is None and not signs and b > a:
+                        dot = b
                     elif u.at("cmd", "frac") and b + 2 < len(out) and (out[b + 2].at("cmd", "partial") or
                                                                         out[b + 2].at("word", "d")):
                         signs = False  # `\\frac{d}{dx} f + \\frac{d}{dx} g`: a sum of derivatives, as written
+                        if dot is None:
+                            break
+                        # `\\frac{d}{dx} x^2 \\cdot \\sin x + x^2 \\cdot \\frac{d}{dx} \\sin x`: the product rule, each
+                        # derivative of its own factor (documented: of the whole product after it)
+                        out, changed = _paren(out, a, dot), True
                         break
                     b += 1
                 if signs:

@@ -111,7 +111,7 @@ class Grade:
     def needs_review(self) -> bool:
         """Whether a person should look at this grade: a part says why (two readings that give different verdicts,
         a line of the work not read), or something in the file was not read while points were given for the rest
-        (a row `&\quad \cdot 2` after the answer would change it)."""
+        (a row `&\\quad \\cdot 2` after the answer would change it)."""
         return any(p.needs_review for p in self.parts) or bool(self.errors and self.score > 0)
 
     @property

@@ -307,6 +307,9 @@ def test_an_unreadable_last_formula_after_correct_work_is_flagged(tmp_path):
 
 
 WORK = "$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = "
+# the square key's grading with the claim x^2 + y^2 >= 2xy
+AM_GM_KEY = KEY.replace("claim: (x + y)^2 - 2 x y = x^2 + y^2", "claim: x^2 + y^2 >= 2 x y").replace(
+    "  (x + y)^2 - 2 x y\n    = x^2 + 2 x y + y^2 - 2 x y\n    = x^2 + y^2", "  x^2 + y^2\n    = (x - y)^2 + 2 x y\n    >= 2 x y")
 
 
 def test_a_term_after_spacing_or_in_a_signed_group_is_part_of_the_sum(tmp_path):
@@ -337,10 +340,7 @@ def test_a_row_that_cannot_be_read_after_the_answer_is_flagged(tmp_path):
 
 def test_a_conclusion_under_another_relation_is_checked_not_set_aside(tmp_path):
     # `Hence L \neq R` (or `L = R` for a claim `L >= R`) after correct work was set aside as a restatement: 4/4
-    ineq = KEY.replace("claim: (x + y)^2 - 2 x y = x^2 + y^2", "claim: x^2 + y^2 >= 2 x y").replace(
-        "  (x + y)^2 - 2 x y\n    = x^2 + 2 x y + y^2 - 2 x y\n    = x^2 + y^2",
-        "  x^2 + y^2\n    = (x - y)^2 + 2 x y\n    >= 2 x y")
-    grades = grade_sheets(tmp_path, ineq, {
+    grades = grade_sheets(tmp_path, AM_GM_KEY, {
         "equal.md": "$$x^2 + y^2 = (x-y)^2 + 2xy \\geq 2xy$$\nHence $$x^2 + y^2 = 2xy.$$\n",
         "same.md": "$$x^2 + y^2 = (x-y)^2 + 2xy \\geq 2xy$$\nHence $$x^2 + y^2 \\geq 2xy.$$\n"})
     assert statuses(grades["equal.md"])[-1] == "refuted" and grades["equal.md"].parts[0].final_points == 0
@@ -367,10 +367,7 @@ def test_premise_chains_earn_nothing_by_themselves(tmp_path):
 def test_an_inequality_proved_from_its_right_side(tmp_path):
     # `2xy <= (x - y)^2 + 2xy = x^2 + y^2` proves x^2 + y^2 >= 2xy read backwards: it scored 0 ("starts from the
     # key's result"); a wrong step in it still costs, and the wrong direction is refuted
-    ineq = KEY.replace("claim: (x + y)^2 - 2 x y = x^2 + y^2", "claim: x^2 + y^2 >= 2 x y").replace(
-        "  (x + y)^2 - 2 x y\n    = x^2 + 2 x y + y^2 - 2 x y\n    = x^2 + y^2",
-        "  x^2 + y^2\n    = (x - y)^2 + 2 x y\n    >= 2 x y")
-    grades = grade_sheets(tmp_path, ineq, {
+    grades = grade_sheets(tmp_path, AM_GM_KEY, {
         "back.md": "$$2xy \\le (x-y)^2 + 2xy = x^2 + y^2$$\n",
         "wrong.md": "$$2xy \\le 2xy + 5 = x^2 + y^2$$\n",
         "flipped.md": "$$2xy \\ge (x-y)^2 + 2xy = x^2 + y^2$$\n"})

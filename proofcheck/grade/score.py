@@ -268,11 +268,11 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
         out.append("The final line matches the key's result.")
     elif final_matches:
         broken = _first_refuted(steps, o.chain_starts)
+        breaks = f"it does not follow from the line before it (step {broken})" if broken == steps[-1].index else \
+            f"the chain to it breaks at step {broken}, so it is not derived"
         why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
                                      f"it comes after the first wrong step (policy `{STOP}`)"
-                                     if rubric.policy == STOP and first is not None else
-                                     f"it does not follow from the line before it (step {broken})" if broken == steps[-1].index else
-                                     f"the chain to it breaks at step {broken}, so it is not derived")
+                                     if rubric.policy == STOP and first is not None else breaks)
         out.append(f"The final line matches the key's result but earns nothing: {why}.")
     elif o.relation_problem:
         out.append(f"The chain does not establish the claim: {o.relation_problem}.")

@@ -464,8 +464,8 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         # chain read backwards, so it starts from the question and its relations flip
         flipped = _FLIPPED[claim.op]
         if composed is None or not implies_relation(composed, flipped):
-            ap.relation_problem = f"the steps, read from the claim's right side, give `{composed or 'no single relation'}`, " \
-                                  f"the claim needs `{flipped}`"
+            ap.relation_problem = f"the steps, read from the claim's right side, give " \
+                                  f"`{composed or 'no single relation'}`, the claim needs `{flipped}`"
         ap.claims_other = composed != flipped
         ap.backwards = True
         start = StepTask(claim.rhs, "=", chain.left, None, ctx, f"{name}:claim-start")

@@ -386,3 +386,12 @@ def test_the_product_rule_written_with_cdot_has_its_second_reading(tmp_path):
     g = grades["rule.md"]
     assert g.needs_review and "two readings" in " ".join(p for part in g.parts for p in part.needs_review)
     assert g.score == g.max_score
+
+
+def test_math_inside_an_html_comment_is_not_graded(tmp_path):
+    # a rendered sheet does not show `<!-- ... -->`: the work hidden there earned full marks
+    grades = grade_sheets(tmp_path, KEY, {
+        "hidden.md": "## Problem 1\n\n<!--\n" + WORK + "x^2 + y^2$$\n-->\nI do not know.\n",
+        "shown.md": "## Problem 1\n\n<!-- my answer -->\n" + WORK + "x^2 + y^2$$\n"})
+    assert grades["hidden.md"].score == 0
+    assert grades["shown.md"].score == 4

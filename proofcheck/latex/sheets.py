@@ -25,7 +25,8 @@ _DISPLAY_ENVS = ("equation", "equation*", "align", "align*", "gather", "gather*"
 
 def _blocks(text: str) -> list[tuple[int, int, bool]]:
     """Offsets (start, end, inline) of the LaTeX inside every formula: display blocks ($$...$$, \\[...\\],
-    \\begin{align}...) and inline $...$ / \\(...\\) within a paragraph; fenced code and `code` are skipped."""
+    \\begin{align}...) and inline $...$ / \\(...\\) within a paragraph; fenced code, `code` and HTML comments
+    (not shown in the rendered sheet; a `<!-- part: NAME -->` marker is read elsewhere) are skipped."""
     out: list[tuple[int, int, bool]] = []
     i, n = 0, len(text)
     line_start = True
@@ -38,6 +39,11 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
             line_start = False
             continue
         line_start = c == "\n"
+        if text.startswith("<!--", i):
+            # an HTML comment is not shown in the rendered sheet: math inside it is nothing the student hands in
+            j = text.find("-->", i + 4)
+            i = n if j < 0 else j + 3
+            continue
         if c == "\\" and text.startswith("\\$", i):
             i += 2
             continue

@@ -395,3 +395,24 @@ def test_math_inside_an_html_comment_is_not_graded(tmp_path):
         "shown.md": "## Problem 1\n\n<!-- my answer -->\n" + WORK + "x^2 + y^2$$\n"})
     assert grades["hidden.md"].score == 0
     assert grades["shown.md"].score == 4
+
+
+TWO_KEY = KEY.replace("claim: (x + y)^2 - 2 x y = x^2 + y^2\nsteps: |\n  (x + y)^2 - 2 x y\n    = x^2 + 2 x y + y^2 - 2 x y\n"
+                      "    = x^2 + y^2\n", "parts:\n  - name: square\n    claim: (x + y)^2 - 2 x y = x^2 + y^2\n    steps: |\n"
+                      "      (x + y)^2 - 2 x y\n        = x^2 + y^2\n  - name: cube\n"
+                      "    claim: (x + y)^3 - 3 x y (x + y) = x^3 + y^3\n    steps: |\n      (x + y)^3 - 3 x y (x + y)\n"
+                      "        = x^3 + y^3\n").replace("grading:\n  final: 2\n  steps_total: 2\n",
+                                                 "grading:\n  final: 2\n  steps_total: 2\n  parts:\n"
+                                                 "    square: {section: \"1\"}\n    cube: {section: \"2\"}\n")
+
+
+def test_a_part_marker_under_a_section_heading_names_the_part(tmp_path):
+    # with a key whose parts name their sections, `part: cube` under `## Question 1` was ignored: the cube chain was
+    # graded as the square's answer and cube was "not attempted"
+    assert "section: \"2\"" in TWO_KEY
+    grades = grade_sheets(tmp_path, TWO_KEY, {
+        "marked.md": "## Question 1\n" + WORK + "x^2 + y^2$$\npart: cube\n"
+                     "$$(x+y)^3 - 3xy(x+y) = x^3 + 3x^2y + 3xy^2 + y^3 - 3x^2y - 3xy^2 = x^3 + y^3$$\n"
+                     "## Question 2\nNothing more.\n"})
+    g = grades["marked.md"]
+    assert [(p.name, p.score) for p in g.parts] == [("square", 4), ("cube", 4)]

@@ -349,13 +349,16 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
 
     for start, end, inline in blocks:
         crossed = False
+        marked = -1  # where the last marker crossed here is
         while mk < len(markers) and markers[mk][0] < start:
             current = markers[mk][1] if markers[mk][1] in key_parts or key is None else current
-            crossed = True
+            crossed, marked = True, markers[mk][0]
             mk += 1
         new_section = section
         while hk < len(headings) and headings[hk][0] < start:
             new_section = headings[hk][1]
+            if sections and headings[hk][0] > marked:
+                current = None  # a heading after a `part:` marker starts a section of its own
             hk += 1
         if crossed or new_section != section:  # a part marker or a heading ends the chain before it
             flush()
@@ -805,8 +808,15 @@ def sheet_sections(text: str, path: str, key: Derivation, sections: dict[str, li
     sheet = read_markdown(text, path, key, None, sections)
     _note_dropped_chains(sheet)
     out: dict[str, list[Chain]] = {}
+    def marked(c: Chain) -> str | None:
+        # a `part: NAME` marker names the part itself, whatever heading the chain is under (without one, a chain's
+        # part is the first whose section it is under, and it belongs to every part whose section matches)
+        first = next((n for n, labs in sections.items() if section_matches(c.section, labs)), None)
+        return c.part if c.part in sections and c.part != first else None
+
     for name, labels in sections.items():
-        chains = [c for c in sheet.chains if section_matches(c.section, labels)]
+        chains = [c for c in sheet.chains if marked(c) == name or marked(c) is None and
+                  section_matches(c.section, labels)]
         if chains:
             out[name] = _joined(chains)
         _note_remarks(sheet, labels, chains, out.get(name, []))

@@ -110,9 +110,9 @@ class Grade:
     @property
     def needs_review(self) -> bool:
         """Whether a person should look at this grade: a part says why (two readings that give different verdicts,
-        a line of the work not read), or something in the file was not read while points were given for the rest
-        (a row `&\\quad \\cdot 2` after the answer would change it)."""
-        return any(p.needs_review for p in self.parts) or bool(self.errors and self.score > 0)
+        a line of the work not read), or something in the file was not read (a row `&\\quad \\cdot 2` after the
+        answer would change the points given for the rest; a file no line of which reads scores 0 unseen)."""
+        return any(p.needs_review for p in self.parts) or bool(self.errors)
 
     @property
     def steps_valid(self) -> int:

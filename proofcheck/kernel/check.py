@@ -11,12 +11,11 @@ from dataclasses import replace
 
 import mpmath
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import numeric, plugins, smt
 from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
 from proofcheck.kernel.rules import RULES, interval_substitution
-from proofcheck.kernel.terms import Context, Implication, Relation, StepTask
+from proofcheck.kernel.terms import Context, Implication, Relation, StepTask, singular_parts
 from proofcheck.kernel.verdict import Status, StepResult, weakest
 
 SCREEN_POINTS = 3
@@ -213,34 +212,6 @@ def _has(e, cls) -> bool:
     return isinstance(e, sp.Basic) and e.has(cls)
 
 
-_TOTAL_HEADS = (sp.exp, sp.sin, sp.cos, sp.atan, sp.tanh, sp.sinh, sp.cosh, sp.Abs, sp.erf, sp.erfc, sp.sign,
-                sp.re, sp.im, sp.conjugate, sp.Max, sp.Min)
-
-
-def _singular_parts(e) -> set:
-    """The smallest subterms of e that may be infinite or undefined somewhere in the declared types (1/x for x
-    nonnegative, log(x), an integral or an optimum left standing); empty when e is finite everywhere."""
-    if not isinstance(e, sp.Basic):
-        return {e}
-    if e.is_Number:
-        return set() if e.is_finite else {e}
-    if e.is_Symbol or e in (sp.pi, sp.E, sp.I):
-        return set()
-    if isinstance(e, (sp.Add, sp.Mul, AppliedUndef) + _TOTAL_HEADS):
-        return set().union(*(_singular_parts(a) for a in e.args))
-    if isinstance(e, (sp.Pow, sp.log)):
-        inner = set().union(*(_singular_parts(a) for a in e.args))
-        if inner:
-            return inner
-        if isinstance(e, sp.log):
-            return set() if e.args[0].is_positive else {e}
-        b, n = e.args
-        total = (n.is_integer and n.is_nonnegative) or b.is_positive or (n.is_positive and b.is_nonnegative) \
-            or (n.is_integer and b.is_nonzero)
-        return set() if total else {e}
-    return {e}
-
-
 _STRICT = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
@@ -249,7 +220,7 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
     l, r = heads if heads else (ob.lhs, ob.rhs)
     if isinstance(l, sp.MatrixBase) or isinstance(r, sp.MatrixBase):
         return StepResult(Status.UNKNOWN, "unsupported", "inequalities between matrices are not supported")
-    if heads and (ob.op not in ("<", ">") or not _singular_parts(l) & _singular_parts(r)):
+    if heads and (ob.op not in ("<", ">") or not singular_parts(l) & singular_parts(r)):
         # lhs op rhs  <=>  (lhs - rhs) op 0. For a strict relation only when the sides share nothing that may be
         # infinite or undefined: the difference would cancel it (1/x < 1/x + 1 at x = 0, E[exp(z^2)] <
         # E[exp(z^2)] + 1 under Normal(0, 1), maximum(x, x) over the reals). The numeric search evaluates such

@@ -14,14 +14,14 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, derivative_doit, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, derivative_doit, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
 AGREE_DIGITS = 40  # two values agree when they match to this many digits relative to the terms' size
 SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 5, 1, 4, 2, 7, 3, 1, 6, 2, 8)  # sizes given to dimension names, draw after draw
 FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)
-DIVERGES = "a sum diverges here"
+DIVERGES = "a sum or an integral diverges here"
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
@@ -890,6 +890,8 @@ def _mp_value(e, dps: int, subs: dict, real_only: bool, errors=None):
         try:
             v = mpeval.evaluate(e, env, errors)
         except (ZeroDivisionError, ValueError, OverflowError, ArithmeticError) as exc:
+            if "diverges" in str(exc):
+                raise Undefined(f"{DIVERGES}: {exc}") from None
             raise Undefined(f"cannot evaluate: {exc}") from None
         if isinstance(v, mpmath.mpc) and v.imag == 0:
             v = v.real
@@ -1396,6 +1398,8 @@ def _constant_difference(lhs, op, rhs, point: Point, sampler: Sampler, out: Sear
     d = lhs - rhs
     if not d.is_number or d.has(sp.Integral, sp.Sum, sp.Limit, Unsupported, Optimum) or d == 0:
         return False
+    if singular_parts(lhs) & singular_parts(rhs):
+        return False  # what cancelled may be infinite (E[exp(z^2)] + 1 <= E[exp(z^2)] is oo <= oo): no verdict here
     try:
         v1, v2 = _evalf(d, DPS, {}, True), _evalf(d, CONFIRM_DPS, {}, True)
     except Undefined:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 def as_basic(x):
     """A SymPy object from one we built (never from text): ints and tuples are wrapped, strings refused."""
@@ -150,6 +151,34 @@ def resolve_matrix_at(e):
         return e
     return e.replace(lambda x: isinstance(x, At) and any(isinstance(v, sp.MatrixSymbol) for v in x.args[1]),
                      lambda a: _apply_at(a.args[0], a))
+
+
+_TOTAL_HEADS = (sp.exp, sp.sin, sp.cos, sp.atan, sp.tanh, sp.sinh, sp.cosh, sp.Abs, sp.erf, sp.erfc, sp.sign,
+                sp.re, sp.im, sp.conjugate, sp.Max, sp.Min)
+
+
+def singular_parts(e) -> set:
+    """The smallest subterms of e that may be infinite or undefined somewhere in the declared types (1/x for x
+    nonnegative, log(x), an integral or an optimum left standing); empty when e is finite everywhere."""
+    if not isinstance(e, sp.Basic):
+        return {e}
+    if e.is_Number:
+        return set() if e.is_finite else {e}
+    if e.is_Symbol or e in (sp.pi, sp.E, sp.I):
+        return set()
+    if isinstance(e, (sp.Add, sp.Mul, AppliedUndef) + _TOTAL_HEADS):
+        return set().union(*(singular_parts(a) for a in e.args))
+    if isinstance(e, (sp.Pow, sp.log)):
+        inner = set().union(*(singular_parts(a) for a in e.args))
+        if inner:
+            return inner
+        if isinstance(e, sp.log):
+            return set() if e.args[0].is_positive else {e}
+        b, n = e.args
+        total = (n.is_integer and n.is_nonnegative) or b.is_positive or (n.is_positive and b.is_nonnegative) \
+            or (n.is_integer and b.is_nonzero)
+        return set() if total else {e}
+    return {e}
 
 
 def derivative_doit(d: sp.Derivative) -> sp.Expr:

@@ -14,7 +14,7 @@ import sympy as sp
 
 from proofcheck.kernel import numeric, plugins, smt
 from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
-from proofcheck.kernel.rules import RULES, interval_substitution
+from proofcheck.kernel.rules import RULES, interval_substitution, poles_may_solve
 from proofcheck.kernel.terms import Context, Implication, Relation, StepTask, singular_parts
 from proofcheck.kernel.verdict import Status, StepResult, weakest
 
@@ -461,7 +461,7 @@ def _solved_implies(dp, dq, context: Context, clock: Clock) -> bool:
     if num is None:
         return False
     for s in sorted(dp.free_symbols, key=lambda s: s.name, reverse=True):
-        if not num.is_polynomial(s):
+        if not num.is_polynomial(s) or poles_may_solve(dp, s):
             continue
         # solve() returns the generic roots; they are all the roots only if the leading coefficient
         # cannot vanish (a s = 0 does not give s = 0 when a may be 0).

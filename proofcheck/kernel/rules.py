@@ -8,7 +8,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from proofcheck.kernel.equivalence import Clock, inner_singularity, sign_shown
 from proofcheck.kernel.parts import parts
-from proofcheck.kernel.terms import as_basic, at_point, Implication, Optimum, Outcome, Relation, StepTask, value_set
+from proofcheck.kernel.terms import (as_basic, at_point, Implication, Optimum, Outcome, Relation, singular_parts,
+                                     StepTask, value_set)
 
 
 def plain(task: StepTask, clock: Clock) -> Outcome:
@@ -131,6 +132,9 @@ def _all_roots(parts, x, domain):
             continue
         if not e.has(x):
             return "a part of the equation does not involve " + str(x)
+        if poles_may_solve(e, x):
+            return "the equation divides by a function of " + str(x) + " with poles, where it may vanish as a limit " \
+                   "((x - 1)/tan(x) is 0 at x = pi/2)"
         found, exact = sp.solveset(e, x, domain), True
         if found is sp.S.EmptySet:
             found = sp.FiniteSet()  # no solution at all: a complete (empty) list
@@ -151,6 +155,13 @@ def _all_roots(parts, x, domain):
     if roots is None:
         return "the equation holds for every value"
     return roots
+
+
+def poles_may_solve(e, x) -> bool:
+    """Whether e divides by something of x that has poles (tan(x)): where it is infinite, e may vanish as a limit,
+    a solution that the roots of e's numerator do not list (a denominator finite everywhere, 1 + exp(-x), may not)."""
+    den = sp.denom(sp.together(e))
+    return den.has(x) and any(p.has(x) for p in singular_parts(den))
 
 
 def _some_members(parts, x, domain) -> list:

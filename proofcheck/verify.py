@@ -144,6 +144,7 @@ class ParsedChain:
     lines: list = field(default_factory=list)  # the start and each step's body; None where unreadable
     ops: list[str] = field(default_factory=list)  # each step's relation; "?" where unreadable
     left: object = None  # the chain's left end after `at` / `limit` steps
+    at_checks: list[int] = field(default_factory=list)  # tasks: the steps before each `by at` hold at its point
 
 
 @dataclass
@@ -283,9 +284,10 @@ class Planner:
                 if syms and before:
                     # The steps before were checked where both sides are defined; the chain now speaks of the point
                     # itself, where they must hold too ((x^2 - 1)/(x - 1) = x + 1 fails at x = 1: 0/0 there).
-                    pp.claim_tasks.append(("at", self.add(StepTask(at_point(left, syms, values), before,
-                                                                   at_point(prev, syms, values), None, context,
-                                                                   f"{part.name}:claim-at-{i}"))))
+                    pp.chain.at_checks.append(self.add(StepTask(at_point(left, syms, values), before,
+                                                                at_point(prev, syms, values), None, context,
+                                                                f"{part.name}:claim-at-{i}")))
+                    pp.claim_tasks.append(("at", pp.chain.at_checks[-1]))
                 left = at_point(left, syms, values) if syms else left
             elif rule_name == "limit" and step.rule.arrows:
                 name, to, side = step.rule.arrows[0]

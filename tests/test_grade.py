@@ -594,3 +594,17 @@ def test_sheet_density_of_a_defined_distribution(tmp_path):
              "$$\\log q(z) = -\\frac{1}{2}\\log(2\\pi s^2) - \\frac{(z-\\mu)^2}{s^2}$$\n")
     g = grade(tmp_path, textwrap.dedent(key), {"q.md": sheet})["q.md"]
     assert [(s.line, s.result.status.value) for s in g.parts[0].steps] == [(3, "proved"), (5, "refuted")]
+
+
+def test_by_at_after_a_step_that_holds_only_beside_the_point_earns_no_final_points(tmp_path):
+    # the same check as verify's: the steps before `by at` must hold at the point itself ((x^2 - 1)/(x - 1) is 0/0
+    # at x = 1), or the chain does not start from the claim's left side
+    key = ("proofcheck: 1\ntitle: A value at a point\nsymbols:\n  x: real\nclaim: subs((x^2 - 1)/(x + 1), x = 1) = 0\n"
+           "steps: |\n  (x^2 - 1)/(x + 1)\n    = x - 1\n    = 0        by at(x = 1)\n")
+    hole = key.replace("(x + 1)", "(x - 1)").replace("x - 1\n    = 0", "x + 1\n    = 2").replace("= 0\nsteps", "= 2\nsteps")
+    grades = grade(tmp_path, hole, {"hole.txt": "(x^2 - 1)/(x - 1)\n  = x + 1\n  = 2   by at(x = 1)\n"})
+    assert statuses(grades["hole.txt"]) == ["proved", "proved"]
+    assert grades["hole.txt"].parts[0].final_points == 0
+    (tmp_path / "ok").mkdir()
+    grades = grade(tmp_path / "ok", key, {"ok.txt": "(x^2 - 1)/(x + 1)\n  = x - 1\n  = 0   by at(x = 1)\n"})
+    assert grades["ok.txt"].score == grades["ok.txt"].max_score

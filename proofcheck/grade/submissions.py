@@ -427,6 +427,7 @@ class AttemptPlan:
     backwards: bool = False  # an inequality chain from the claim's right side to its left side
     premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
     holds: list[int | None] = field(default_factory=list)  # per line of a statement chain: it holds everywhere
+    at_checks: list[int] = field(default_factory=list)  # tasks: the steps before each `by at` hold at its point
 
 
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -495,6 +496,7 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     ap.idle = [] if statement else _idle(attempt.part, keyed)
     if start is not None:
         ap.start = planner.add(start)
+    ap.at_checks = list(chain.at_checks)  # verify's: the chain's left end is only right if they hold
     if end is not None and last is not None:
         ap.final = planner.add(end)
     if statement and not isinstance(claim, Implication) and first.op in _OPPOSITE:
@@ -728,8 +730,13 @@ class _ChainResult:
 
 def _chain_result(ap: AttemptPlan, report, results) -> _ChainResult:
     pr = report.parts[0] if report.parts else None
-    return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors),
-                        results[ap.start] if ap.start is not None else None,
+    start = results[ap.start] if ap.start is not None else None
+    missed = next((results[t] for t in ap.at_checks if not valid(results[t])), None)
+    if start is not None and missed is not None:
+        # `(x^2 - 1)/(x - 1) = x + 1 = 2 by at(x = 1)` does not start from subs((x^2 - 1)/(x - 1), x = 1)
+        start = replace(missed, message="the steps before `by at` do not hold at the point itself"
+                                        + (f": {missed.message}" if missed.message else ""))
+    return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors), start,
                         results[ap.final] if ap.final is not None else None, pr is not None)
 
 

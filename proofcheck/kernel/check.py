@@ -181,8 +181,8 @@ def _numeric_verdict(valid: int, full: numeric.Search, screen: numeric.Search, w
         # integral(exp(t x), x, 0, oo) = 1/abs(t) agrees wherever it converges; where t > 0 it diverges, and those
         # points are the ones quadrature could not settle: the agreement elsewhere proves nothing there
         return StepResult(Status.UNKNOWN, "numeric", f"the sides agree at {valid} random points, but at "
-                          f"{full.imprecise + screen.imprecise} others a quadrature or a sum could not settle the "
-                          "relation (an integral or a sum may diverge there)")
+                          f"{full.imprecise + screen.imprecise} others a quadrature, a sum or a limit could not settle "
+                          "the relation (it may diverge there)")
     sizes = list(dict.fromkeys(screen.sizes + full.sizes))
     if valid >= POINTS and 0 < len(sizes) < MIN_SIZES:
         return StepResult(Status.UNKNOWN, "numeric", f"the sides agree only at sizes {'; '.join(sizes)}: "

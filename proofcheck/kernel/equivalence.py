@@ -105,6 +105,14 @@ def evaluate_heads(e):
     return out
 
 
+def held_limits(e) -> dict:
+    """A placeholder for each limit with a parameter (see terms.deep_doit): simplify would take it for a generic
+    value of the parameter (limit(x/(x + a), x, 0) = 0, but 1 at a = 0)."""
+    found = sorted((x for x in e.atoms(sp.Limit) if x.free_symbols), key=sp.default_sort_key) \
+        if isinstance(e, sp.Basic) else []
+    return {x: sp.Dummy(f"limit{k}") for k, x in enumerate(found)}
+
+
 def _zero_cheap(d) -> bool:
     if d == 0:
         return True
@@ -163,6 +171,7 @@ def _zero_strong(d) -> bool:
     # (E[z ~ Normal(0, 1)](1/z) = 0)
     found = sorted(d.atoms(sp.Integral), key=sp.default_sort_key)
     integrals = {i: sp.Dummy(f"integral{k}") for k, i in enumerate(found) if inner_singularity(i)}
+    integrals.update(held_limits(d))
     r = sp.simplify(d.xreplace(integrals)).xreplace({v: k for k, v in integrals.items()}) if integrals \
         else sp.simplify(d)
     if r == 0 or (isinstance(r, sp.Basic) and r.is_zero is True):
@@ -292,7 +301,7 @@ def sign_shown(d, op: str, clock: Clock, substitutions: list[dict] | None = None
         for v in (x, sp.expand(x), sp.factor(x)):
             if getattr(v, prop) is True:
                 return True
-        s = sp.simplify(x)
+        s = sp.simplify(x, doit=False)
         return getattr(s, prop) is True or getattr(sp.factor(s), prop) is True
 
     for sub in branches:

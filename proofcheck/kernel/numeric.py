@@ -11,10 +11,11 @@ from functools import lru_cache
 
 import mpmath
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deep_doit, derivative_doit, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deciding_coefficients, deep_doit, derivative_doit, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -22,6 +23,7 @@ AGREE_DIGITS = 40  # two values agree when they match to this many digits relati
 SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 5, 1, 4, 2, 7, 3, 1, 6, 2, 8)  # sizes given to dimension names, draw after draw
 FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)
 DIVERGES = "a sum or an integral diverges here"
+LIMIT_UNSETTLED = "the limit could not be estimated reliably here"
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
@@ -296,9 +298,12 @@ def draw_matrix(info: SymbolInfo, rng: random.Random, known: dict, style: str | 
         return sp.ImmutableMatrix(sp.ones(r, c) * scale * (1 if "symmetric" in info.flags or positive or
                                                            rng.random() < 0.5 else -1))
     if "spd" in info.flags:
-        inner = rng.randint(1, r) if rng.random() < 0.5 else r
+        # often nearly rank 1 (u u^T + eps I): products of such matrices at different angles are where
+        # inequalities about spd matrices fail (tr(A B C) < 0 for 2 x 2 ones)
+        u = rng.random()
+        inner = 1 if u < 0.3 else rng.randint(1, r) if u < 0.65 else r
         m = sp.Matrix(r, inner, lambda i, j: _dec(rng, -2, 2, 2))
-        eps = sp.Rational(1, 2) if rng.random() < 0.4 else _sig(rng, -rng.uniform(0, 6))
+        eps = sp.Rational(1, 2) if rng.random() < 0.3 else _sig(rng, -rng.uniform(0, 6))
         return sp.ImmutableMatrix((m * m.T + eps * sp.eye(r)) * scale)
     m = sp.Matrix(r, c, lambda i, j: _dec(rng, 0.01, 2, 2) if positive else _dec(rng, -2, 2, 2))
     if "symmetric" in info.flags:
@@ -681,14 +686,17 @@ def _limits_to_points(e, dps: int, point: "Point | None" = None):
     def approx(lim):
         body, var, to, direction = lim.args
         side = str(direction)
+        # off the decimal grid: at x = 10^p (or 1/x = 10^p) sin(pi x) is exactly 0 for every p, and a limit that
+        # does not exist (limit(a + sin(pi x), x, oo)) would settle on a
+        off = 1 + sp.sqrt(2) / 7
         if to in (sp.oo, -sp.oo):
             sign = 1 if to == sp.oo else -1
-            places = [lambda p, s=sign: s * sp.Integer(10) ** p]
+            places = [lambda p, s=sign: s * sp.Integer(10) ** p * off]
         elif not (to.is_number and to.is_real):
             raise Undefined("the limit point is not a number")
         else:
             signs = {"+": (1,), "-": (-1,)}.get(side, (1, -1))
-            places = [lambda p, s=sg: to + s * sp.Rational(1, 10 ** p) for sg in signs]
+            places = [lambda p, s=sg: to + s / (sp.Integer(10) ** p * off) for sg in signs]
         inner = instantiate(body, point, dps)
         free = inner.free_symbols - {var} - set(point.values) if isinstance(inner, sp.Basic) else set()
         if free or not isinstance(inner, sp.Expr):
@@ -713,7 +721,7 @@ def _limits_to_points(e, dps: int, point: "Point | None" = None):
                 settled = all(g <= mpmath.mpf(10) ** (-digits) * size for g in steps[1:]) and \
                     steps[-1] <= steps[0] * mpmath.mpf(10) ** (-3) + mpmath.mpf(10) ** (-2 * digits) * size
                 if not settled:
-                    raise Undefined("the limit could not be estimated reliably here")
+                    raise Undefined(LIMIT_UNSETTLED)
             estimates.append(values[-1])
         with mpmath.workdps(work):
             if len(estimates) == 2 and abs(estimates[0] - estimates[1]) > \
@@ -847,14 +855,89 @@ def _number(e, point: Point, dps: int, real_only: bool, approx: bool, errors=Non
 
 def _evalf(e, dps: int, subs: dict, real_only: bool, errors=None):
     """The value of e at `dps` digits: an mpf, or an mpc when its imaginary part is not zero."""
+    try:
+        return _evalf_once(e, dps, subs, real_only, errors, strict=True)
+    except PrecisionExhausted:
+        pass
+    # A sum inside cancels to SymPy's 1-bit "zero" (exp(x) - 1 at x = 0, near 2^-700), which a square or a
+    # reciprocal turns into an ordinary-looking 1e-448 or 1e447. The value must come out the same at twice the
+    # digits; otherwise it is that cancellation: 0 where SymPy sees it at an exact point, else a pole or no value.
+    v = _evalf_once(e, dps, subs, real_only, errors)
+    w = _evalf_once(e, 2 * dps, subs, real_only, errors)
+    with mpmath.workdps(dps + 10):
+        size = abs(v)
+        if abs(w - v) <= size * mpmath.mpf(10) ** (-dps // 2):
+            return v
+    if size >= 1:
+        raise Undefined("not finite here")  # a division by a sum that cancels to 0
+    if subs and all(isinstance(x, sp.Basic) and x.is_number and not x.has(sp.Float) for x in subs.values()):
+        if e.xreplace(subs) == 0:  # at an exact point SymPy may see the cancellation itself: exp(0) - 1 is 0
+            return mpmath.mpf(0)
+    raise Undefined("the value cancels below the working precision here")
+
+
+def _infinite_sums_checked(e, dps: int, subs: dict):
+    """e with each infinite sum (one index, from a whole number to oo) replaced by its value at this point, summed
+    term by term with mpmath's nsum, whose error estimate must be far below the digits compared. SymPy 1.14's evalf
+    of such a sum at a point is wrong (the sum of 0.73^j comes out 1; of exp(a j) at a = -3/2, 4/3)."""
+    def value(x):
+        var, lo, hi = x.limits[0]
+        body = x.function.xreplace(subs)
+        if len(x.limits) > 1 or hi != sp.oo or not lo.xreplace(subs).is_Integer or body.free_symbols - {var}:
+            raise Undefined("an infinite sum that cannot be evaluated here")
+        try:
+            fast = mpeval.compile_expr(body, mpeval.Errors())
+        except mpeval.NotSupported:
+            fast = None
+        with mpmath.workdps(dps + 10):
+            def term(k):
+                if fast is not None:
+                    try:
+                        return fast({var: mpmath.mpf(int(k))})
+                    except mpeval.NotSupported:
+                        pass
+                    except (ValueError, ZeroDivisionError):
+                        raise Undefined("not finite here") from None  # a term with a pole: the sum has one
+                t = body.xreplace({var: sp.Integer(int(k))}).evalf(dps + 10)
+                if not t.is_number or t.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                    raise Undefined("not finite here")
+                re, im = t.as_real_imag()
+                return mpmath.mpc(sp.Float(re, dps + 10)._mpf_, sp.Float(im, dps + 10)._mpf_) if im else \
+                    mpmath.mpf(sp.Float(re, dps + 10)._mpf_)
+            start = int(lo.xreplace(subs))
+            try:
+                # nsum extrapolates: it sums 2^j to -1 and 1/j to a number. Terms must fall off geometrically or
+                # faster than 1/j^1.5 far out, and two precisions must agree.
+                far = [abs(term(start + k)) for k in (1000, 1001, 10000)]
+                if not (far[1] <= far[0] * mpmath.mpf("0.999") or far[2] <= far[0] * mpmath.mpf(10) ** -1.5):
+                    raise Undefined(f"{DIVERGES}: its terms do not fall off fast enough to sum")
+                total = mpmath.nsum(term, [start, mpmath.inf])
+                with mpmath.workdps(dps + 30):
+                    again = mpmath.nsum(term, [start, mpmath.inf])
+            except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
+                raise Undefined(f"{DIVERGES}: {exc}") from None
+            if not mpmath.isfinite(total) or abs(total - again) > mpmath.mpf(10) ** (-dps) * max(abs(total), 1):
+                raise Undefined(f"{DIVERGES}: the terms do not settle on a sum")
+        if isinstance(total, mpmath.mpc):
+            return sp.Float(total.real, dps) + sp.I * sp.Float(total.imag, dps)
+        return sp.Float(total, dps)
+    return e.replace(lambda x: isinstance(x, sp.Sum) and x.limits[-1][2] in (sp.oo, -sp.oo), value)
+
+
+def _evalf_once(e, dps: int, subs: dict, real_only: bool, errors=None, strict: bool = False):
     if e.has(sp.Integral):
         try:
             return _mp_value(e, INTEGRAL_DPS * dps // DPS, subs, real_only, errors)
         except mpeval.NotSupported:
             pass  # SymPy's evalf below handles what the interpreter does not
+    if e.has(sp.Sum) and any(x.limits[-1][2] in (sp.oo, -sp.oo) for x in e.atoms(sp.Sum)):
+        e = _infinite_sums_checked(e, dps, subs)
     try:
         with mpmath.workdps(dps + 10):
-            r = e.evalf(dps, subs=subs, maxn=dps * 4) if e.free_symbols else e.evalf(dps, maxn=dps * 4)
+            r = e.evalf(dps, subs=subs, maxn=dps * 4, strict=strict) if e.free_symbols else \
+                e.evalf(dps, maxn=dps * 4, strict=strict)
+    except PrecisionExhausted:
+        raise
     except (ValueError, TypeError, ZeroDivisionError, OverflowError, ArithmeticError) as exc:
         if "diverges" in str(exc):  # SymPy's "Sum diverges like (2)^n": like a quadrature that does not settle
             raise Undefined(f"{DIVERGES}: {exc}") from None
@@ -1205,7 +1288,8 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         first = judge(left, op, right, ro)
     except Undefined as exc:
         out.reason = str(exc)
-        out.imprecise += str(exc).startswith(("quadrature was not precise enough", DIVERGES))
+        # a limit that does not settle may diverge there (limit(x exp(a x), x, oo) for a >= 0): like a quadrature
+        out.imprecise += str(exc).startswith(("quadrature was not precise enough", DIVERGES, LIMIT_UNSETTLED))
         return None
     # At a closed-form point ((x - pi)^2 > 0 at pi) rounding leaves a tiny "difference" of either
     # sign; the exact values tie, and a strict relation fails there.
@@ -1455,6 +1539,15 @@ def _growth_depth(e) -> int:
     return inner + 1 if grows else inner
 
 
+def _real_roots(c, s) -> list:
+    """The real roots of c in s, when SymPy finds a few."""
+    try:
+        roots = sp.solveset(c, s, sp.S.Reals)
+    except (ValueError, TypeError, NotImplementedError, ArithmeticError, sp.PolynomialError):
+        return []
+    return [r for r in roots if r.is_real][:4] if isinstance(roots, sp.FiniteSet) else []
+
+
 def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
                     limit: int = SPECIAL_POINTS) -> list:
     """Points where relations tend to fail: 0, +-1 and +-2, just inside the ends of intervals, all
@@ -1507,6 +1600,13 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
                 continue
             for v in _roots_in(a, b, s, base):
                 roots.append({s: v})
+    # where a limit's form changes with a parameter (limit(x^2/(2 a x - x + x^2), x, 0) is 1 at a = 1/2)
+    for side in (lhs, rhs):
+        for lim in (side.atoms(sp.Limit) if isinstance(side, sp.Basic) else ()):
+            for c in deciding_coefficients(*lim.args[:3]) or []:
+                for s in free:
+                    if c.free_symbols == {s}:
+                        roots += [{s: v} for v in _real_roots(c, s)]
     rng.shuffle(roots)
     seen: set = set()
     for change in changes[:6] + roots[:8] + changes[6:]:

@@ -215,8 +215,175 @@ def deep_doit(e):
                       lambda s: deep_doit(s.expr).subs(dict(zip(s.variables, s.point)), simultaneous=True))
     if e.has(sp.Derivative):
         e = e.replace(lambda x: isinstance(x, sp.Derivative), derivative_doit)
+    held = {}
+    if e.has(sp.Limit):
+        def hold(lim):
+            body = deep_doit(lim.args[0])
+            value = parametric_limit(body, *lim.args[1:])
+            if value is not None:
+                return value
+            d = sp.Dummy("limit")
+            held[d] = sp.Limit(body, *lim.args[1:])
+            return d
+        e = e.replace(lambda x: isinstance(x, sp.Limit) and bool(x.free_symbols), hold)
     # Integrals stay unevaluated: SymPy's integrate can take minutes; quadrature evaluates them numerically.
-    return e.doit(integrals=False)
+    out = e.doit(integrals=False)
+    return out.xreplace(held) if held else out
+
+
+_LIMIT_ERRORS = (ValueError, TypeError, NotImplementedError, ArithmeticError, RecursionError, sp.PolynomialError)
+
+
+def _plain_limit(body, x, point, direction):
+    """SymPy's limit, or None when it is left standing or fails."""
+    try:
+        value = sp.Limit(body, x, point, direction).doit()
+    except _LIMIT_ERRORS:
+        return None
+    if not isinstance(value, sp.Basic) or value.has(sp.Limit, sp.nan, sp.zoo, sp.AccumBounds):
+        return None
+    return value
+
+
+def deciding_coefficients(body, x, point) -> list | None:
+    """For a body rational in x: the coefficients of numerator and denominator that decide the limit (the leading
+    ones at +-oo, the lowest nonzero ones at a finite point), or None for any other body."""
+    if not body.is_rational_function(x):
+        return None
+    num, den = sp.fraction(sp.cancel(sp.together(body)))
+    t = sp.Dummy("t")
+    out = []
+    for side in (num, den):
+        try:
+            poly = sp.Poly(side if point in (sp.oo, -sp.oo) else side.xreplace({x: point + t}),
+                           x if point in (sp.oo, -sp.oo) else t)
+        except _LIMIT_ERRORS:
+            return None
+        coeffs = [c for c in poly.all_coeffs() if c != 0]
+        if coeffs:
+            out.append(coeffs[0] if point in (sp.oo, -sp.oo) else coeffs[-1])
+    return out
+
+
+def _rational_limit(body, x, point):
+    """The limit of a body rational in x for every value of its parameters, when the denominator's deciding
+    coefficient has a sign the declarations fix and the numerator does not outgrow it: at +-oo the numerator's
+    degree is at most the denominator's d, and the limit is the ratio of their x^d coefficients (0 where the
+    numerator's vanishes); at a finite point likewise with the lowest powers of x - point."""
+    if not body.is_rational_function(x):
+        return None
+    num, den = sp.fraction(sp.cancel(sp.together(body)))
+    at_infinity = point in (sp.oo, -sp.oo)
+    t = sp.Dummy("t")
+    try:
+        pn, pd = (sp.Poly(side if at_infinity else side.xreplace({x: point + t}), x if at_infinity else t)
+                  for side in (num, den))
+    except _LIMIT_ERRORS:
+        return None
+    if pd.is_zero:
+        return None
+    if at_infinity:
+        k = pd.degree()
+        if pn.degree() > k:
+            return None
+    else:
+        k = min(m[0] for m in pd.monoms())
+        if not pn.is_zero and min(m[0] for m in pn.monoms()) < k:
+            return None
+    d = pd.coeff_monomial((x if at_infinity else t) ** k)
+    if not (d.is_positive or d.is_negative):
+        return None
+    return sp.cancel(pn.coeff_monomial((x if at_infinity else t) ** k) / d)
+
+
+def parametric_limit(body, x, point, direction, budget: list | None = None):
+    """SymPy's value of a limit whose body has other symbols (parameters), where it is known to hold for every
+    value of them; else None. SymPy takes the limit at a generic value (limit(x/(x + a), x, 0) = 0, though it is
+    1 at a = 0). Two bodies are taken: one whose terms in x hold no parameter (a parameter only in a term free of
+    x, or as the fixed-sign factor of a term whose infinite limit has the sign of the others), and one rational
+    in x, whose limit is decided by a coefficient of its numerator and denominator: each such coefficient must
+    have a sign the declarations fix, or hold one parameter, and then the value must come out anew, limit taken
+    again, at its real roots and between and beyond them."""
+    budget = [16] if budget is None else budget
+    value = _plain_limit(body, x, point, direction)
+    if value is None:
+        return None
+    if not body.free_symbols - {x}:
+        return value
+    if _sum_of_limits(body, x, point, direction, value):
+        return value
+    exact = _rational_limit(body, x, point)
+    if exact is not None:
+        return exact
+    coefficients = deciding_coefficients(body, x, point)
+    if coefficients is None:
+        return None
+    for c in coefficients:
+        if not c.free_symbols or (c.is_positive or c.is_negative) is True:
+            continue
+        if len(c.free_symbols) != 1:
+            return None
+        (p,) = c.free_symbols
+        try:
+            roots = sp.solveset(c, p, sp.S.Reals)
+        except _LIMIT_ERRORS:
+            return None
+        if not isinstance(roots, sp.FiniteSet) or len(roots) > 3 or not all(r.is_real for r in roots):
+            return None
+        ordered = sorted(roots, key=lambda r: float(r))
+        probes = list(ordered) + [ordered[0] - 1, ordered[-1] + 1] if ordered else [sp.Integer(0)]
+        probes += [(a + b) / 2 for a, b in zip(ordered, ordered[1:])]
+        for v in probes:
+            if (p.is_positive and v <= 0) or (p.is_nonnegative and v < 0) or (p.is_negative and v >= 0) or \
+                    (p.is_nonpositive and v > 0):
+                continue  # outside the parameter's declared range
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            there = parametric_limit(body.xreplace({p: v}), x, point, direction, budget)
+            if there is None:
+                return None
+            expected = value.xreplace({p: v})
+            if not (there == expected or (expected.is_finite and there.is_finite and
+                                          sp.simplify(there - expected) == 0)):
+                return None
+    return value
+
+
+def _sum_of_limits(body, x, point, direction, value) -> bool:
+    """Whether value is the limit of body as a sum of limits of parameter-free parts (times fixed-sign
+    factors), none of them infinite with the opposite sign of another (no oo - oo)."""
+    if not isinstance(body, sp.Basic):
+        return False
+    params = body.free_symbols - {x}
+    groups: dict = {}
+    constant = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(body)):
+        if not term.has(x):
+            constant += term
+            continue
+        coeff, g = term.as_independent(x, as_Add=False)
+        if g.free_symbols & params:
+            return False
+        groups[g] = groups.get(g, sp.Integer(0)) + coeff
+    total, signs = constant, set()
+    for g, coeff in groups.items():
+        if coeff == 0:
+            continue
+        if not (coeff.is_positive or coeff.is_negative):
+            return False
+        lim = _plain_limit(g, x, point, direction)
+        if lim is None or not (lim.is_finite or lim in (sp.oo, -sp.oo)):
+            return False
+        if lim.is_finite:
+            total += coeff * lim
+        else:
+            signs.add(lim if coeff.is_positive else -lim)
+    if len(signs) > 1:
+        return False
+    expected = signs.pop() if signs else total
+    return value == expected or (expected.is_finite is True and value.is_finite is True and
+                                 sp.simplify(value - expected) == 0)
 
 
 def unsupported(what: str, *args) -> sp.Expr:

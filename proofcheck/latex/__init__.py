@@ -38,10 +38,10 @@ step).
 from proofcheck.latex.blocks import latex_claim, latex_lines, latex_steps, translate
 from proofcheck.latex.chains import Chain, FormulaNote, Sheet
 from proofcheck.latex.names import Names
-from proofcheck.latex.sheets import (chains_for_part, is_latex_sheet, read_markdown, section_label, section_matches,
-                                     sheet_chains, sheet_derivation, sheet_headings, sheet_sections)
+from proofcheck.latex.sheets import (chains_for_part, is_latex_sheet, lost_backslash_note, read_markdown, section_label,
+                                     section_matches, sheet_chains, sheet_derivation, sheet_headings, sheet_sections)
 from proofcheck.latex.source import LatexText
 
 __all__ = ["LatexText", "Names", "Chain", "Sheet", "FormulaNote", "translate", "latex_lines", "latex_steps",
            "latex_claim", "read_markdown", "is_latex_sheet", "sheet_derivation", "chains_for_part", "sheet_chains",
-           "sheet_sections", "sheet_headings", "section_label", "section_matches"]
+           "sheet_sections", "sheet_headings", "section_label", "section_matches", "lost_backslash_note"]

@@ -65,6 +65,11 @@ def normalize_tokens(toks: list[Tok], src: Source) -> list[Tok]:
         if k in ("num", "word"):
             out.append(Tok(k, v, t.start, t.end))
             i += 1
+            close = _call_subscript(toks, i) if k == "word" else None
+            if close is not None:
+                # `E_{q_{(x, x_0)}}`: the density q at (x, x_0), written as a subscript
+                out.extend(normalize_tokens(toks[i + 2:close + 1], src))
+                i = close + 2
             continue
         # commands
         name = str(v)
@@ -181,6 +186,22 @@ def normalize_tokens(toks: list[Tok], src: Source) -> list[Tok]:
             out.append(Tok("cmd", name, t.start, t.end))
         i += 1
     return out
+
+
+def _call_subscript(toks: list[Tok], i: int) -> int | None:
+    """For `q_{(x, x_0)}` with toks[i] the `_`: the index of the `)` closing the bracket that is the whole subscript."""
+    if not (i + 3 < len(toks) and toks[i].at("char", "_") and toks[i + 1].at("char", "{") and toks[i + 2].at("char", "(")):
+        return None
+    depth = 0
+    for j in range(i + 2, len(toks)):
+        if toks[j].at("char", "(") or toks[j].at("char", "{"):
+            depth += 1
+        elif toks[j].at("char", ")") or toks[j].at("char", "}"):
+            depth -= 1
+            if depth == 0:
+                ok = toks[j].at("char", ")") and j + 1 < len(toks) and toks[j + 1].at("char", "}")
+                return j if ok else None
+    return None
 
 
 def _tag_follows(toks: list[Tok], j: int) -> bool:

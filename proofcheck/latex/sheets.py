@@ -15,6 +15,7 @@ from proofcheck.latex.formulas import Formula
 from proofcheck.latex.grammar import translate_tokens
 from proofcheck.latex.chains import Chain, ChainBuilder, FormulaNote, Sheet, build_chains, emit_text
 from proofcheck.latex.blocks import block_formulas, translate
+from proofcheck.latex.tokens import lost_backslashes
 
 
 _MARKER = re.compile(r"^[ \t]*(?:#+[ \t]*|<!--[ \t]*|%[ \t]*)?part[ \t]*:[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:-->)?[ \t]*$",
@@ -93,6 +94,21 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
 
 
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$\n]*\S[^$\n]*(?<!\\)\$|\\\(")
+
+
+def lost_backslash_note(text: str, path: str) -> str:
+    """A note listing the commands of a sheet's formulas read although their backslash was lost (tokens.py), or ""."""
+    src = Source(text.replace("\r\n", "\n"), path)
+    try:
+        found = [(src.pos(off), lost) for a, b, _ in _blocks(src.text) for off, lost, _ in lost_backslashes(src.text, a, b)]
+    except ReadError:
+        return ""
+    if not found:
+        return ""
+    where = ", ".join(f"line {ln}:{col} `{lost}`" for (ln, col), lost in found[:6])
+    more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+    return (f"{len(found)} command{'s' if len(found) > 1 else ''} of the file had lost their backslash and were read as "
+            f"the command ({where}{more}: `oldsymbol` as \\boldsymbol, `rac` as \\frac, ...); check the file's export")
 
 
 def is_latex_sheet(text: str) -> bool:

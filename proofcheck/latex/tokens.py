@@ -46,6 +46,31 @@ _GREEK_CHARS = dict(zip("αβγδεζηθικλμνξπρστυφχψωΓΔΘΛ�
                         "epsilon theta phi".split()))
 
 
+# A sheet exported through a JSON string loses the backslash of `\b`, `\f`, `\t`, `\r` (read as escapes):
+# `\boldsymbol{X}` arrives as `oldsymbol{X}`, `\rangle` as a line break and `angle`. Words that are nothing
+# but such a remnant, where it stands, are read as the command (the grade notes each one).
+_LOST = {"oldsymbol": "boldsymbol", "egin": "begin", "rac": "frac", "ext": "text", "heta": "theta",
+         "imes": "times", "angle": "rangle", "op": "top", "o": "to"}
+_LIM_SUBSCRIPT = re.compile(r"\\lim_\{\s*\\?[A-Za-z]+\s$")
+_LOST_BEFORE_BRACE = {"oldsymbol", "egin", "rac", "ext"}
+
+
+def _lost_backslash(src: str, pos: int, end: int, text: str, script: bool) -> str | None:
+    """The command whose backslash was lost, if the word `text` at `pos` is such a remnant."""
+    cmd = _LOST.get(text)
+    if cmd is None or (pos > 0 and (src[pos - 1].isalpha() or src[pos - 1] == "\\")):
+        return None
+    if text in _LOST_BEFORE_BRACE:
+        return cmd if end < len(src) and src[end] == "{" else None
+    if text == "angle":
+        return cmd if pos > 0 and src[pos - 1] == "\n" else None
+    if text == "op":
+        return cmd if script else None
+    if text == "o":  # `\lim_{p o 1}`
+        return cmd if _LIM_SUBSCRIPT.search(src, max(0, pos - 40), pos) and src[end:end + 1].isspace() else None
+    return cmd
+
+
 def tokenize(src: str, start: int = 0, end: int | None = None) -> list[Tok]:
     """Raw tokens of src[start:end]; offsets are into src."""
     end = len(src) if end is None else end
@@ -59,6 +84,12 @@ def tokenize(src: str, start: int = 0, end: int | None = None) -> list[Tok]:
             if kind == "bs":
                 out.append(Tok("space", "", pos, m.end()))
             pos = m.end()
+            continue
+        lost = _lost_backslash(src, pos, m.end(), text, script) if kind == "word" else None
+        if lost is not None:
+            out.append(Tok("cmd", lost, pos, pos + len(text), {"lost": text}))
+            script = False
+            pos += len(text)
             continue
         if script and kind in ("num", "word") and len(text) > 1:
             text = text[0]
@@ -76,3 +107,8 @@ def tokenize(src: str, start: int = 0, end: int | None = None) -> list[Tok]:
         script = kind == "char" and text in "^_"
         pos += len(text)
     return out
+
+
+def lost_backslashes(src: str, start: int, end: int) -> list[tuple[int, str, str]]:
+    """(offset, remnant, command) of every word in src[start:end] read as a command whose backslash was lost."""
+    return [(t.start, t.info["lost"], str(t.value)) for t in tokenize(src, start, end) if "lost" in t.info]

@@ -1134,6 +1134,10 @@ class Translator:
                     # `\frac{d}{dx} x \sin x` is the derivative of x sin(x), not sin(x) times d/dx x; a bracket
                     # right after it is its whole operand: `\frac{d}{dx}(x^2) \cdot x` is 2x times x
                     k = self.unit_end(g, j) if j < len(g) and g[j].type in _OPEN_G else self.product_end(g, j)
+                elif typ == "OPT" and j + 1 < len(g) and g[j].type == "MINUS" and self.product_end(g, j + 1) > j + 1:
+                    # `\max_\theta - D_{KL}(q \| p)`: the optimum of the negated term (a binary minus has nothing
+                    # on its left here)
+                    k = self.product_end(g, j + 1)
                 else:
                     k = self.product_end(g, j)
                     if typ == "BIGOP" and k > j:

@@ -160,7 +160,7 @@ def test_true_lines_that_do_no_work_earn_no_step_credit(tmp_path):
         "$$(x+y)^2 - 2xy = x^2 + y^2 + 2xy$$\n")})
     g = grades["pad.md"]
     assert g.score == 0
-    assert "write the line before them again" in g.parts[0].feedback
+    assert "the line before written again" in g.parts[0].feedback
 
 
 def test_a_disjunction_or_joined_premises_are_not_read_apart(tmp_path):
@@ -416,3 +416,35 @@ def test_a_part_marker_under_a_section_heading_names_the_part(tmp_path):
                      "## Question 2\nNothing more.\n"})
     g = grades["marked.md"]
     assert [(p.name, p.score) for p in g.parts] == [("square", 4), ("cube", 4)]
+
+
+def test_a_false_conclusion_after_a_premise_sympy_evaluates_to_itself_is_graded(tmp_path):
+    # `... = x^2 + y^2 \Rightarrow x = y`: the premise `x^2 + 2xy + y^2 - 2xy = x^2 + y^2` has the same sides once
+    # SymPy evaluates them, so the statement chain was set aside as a restatement, false conclusion and all: 4/4
+    grades = grade_sheets(tmp_path, KEY, {
+        "so.md": WORK + "x^2 + y^2 \\Rightarrow x = y$$\n",
+        "right.md": WORK + "x^2 + y^2$$\n"})
+    assert "refuted" in statuses(grades["so.md"])
+    assert grades["so.md"].parts[0].final_points == 0 and grades["so.md"].score <= 2
+    assert grades["right.md"].score == 4
+
+
+def test_final_points_need_the_last_chain_unbroken_whatever_chains_come_before(tmp_path):
+    # the break was looked up by the start line of a chain's first step only: with any chain before it, a made-up
+    # line closed by a true inequality earned the final points, and a wrong scratch line before a correct chain
+    # took them away
+    grades = grade_sheets(tmp_path, AM_GM_KEY, {
+        "made_up.md": "Note $$1 + 1 = 2$$\n\n$$x^2 + y^2 = 2xy + 5 \\geq 2xy$$\n"})
+    assert grades["made_up.md"].parts[0].final_points == 0
+    grades = grade_sheets(tmp_path, KEY, {
+        "scratch.md": "First the square: $$(x+y)^2 = x^2 + 2xy + y^2 + 1$$\n\nso " + WORK + "x^2 + y^2$$\n"})
+    assert statuses(grades["scratch.md"])[0] == "refuted"
+    assert grades["scratch.md"].parts[0].final_points == 2
+
+
+def test_a_chain_about_none_of_the_questions_names_earns_no_step_credit(tmp_path):
+    # `2 + 2 = 4` alone took the full step points: true, but no work on the question
+    grades = grade_sheets(tmp_path, KEY, {"arith.md": "Answer\n\n$$2 + 2 = 4$$\n"})
+    g = grades["arith.md"]
+    assert statuses(g) == ["proved"] and g.score == 0
+    assert any("uses none of the question's names" in n for n in g.notes)

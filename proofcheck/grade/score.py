@@ -36,6 +36,7 @@ class PartOutcome:
     restating: set[int] = field(default_factory=set)  # steps between two lines that only restate the claim
     idle: set[int] = field(default_factory=set)  # steps whose line is the one before it written again (no work)
     chain_starts: dict[int, int] = field(default_factory=dict)  # step index -> file line of its own chain's start
+    chain_of: dict[int, int] = field(default_factory=dict)  # step index -> which chain of the work it belongs to
     needs_review: list[str] = field(default_factory=list)  # why a person should look (two readings disagree)
     restated_only: bool = False  # the student only restated the question or its result: no work
 
@@ -199,13 +200,13 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     # the key's result reached through a step that does not follow is not derived: two slips that cancel, a jump
     # back to the right answer, or a made-up line closed by a true inequality (x^2 + y^2 = 2xy + 5 >= 2xy). Error
     # carried forward credits the later steps that follow from the student's own lines, not the result.
-    broken = _first_refuted(steps, outcome.chain_starts)
+    broken = _first_refuted(steps, outcome.chain_of)
     final_points = rubric.final if established and not stopped and broken is None else 0.0
 
     required = []
     for req, checks in zip(rubric.required, outcome.required):
         line = next((i for i, r in checks if valid(r, strict) and counts(i) and _derived(i, steps,
-                                                                                        outcome.chain_starts)), None)
+                                                                                        outcome.chain_of)), None)
         required.append((req, line, req.points if line is not None else 0.0))
     score = round(sum(points) + final_points + sum(p for _, _, p in required), 2)
     feedback = _part_feedback(rubric, outcome, first, points, final_matches, final_points, "", strict)
@@ -213,18 +214,18 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
                      required, feedback, True, outcome.errors, outcome.sources, list(outcome.needs_review))
 
 
-def _derived(line: int, steps: list, starts: dict[int, int]) -> bool:
+def _derived(line: int, steps: list, chain_of: dict[int, int]) -> bool:
     """Whether line `line` follows from its chain's start: no step of that chain up to it is refuted (a required
     result written after a wrong step is copied, not reached)."""
-    return not any(s.index <= line and s.result.status == Status.REFUTED and starts.get(s.index) == starts.get(line)
+    return not any(s.index <= line and s.result.status == Status.REFUTED and chain_of.get(s.index) == chain_of.get(line)
                    for s in steps)
 
 
-def _first_refuted(steps: list, starts: dict[int, int]) -> int | None:
+def _first_refuted(steps: list, chain_of: dict[int, int]) -> int | None:
     """The index of the first refuted step of the last chain (the one that ends at the final line; a wrong chain
     of scratch work before it does not break it): no line from there on follows from the chain's start."""
-    last = starts.get(steps[-1].index) if steps else None
-    return next((s.index for s in steps if s.result.status == Status.REFUTED and starts.get(s.index) == last), None)
+    last = chain_of.get(steps[-1].index) if steps else None
+    return next((s.index for s in steps if s.result.status == Status.REFUTED and chain_of.get(s.index) == last), None)
 
 
 def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points: list[float],
@@ -267,7 +268,7 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if final_matches and final_points:
         out.append("The final line matches the key's result.")
     elif final_matches:
-        broken = _first_refuted(steps, o.chain_starts)
+        broken = _first_refuted(steps, o.chain_of)
         breaks = f"it does not follow from the line before it (step {broken})" if broken == steps[-1].index else \
             f"the chain to it breaks at step {broken}, so it is not derived"
         why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
@@ -298,8 +299,11 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
         out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} follow from a first line that holds for no "
                    "values and earn no step credit.")
     elif o.idle:
-        out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} write the line before them again (in another "
-                   "order, or with + 0 or 1 times) and earn no step credit.")
+        # idle: the line before written again, a step into a line that holds for every value from one that does not,
+        # a premise that says nothing, a chain about none of the question's names (each also said in the notes)
+        out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} earn no step credit: they do no work on the "
+                   "question (the line before written again, in another order or with + 0 or 1 times; a line that "
+                   "holds whatever the values; or a chain that uses none of the question's names).")
     return " ".join(out + _review_sentences(o))
 
 

@@ -23,7 +23,7 @@ from proofcheck.grade.score import Grade, PartOutcome, score_part, valid
 from proofcheck.kernel.terms import Implication, Relation, StepTask
 from proofcheck.kernel.verdict import StepResult
 from proofcheck.model import Declaration, Derivation, Part, Span, Text, compose, implies_relation
-from proofcheck.parse import grammar, mark_inner_products, parse_expression_or_relation
+from proofcheck.parse import RESERVED, grammar, mark_inner_products, parse_expression_or_relation
 from proofcheck.latex import FormulaNote, is_latex_sheet, lost_backslash_note, section_matches, sheet_chains, sheet_sections
 from proofcheck.read import MAX_STEPS, is_derivation_text, load_text, parse_derivation_text, split_steps
 from proofcheck.verify import ErrorInfo, Options, Planner, run_plans
@@ -436,6 +436,11 @@ _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _OPPOSITE = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 
 
+def _names(text: str) -> set[str]:
+    """The names a formula's text uses, functions and operators of the language left out."""
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) - RESERVED
+
+
 def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) -> AttemptPlan:
     """Plan one attempt's chain as `verify` would, plus the tasks that grading asks about it."""
     name = attempt.part.name
@@ -784,7 +789,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     vacuous = {id(c): _vacuous(c, results, strict) for c in main}
     # `x = x \Rightarrow L = R`: the answer under a premise that always holds is the answer alone
     restated += [c for c in main if show_work and c not in restated and vacuous[id(c)] == "trivial"
-                 and len(c.steps) == 1]
+                 and len(c.steps) == 1 and c.ap.restates and c.ap.restates[-1]]
     # the claim itself as the premise (`L = R \Rightarrow R = L \Rightarrow L = R`): the answer assumed, not shown
     restated += [c for c in main if show_work and c not in restated and c.ap.holds and c.ap.restates
                  and c.ap.restates[0]]
@@ -803,11 +808,21 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                      else
                      f"Line {line} restates the question or its result; that is neither work nor proof, so it is "
                      "not graded")
-    steps, errors, restating, idle, starts, sources = [], [], set(), set(), {}, {}
+    steps, errors, restating, idle, starts, sources, chain_of = [], [], set(), set(), {}, {}, {}
     required: list[list[tuple[int, StepResult]]] = [[] for _ in work[-1].ap.required]
     offset = 0
+    # the names of the question: its claim's, and every name the key declares or defines for it
+    part = work[-1].ap.attempt.part
+    claim_names = (_names(part.claim.text) if part.claim is not None else set()) | \
+        {n for d in part.symbols for n in d.names} | {n for t in part.define for n in _names(t.text)}
     for n, c in enumerate(work):
         lines = c.ap.attempt.part.steps
+        # `2 + 2 = 4` or a chain in none of the question's names: true, but no work on this question
+        unrelated = bool(claim_names) and not any(_names(t.text) & claim_names for t in lines) and \
+            not any(s.result.status.value == "error" for s in c.steps)
+        if unrelated and show_work:
+            notes.append(f"The chain at line {lines[0].span.line} uses none of the question's names; it earns no "
+                         "step credit")
         if n == 0:
             sources[0] = " ".join(lines[0].text.split())
         else:
@@ -815,10 +830,11 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
         for i, t in enumerate(lines[1:], start=1):
             sources[offset + i] = " ".join(t.text.split())
         for s in c.steps:
+            chain_of[s.index + offset] = n
             steps.append(replace(s, index=s.index + offset))
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
-            elif 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or vacuous[id(c)] == "never" or \
+            elif unrelated or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or vacuous[id(c)] == "never" or \
                     vacuous[id(c)] == "trivial" and s.index == 1 or \
                     0 < s.index < len(holds[id(c)]) and holds[id(c)][s.index] and not holds[id(c)][s.index - 1]:
                 idle.add(s.index + offset)
@@ -855,7 +871,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     return PartOutcome(name, True, steps, errors, last.final, last.start, problem, required, notes,
                        readable=last.readable, from_result=last.ap.from_result, sources=sources,
                        restating=restating if show_work else set(), idle=idle if show_work else set(),
-                       chain_starts=starts, needs_review=review,
+                       chain_starts=starts, chain_of=chain_of, needs_review=review,
                        restated_only=last in restated)
 
 

@@ -448,3 +448,25 @@ def test_a_chain_about_none_of_the_questions_names_earns_no_step_credit(tmp_path
     g = grades["arith.md"]
     assert statuses(g) == ["proved"] and g.score == 0
     assert any("uses none of the question's names" in n for n in g.notes)
+
+
+def test_copies_of_a_correct_step_do_not_water_down_a_wrong_one(tmp_path):
+    # nine copies of the first step as separate displays raised a 1/4 sheet to 1.82/4: each took a share of the
+    # step points
+    wrong = WORK + "x^2 + y^2 + 1$$\n"
+    copy = "$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy$$\n\n"
+    grades = grade_sheets(tmp_path, KEY, {"once.md": wrong, "padded.md": copy * 9 + wrong})
+    assert grades["once.md"].score == 1
+    assert grades["padded.md"].score == 1
+
+
+def test_work_under_a_heading_that_names_no_part_flags_the_grade(tmp_path):
+    # `## Qeustion 1`: all the work was `outside`, the part "not attempted", 0 points and no flag
+    grades = grade_sheets(tmp_path, TWO_KEY, {
+        "typo.md": "## Qeustion 1\n\n" + WORK + "x^2 + y^2$$\n",
+        "right.md": "## Question 1\n\n" + WORK + "x^2 + y^2$$\n\n## Question 2\n\n"
+                    "$$(x+y)^3 - 3xy(x+y) = x^3 + y^3$$\n"})
+    typo = grades["typo.md"]
+    assert typo.score == 0 and typo.needs_review
+    assert any("name no part of the key" in e.message for e in typo.errors)
+    assert not grades["right.md"].errors

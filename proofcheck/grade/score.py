@@ -302,7 +302,8 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
         # idle: the line before written again, a step into a line that holds for every value from one that does not,
         # a premise that says nothing, a chain about none of the question's names (each also said in the notes)
         out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} earn no step credit: they do no work on the "
-                   "question (the line before written again, in another order or with + 0 or 1 times; a line that "
+                   "question (the line before written again, in another order or with + 0 or 1 times; a step copied "
+                   "from earlier in the sheet; a line that "
                    "holds whatever the values; or a chain that uses none of the question's names).")
     return " ".join(out + _review_sentences(o))
 

@@ -270,6 +270,16 @@ def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, li
         if note.kind in ("read", "not read") and not owners:
             why = f" (nor could it be read: {note.reason})" if note.kind == "not read" else ""
             note.kind, note.reason = "outside", "no part of the key is answered under this heading" + why
+    outside = [f for f in sheet.formulas if f.kind == "outside" and f.relation]
+    missing = [n for n in sections if not by_part.get(n)]
+    if outside and missing:
+        # a heading with a typo (`## Qestion 1`) puts all the work outside the key's parts: scored 0 unseen
+        sub.errors.append(ErrorInfo(
+            outside[0].line, outside[0].column,
+            f"{len(outside)} formula{'s' if len(outside) > 1 else ''} under headings that name no part of the key, "
+            f"while part{'s' if len(missing) > 1 else ''} {', '.join(missing)} found nothing under "
+            f"{'their' if len(missing) > 1 else 'its'} heading: check the sheet's headings",
+            show_line(sub.lines, Span(sub.path, outside[0].line, outside[0].column)), sub.path))
     for name, chains in by_part.items():
         unread = [f for f in sheet.formulas if f.kind == "not read" and f.relation and
                   section_matches(f.section, sections[name])]
@@ -815,6 +825,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     part = work[-1].ap.attempt.part
     claim_names = (_names(part.claim.text) if part.claim is not None else set()) | \
         {n for d in part.symbols for n in d.names} | {n for t in part.define for n in _names(t.text)}
+    written: set[tuple[str, str]] = set()  # (line before, line) of every step so far: a copy is no new work
     for n, c in enumerate(work):
         lines = c.ap.attempt.part.steps
         # `2 + 2 = 4` or a chain in none of the question's names: true, but no work on this question
@@ -832,9 +843,13 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
         for s in c.steps:
             chain_of[s.index + offset] = n
             steps.append(replace(s, index=s.index + offset))
+            pair = (" ".join(lines[s.index - 1].text.split()), " ".join(lines[s.index].text.split())) \
+                if 0 < s.index < len(lines) else None
+            copy = pair is not None and pair in written
+            written.add(pair)
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
-            elif unrelated or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or vacuous[id(c)] == "never" or \
+            elif unrelated or copy or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or vacuous[id(c)] == "never" or \
                     vacuous[id(c)] == "trivial" and s.index == 1 or \
                     0 < s.index < len(holds[id(c)]) and holds[id(c)][s.index] and not holds[id(c)][s.index - 1]:
                 idle.add(s.index + offset)

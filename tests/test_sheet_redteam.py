@@ -470,3 +470,24 @@ def test_work_under_a_heading_that_names_no_part_flags_the_grade(tmp_path):
     assert typo.score == 0 and typo.needs_review
     assert any("name no part of the key" in e.message for e in typo.errors)
     assert not grades["right.md"].errors
+
+
+def test_boxed_answers_and_operators_in_text_are_read(tmp_path):
+    # `\boxed{...}` was an unknown command (correct work scored 1/4); `\text{+} 5` after the answer was prose and
+    # the visible `+ 5` dropped (4/4)
+    grades = grade_sheets(tmp_path, KEY, {
+        "boxed.md": WORK + "\\boxed{x^2 + y^2}$$\n",
+        "text_plus.md": WORK + "x^2 + y^2 \\text{+} 5$$\n",
+        "text_plus_spaced.md": WORK + "x^2 + y^2 \\text{ + 5}$$\n"})
+    assert grades["boxed.md"].score == 4
+    for name in ("text_plus.md", "text_plus_spaced.md"):
+        assert statuses(grades[name])[-1] == "refuted", name
+        assert grades[name].parts[0].final_points == 0
+
+
+def test_an_unreadable_step_on_the_way_to_the_answer_withholds_the_final_points(tmp_path):
+    # `= \foo{bar} =` and `\approx` in the middle: the steps got nothing but the answer kept its points
+    grades = grade_sheets(tmp_path, KEY, {"foo.md": "$$(x+y)^2 - 2xy = \\foo{bar} = x^2 + y^2$$\n"})
+    g = grades["foo.md"]
+    assert g.parts[0].final_points == 0 and g.needs_review
+    assert "could not be read, so the chain to it is not shown to hold" in g.parts[0].feedback

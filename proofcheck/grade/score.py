@@ -222,10 +222,12 @@ def _derived(line: int, steps: list, chain_of: dict[int, int]) -> bool:
 
 
 def _first_refuted(steps: list, chain_of: dict[int, int]) -> int | None:
-    """The index of the first refuted step of the last chain (the one that ends at the final line; a wrong chain
-    of scratch work before it does not break it): no line from there on follows from the chain's start."""
+    """The index of the first refuted (or unreadable) step of the last chain (the one that ends at the final line; a
+    wrong chain of scratch work before it does not break it): no line from there on is shown to follow from the
+    chain's start (`= \\foo{} = x^2 + y^2`, `\\approx`: the answer's points wait for a person, the grade is flagged)."""
     last = chain_of.get(steps[-1].index) if steps else None
-    return next((s.index for s in steps if s.result.status == Status.REFUTED and chain_of.get(s.index) == last), None)
+    return next((s.index for s in steps if s.result.status in (Status.REFUTED, Status.ERROR) and
+                 chain_of.get(s.index) == last), None)
 
 
 def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points: list[float],
@@ -269,7 +271,10 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
         out.append("The final line matches the key's result.")
     elif final_matches:
         broken = _first_refuted(steps, o.chain_of)
-        breaks = f"it does not follow from the line before it (step {broken})" if broken == steps[-1].index else \
+        unread = next((s for s in steps if s.index == broken), None)
+        breaks = f"step {broken} could not be read, so the chain to it is not shown to hold" \
+            if unread is not None and unread.result.status == Status.ERROR else \
+            f"it does not follow from the line before it (step {broken})" if broken == steps[-1].index else \
             f"the chain to it breaks at step {broken}, so it is not derived"
         why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
                                      f"it comes after the first wrong step (policy `{STOP}`)"

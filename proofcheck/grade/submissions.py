@@ -232,7 +232,7 @@ def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment)
         return
     target = _single_target(sub, key, part, comment)
     if is_latex_sheet(text):  # a Markdown/LaTeX sheet: every chain written for the part, declared by the key
-        chains, errors = sheet_chains(text, sub.path, key.derivation, target)
+        chains, errors = sheet_chains(text, sub.path, key.derivation, target, sub.formulas)
         if sum(len(c.steps) for c in chains) > MAX_STEPS:
             raise LimitError(f"{sum(len(c.steps) for c in chains)} lines; the limit is {MAX_STEPS}",
                              Span(sub.path, 1, 1))

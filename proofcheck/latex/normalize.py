@@ -376,6 +376,9 @@ def _normalize_env(toks, i, src, out) -> int:
     return j
 
 
+_OPERATORS_AND_NUMBERS = re.compile(r"[-+*/=()0-9.\s]*\d[-+*/=()0-9.\s]*|[-+*/=]")
+
+
 def _normalize_styled(toks, i, src, out) -> int:
     """`\\text{...}`, `\\mathrm{...}`, `\\operatorname{...}`, `\\mathbb{E}`, `\\mathcal{N}`."""
     t = toks[i]
@@ -401,9 +404,10 @@ def _normalize_styled(toks, i, src, out) -> int:
     if re.fullmatch(r"[A-Za-z]+", word) and not (style in TEXT_STYLES and word.lower() in PROSE_WORDS):
         out.append(Tok("word", word, t.start, e, {"styled": True, "roman": style != "mathit"}))
         return j
-    if re.fullmatch(r"[A-Za-z]+\s*_\s*\{?[A-Za-z0-9]+\}?", word) or re.fullmatch(r"\d+", word) or \
+    if re.fullmatch(r"[A-Za-z]+\s*_\s*\{?[A-Za-z0-9]+\}?", word) or _OPERATORS_AND_NUMBERS.fullmatch(word) or \
             (style in ("mathrm", "mathsf", "mathit", "operatorname") and not re.search(r"\s[A-Za-z]{2}", word)):
-        # \mathrm{x_0}, \mathsf{T}, \mathrm{KL}: the content is a formula in roman type
+        # \mathrm{x_0}, \mathsf{T}, \mathrm{KL}: the content is a formula in roman type; `\text{+} 5`,
+        # `\text{ + 5}` render as `+ 5`: nothing but operators and numbers is math too
         out.extend(normalize_tokens(inner, src))
         return j
     if word in ("T", "\\top"):

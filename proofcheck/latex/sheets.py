@@ -789,7 +789,8 @@ def chains_for_part(sheet: Sheet, part: str) -> list[Chain]:
     return named or [c for c in sheet.chains if c.part is None]
 
 
-def sheet_chains(text: str, path: str, key: Derivation, part: str) -> tuple[list[Chain], list[ProofcheckError]]:
+def sheet_chains(text: str, path: str, key: Derivation, part: str,
+                 formulas: list | None = None) -> tuple[list[Chain], list[ProofcheckError]]:
     """For `proofcheck grade`: every chain of a Markdown/LaTeX sheet that belongs to key part `part`, in the
     order written, and what in the sheet could not be read.
 
@@ -799,6 +800,8 @@ def sheet_chains(text: str, path: str, key: Derivation, part: str) -> tuple[list
     result is decided on the parsed formulas by the grader. Raises ReadError when the sheet holds no chain;
     a formula that could not be translated keeps its error on its step."""
     sheet = read_markdown(text, path, key, part)
+    if formulas is not None:  # what became of every formula, for the grade's record
+        formulas.extend(sheet.formulas)
     chains = chains_for_part(sheet, part)
     # the lines a chain loses because they could not be read (its whole self when too little is left) are errors
     # of the sheet: nothing is dropped without a word

@@ -40,7 +40,7 @@ WITH_ARGUMENT_DROPPED = {"label", "tag", "hspace", "vspace", "phantom", "hphanto
 SIZES = {"left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
          "Biggl", "Biggr", "bigm", "Bigm", "biggm", "Biggm"}
 STYLES = {"boldsymbol", "mathbf", "bm", "pmb", "mathbfit", "mathnormal", "mathit", "mathsfit", "vec",
-          "underline", "mathring"}
+          "underline", "mathring", "boxed"}
 ACCENTS = {"hat": "hat", "widehat": "hat", "tilde": "tilde", "widetilde": "tilde", "bar": "bar", "overline": "bar",
            "dot": "dot", "ddot": "ddot", "check": "check", "breve": "breve", "acute": "acute", "grave": "grave"}
 WORD_STYLES = {"mathrm", "operatorname", "operatorname*", "text", "textrm", "textit", "textbf", "textsf", "mbox",

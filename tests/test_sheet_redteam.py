@@ -491,3 +491,13 @@ def test_an_unreadable_step_on_the_way_to_the_answer_withholds_the_final_points(
     g = grades["foo.md"]
     assert g.parts[0].final_points == 0 and g.needs_review
     assert "could not be read, so the chain to it is not shown to hold" in g.parts[0].feedback
+
+
+def test_a_second_answer_after_the_answer_flags_the_grade(tmp_path):
+    # `\quad \text{or} \quad x^2 + y^2 + 1` after the answer was dropped silently: 4/4 unflagged
+    grades = grade_sheets(tmp_path, KEY, {
+        "or.md": WORK + "x^2 + y^2 \\quad \\text{or} \\quad x^2 + y^2 + 1$$\n",
+        "right.md": WORK + "x^2 + y^2$$\n"})
+    assert grades["or.md"].needs_review
+    assert any("a second answer" in r for p in grades["or.md"].parts for r in p.needs_review)
+    assert not grades["right.md"].needs_review

@@ -714,6 +714,7 @@ def grade_submissions(subs: list[Submission], key: Key, options: Options,
         # only sheets: a derivation or plain-text file is written for proofcheck, and its chain is the work
         show_work = first.group is not None and key.rubric[first.part.name].wants_work
         o = _outcome(members, planner.results, options.strict, show_work)
+        _flag_trailing_answer(o, members[0][0].submission)
         outcomes[id(members[0][0].submission)][o.name] = o
     grades = []
     for sub in subs:
@@ -755,6 +756,18 @@ def _chain_result(ap: AttemptPlan, report, results) -> _ChainResult:
                                         + (f": {missed.message}" if missed.message else ""))
     return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors), start,
                         results[ap.final] if ap.final is not None else None, pr is not None)
+
+
+def _flag_trailing_answer(o: PartOutcome, sub: Submission) -> None:
+    """`= x^2 + y^2 \\quad \\text{or} \\quad x^2 + y^2 + 1`, `x = 1, 3`: a lone expression on the answer's line after
+    it is a second answer (or the rest of this one) that no chain holds; the answer alone must not be scored unseen."""
+    if not o.steps or not sub.formulas:
+        return
+    last = o.steps[-1]
+    after = [f for f in sub.formulas if f.kind == "expression" and f.line == last.line and f.column > last.column]
+    if after:
+        o.needs_review.append(f"after the answer on line {last.line} comes an expression (column {after[0].column}) "
+                              "that no step reads: a second answer, or the rest of this one")
 
 
 def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,

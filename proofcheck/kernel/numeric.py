@@ -878,8 +878,8 @@ def _evalf(e, dps: int, subs: dict, real_only: bool, errors=None):
 
 def _infinite_sums_checked(e, dps: int, subs: dict):
     """e with each infinite sum (one index, from a whole number to oo) replaced by its value at this point, summed
-    term by term with mpmath's nsum, whose error estimate must be far below the digits compared. SymPy 1.14's evalf
-    of such a sum at a point is wrong (the sum of 0.73^j comes out 1; of exp(a j) at a = -3/2, 4/3)."""
+    term by term with mpmath's nsum at two precisions that must agree. SymPy 1.14's evalf of such a sum at a point
+    is wrong (the sum of 0.73^j comes out 1; of exp(a j) at a = -3/2, 4/3)."""
     def value(x):
         var, lo, hi = x.limits[0]
         body = x.function.xreplace(subs)

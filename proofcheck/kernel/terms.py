@@ -299,7 +299,7 @@ def _rational_limit(body, x, point):
 def parametric_limit(body, x, point, direction, budget: list | None = None):
     """SymPy's value of a limit whose body has other symbols (parameters), where it is known to hold for every
     value of them; else None. SymPy takes the limit at a generic value (limit(x/(x + a), x, 0) = 0, though it is
-    1 at a = 0). Two bodies are taken: one whose terms in x hold no parameter (a parameter only in a term free of
+    1 at a = 0). Two kinds of body are taken: one whose terms in x hold no parameter (a parameter only in a term free of
     x, or as the fixed-sign factor of a term whose infinite limit has the sign of the others), and one rational
     in x, whose limit is decided by a coefficient of its numerator and denominator: each such coefficient must
     have a sign the declarations fix, or hold one parameter, and then the value must come out anew, limit taken
@@ -318,6 +318,7 @@ def parametric_limit(body, x, point, direction, budget: list | None = None):
     coefficients = deciding_coefficients(body, x, point)
     if coefficients is None:
         return None
+    roots: dict = {}  # parameter -> the real roots of the coefficients in it: the limit's form changes only there
     for c in coefficients:
         if not c.free_symbols or (c.is_positive or c.is_negative) is True:
             continue
@@ -325,14 +326,17 @@ def parametric_limit(body, x, point, direction, budget: list | None = None):
             return None
         (p,) = c.free_symbols
         try:
-            roots = sp.solveset(c, p, sp.S.Reals)
+            found = sp.solveset(c, p, sp.S.Reals)
         except _LIMIT_ERRORS:
             return None
-        if not isinstance(roots, sp.FiniteSet) or len(roots) > 3 or not all(r.is_real for r in roots):
+        if not isinstance(found, sp.FiniteSet) or len(found) > 3 or not all(r.is_real for r in found):
             return None
-        ordered = sorted(roots, key=lambda r: float(r))
-        probes = list(ordered) + [ordered[0] - 1, ordered[-1] + 1] if ordered else [sp.Integer(0)]
-        probes += [(a + b) / 2 for a, b in zip(ordered, ordered[1:])]
+        roots.setdefault(p, set()).update(found)
+    for p, found in roots.items():
+        # every root, and a value inside every interval between and beyond them (one per region of the same form)
+        ordered = sorted(found, key=lambda r: float(r))
+        probes = ordered + [ordered[0] - 1, ordered[-1] + 1] + [(a + b) / 2 for a, b in zip(ordered, ordered[1:])] \
+            if ordered else [sp.Integer(0)]
         for v in probes:
             if (p.is_positive and v <= 0) or (p.is_nonnegative and v < 0) or (p.is_negative and v >= 0) or \
                     (p.is_nonpositive and v > 0):

@@ -217,8 +217,8 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
 def _derived(line: int, steps: list, chain_of: dict[int, int]) -> bool:
     """Whether line `line` follows from its chain's start: no step of that chain up to it is refuted (a required
     result written after a wrong step is copied, not reached)."""
-    return not any(s.index <= line and s.result.status == Status.REFUTED and chain_of.get(s.index) == chain_of.get(line)
-                   for s in steps)
+    return not any(s.index <= line and s.result.status == Status.REFUTED and
+                   chain_of.get(s.index) == chain_of.get(line) for s in steps)
 
 
 def _first_refuted(steps: list, chain_of: dict[int, int]) -> int | None:
@@ -308,8 +308,8 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
         # a premise that says nothing, a chain about none of the question's names (each also said in the notes)
         out.append(f"Step(s) {', '.join(map(str, sorted(o.idle)))} earn no step credit: they do no work on the "
                    "question (the line before written again, in another order or with + 0 or 1 times; a step copied "
-                   "from earlier in the sheet; a line that "
-                   "holds whatever the values; or a chain that uses none of the question's names).")
+                   "from earlier in the sheet; a line that holds whatever the values; or a chain that uses none of "
+                   "the question's names).")
     return " ".join(out + _review_sentences(o))
 
 

@@ -24,7 +24,8 @@ from proofcheck.kernel.terms import Implication, Relation, StepTask
 from proofcheck.kernel.verdict import StepResult
 from proofcheck.model import Declaration, Derivation, Part, Span, Text, compose, implies_relation
 from proofcheck.parse import RESERVED, grammar, mark_inner_products, parse_expression_or_relation
-from proofcheck.latex import FormulaNote, is_latex_sheet, lost_backslash_note, section_matches, sheet_chains, sheet_sections
+from proofcheck.latex import (FormulaNote, is_latex_sheet, lost_backslash_note, section_matches, sheet_chains,
+                              sheet_sections)
 from proofcheck.read import MAX_STEPS, is_derivation_text, load_text, parse_derivation_text, split_steps
 from proofcheck.verify import ErrorInfo, Options, Planner, run_plans
 
@@ -225,8 +226,9 @@ def front_matter(text: str) -> tuple[str, str]:
 
 def _read_plain(sub: Submission, text: str, key: Key, part: str | None, comment) -> None:
     sections = {n: r.sections for n, r in key.rubric.items() if r.sections}
-    if is_latex_sheet(text) and lost_backslash_note(text, sub.path):
-        sub.notes.append(lost_backslash_note(text, sub.path))
+    repaired = lost_backslash_note(text, sub.path) if is_latex_sheet(text) else ""
+    if repaired:
+        sub.notes.append(repaired)
     if sections and not part and not comment and is_latex_sheet(text):
         _read_sectioned(sub, text, key, sections)
         return
@@ -862,8 +864,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             written.add(pair)
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
-            elif unrelated or copy or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or vacuous[id(c)] == "never" or \
-                    vacuous[id(c)] == "trivial" and s.index == 1 or \
+            elif unrelated or copy or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or \
+                    vacuous[id(c)] == "never" or vacuous[id(c)] == "trivial" and s.index == 1 or \
                     0 < s.index < len(holds[id(c)]) and holds[id(c)][s.index] and not holds[id(c)][s.index - 1]:
                 idle.add(s.index + offset)
         errors += c.errors

@@ -501,3 +501,20 @@ def test_a_second_answer_after_the_answer_flags_the_grade(tmp_path):
     assert grades["or.md"].needs_review
     assert any("a second answer" in r for p in grades["or.md"].parts for r in p.needs_review)
     assert not grades["right.md"].needs_review
+
+
+# the square key's grading (final 2, steps 2) for an implication with a two-step key chain
+SOLVE2_KEY = KEY.replace("claim: (x + y)^2 - 2 x y = x^2 + y^2\nsteps: |\n  (x + y)^2 - 2 x y\n    = x^2 + 2 x y + y^2 - "
+                         "2 x y\n    = x^2 + y^2\n", "claim: 2 x - 2 = 0 ==> x = 1\nsteps: |\n  2 x - 2 = 0\n"
+                         "    ==> 2 x = 2\n    ==> x = 1\n")
+
+
+def test_a_step_into_a_line_that_always_holds_earns_nothing_from_the_keys_premise(tmp_path):
+    # `2x - 2 = 0 \Rightarrow 2x = 2 \Rightarrow x^2 \geq 0`: the step into the tautology earned a step's share
+    assert "==> 2 x = 2" in SOLVE2_KEY
+    grades = grade_sheets(tmp_path, SOLVE2_KEY, {
+        "taut.md": "## Problem 1\n\n$$2x - 2 = 0 \\Rightarrow 2x = 2 \\Rightarrow x^2 \\geq 0$$\n",
+        "right.md": "## Problem 1\n\n$$2x - 2 = 0 \\Rightarrow 2x = 2 \\Rightarrow x = 1$$\n"})
+    taut = grades["taut.md"]
+    assert statuses(taut) == ["proved", "proved"] and taut.parts[0].step_points[1] == 0
+    assert grades["right.md"].score == 4

@@ -530,6 +530,12 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
                                                            f"{name}:line-always-{i}"))
                                       if isinstance(line, Relation) and not isinstance(line.lhs, Relation) else None
                                       for i, line in enumerate(chain.lines[1:], 1)]
+    elif statement and isinstance(claim, Implication):
+        # from the key's premise (`2x - 2 = 0 \Rightarrow 2x = 2 \Rightarrow x^2 \geq 0`): a step into a line that
+        # holds everywhere does no work either
+        ap.holds = [None] + [planner.add(StepTask(line.lhs, line.op, line.rhs, None, ctx, f"{name}:line-always-{i}"))
+                             if isinstance(line, Relation) and not isinstance(line.lhs, Relation) else None
+                             for i, line in enumerate(chain.lines[1:], 1)]
     for j, req in enumerate(key.required.get(name, [])):
         checks = []
         for i, line in enumerate(chain.lines):
@@ -816,7 +822,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     restated += [c for c in main if show_work and c not in restated and vacuous[id(c)] == "trivial"
                  and len(c.steps) == 1 and c.ap.restates and c.ap.restates[-1]]
     # the claim itself as the premise (`L = R \Rightarrow R = L \Rightarrow L = R`): the answer assumed, not shown
-    restated += [c for c in main if show_work and c not in restated and c.ap.holds and c.ap.restates
+    restated += [c for c in main if show_work and c not in restated and c.ap.premise is not None and c.ap.restates
                  and c.ap.restates[0]]
     holds = {id(c): [t is not None and valid(results[t], strict) for t in c.ap.holds] for c in main}
     for c in main:

@@ -532,9 +532,12 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
                                       for i, line in enumerate(chain.lines[1:], 1)]
     elif statement and isinstance(claim, Implication):
         # from the key's premise (`2x - 2 = 0 \Rightarrow 2x = 2 \Rightarrow x^2 \geq 0`): a step into a line that
-        # holds everywhere does no work either
+        # holds everywhere does no work either; but not a line in the key's defined names, which holds everywhere
+        # once they are expanded (`f_0/f_1 = 1/D^* - 1` rearranges the definition of D^*: that is the work)
+        texts = [t.text for t in attempt.part.steps]
         ap.holds = [None] + [planner.add(StepTask(line.lhs, line.op, line.rhs, None, ctx, f"{name}:line-always-{i}"))
-                             if isinstance(line, Relation) and not isinstance(line.lhs, Relation) else None
+                             if isinstance(line, Relation) and not isinstance(line.lhs, Relation) and
+                             i < len(texts) and not _names(texts[i]) & keyed else None
                              for i, line in enumerate(chain.lines[1:], 1)]
     for j, req in enumerate(key.required.get(name, [])):
         checks = []

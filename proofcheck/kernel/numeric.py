@@ -688,15 +688,18 @@ def _limits_to_points(e, dps: int, point: "Point | None" = None):
         side = str(direction)
         # off the decimal grid: at x = 10^p (or 1/x = 10^p) sin(pi x) is exactly 0 for every p, and a limit that
         # does not exist (limit(a + sin(pi x), x, oo)) would settle on a
-        off = 1 + sp.sqrt(2) / 7
+        # and the factor changes with the distance, so no one period lines up with all of them
+        def off(p):
+            k = p // 10 % 4
+            return 1 + sp.sqrt((2, 3, 5, 7)[k]) / (7, 11, 13, 17)[k]
         if to in (sp.oo, -sp.oo):
             sign = 1 if to == sp.oo else -1
-            places = [lambda p, s=sign: s * sp.Integer(10) ** p * off]
+            places = [lambda p, s=sign: s * sp.Integer(10) ** p * off(p)]
         elif not (to.is_number and to.is_real):
             raise Undefined("the limit point is not a number")
         else:
             signs = {"+": (1,), "-": (-1,)}.get(side, (1, -1))
-            places = [lambda p, s=sg: to + s / (sp.Integer(10) ** p * off) for sg in signs]
+            places = [lambda p, s=sg: to + s / (sp.Integer(10) ** p * off(p)) for sg in signs]
         inner = instantiate(body, point, dps)
         free = inner.free_symbols - {var} - set(point.values) if isinstance(inner, sp.Basic) else set()
         if free or not isinstance(inner, sp.Expr):

@@ -331,6 +331,9 @@ def parametric_limit(body, x, point, direction, budget: list | None = None):
             return None
         if not isinstance(found, sp.FiniteSet) or len(found) > 3 or not all(r.is_real for r in found):
             return None
+        # a root SymPy cannot substitute back to an exact 0 (CRootOf(a^5 - a - 1, 0)) would probe the generic case
+        if any(r.has(sp.CRootOf) or sp.simplify(c.xreplace({p: r})) != 0 for r in found):
+            return None
         roots.setdefault(p, set()).update(found)
     for p, found in roots.items():
         # every root, and a value inside every interval between and beyond them (one per region of the same form)

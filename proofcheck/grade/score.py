@@ -200,7 +200,7 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     # the key's result reached through a step that does not follow is not derived: two slips that cancel, a jump
     # back to the right answer, or a made-up line closed by a true inequality (x^2 + y^2 = 2xy + 5 >= 2xy). Error
     # carried forward credits the later steps that follow from the student's own lines, not the result.
-    broken = _first_refuted(steps, outcome.chain_of)
+    broken = _first_broken(steps, outcome.chain_of)
     final_points = rubric.final if established and not stopped and broken is None else 0.0
 
     required = []
@@ -221,7 +221,7 @@ def _derived(line: int, steps: list, chain_of: dict[int, int]) -> bool:
                    chain_of.get(s.index) == chain_of.get(line) for s in steps)
 
 
-def _first_refuted(steps: list, chain_of: dict[int, int]) -> int | None:
+def _first_broken(steps: list, chain_of: dict[int, int]) -> int | None:
     """The index of the first refuted (or unreadable) step of the last chain (the one that ends at the final line; a
     wrong chain of scratch work before it does not break it): no line from there on is shown to follow from the
     chain's start (`= \\foo{} = x^2 + y^2`, `\\approx`: the answer's points wait for a person, the grade is flagged)."""
@@ -270,7 +270,7 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if final_matches and final_points:
         out.append("The final line matches the key's result.")
     elif final_matches:
-        broken = _first_refuted(steps, o.chain_of)
+        broken = _first_broken(steps, o.chain_of)
         unread = next((s for s in steps if s.index == broken), None)
         breaks = f"step {broken} could not be read, so the chain to it is not shown to hold" \
             if unread is not None and unread.result.status == Status.ERROR else \

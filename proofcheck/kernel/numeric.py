@@ -15,7 +15,7 @@ from sympy.core.evalf import PrecisionExhausted
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deciding_coefficients, deep_doit, derivative_doit, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deciding_coefficients, deep_doit, real_roots, derivative_doit, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -904,9 +904,7 @@ def _infinite_sums_checked(e, dps: int, subs: dict):
                 t = body.xreplace({var: sp.Integer(int(k))}).evalf(dps + 10)
                 if not t.is_number or t.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
                     raise Undefined("not finite here")
-                re, im = t.as_real_imag()
-                return mpmath.mpc(sp.Float(re, dps + 10)._mpf_, sp.Float(im, dps + 10)._mpf_) if im else \
-                    mpmath.mpf(sp.Float(re, dps + 10)._mpf_)
+                return _mp_number(t, dps)
             start = int(lo.xreplace(subs))
             try:
                 # nsum extrapolates: it sums 2^j to -1 and 1/j to a number. Terms must fall off geometrically or
@@ -1542,15 +1540,6 @@ def _growth_depth(e) -> int:
     return inner + 1 if grows else inner
 
 
-def _real_roots(c, s) -> list:
-    """The real roots of c in s, when SymPy finds a few."""
-    try:
-        roots = sp.solveset(c, s, sp.S.Reals)
-    except (ValueError, TypeError, NotImplementedError, ArithmeticError, sp.PolynomialError):
-        return []
-    return [r for r in roots if r.is_real][:4] if isinstance(roots, sp.FiniteSet) else []
-
-
 def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
                     limit: int = SPECIAL_POINTS) -> list:
     """Points where relations tend to fail: 0, +-1 and +-2, just inside the ends of intervals, all
@@ -1609,7 +1598,7 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
             for c in deciding_coefficients(*lim.args[:3]) or []:
                 for s in free:
                     if c.free_symbols == {s}:
-                        roots += [{s: v} for v in _real_roots(c, s)]
+                        roots += [{s: v} for v in real_roots(c, s) or []]
     rng.shuffle(roots)
     seen: set = set()
     for change in changes[:6] + roots[:8] + changes[6:]:

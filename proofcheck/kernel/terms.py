@@ -245,20 +245,27 @@ def _plain_limit(body, x, point, direction):
     return value
 
 
-def deciding_coefficients(body, x, point) -> list | None:
-    """For a body rational in x: the coefficients of numerator and denominator that decide the limit (the leading
-    ones at +-oo, the lowest nonzero ones at a finite point), or None for any other body."""
+def _fraction_polys(body, x, point):
+    """Numerator and denominator of a body rational in x as polynomials in x (at +-oo) or in t = x - point, with
+    that variable; None for any other body."""
     if not body.is_rational_function(x):
         return None
     num, den = sp.fraction(sp.cancel(sp.together(body)))
-    t = sp.Dummy("t")
+    var = x if point in (sp.oo, -sp.oo) else sp.Dummy("t")
+    try:
+        return tuple(sp.Poly(side if var == x else side.xreplace({x: point + var}), var) for side in (num, den)) + (var,)
+    except _LIMIT_ERRORS:
+        return None
+
+
+def deciding_coefficients(body, x, point) -> list | None:
+    """For a body rational in x: the coefficients of numerator and denominator that decide the limit (the leading
+    ones at +-oo, the lowest nonzero ones at a finite point), or None for any other body."""
+    polys = _fraction_polys(body, x, point)
+    if polys is None:
+        return None
     out = []
-    for side in (num, den):
-        try:
-            poly = sp.Poly(side if point in (sp.oo, -sp.oo) else side.xreplace({x: point + t}),
-                           x if point in (sp.oo, -sp.oo) else t)
-        except _LIMIT_ERRORS:
-            return None
+    for poly in polys[:2]:
         coeffs = [c for c in poly.all_coeffs() if c != 0]
         if coeffs:
             out.append(coeffs[0] if point in (sp.oo, -sp.oo) else coeffs[-1])
@@ -270,19 +277,13 @@ def _rational_limit(body, x, point):
     coefficient has a sign the declarations fix and the numerator does not outgrow it: at +-oo the numerator's
     degree is at most the denominator's d, and the limit is the ratio of their x^d coefficients (0 where the
     numerator's vanishes); at a finite point likewise with the lowest powers of x - point."""
-    if not body.is_rational_function(x):
+    polys = _fraction_polys(body, x, point)
+    if polys is None:
         return None
-    num, den = sp.fraction(sp.cancel(sp.together(body)))
-    at_infinity = point in (sp.oo, -sp.oo)
-    t = sp.Dummy("t")
-    try:
-        pn, pd = (sp.Poly(side if at_infinity else side.xreplace({x: point + t}), x if at_infinity else t)
-                  for side in (num, den))
-    except _LIMIT_ERRORS:
-        return None
+    pn, pd, var = polys
     if pd.is_zero:
         return None
-    if at_infinity:
+    if point in (sp.oo, -sp.oo):
         k = pd.degree()
         if pn.degree() > k:
             return None
@@ -290,10 +291,21 @@ def _rational_limit(body, x, point):
         k = min(m[0] for m in pd.monoms())
         if not pn.is_zero and min(m[0] for m in pn.monoms()) < k:
             return None
-    d = pd.coeff_monomial((x if at_infinity else t) ** k)
+    d = pd.coeff_monomial(var ** k)
     if not (d.is_positive or d.is_negative):
         return None
-    return sp.cancel(pn.coeff_monomial((x if at_infinity else t) ** k) / d)
+    return sp.cancel(pn.coeff_monomial(var ** k) / d)
+
+
+def real_roots(c, p, most: int = 4) -> list | None:
+    """The real roots of c in p when SymPy finds them all and there are at most `most`, else None."""
+    try:
+        found = sp.solveset(c, p, sp.S.Reals)
+    except _LIMIT_ERRORS:
+        return None
+    if not isinstance(found, sp.FiniteSet) or len(found) > most or not all(r.is_real for r in found):
+        return None
+    return list(found)
 
 
 def parametric_limit(body, x, point, direction, budget: list | None = None):
@@ -325,14 +337,9 @@ def parametric_limit(body, x, point, direction, budget: list | None = None):
         if len(c.free_symbols) != 1:
             return None
         (p,) = c.free_symbols
-        try:
-            found = sp.solveset(c, p, sp.S.Reals)
-        except _LIMIT_ERRORS:
-            return None
-        if not isinstance(found, sp.FiniteSet) or len(found) > 3 or not all(r.is_real for r in found):
-            return None
+        found = real_roots(c, p, 3)
         # a root SymPy cannot substitute back to an exact 0 (CRootOf(a^5 - a - 1, 0)) would probe the generic case
-        if any(r.has(sp.CRootOf) or sp.simplify(c.xreplace({p: r})) != 0 for r in found):
+        if found is None or any(r.has(sp.CRootOf) or sp.simplify(c.xreplace({p: r})) != 0 for r in found):
             return None
         roots.setdefault(p, set()).update(found)
     for p, found in roots.items():

@@ -190,7 +190,8 @@ def normalize_tokens(toks: list[Tok], src: Source) -> list[Tok]:
 
 def _call_subscript(toks: list[Tok], i: int) -> int | None:
     """For `q_{(x, x_0)}` with toks[i] the `_`: the index of the `)` closing the bracket that is the whole subscript."""
-    if not (i + 3 < len(toks) and toks[i].at("char", "_") and toks[i + 1].at("char", "{") and toks[i + 2].at("char", "(")):
+    if not (i + 3 < len(toks) and toks[i].at("char", "_") and toks[i + 1].at("char", "{") and
+            toks[i + 2].at("char", "(")):
         return None
     depth = 0
     for j in range(i + 2, len(toks)):

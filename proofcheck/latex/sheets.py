@@ -100,7 +100,8 @@ def lost_backslash_note(text: str, path: str) -> str:
     """A note listing the commands of a sheet's formulas read although their backslash was lost (tokens.py), or ""."""
     src = Source(text.replace("\r\n", "\n"), path)
     try:
-        found = [(src.pos(off), lost) for a, b, _ in _blocks(src.text) for off, lost, _ in lost_backslashes(src.text, a, b)]
+        found = [(src.pos(off), lost) for a, b, _ in _blocks(src.text)
+                 for off, lost, _ in lost_backslashes(src.text, a, b)]
     except ReadError:
         return ""
     if not found:

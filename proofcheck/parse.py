@@ -15,7 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from proofcheck import linalg
 from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
 from proofcheck.probability.laws import law, normalized
-from proofcheck.kernel.terms import (at_point, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
+from proofcheck.kernel.terms import (at_point, inverse_function, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported, value_set)
 from proofcheck.model import Span, Text
 from proofcheck.probability.heads import parameter_problem
@@ -849,6 +849,16 @@ class ExprBuilder(Transformer):
         # f'(g(x)) is f' evaluated at g(x): as Derivative(f(g(x)), g(x)) it would break once g is a
         # concrete function (and SymPy's own chain rule writes it as this Subs).
         return sp.Subs(deriv, u, arg)
+
+    def inverse_call(self, meta, tok, name_tok, args):
+        """inverse(F)(x): the inverse of a declared increasing bijection at x."""
+        name = str(name_tok)
+        info = self.scope.symbols.get(name)
+        if info is None or info.kind != "function" or "onto" not in info.flags or info.arity != 1:
+            self.fail(meta, f"inverse({name}) needs {name!r} declared an `increasing bijection` (a function of one "
+                            "argument onto the real line, so that its inverse exists everywhere)")
+        self._arity(meta, "inverse(" + name + ")", args.children, 1)
+        return inverse_function(info.obj)(self._scalar(meta, self._unwrap(args.children[0]), "inverse(" + name + ")"))
 
     def index(self, meta, name_tok, args):
         name = str(name_tok)

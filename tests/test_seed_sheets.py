@@ -116,6 +116,10 @@ CAUGHT = [
     # f_0/(1 - y) on line 317 does not follow from it (error carried forward, like 001 line 176)
     (S004, "4.1 item 3: log 1 - y for log(1 - y)",
      r"= \frac{f_1(\boldsymbol{x})}{y} - \frac{f_0(\boldsymbol{x})}{1 - y}", "optimal_discriminator", ["refuted"]),
+    # `F^{-1}(x)` is inverse(F)(x) for the key's increasing bijection F; `|\det ...|` of a scalar is its absolute value
+    (S004, "3.1 item 2: inverse Jacobian at the wrong point",
+     r"$$|\det \frac{\partial F^{-1}(x)}{\partial x}| = \frac{1}{|\det \frac{\partial F(x)}{\partial x}|}$$", "flow_kl",
+     ["refuted"]),
     (S004, "5.2 item 3: Jacobian entry (1, 3)", r"$$J(\boldsymbol{v}) = \begin{pmatrix}", "dirac_jacobian",
      ["refuted"]),
     (S004, "5.5 item 3: Jacobian entry (1, 3)", r"\bar{J}(\bar{\boldsymbol{v}}) &= \begin{pmatrix}",
@@ -140,6 +144,12 @@ MISSED = [
     # finishes within the 5 s budget (quadratures of the written form take seconds a point; unknown on a loaded
     # machine), so not strict
     pytest.param(S001, r"$$= \log 2 - 2 JSD(P_{data}, P_G)$$", id="001-4(e) item 9: log 2 for log 4",
+                 marks=pytest.mark.xfail(strict=False, reason="refuted only when the numeric check finishes in 5 s")),
+    # `\frac{\partial F^{-1}(x)}{\partial F^{-1}(x)}` is 1 (log 1 = 0, false), read off line 266's F' at F^-1(x); both
+    # sides are expectations of expressions in F^-1, a root at every quadrature node: refuted when the check finishes
+    # within the 5 s budget (it took 3 s to 90 s of CPU depending on the random functions drawn), so not strict
+    pytest.param(S004, r"+ \log |\det \frac{\partial F^{-1}(x)}{\partial F^{-1}(x)}|]$$",
+                 id="004-3.1 item 3: log |dF^-1(x)/dF^-1(x)|",
                  marks=pytest.mark.xfail(strict=False, reason="refuted only when the numeric check finishes in 5 s")),
     _missed(S000, "q2 item 7: sign of the KL", r"\Big| \Big| \mu_Q - \mu_\theta",
             "`D_{KL} &= ...` without its two distributions and `E_p[z]` under an undeclared density are not "
@@ -188,9 +198,6 @@ MISSED = [
     _missed(S004, "2.2 item 2: direction of the inequality",
             r", then $\mathcal{L}(p_{\theta}, q_{\phi^*}) \geq \mathcal{L}(p_{\theta}, q_i^*)$",
             "the ELBO written as a function of the pair, `\\mathcal{L}(p_\\theta, q_{\\phi^*})`, is not read"),
-    _missed(S004, "3.1 item 2: inverse Jacobian at the wrong point",
-            r"$$|\det \frac{\partial F^{-1}(x)}{\partial x}| = \frac{1}{|\det \frac{\partial F(x)}{\partial x}|}$$",
-            "`\\det \\frac{\\partial F^{-1}(x)}{\\partial x}` (the Jacobian of an inverse function) is not read"),
 ]
 
 
@@ -204,15 +211,17 @@ def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
 # lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
 # (002 l.55 goes from the wrong l.53 back to the right expectation: it does not follow from it)
 MISTAKE_LINES = {S000: {139, 141, 145, 155, 157, 165, 305}, S001: {18, 42, 44, 176}, S002: {53, 55}, S003: {46},
-                 S004: {121, 317, 419, 498, 522}}
+                 S004: {121, 242, 317, 419, 498, 522}}
 # correct lines refuted today, each for a construct the reader gets wrong (none now: seed 004's line 516, a result in
 # the sentence after a prose case, is checked under the case, which holds to the end of its paragraph)
 WRONGLY_REFUTED: dict[str, dict[int, str]] = {}
 
 
 # mistake lines refuted only when the kernel finishes within the time budget (unknown under load): left out (001's
-# line 22 is the step from line 20's wrong joint back to the ELBO, which does not follow from it)
-SLOW = {S001: {20, 22, 99, 101, 234}}
+# line 22 is the step from line 20's wrong joint back to the ELBO, which does not follow from it; 004's 3.1 lines
+# are expectations of expressions in F^-1, a root at every quadrature node: 248 and 272 carry the wrong Jacobian,
+# 268 takes log 1 for log F'(F^-1(x)), 274 flips a sign, 270 and 276 follow from wrong lines)
+SLOW = {S001: {20, 22, 99, 101, 234}, S004: {248, 268, 270, 272, 274, 276}}
 
 
 def _refuted_lines(sub: dict) -> set[int]:
@@ -247,14 +256,14 @@ REPORT = {
     S002: (0.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 8, "read": 6, "remark": 6},
            (15, 23)),
     S003: (3.38, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 5, "definition": 1}, (48, 48)),
-    S004: (16.03, 45.0, {"expression": 111, "outside": 18, "condition": 50, "remark": 53, "read": 83,
-                         "not read": 54, "definition": 3}, (189, 242)),
+    S004: (16.03, 45.0, {"expression": 111, "outside": 18, "condition": 50, "remark": 55, "read": 98,
+                         "not read": 37, "definition": 3}, (206, 242)),
 }
 
 
 # the scores seen when a SLOW line is unknown (over the time budget) instead of refuted (001: gaussian_nll's final
 # points are lost either way: refuted, the chain to its final line breaks; unknown, the chain is not established)
-SLOW_SCORE = {S001: {13.48}}
+SLOW_SCORE = {S001: {13.48}, S004: {16.03}}  # 004: flow_kl's chain starts from the result, 0 points either way
 
 
 @pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])

@@ -125,6 +125,16 @@ def _compile(e, errors: Errors):
                     return value(env)
             raise ZeroDivisionError("outside every piece")
         return piecewise
+    solve = getattr(e.func, "solve", None)
+    if solve is not None and getattr(e.func, "forward", None) is not None:  # numeric.ConcreteInverse
+        arg = compile_expr(e.args[0], errors)
+
+        def inverse(env):
+            r = solve(arg(env), mpmath.mp.prec)
+            if r is None:
+                raise ValueError("the inverse could not be certified here")
+            return r
+        return inverse
     if isinstance(e, sp.Integral):
         return _integral(e, errors)
     if isinstance(e, sp.Sum):
@@ -151,7 +161,32 @@ def _condition(cond, errors: Errors):
     raise NotSupported("condition")
 
 
+def _pulled_back(e: sp.Integral) -> sp.Integral:
+    """An integral over x whose body holds x only through F^-1(x) (numeric.ConcreteInverse: a density pulled back,
+    p(F^-1(x)) (F^-1)'(x)) taken over t = F^-1(x): the body at t times F'(t), from F^-1 of each end. The same
+    integral (F is increasing onto the real line), with the body's bumps where they are drawn (at x = F(805) =
+    e^274 the quadrature missed one) and no root solved at the nodes. A body that also holds x itself is left
+    alone: composing its other functions with F (p_X(F(t)), F(t) = e^t) can make the nodes' values astronomical."""
+    limits = list(e.limits)
+    if len(limits) != 1 or len(limits[0]) != 3:
+        return e
+    x, lo, hi = limits[0]
+    inverses = {a for a in e.function.atoms(sp.Function) if getattr(a.func, "forward", None) is not None and a.args == (x,)}
+    if len(inverses) != 1:
+        return e
+    g = inverses.pop()
+    t = sp.Dummy("t", real=True)
+    body = e.function.xreplace({g: t})
+    if x in body.free_symbols:
+        return e
+    forward = g.func.forward
+    body = body * sp.diff(forward(t), t)
+    ends = [b if b in (sp.oo, -sp.oo) else g.func(b) for b in (lo, hi)]
+    return sp.Integral(body, (t, *ends))
+
+
 def _integral(e: sp.Integral, errors: Errors):
+    e = _pulled_back(e)
     limits = list(e.limits)
     if any(len(lim) != 3 for lim in limits):
         raise NotSupported("indefinite integral")
@@ -223,9 +258,17 @@ def _bump_centres(body, x) -> list:
     for node in nodes:
         if not isinstance(node, sp.exp) or x not in node.free_symbols:
             continue
+        arg, forward = node.args[0], None
+        inner = [a for a in arg.atoms(sp.Function) if getattr(a.func, "forward", None) is not None and a.args[0] == x]
+        if len(inner) == 1:
+            # a density of F^-1(x) (a pulled-back one): its bump in x sits at F of the bump in F^-1(x)
+            t = sp.Dummy("t", real=True)
+            arg, forward = arg.xreplace({inner[0]: t}), inner[0].func.forward
+            if x in arg.free_symbols:
+                continue
         try:
-            poly = sp.Poly(sp.expand(node.args[0]), x)
-        except sp.PolificationFailed:
+            poly = sp.Poly(sp.expand(arg), t if forward is not None else x)
+        except (sp.PolificationFailed, sp.PolynomialError):
             continue
         coeffs = poly.all_coeffs()
         if poly.degree() == 2 and coeffs[0].is_negative:
@@ -234,6 +277,10 @@ def _bump_centres(body, x) -> list:
             c = -coeffs[1] / coeffs[0]
         else:
             continue
+        if forward is not None:
+            if c.free_symbols:
+                continue
+            c = forward(c)
         if x not in c.free_symbols and c not in found:
             found.append(c)
         if len(found) >= 12:

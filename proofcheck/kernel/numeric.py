@@ -15,7 +15,7 @@ from sympy.core.evalf import PrecisionExhausted
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deciding_coefficients, deep_doit, real_roots, derivative_doit, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported
+from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deciding_coefficients, deep_doit, real_roots, derivative_doit, inverse_cancelled, inverse_function, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported, unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -50,8 +50,9 @@ class Point:
             if used is None or s in used:
                 out[s.name] = _decimal(v)
         for f, lam in sorted(self.functions.items(), key=lambda kv: str(kv[0])):
-            if used is not None and f not in used:
-                continue
+            if isinstance(lam.expr, ConcreteInverse) or used is not None and f not in used and \
+                    inverse_function(f) not in used:
+                continue  # an inverse is shown as the function it inverts
             out[str(f)] = f"{tuple(lam.variables) if len(lam.variables) > 1 else lam.variables[0]} -> " \
                           f"{sp.sstr(lam.expr)}"
         for m, val in sorted(self.matrices.items(), key=lambda kv: kv[0].name):
@@ -207,6 +208,192 @@ def draw_function(info: SymbolInfo, rng: random.Random, reach: str = WIDE, extre
         amplitude = -amplitude
     body = lam.expr.xreplace({x: k * x for x, k in zip(xs, steep)})
     return sp.Lambda(lam.variables, amplitude * body)
+
+
+class ConcreteInverse(sp.Function):
+    """The inverse of one concrete increasing function onto the real line (made per drawn function by
+    concrete_inverse). Its value is found by bisection and certified by monotonicity: F(r - e) < y < F(r + e) puts the
+    true inverse within e of r, so the digits it reports are right (a value it cannot certify is not given)."""
+
+    forward: sp.Lambda = None  # set on each subclass
+    _mp = None
+    _values: dict = {}  # replaced on each subclass: exact argument -> (precision in bits, mpf tuple)
+    _last = None  # (y, precision, root) of the last solve
+    _float = None
+
+    def _eval_is_extended_real(self):
+        return True
+
+    def fdiff(self, argindex=1):
+        """(F^-1)'(y) = 1 / F'(F^-1(y))."""
+        v = self.forward.variables[0]
+        return 1 / sp.diff(self.forward.expr, v).xreplace({v: self})
+
+    @classmethod
+    def solve(cls, y, prec: int):
+        """F^-1(y) as an mpf correct to about `prec` bits (y an mpf), or None."""
+        if cls._mp is None:
+            v = cls.forward.variables[0]
+            # our own drawn formula in our own symbol: no user text is turned into code here
+            cls._mp = (sp.lambdify(v, cls.forward.expr, "mpmath"),
+                       sp.lambdify(v, sp.diff(cls.forward.expr, v), "mpmath"))
+        f, df = cls._mp
+        last = cls._last
+        if last is not None and last[0] == y and last[1] >= prec:
+            return last[2]  # the same node asked again (p_U(F^-1(x)) / F'(F^-1(x)))
+        r = cls._polished(y, prec, cls._float_root(y, last[2] if last is not None else 0.0))
+        if r is not None:
+            cls._last = (y, prec, r)
+            return r
+        # at least y's own bits: the root solved for is that of the y given, not of a rounded one
+        bits = y._mpf_[3] if isinstance(y, mpmath.mpf) else prec
+        with mpmath.workprec(max(prec + 20, bits + 10)):
+            y = mpmath.mpf(y)
+            # a bracket around the last root (a quadrature asks at nodes close to each other), widened until F
+            # crosses y inside it
+            centre = last[2] if last is not None else mpmath.mpf(0)
+            width = (1 + abs(centre)) * mpmath.mpf(2) ** -10
+            lo, hi = centre - width, centre + width
+            for _ in range(4000):
+                if f(lo) < y:
+                    break
+                lo, width = lo - width, 2 * width
+            else:
+                return None
+            for _ in range(4000):
+                if f(hi) > y:
+                    break
+                hi, width = hi + width, 2 * width
+            else:
+                return None
+            # Newton's method kept inside the bracket [lo, hi] (a bisection where a Newton step would leave it), the
+            # bracket shrinking on every evaluation
+            r = centre if lo < centre < hi else (lo + hi) / 2
+            for _ in range(prec + 4000):
+                e = _relative(r, prec)
+                if hi - lo <= 2 * e:
+                    break
+                fr = f(r) - y
+                if fr < 0:
+                    lo = r
+                elif fr > 0:
+                    hi = r
+                else:
+                    break
+                d = df(r)
+                step = r - fr / d if d > 0 else None
+                r = step if step is not None and lo < step < hi else (lo + hi) / 2
+                if abs(r - lo) < e or abs(hi - r) < e:
+                    # certify: the root lies in [r - e, r + e] when F changes sign across it
+                    if f(r - e) <= y <= f(r + e):
+                        break
+            else:
+                r = (lo + hi) / 2
+                e = _relative(r, prec)
+                if not f(r - e) <= y <= f(r + e):
+                    return None
+            r = +r
+        cls._last = (y, prec, r)
+        return r
+
+    @classmethod
+    def _float_root(cls, y, start) -> float | None:
+        """The root in machine floats (Newton's method inside a bracket), or None where floats overflow."""
+        if cls._float is None:
+            v = cls.forward.variables[0]
+            cls._float = (sp.lambdify(v, cls.forward.expr, "math"), sp.lambdify(v, sp.diff(cls.forward.expr, v), "math"))
+        f, df = cls._float
+        try:
+            y, r = float(y), float(start)
+            if not math.isfinite(y):
+                return None
+            lo, hi, width = r, r, 1.0 + abs(r)
+            while f(lo) >= y:
+                lo, width = lo - width, 2 * width
+            width = 1.0 + abs(r)
+            while f(hi) <= y:
+                hi, width = hi + width, 2 * width
+            for _ in range(200):
+                fr = f(r) - y
+                if fr < 0:
+                    lo = max(lo, r)
+                elif fr > 0:
+                    hi = min(hi, r)
+                else:
+                    return r
+                d = df(r)
+                step = r - fr / d if d > 0 else None
+                nxt = step if step is not None and lo < step < hi else (lo + hi) / 2
+                if abs(nxt - r) <= 1e-15 * (1 + abs(r)):
+                    return nxt
+                r = nxt
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return None
+        return None
+
+    @classmethod
+    def _polished(cls, y, prec: int, r0):
+        """The float root r0 refined by Newton's method at `prec` bits and certified (F(r - e) <= y <= F(r + e)), or
+        None (the caller then brackets from scratch)."""
+        if r0 is None:
+            return None
+        f, df = cls._mp
+        bits = y._mpf_[3] if isinstance(y, mpmath.mpf) else prec
+        with mpmath.workprec(max(prec + 20, bits + 10)):
+            y, r = mpmath.mpf(y), mpmath.mpf(r0)
+            for _ in range(12):
+                d = df(r)
+                if not d > 0:
+                    return None
+                step = (f(r) - y) / d
+                r -= step
+                e = _relative(r, prec)
+                if abs(step) < e:
+                    break
+            if f(r - e) <= y <= f(r + e):
+                return +r
+        return None
+
+    def _eval_evalf(self, prec):
+        # SymPy's evalf asks again at rising precision where terms cancel: the value at an exact argument (3/10,
+        # F(3/10)) is kept at the highest precision found so far, and given with 64 bits to spare
+        arg = self.args[0]
+        cache = type(self)._values
+        exact = not arg.free_symbols and not arg.has(sp.Float)
+        if exact and arg in cache and cache[arg][0] >= prec:
+            return sp.Float._new(cache[arg][1], cache[arg][0])
+        work = prec + 64
+        # F^-1 is steep where F is flat (a cube root at F' = 0): the argument's own rounding moves the root by more
+        # than its last bits there. The root must come out the same from the argument at twice the digits.
+        roots = []
+        for bits in (work + 40, 2 * work + 80):
+            y = arg.evalf(mpmath.libmp.prec_to_dps(bits) + 5)
+            if not (y.is_Number and y.is_real):
+                return None
+            roots.append(self.solve(y._to_mpmath(bits), work))
+            if roots[-1] is None:
+                return None
+        r, again = roots
+        with mpmath.workprec(work + 20):
+            if abs(r - again) > mpmath.mpf(2) ** -work * abs(again):
+                return None  # relative digits: a root near 0 must be known to its own size
+        if exact and len(cache) < 1000:
+            cache[arg] = (work, r._mpf_)
+        return sp.Float._new(r._mpf_, work)
+
+
+def _relative(r, prec: int):
+    """The certified distance around a root r: `prec` bits relative to r (an absolute 2^-prec would leave a root
+    near 1e-150 without one right digit), never below 2^-2prec (a root at exactly 0)."""
+    two = mpmath.mpf(2)
+    return max(two ** -(prec + 4) * abs(r), two ** -(2 * prec + 8))
+
+
+def concrete_inverse(lam: sp.Lambda) -> sp.Lambda:
+    """The inverse of a drawn increasing bijection, as a function the sampler can put for `F⁻¹`."""
+    y = sp.Symbol("y", real=True)
+    return sp.Lambda(y, type("inverse", (ConcreteInverse,), {"forward": lam, "_values": {}, "_last": None,
+                                                             "_mp": None, "_float": None})(y))
 
 
 def _smooth_function(info: SymbolInfo, xs: list, rng: random.Random) -> sp.Lambda:
@@ -431,6 +618,9 @@ class Sampler:
             extreme = self._function_sets % 2 == 1
             self._functions = {i.obj: draw_function(i, rng, self.reach, extreme) for i in self.infos
                                if i.kind in ("function", "density")}
+            for i in self.infos:
+                if "onto" in i.flags:
+                    self._functions[inverse_function(i.obj)] = concrete_inverse(self._functions[i.obj])
             self._function_uses = 0
             self._function_sets += 1
         self._function_uses += 1
@@ -619,8 +809,11 @@ def instantiate(expr, point: Point, dps: int = DPS):
         return e
     if isinstance(e, sp.MatrixBase):  # entry by entry: Matrix.replace/applyfunc merge entries that compare equal
         return sp.ImmutableMatrix(e.rows, e.cols, [instantiate(x, point, dps) for x in e])
+    e = inverse_cancelled(e)
     if e.has(sp.Limit):
         e = _limits_to_points(e, dps, point)
+    if point.functions and e.has(sp.Derivative):
+        e = _derivatives_at_points(e)
     for f, lam in point.functions.items():
         if e.has(f):
             e = e.replace(f, lam)
@@ -652,6 +845,32 @@ def instantiate(expr, point: Point, dps: int = DPS):
     if isinstance(e, sp.MatrixExpr) and not isinstance(e, sp.MatrixBase):
         e = e.as_explicit()
     return e
+
+
+def _derivatives_at_points(e):
+    """Each derivative with respect to an expression (SymPy writes f'(g(x)) as Derivative(f(g(x)), g(x))) as the
+    derivative in a variable of its own, taken at that expression: once f and g are concrete functions, SymPy
+    cannot differentiate with respect to g(x)."""
+    def at(d):
+        pairs = [(v, k) for v, k in d.variable_count]
+        if all(isinstance(v, sp.Symbol) for v, _ in pairs):
+            return d
+        body, names, points, counts = d.expr, [], [], []
+        for v, k in pairs:
+            if isinstance(v, sp.Symbol):
+                counts.append((v, k))
+                continue
+            if body.count(v) != 1:  # h(g(x), g(x)): which argument is meant cannot be told
+                return unsupported("a derivative in one argument of a function whose arguments repeat")
+            u = sp.Dummy("u", real=True)
+            body = body.xreplace({v: u})
+            if v.free_symbols & body.free_symbols:
+                return d  # the expression also appears otherwise: no variable of its own
+            names.append(u)
+            points.append(v)
+            counts.append((u, k))
+        return sp.Subs(sp.Derivative(body, *counts), names, points)
+    return e.replace(lambda x: isinstance(x, sp.Derivative), at)
 
 
 # A sum over entries with more terms than this is left to SymPy's doit.
@@ -933,6 +1152,8 @@ def _evalf_once(e, dps: int, subs: dict, real_only: bool, errors=None, strict: b
             pass  # SymPy's evalf below handles what the interpreter does not
     if e.has(sp.Sum) and any(x.limits[-1][2] in (sp.oo, -sp.oo) for x in e.atoms(sp.Sum)):
         e = _infinite_sums_checked(e, dps, subs)
+    if subs and e.has(ConcreteInverse):  # evalf hands `subs` to SymPy's own nodes only
+        e = e.replace(lambda n: isinstance(n, ConcreteInverse), lambda n: n.func(n.args[0].xreplace(subs)))
     try:
         with mpmath.workdps(dps + 10):
             r = e.evalf(dps, subs=subs, maxn=dps * 4, strict=strict) if e.free_symbols else \

@@ -181,6 +181,25 @@ class Names:
                 return name if not (seen and written and seen != written) else None
             if len(found) > 1:
                 return None
+        return self.law_of_density(spellings)
+
+    def law_and_density(self, a: str, b: str, name: str) -> bool:
+        """Whether two spellings of the key's density `name` differ only in the case of their first letter (`P_X`, the
+        law, and `p_X`, its density): one quantity, as the language reads a density as its distribution."""
+        return (self.symbols.get(name) == "density" or self.defines.get(name) == 1) and a != b and \
+            a[:1].lower() == b[:1].lower() and a[1:] == b[1:]
+
+    def law_of_density(self, spellings: list[str]) -> str | None:
+        """`P_X` for the key's density `p_X`: a capital letter names the law, its small letter the density (`X ~
+        P_X`, `D_{KL}[P_X || P_{F(U)}]`), when the capital name is not declared and the small one is a declared
+        density or a definition of one argument."""
+        for s in spellings:
+            m = re.fullmatch(r"([A-Z])(_[A-Za-z0-9_]+)", s)
+            if m is None:
+                continue
+            small = m.group(1).lower() + m.group(2)
+            if self.symbols.get(small) == "density" or self.defines.get(small) == 1:
+                return small
         return None
 
 

@@ -252,6 +252,25 @@ def numerator_d(toks: list[Tok]) -> tuple[int, list[Tok]] | None:
     return order, rest
 
 
+def _same_tokens(a: list[Tok], b: list[Tok]) -> bool:
+    return len(a) == len(b) and all(x.kind == y.kind and str(x.value) == str(y.value) for x, y in zip(a, b))
+
+
+def _derivative_at(rest: list[Tok], var: list[Tok], order: int, t0: Tok, t1: Tok) -> list[Tok] | None:
+    """`\frac{\partial F(e)}{\partial e}` with e an expression, not a name: F' at e (`F(F^{-1}(x))` over `F^{-1}(x)`,
+    seed 004), and `\frac{\partial e}{\partial e}` is 1; None for anything else (a name, or another numerator)."""
+    if var and var[0].at("char", "{") and var[-1].at("char", "}"):
+        var = var[1:-1]
+    if order != 1 or len(var) < 2 or not rest:
+        return None
+    if _same_tokens(rest, var):
+        return [Tok("num", "1", t0.start, t1.end)]
+    if len(rest) == len(var) + 3 and rest[0].kind in ("word", "greek") and rest[1].at("char", "(") and \
+            rest[-1].at("char", ")") and _same_tokens(rest[2:-1], var):
+        return [rest[0], Tok("prime", 1, rest[0].end, rest[0].end), *rest[1:]]
+    return None
+
+
 def _derivatives(toks: list[Tok], src: Source) -> list[Tok]:
     """`\\frac{d}{dx} f`, `\\frac{\\partial f}{\\partial x}`, `\\frac{d^2}{dx^2}` -> a `deriv` token (+ {f})."""
     out: list[Tok] = []
@@ -267,6 +286,11 @@ def _derivatives(toks: list[Tok], src: Source) -> list[Tok]:
                 if num is not None and den is not None:
                     order, rest = num
                     var, dorder = den
+                    at = _derivative_at(rest, var, order, t, toks[j2])
+                    if at is not None:
+                        out.extend(at)
+                        i = j2 + 1
+                        continue
                     if dorder != order:
                         raise latex_error(f"the orders do not match: d^{order} over d(...)^{dorder}", src, t.start)
                     if any(v.at("cmd", "partial") or (v.kind == "word" and str(v.value).startswith("d")
@@ -860,7 +884,7 @@ class Translator:
         if seen is not None and self.names.known(chosen) and chosen not in self.bound and \
                 chosen not in self.names.densities:
             first = seen.setdefault(chosen, (written_form(cands[0]), latex))
-            if first[0] != written_form(cands[0]):
+            if first[0] != written_form(cands[0]) and not self.names.law_and_density(first[1], latex, chosen):
                 raise self.fail(f"`{first[1]}` and `{latex}` would both be read as the key's `{chosen}` in one "
                                 "formula; if they are two quantities, the key must declare both", t)
         info["candidates"] = cands
@@ -910,7 +934,20 @@ class Translator:
 
     def subscript_pieces(self, inner: list[Tok], t0: Tok) -> list[str]:
         pieces: list[str] = []
+        skip: set[int] = set()
         for k, u in enumerate(inner):
+            if k in skip:
+                continue
+            inverse = self.inverse_mark(inner, k)
+            if inverse:
+                # `P_{F^{-1}(X)}`: the law of F^-1(X) is the name P_FinvX
+                pieces.append("inv")
+                skip.update(range(k, k + inverse))
+                continue
+            if (u.at("char", "(") or u.at("char", ")")) and k > 0 and \
+                    any(x.kind in ("word", "greek") for x in inner[:k]) and any(x.kind in ("word", "greek") for x in inner[k:]) or \
+                    u.at("char", ")") and k > 0 and any(x.at("char", "(") for x in inner[:k]):
+                continue  # `P_{F(U)}`: the law of F(U) is the name P_FU
             if u.kind in ("cond", "bar") or u.at("char", ",") or u.at("char", ";"):
                 pieces.append("|")
                 continue
@@ -934,6 +971,20 @@ class Translator:
             raise self.fail(f"the subscript `{self.latex(inner[0].start, inner[-1].end)}` is not part of a name; "
                             f"map `{self.latex(t0.start, inner[-1].end + 1)}` to a name under latex_names", u)
         return pieces
+
+    @staticmethod
+    def inverse_mark(toks: list[Tok], k: int) -> int:
+        """How many tokens from k spell `^{-1}` or `^-1` (0 if they do not)."""
+        if not toks[k].at("char", "^"):
+            return 0
+        rest = [(t.kind, str(t.value)) for t in toks[k + 1:k + 5]]
+        minus = lambda t: t[0] in ("char", "op") and t[1] == "-"  # noqa: E731
+        if len(rest) >= 4 and rest[0] == ("char", "{") and minus(rest[1]) and rest[2] == ("num", "1") and \
+                rest[3] == ("char", "}"):
+            return 5
+        if len(rest) >= 2 and minus(rest[0]) and rest[1] == ("num", "1"):
+            return 3
+        return 0
 
     def candidates(self, base: str, accent: str, subs: list[list[Tok]], labels: list[str], t0) -> list[str]:
         if not subs and not labels:

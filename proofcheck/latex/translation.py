@@ -257,7 +257,7 @@ def _same_tokens(a: list[Tok], b: list[Tok]) -> bool:
 
 
 def _derivative_at(rest: list[Tok], var: list[Tok], order: int, t0: Tok, t1: Tok) -> list[Tok] | None:
-    """`\frac{\partial F(e)}{\partial e}` with e an expression, not a name: F' at e (`F(F^{-1}(x))` over `F^{-1}(x)`,
+    r"""`\frac{\partial F(e)}{\partial e}` with e an expression, not a name: F' at e (`F(F^{-1}(x))` over `F^{-1}(x)`,
     seed 004), and `\frac{\partial e}{\partial e}` is 1; None for anything else (a name, or another numerator)."""
     if var and var[0].at("char", "{") and var[-1].at("char", "}"):
         var = var[1:-1]

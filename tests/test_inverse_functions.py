@@ -15,6 +15,10 @@ FLOW = Names(symbols={"F": "function", "g": "function", "x": "scalar", "u": "sca
 
 @pytest.mark.parametrize("latex,ascii_", [
     (r"F^{-1}(x)", "inverse(F)(x)"),
+    # wherever it stands: after a factor, under a power, twice in a product
+    (r"2 F^{-1}(x)", "2 inverse(F)(x)"),
+    (r"F^{-1}(x)^2", "inverse(F)(x)^2"),
+    (r"F^{-1}(x) F^{-1}(x)", "inverse(F)(x) inverse(F)(x)"),
     (r"p_U(F^{-1}(x)) |\det \frac{\partial F^{-1}(x)}{\partial x}|",
      "p_U(inverse(F)(x)) |det(diff(inverse(F)(x), x))|"),
     # the derivative of F at an expression, and of an expression with respect to itself

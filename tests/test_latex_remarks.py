@@ -98,3 +98,14 @@ def test_a_name_of_the_students_own_defined_and_used_later_is_a_definition():
             "$$L_{\\infty} = \\int g(u) du$$\n\n$$x + y = y + x$$\n")
     kinds = _kinds(COMMUTATIVE, text)
     assert [kinds[k] for k in sorted(kinds)] == ["definition", "remark", "remark", "remark", "read"]
+
+
+def test_rows_of_one_line_are_recorded_by_the_formula_each_step_was_read_from():
+    # seed 000 l.221: one line holds a chain of rows, an unreadable row, then `\to` (the unreadable relation becomes the
+    # premise of a statement chain that is not graded) and rows in undeclared names. The rows the graded chain checks
+    # stay `read` (they were given the reasons of the unreadable rows further along the line); a name tending to a
+    # value in a display (`y \to 0`, seed 000 l.171's `T \to \infty`) is a condition, as in a sentence
+    text = ("Question 1\n\n$$\\begin{split} x + y &= y + x \\\\ &= x + y \\\\ &= \\mathbb{E}_{q}[x] \\\\ "
+            "&\\to J_1 = x + y \\\\ J_2 &= x + y \\end{split}$$\n\n$$y \\to 0$$\n")
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["read", "read", "not read", "not read", "definition", "condition"]

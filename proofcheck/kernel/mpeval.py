@@ -171,6 +171,8 @@ def _pulled_back(e: sp.Integral) -> sp.Integral:
     if len(limits) != 1 or len(limits[0]) != 3:
         return e
     x, lo, hi = limits[0]
+    if e.function.has(sp.Integral, sp.Sum, sp.Product, sp.Lambda):
+        return e  # an inner integral may bind x again: its F^-1(x) is another x
     inverses = {a for a in e.function.atoms(sp.Function) if getattr(a.func, "forward", None) is not None and a.args == (x,)}
     if len(inverses) != 1:
         return e

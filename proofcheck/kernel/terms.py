@@ -150,7 +150,20 @@ def inverse_cancelled(e):
         if isinstance(inner, AppliedUndef) and len(inner.args) == 1 and _is_inverse_of(a, inner):
             return inner.args[0]
         return a
-    return e.replace(lambda x: isinstance(x, AppliedUndef), cancel)
+    # not inside a derivative with respect to an expression: Derivative(F(F⁻¹(x)), F⁻¹(x)) is F' at F⁻¹(x), and its
+    # body cancelled to x would leave Derivative(x, F⁻¹(x)) = 0
+    held: dict = {}
+
+    def hold(d):
+        k = sp.Dummy("held")
+        held[k] = d
+        return k
+    e = e.replace(lambda x: isinstance(x, sp.Derivative) and any(not isinstance(v, sp.Symbol) for v in x.variables),
+                  hold)
+    e = e.replace(lambda x: isinstance(x, AppliedUndef), cancel)
+    while held and e.has(*held):
+        e = e.xreplace(held)
+    return e
 
 
 def at_point(expr, syms, values):
@@ -167,7 +180,7 @@ def _apply_at(body, a):
     scalars = {k: v for k, v in pairs.items() if k not in matrices}
     if matrices:  # subs() leaves a vector inside a 1x1 product alone; xreplace does not
         body = body.xreplace(matrices)
-    return body.subs(scalars, simultaneous=True) if scalars else body
+    return _substituted(body, list(scalars), list(scalars.values())) if scalars else body
 
 
 def resolve_matrix_at(e):
@@ -242,8 +255,7 @@ def deep_doit(e):
     if e.has(At):
         e = e.replace(lambda x: isinstance(x, At), lambda a: _apply_at(deep_doit(a.args[0]), a))
     if e.has(sp.Subs):
-        e = e.replace(lambda x: isinstance(x, sp.Subs),
-                      lambda s: deep_doit(s.expr).subs(dict(zip(s.variables, s.point)), simultaneous=True))
+        e = e.replace(lambda x: isinstance(x, sp.Subs), lambda s: _substituted(deep_doit(s.expr), s.variables, s.point))
     if e.has(sp.Derivative):
         e = e.replace(lambda x: isinstance(x, sp.Derivative), derivative_doit)
     held = {}
@@ -260,6 +272,18 @@ def deep_doit(e):
     # Integrals stay unevaluated: SymPy's integrate can take minutes; quadrature evaluates them numerically.
     out = _ambiguous_partials(inverse_cancelled(e.doit(integrals=False)))
     return out.xreplace(held) if held else out
+
+
+def _substituted(body, variables, points):
+    """body with each variable put to its point at once. Through fresh names and SymPy's own subs, which keeps a
+    derivative whose variable a point would change as a Subs: subs(diff(h(x, y), x), y = x) is the partial of h in its
+    first argument at (x, x), not the total derivative diff(h(x, x), x) (a simultaneous subs made it that, and a
+    false step was proved)."""
+    fresh = [sp.Dummy(str(v)) for v in variables]
+    body = body.xreplace(dict(zip(variables, fresh)))
+    for f, p in zip(fresh, points):
+        body = body.subs(f, p)
+    return body
 
 
 def _ambiguous(d) -> bool:

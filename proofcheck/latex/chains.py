@@ -45,8 +45,8 @@ _TENDS_TO = re.compile(rf"({_TUPLE_NAME})\s*\\(?:to|rightarrow)\s*(?:[+-]?\\inft
 
 
 def _tends_to(latex: str) -> bool:
-    """`as a result $\\lambda \\to \\infty$`, `$p \\to 1$` in a sentence: the limit process the sentence is about
-    (a condition), not a relation to check."""
+    """`as a result $\\lambda \\to \\infty$`, `$p \\to 1$` in a sentence, `T \\to \\infty` in a display: the limit
+    process the text is about (a condition), not a relation to check."""
     return _TENDS_TO.fullmatch(latex.strip()) is not None
 
 
@@ -786,7 +786,9 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         if f.dead:
             skipped += classified("condition", "a condition or declaration, not a step")
             continue
-        if f.inline and _tends_to(latex):
+        if _tends_to(latex):
+            # `$p \to 1$` in a sentence, `As \tau \to 0, T \to \infty` in a display: a name tending to a value is no
+            # relation between two expressions (an implication's premise is one), so no step
             skipped += classified("condition", "the limit the sentence is about, not a step")
             continue
         if f.inline and _tuple_values(latex):

@@ -544,9 +544,6 @@ class _Emit(Transformer):
                     b if b.level >= POW else _wrap(b), level=PROD)
 
     def jux(self, a, b):
-        if a.info.get("inverse_of") and "inner" in b.info:
-            # `F^{-1}(x)` for a declared function F: its inverse at x (parse says whether F has one)
-            return _cat((f"inverse({a.info['inverse_of']})", a.start), b, info={"call": "inverse"})
         if b.info.get("signed_group"):
             plus = b.info["signed_group"] == "+"
             return _cat(a, (" + " if plus else " ", b.start), _wrap(b) if plus and b.level == SUM else b, level=SUM)
@@ -566,10 +563,6 @@ class _Emit(Transformer):
     def pow(self, base, caret, exp):
         if base.info.get("euler"):
             return _cat(("exp(", base.start), exp, (")", exp.parts[-1][1]))
-        name = base.info.get("name")
-        if name is not None and base.text == name and self.tr.names.symbols.get(name) == "function" and \
-                exp.text.replace(" ", "") in ("-1", "(-1)"):
-            return _cat(base, ("^", self.tok(caret).start), exp, level=POW, info={"inverse_of": name})
         b = base if base.level == ATOM else _wrap(base)
         simple = exp.level == ATOM or (exp.level == NEG and exp.text[1:2].isalnum() and
                                        _SIMPLE_ASCII.fullmatch(exp.text[1:]))

@@ -927,6 +927,19 @@ def _note_dropped_chains(sheet: Sheet) -> None:
     """A chain that _readable_start cannot grade (its first lines, or the premise of a `\\Rightarrow` chain, could
     not be read) is not graded at all: its readable formulas become `not read` with that reason instead of staying
     `read`, so nothing is dropped silently (seed 001, lines 97-101)."""
+    graded, failed = set(), []
+    for c in sheet.chains:
+        kept = _readable_start(c)
+        if kept is not None:
+            graded |= {id(f) for t in kept.steps if getattr(t, "error", None) is None
+                       for f in [_formula_at(sheet, t)] if f is not None}
+            failed += [t for t in kept.steps if getattr(t, "error", None) is not None]
+    for t in failed:
+        # a step of a graded chain that fails as a whole (`T \to \infty`: after `\to` comes a relation) though its
+        # formula translated: that formula is not read either
+        note = _formula_at(sheet, t)
+        if note is not None and note.kind == "read":
+            note.kind, note.reason = "not read", " ".join(t.error.message.split())
     for c in sheet.chains:
         if _readable_start(c) is not None:
             continue
@@ -935,14 +948,31 @@ def _note_dropped_chains(sheet: Sheet) -> None:
         reason = (f"not graded: the chain it belongs to starts from a formula that could not be read ({where})"
                   + (", the premise of its \\Rightarrow steps" if c.statement else ", and too little is left"))
         for t in c.steps:
-            if t.span is None:
+            note = _formula_at(sheet, t)
+            # only the formula the step was read from, and not one that a graded chain holds as a step (the last
+            # line of a chain is also the premise of the `\to` after it: seed 000, line 221)
+            if note is None or note.kind != "read" or id(note) in graded:
                 continue
-            here = [f for f in sheet.formulas if f.line == t.span.line and f.kind == "read"]
-            if here:
-                note = min(here, key=lambda f: abs(f.column - t.span.col))
-                err = getattr(t, "error", None)
-                note.kind = "not read"
-                note.reason = " ".join(err.message.split()) if err is not None else reason
+            err = getattr(t, "error", None)
+            note.kind = "not read"
+            note.reason = " ".join(err.message.split()) if err is not None else reason
+
+
+def _formula_at(sheet: Sheet, t: Text):
+    r"""The formula record a step was read from: on its line, the last one starting at or before where the step's
+    expression starts (after its relation: `&= \int ...`, `\Rightarrow x = 1`), else the nearest one, else None."""
+    if t.span is None:
+        return None
+    line, col = t.span.line, t.span.col
+    m = re.match(r"\s*(?:<==>|==>|<=|>=|!=|=|<|>|≈)?\s*", t.text)
+    charmap = getattr(t, "charmap", ())
+    if m and m.end() < len(charmap) and charmap[m.end()][0] == line:
+        col = charmap[m.end()][1]
+    here = [f for f in sheet.formulas if f.line == line]
+    before = [f for f in here if f.column <= col + 1]
+    if before:
+        return max(before, key=lambda f: f.column)
+    return min(here, key=lambda f: abs(f.column - col)) if here else None
 
 
 def _as_start(t: Text) -> Text:

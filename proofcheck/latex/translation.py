@@ -890,6 +890,15 @@ class Translator:
         info["candidates"] = cands
         if base == "e" and not accent and not subs and not labels and not self.names.known("e") and t.kind == "word":
             info["euler"] = True
+        mark = self.inverse_mark(toks, j) if j < n and not powers and primes is None and transposed is None and \
+            self.names.symbols.get(chosen) == "function" else 0
+        if mark and j + mark < n and toks[j + mark].at("char", "("):
+            # `F^{-1}(x)` for a declared function F: its inverse at x, wherever it stands (`2 F^{-1}(x)`,
+            # `F^{-1}(x)^2`); parse says whether F has one
+            out.append(GrammarToken("NAME", f"inverse({chosen})", t.start, toks[j + mark - 1].end,
+                                    {**info, "builtin": True}))
+            skip.update(range(j, j + mark))
+            return i + 1
         out.append(GrammarToken("NAME", chosen, t.start, end, info))
         if primes is not None:
             out.append(GrammarToken("PRIMES", "'" * int(primes[1].value), primes[1].start, primes[1].end))

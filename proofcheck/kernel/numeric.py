@@ -24,6 +24,7 @@ SIZE_SCHEDULE = (2, 3, 1, 4, 3, 2, 5, 1, 4, 2, 7, 3, 1, 6, 2, 8)  # sizes given 
 FUNCTION_REUSE = 4  # points that share one random concrete function (so 8 points see 2 or more)
 DIVERGES = "a sum or an integral diverges here"
 LIMIT_UNSETTLED = "the limit could not be estimated reliably here"
+UNSUPPORTED_HERE = "this expression has a construct that cannot be evaluated (not supported)"
 INTEGRAL_DPS = 30  # quadrature precision at the working precision DPS (scaled up when confirming)
 INTEGRAL_AGREE_DIGITS = 20
 LIMIT_STEP_DIGITS = 40  # a limit x -> a is approximated at a + 10^-LIMIT_STEP_DIGITS
@@ -1035,7 +1036,9 @@ def _evaluate(e, point: Point, dps: int, real_only: bool, errors, approx: bool) 
                      min([_digits(x, dps) for x in e.args] + [AGREE_DIGITS]))
     if isinstance(e, Eigenvals):
         return _eigenvalues(e.args[0], point, dps, real_only)
-    if isinstance(e, sp.Basic) and e.has(Unsupported, Optimum):
+    if isinstance(e, sp.Basic) and e.has(Unsupported):
+        raise Undefined(UNSUPPORTED_HERE)
+    if isinstance(e, sp.Basic) and e.has(Optimum):
         raise Undefined("this expression has a construct that cannot be evaluated")
     v, s = _number(e, point, dps, real_only, approx, errors)
     return Value("number", v, s, approx, _digits(e, dps))
@@ -1472,6 +1475,8 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
             return out
         if j is None:
             last_reason = out.reason or last_reason
+            if out.reason == UNSUPPORTED_HERE:
+                break  # what the evaluation left unsupported is in the expression, not at this point
             continue
         out.valid += 1
         tested.append((j.margin, point))

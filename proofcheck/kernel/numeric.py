@@ -862,7 +862,7 @@ def _derivatives_at_points(e):
                 counts.append((v, k))
                 continue
             if body.count(v) != 1:  # h(g(x), g(x)): which argument is meant cannot be told
-                return unsupported("a derivative in one argument of a function whose arguments repeat")
+                return unsupported("a derivative in one argument of a function whose arguments repeat", sp.Dummy())
             u = sp.Dummy("u", real=True)
             body = body.xreplace({v: u})
             if v.free_symbols & body.free_symbols:

@@ -178,9 +178,12 @@ def _apply_at(body, a):
     pairs = dict(zip(a.args[1], a.args[2]))
     matrices = {k: v for k, v in pairs.items() if isinstance(k, sp.MatrixSymbol)}
     scalars = {k: v for k, v in pairs.items() if k not in matrices}
+    # all at once: the scalars are renamed before a vector's value (which may hold them, v = [x, 1], x = 2) goes in
+    fresh = {k: sp.Dummy(str(k)) for k in scalars}
+    body = body.xreplace(fresh) if fresh else body
     if matrices:  # subs() leaves a vector inside a 1x1 product alone; xreplace does not
         body = body.xreplace(matrices)
-    return _substituted(body, list(scalars), list(scalars.values())) if scalars else body
+    return _substituted(body, list(fresh.values()), list(scalars.values())) if scalars else body
 
 
 def resolve_matrix_at(e):
@@ -226,11 +229,14 @@ def derivative_doit(d: sp.Derivative) -> sp.Expr:
     where u = 0: a derivative that does not exist there would come out as a number. sign(u) is
     u/|u| everywhere else, so that form is kept, and it is undefined exactly at u = 0."""
     variables = {v for v, _ in d.variable_count}
+    if _ambiguous(d):  # made by a substitution: Derivative(h(g(x), g(x)), g(x)), which argument is meant is lost
+        return unsupported("a derivative in one argument of a function whose arguments repeat (h(g(x), g(x)))",
+                           sp.Dummy())
     if any(len(a.args) > 1 and len(set(a.args)) < len(a.args) and
            any(not isinstance(u, sp.Symbol) and u.free_symbols & variables for u in a.args)
            for a in d.expr.atoms(AppliedUndef)):
         # SymPy 1.14 differentiates h(g(x), g(x)) to twice the chain rule (2 (h_1 + h_2) g'): not taken
-        return unsupported("the derivative of a function whose arguments repeat (h(g(x), g(x)))")
+        return unsupported("the derivative of a function whose arguments repeat (h(g(x), g(x)))", sp.Dummy())
     out = _ambiguous_partials(d.doit(integrals=False))
 
     def kink(u):
@@ -279,6 +285,12 @@ def _substituted(body, variables, points):
     derivative whose variable a point would change as a Subs: subs(diff(h(x, y), x), y = x) is the partial of h in its
     first argument at (x, x), not the total derivative diff(h(x, x), x) (a simultaneous subs made it that, and a
     false step was proved)."""
+    variables, points = list(variables), list(points)
+    differentiated = {v for d in body.atoms(sp.Derivative) if d.expr.has(AppliedUndef) for v in d.variables}
+    if len(differentiated & set(variables)) > 1:
+        # SymPy's Subs names its variables after their points, so two at one point become one (the partials
+        # h_xxy and h_yyx of h(x, y) at (0, 0) compared equal): left as an At, taken once the functions are concrete
+        return at_point(body, variables, points)
     fresh = [sp.Dummy(str(v)) for v in variables]
     body = body.xreplace(dict(zip(variables, fresh)))
     for f, p in zip(fresh, points):
@@ -297,8 +309,9 @@ def _ambiguous_partials(e):
     value, and was proved). Such a derivative is left unsupported: the step is `unknown`."""
     if not isinstance(e, sp.Basic) or not e.has(sp.Derivative) or not any(_ambiguous(d) for d in e.atoms(sp.Derivative)):
         return e
+    # each one a value of its own (a Dummy): two of them must not cancel as equal
     return e.replace(_ambiguous, lambda d: unsupported("a derivative in one argument of a function whose arguments "
-                                                       "repeat (h(g(x), g(x)))"))
+                                                       "repeat (h(g(x), g(x)))", sp.Dummy()))
 
 
 _LIMIT_ERRORS = (ValueError, TypeError, NotImplementedError, ArithmeticError, RecursionError, sp.PolynomialError)

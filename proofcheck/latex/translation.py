@@ -953,8 +953,8 @@ class Translator:
                 pieces.append("inv")
                 skip.update(range(k, k + inverse))
                 continue
-            if (u.at("char", "(") or u.at("char", ")")) and k > 0 and \
-                    any(x.kind in ("word", "greek") for x in inner[:k]) and any(x.kind in ("word", "greek") for x in inner[k:]) or \
+            named = lambda part: any(x.kind in ("word", "greek") for x in part)  # noqa: E731
+            if (u.at("char", "(") or u.at("char", ")")) and k > 0 and named(inner[:k]) and named(inner[k:]) or \
                     u.at("char", ")") and k > 0 and any(x.at("char", "(") for x in inner[:k]):
                 continue  # `P_{F(U)}`: the law of F(U) is the name P_FU
             if u.kind in ("cond", "bar") or u.at("char", ",") or u.at("char", ";"):

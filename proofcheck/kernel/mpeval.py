@@ -125,8 +125,8 @@ def _compile(e, errors: Errors):
                     return value(env)
             raise ZeroDivisionError("outside every piece")
         return piecewise
-    solve = getattr(e.func, "solve", None)
-    if solve is not None and getattr(e.func, "forward", None) is not None:  # numeric.ConcreteInverse
+    if _is_inverse(e):
+        solve = e.func.solve
         arg = compile_expr(e.args[0], errors)
 
         def inverse(env):
@@ -140,6 +140,13 @@ def _compile(e, errors: Errors):
     if isinstance(e, sp.Sum):
         return _sum(e, errors)
     raise NotSupported(type(e).__name__)
+
+
+def _is_inverse(e) -> bool:
+    """A numeric.ConcreteInverse node (F^-1 of a drawn F, with its `forward` F and its root `solve`): this module
+    evaluates what numeric builds, so it knows the node by what it carries rather than by importing numeric."""
+    return isinstance(e, sp.Function) and getattr(e.func, "forward", None) is not None and \
+        callable(getattr(e.func, "solve", None))
 
 
 def _condition(cond, errors: Errors):
@@ -173,7 +180,7 @@ def _pulled_back(e: sp.Integral) -> sp.Integral:
     x, lo, hi = limits[0]
     if e.function.has(sp.Integral, sp.Sum, sp.Product, sp.Lambda):
         return e  # an inner integral may bind x again: its F^-1(x) is another x
-    inverses = {a for a in e.function.atoms(sp.Function) if getattr(a.func, "forward", None) is not None and a.args == (x,)}
+    inverses = {a for a in e.function.atoms(sp.Function) if _is_inverse(a) and a.args == (x,)}
     if len(inverses) != 1:
         return e
     g = inverses.pop()
@@ -261,7 +268,7 @@ def _bump_centres(body, x) -> list:
         if not isinstance(node, sp.exp) or x not in node.free_symbols:
             continue
         arg, forward = node.args[0], None
-        inner = [a for a in arg.atoms(sp.Function) if getattr(a.func, "forward", None) is not None and a.args[0] == x]
+        inner = [a for a in arg.atoms(sp.Function) if _is_inverse(a) and a.args[0] == x]
         if len(inner) == 1:
             # a density of F^-1(x) (a pulled-back one): its bump in x sits at F of the bump in F^-1(x)
             t = sp.Dummy("t", real=True)

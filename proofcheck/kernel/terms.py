@@ -136,7 +136,7 @@ def inverse_function(f):
 
 
 def _is_inverse_of(outer, inner) -> bool:
-    return str(outer.func) == f"{inner.func}⁻¹" or str(inner.func) == f"{outer.func}⁻¹"
+    return outer.func == inverse_function(inner.func) or inner.func == inverse_function(outer.func)
 
 
 def inverse_cancelled(e):

@@ -1446,6 +1446,7 @@ SPECIAL_POINTS = 16  # at most this many special points per search
 EQUALITY_SPECIAL_POINTS = 4
 LOCAL_EVALS = 90  # objective evaluations per local search (at LOCAL_DPS)
 LOCAL_DPS = 20
+BARREN_DRAWS = 60  # points that could not be evaluated before a search with no usable point stops
 
 
 def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, max_draws: int,
@@ -1459,9 +1460,11 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
     if sampler.rewrites:
         lhs, rhs = rewrite(lhs, sampler.rewrites), rewrite(rhs, sampler.rewrites)
     ro = real_only(lhs, rhs)
+    closed = all(isinstance(x, sp.Basic) for x in (lhs, rhs)) and not _names_in(lhs, rhs, None)
     sampler.reach = _reach([lhs, rhs] + [x for rel in sampler.checks for x in (rel.lhs, rel.rhs)])
     tested: list = []  # (margin, point) of the valid random points
     last_reason = ""
+    failed = 0
     for _ in range(max_draws):
         if out.valid >= want:
             break
@@ -1471,12 +1474,16 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
             last_reason = str(exc)
             continue
         j = _try(lhs, op, rhs, point, ro, memo, sampler, out)
-        if out.counterexample:
+        if out.counterexample or out.approximate_mismatch:
+            # after a mismatch at an approximated limit no verdict but `unknown` can come of more points like it
             return out
         if j is None:
             last_reason = out.reason or last_reason
-            if out.reason == UNSUPPORTED_HERE:
-                break  # what the evaluation left unsupported is in the expression, not at this point
+            if out.reason == UNSUPPORTED_HERE or closed:
+                break  # what failed is in the expression (or the same numbers at every point), not at this point
+            failed += 1
+            if failed >= BARREN_DRAWS and not out.valid:
+                break  # a relation that evaluates nowhere in this many draws gets `unknown` without the rest
             continue
         out.valid += 1
         tested.append((j.margin, point))

@@ -81,7 +81,8 @@ def verify_file(tmp_path, text, *extra, name="d.yaml"):
     (ERROR, 2),
 ], ids=["proved", "numeric", "parts", "refuted", "unknown", "not-established", "error"])
 def test_exit_codes(tmp_path, text, code):
-    got, out, err = verify_file(tmp_path, text)
+    # the real entry point, `python -m proofcheck` in a process of its own: its exit status is the contract
+    got, out, err = run_cli(["verify", write_yaml(tmp_path, text), "--timeout", "3"], process=True)
     assert got == code, out + err
     assert "Traceback" not in out + err
 

@@ -111,7 +111,8 @@ def test_part_with_an_unknown_step_is_not_established():
 
 
 def test_grade_of_a_missing_path_exits_2():
-    code, out, err = run_cli(["grade", "nosuchdir", "--key", "examples/kl_equal_variance.yaml", "--no-cache"])
+    code, out, err = run_cli(["grade", "nosuchdir", "--key", "examples/kl_equal_variance.yaml", "--no-cache"],
+                             process=True)
     assert code == 2
     assert "no such file or directory: nosuchdir" in err
     assert out == ""

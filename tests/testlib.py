@@ -1,6 +1,7 @@
 """Shared helpers for the proofcheck test-suite.
 
-* `run_cli(args)` runs `python -m proofcheck ...` in a subprocess and returns (exit code, stdout, stderr).
+* `run_cli(args)` runs the `proofcheck` command (in-process; `process=True`: `python -m proofcheck` in a
+  subprocess) and returns (exit code, stdout, stderr).
 * `write_yaml(tmp_path, text)` writes a derivation (dedented) to a file and returns its path.
 * `verify(text)` checks a derivation in-process through `proofcheck.verify.verify_text` and returns the
   JSON-shaped dict of the file (the same structure as `--format json`).
@@ -25,12 +26,54 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = 3  # seconds per step for most tests
 
 
-def run_cli(args, cwd=None, timeout: float = 120, input_bytes: bytes | None = None):
-    """Run `python -m proofcheck ARGS`; returns (exit code, stdout, stderr)."""
+def run_cli(args, cwd=None, timeout: float = 120, input_bytes: bytes | None = None, process: bool = False):
+    """Run the `proofcheck` command with ARGS; returns (exit code, stdout, stderr).
+
+    In this process through `proofcheck.cli.main` (a new interpreter per call cost the suite minutes of
+    imports); `process=True` runs `python -m proofcheck` in a subprocess, for what only the real entry point
+    shows. An exception that escapes `main` is reported as the interpreter would: a traceback on stderr, exit 1."""
+    if process:
+        return _run_process(args, cwd, timeout, input_bytes)
+    import io
+    import traceback
+
+    from proofcheck.cli import main
+    streams = {name: io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+               for name in ("stdout", "stderr")}
+    saved = {name: getattr(sys, name) for name in ("stdout", "stderr", "stdin")}
+    saved_env = {k: os.environ.get(k) for k in _CLI_ENV}
+    here = os.getcwd()
+    try:
+        os.environ.update(_CLI_ENV)
+        os.chdir(str(cwd or REPO))
+        sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
+        sys.stdin = io.TextIOWrapper(io.BytesIO(input_bytes or b""), encoding="utf-8")
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception:  # noqa: BLE001 - what the interpreter would print
+            traceback.print_exc()
+            code = 1
+    finally:
+        for name, stream in saved.items():
+            setattr(sys, name, stream)
+        os.chdir(here)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return code, *(streams[n].buffer.getvalue().decode("utf-8", "replace") for n in ("stdout", "stderr"))
+
+
+# rich wraps to the terminal width: keep `file:line:col: message` on one line
+_CLI_ENV = {"COLUMNS": "200", "NO_COLOR": "1", "PYTHONIOENCODING": "utf-8"}
+
+
+def _run_process(args, cwd, timeout: float, input_bytes: bytes | None):
     env = dict(os.environ)
-    env.setdefault("PYTHONIOENCODING", "utf-8")
-    env["COLUMNS"] = "200"  # rich wraps to the terminal width; keep `file:line:col: message` on one line
-    env["NO_COLOR"] = "1"
+    env.update(_CLI_ENV)
     # the package of this tree, not an installed copy: `python -m` run from another directory finds site-packages first
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
     proc = subprocess.run([sys.executable, "-m", "proofcheck", *[str(a) for a in args]],

@@ -109,3 +109,20 @@ def test_rows_of_one_line_are_recorded_by_the_formula_each_step_was_read_from():
             "&\\to J_1 = x + y \\\\ J_2 &= x + y \\end{split}$$\n\n$$y \\to 0$$\n")
     kinds = _kinds(COMMUTATIVE, text)
     assert [kinds[k] for k in sorted(kinds)] == ["read", "read", "not read", "not read", "definition", "condition"]
+
+
+def test_a_definition_sign_in_names_the_key_does_not_model_is_a_definition():
+    # seed 004 l.452: `\bar{v}_{\theta}(\psi, \theta) \coloneqq -\nabla_{\theta} \mathcal{L}(\psi, \theta)` restates the
+    # question's notation; with `=` it is a remark only off the path to the answer, and a head in the key's names is a
+    # claim about them, checked as a step
+    text = ("Question 1\n\n$$w(p, q) \\coloneqq p + q$$\n\n$$w(p, q) = p + q$$\n\n$$x \\coloneqq y + x$$\n\n"
+            "$$x + y = y + x$$\n")
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["definition", "remark", "read", "read"]
+
+
+def test_a_capitalised_condition_word_in_math_is_prose():
+    # seed 000 l.171: `As \, \tau &\to 0` in an aligned display is the limit the lines are about, not `As` times tau
+    text = "Question 1\n\n$$\\begin{aligned} As \\, x &\\to 0 \\\\ x + y &= y + x \\end{aligned}$$\n"
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["condition", "read"]

@@ -234,6 +234,21 @@ def _values_of_a_name(segs: list["_TSeg"]) -> bool:
         rhs.startswith("{") and rhs.endswith("}")
 
 
+def _marked_definition(f: Formula, names: Names, src: Source) -> bool:
+    r"""`\bar{v}_{\theta}(\psi, \theta) \coloneqq -\nabla_{\theta} \mathcal{L}(\psi, \theta)` (seed 004, l.452): one
+    relation, a definition sign, and a head that names what the key does not declare: notation, not a step. A head
+    in the key's names is a claim about them, checked as a step."""
+    if len(f.segments) != 2 or f.segments[1].rel is None or f.segments[1].rel.info.get("rule") != "definition" or \
+            not f.segments[0].toks or not f.segments[1].toks:
+        return False
+    head = f.segments[0].toks
+    try:
+        translate_tokens(head, names, src, "", head[-1].end)
+    except ProofcheckError as exc:
+        return re.match(r"`[^`]*`(?: \(read as `[^`]*`\))? is not declared", exc.message) is not None
+    return False
+
+
 def _defined_as_optimum(f: Formula) -> bool:
     r"""`q = \underset{q \in Q}{\operatorname{argmin}} D_{KL}(...)`, `\theta = argmax_\theta \sum_i L(...)`, `D^* :=
     \arg\max_D ...`: a name (with sub- or superscripts) set to the optimum of an objective names that optimum (the
@@ -797,6 +812,10 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         if f.notation:
             skipped += classified("definition", f"the student's notation `{f.notation}`, defined in names the key "
                                                 "does not model: nothing to check")
+            continue
+        if _marked_definition(f, names, src):
+            skipped += classified("definition", "written with a definition sign (:=) in names the key does not "
+                                                "model: the student's or the question's notation, nothing to check")
             continue
         if _defined_as_optimum(f):
             skipped += classified("definition", "names the optimum of an objective (argmin or argmax): what the "

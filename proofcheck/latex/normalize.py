@@ -8,7 +8,8 @@ from proofcheck.latex.source import Source, latex_error
 from proofcheck.latex.tokens import Tok
 from proofcheck.latex.vocabulary import (ACCENTS, ALIGN_ENVS, ARROWS, DEFINITIONS, GREEK, GREEK_VARIANTS, IMPLICATIONS,
                                          MATRIX_ENVS, NOT_A_FORMULA, NOT_CHECKABLE, PROSE_WORDS, RELATIONS, SIZES,
-                                         SPACING, STYLES, TEXT_STYLES, WITH_ARGUMENT_DROPPED, WORD_STYLES)
+                                         SPACING, STYLES, TEXT_STYLES, WITH_ARGUMENT_DROPPED, WORD_STYLES,
+                                         CONDITION_WORDS)
 
 
 def group_end_index(toks: list[Tok], i: int, src: Source, what: str = "{") -> int:
@@ -61,6 +62,10 @@ def normalize_tokens(toks: list[Tok], src: Source) -> list[Tok]:
             continue
         if k == "sym":
             i = _normalize_sym(toks, i, src, out)
+            continue
+        if k == "word" and _lead_word(toks, i):
+            out.append(Tok("prose", v, t.start, t.end))  # `As \, \tau \to 0` (seed 000, l.171): prose in math
+            i += 1
             continue
         if k in ("num", "word"):
             out.append(Tok(k, v, t.start, t.end))
@@ -416,6 +421,16 @@ def _normalize_styled(toks, i, src, out) -> int:
         return j
     out.append(Tok("prose", word, t.start, e))
     return j
+
+
+def _lead_word(toks, i) -> bool:
+    """A capitalised condition word written in math mode (`As`, `If`, `Where`) and followed by a space or a name,
+    not by what would make it a name of its own (`(`, `_`, `^`)."""
+    v = str(toks[i].value)
+    if not (len(v) > 1 and v[0].isupper() and v[1:].islower() and v.lower() in CONDITION_WORDS):
+        return False
+    nxt = toks[i + 1] if i + 1 < len(toks) else None
+    return nxt is None or not (nxt.kind == "char" and nxt.value in "(_^'")
 
 
 def _normalize_stacked(toks, i, src, out) -> int:

@@ -130,7 +130,14 @@ CAUGHT = [
 @pytest.mark.parametrize("seed,item,snippet,part,statuses", CAUGHT, ids=[f"{c[0][:3]}-{c[1]}" for c in CAUGHT])
 def test_mistake_caught_at_its_line(seed, item, snippet, part, statuses, tmp_path_factory):
     sub = _graded(seed, tmp_path_factory)
-    assert _at(sub, _line_of(seed, snippet), part) == statuses
+    line = _line_of(seed, snippet)
+    got = _at(sub, line, part)
+    if line in SLOW.get(seed, set()):
+        # refuted when its check finishes within the budget, else unknown: never accepted
+        assert len(got) == len(statuses) and all(g == s or s == "refuted" and g == "unknown"
+                                                 for g, s in zip(got, statuses)), got
+    else:
+        assert got == statuses
 
 
 def _missed(seed, item, snippet, reason):
@@ -210,7 +217,7 @@ def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
 # --------------------------------------------------------------------------- correct lines are not refuted
 # lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
 # (002 l.55 goes from the wrong l.53 back to the right expectation: it does not follow from it)
-MISTAKE_LINES = {S000: {139, 141, 145, 155, 157, 165, 305}, S001: {18, 42, 44, 176}, S002: {53, 55}, S003: {46},
+MISTAKE_LINES = {S000: {139, 141, 145, 155, 165, 305}, S001: {18, 42, 44, 176}, S002: {53, 55}, S003: {46},
                  S004: {121, 242, 317, 419, 498, 522}}
 # correct lines refuted today, each for a construct the reader gets wrong (none now: seed 004's line 516, a result in
 # the sentence after a prose case, is checked under the case, which holds to the end of its paragraph)
@@ -220,8 +227,10 @@ WRONGLY_REFUTED: dict[str, dict[int, str]] = {}
 # mistake lines refuted only when the kernel finishes within the time budget (unknown under load): left out (001's
 # line 22 is the step from line 20's wrong joint back to the ELBO, which does not follow from it; 004's 3.1 lines
 # are expectations of expressions in F^-1, a root at every quadrature node: 248 and 272 carry the wrong Jacobian,
-# 268 takes log 1 for log F'(F^-1(x)), 274 flips a sign, 270 and 276 follow from wrong lines)
-SLOW = {S001: {20, 22, 99, 101, 234}, S004: {248, 268, 270, 272, 274, 276}}
+# 268 takes log 1 for log F'(F^-1(x)), 274 flips a sign, 270 and 276 follow from wrong lines; 000's line 157, the KL
+# with its ratio inverted, is refuted by quadratures of two random densities in about 3.5 s of CPU, over 5 s when
+# two graders share the cores)
+SLOW = {S000: {157}, S001: {20, 22, 99, 101, 234}, S004: {248, 268, 270, 272, 274, 276}}
 
 
 def _refuted_lines(sub: dict) -> set[int]:
@@ -264,14 +273,15 @@ REPORT = {
 
 # the scores seen when a SLOW line is unknown (over the time budget) instead of refuted (001: gaussian_nll's final
 # points are lost either way: refuted, the chain to its final line breaks; unknown, the chain is not established)
-SLOW_SCORE = {S001: {13.48}, S004: {16.03}}  # 004: flow_kl's chain starts from the result, 0 points either way
+SLOW_SCORE = {S000: {10.1}, S001: {13.48}, S004: {16.03}}  # 004: flow_kl's chain starts from the result, 0 points either way
 
 
 @pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])
 def test_score_and_formula_accounting(seed, tmp_path_factory):
     sub = _graded(seed, tmp_path_factory)
     score, best, counts, share = REPORT[seed]
-    slow = [st["status"] for st in sub["steps"] if st["line"] in SLOW.get(seed, set())]
+    # (000's line 157 holds a second step, proved)
+    slow = [st["status"] for st in sub["steps"] if st["line"] in SLOW.get(seed, set()) and st["status"] != "proved"]
     if all(x == "refuted" for x in slow):
         assert (sub["score"], sub["max_score"]) == (score, best)
     else:

@@ -1529,10 +1529,32 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
     # sign; the exact values tie, and a strict relation fails there.
     tied_exactly = first.holds and op in ("<", ">", "!=") and \
         any(not isinstance(v, sp.Rational) for v in point.values.values()) and _exactly_equal(left, right, point)
+    confirm = CONFIRM_DPS
     if first.holds and not tied_exactly:
-        return first
+        lost = _cancelled_digits(left, right)
+        if not lost:
+            return first
+        # The sides agree only to the size of their terms, far above their own values ((x + e)^2 - x^2 - 2 x e is
+        # 7.39 at x = 10^30 against terms of 10^60, and 10^15 would agree with it): judged again with the digits the
+        # cancellation took computed, until the values stop shrinking with the precision (a zero's rounding does)
+        dps, size = DPS, _size(left, right)
+        while True:
+            dps = min(dps + 2 * lost + 20, CANCEL_DPS)
+            try:
+                left, right = evaluate(lhs, point, dps, ro, memo), evaluate(rhs, point, dps, ro, memo)
+                first = judge(left, op, right, ro)
+            except Undefined as exc:
+                out.reason = str(exc)
+                return None
+            if not first.holds:
+                confirm = min(dps + CONFIRM_DPS - DPS, CANCEL_DPS + CONFIRM_DPS - DPS)
+                break
+            before, size = size, _size(left, right)
+            lost = _cancelled_digits(left, right)
+            if not lost or size < before * mpmath.mpf(10) ** -10 or dps >= CANCEL_DPS:
+                return first
     try:
-        left2, right2 = evaluate(lhs, point, CONFIRM_DPS, ro, memo), evaluate(rhs, point, CONFIRM_DPS, ro, memo)
+        left2, right2 = evaluate(lhs, point, confirm, ro, memo), evaluate(rhs, point, confirm, ro, memo)
         second = judge(left2, op, right2, ro)
     except Undefined as exc:
         out.reason = str(exc)
@@ -1567,6 +1589,10 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
     ce["lhs"], ce["rhs"] = _show(left2), _show(right2)
     if second.tied:  # an exact tie: show the exact values, not 1e-1147 against 0.0
         ce["lhs"], ce["rhs"] = _exact_shown(left2, point, ce["lhs"]), _exact_shown(right2, point, ce["rhs"])
+    elif ce["lhs"] == ce["rhs"] and left2.kind == right2.kind == "number":
+        with mpmath.workdps(confirm):  # equal to the digits shown (e^2 + 3 10^-24 against e^2)
+            ce["rhs"] += f" (they differ by {mpmath.nstr(left2.data - right2.data, 5)})"
+
     if second.nonreal:
         ce[second.nonreal[0] + "hs"] = "not real (" + ce[second.nonreal[0] + "hs"] + ")"
     out.counterexample = ce
@@ -1574,6 +1600,27 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
 
 
 DEEP_DPS = 120  # a closed equation evaluated by quadrature is re-judged at this precision
+CANCEL_DIGITS = 20  # sides this many digits below their terms' size are judged again at a higher precision
+CANCEL_DPS = 400  # up to this precision
+
+
+def _size(left: Value, right: Value):
+    with mpmath.workdps(CONFIRM_DPS):
+        return max(abs(left.data), abs(right.data))
+
+
+def _cancelled_digits(left: Value, right: Value) -> int:
+    """How many digits the sides' values lie below the size of their terms, when more than CANCEL_DIGITS (else 0):
+    plain numbers only (a quadrature's or a limit's value has its own error)."""
+    if not (left.kind == right.kind == "number") or left.error or right.error or left.approximate or \
+            right.approximate or left.exact is not None and right.exact is not None:
+        return 0
+    scale = max(left.scale, right.scale)
+    size = _size(left, right)
+    if not scale or not size or size > scale * mpmath.mpf(10) ** -CANCEL_DIGITS:
+        return 0
+    with mpmath.workdps(30):
+        return int(mpmath.ceil(mpmath.log10(scale / size)))
 
 
 def _deep_constant(lhs, op, rhs, point: Point, sampler: Sampler, out: Search) -> bool:

@@ -211,6 +211,25 @@ def draw_function(info: SymbolInfo, rng: random.Random, reach: str = WIDE, extre
     return sp.Lambda(lam.variables, amplitude * body)
 
 
+def _degenerate_functions(infos, rng: random.Random, reach: str, constant: int) -> dict:
+    """Every fourth set of functions is a degenerate member of each class: names declared alike share one function
+    (g = f, two densities equal), and an unconstrained function is 0 (or, every other such set, a constant), so that
+    `abs(f(x) - g(x)) > 0` or `f(x)^2 + f'(x)^2 > 0` is not a property of the random family."""
+    out, shared = {}, {}
+    for i in infos:
+        if i.kind not in ("function", "density"):
+            continue
+        group = (i.kind, i.arity, i.flags)
+        if group not in shared:
+            if i.kind == "function" and not i.flags:
+                xs = tuple(sp.Symbol(f"x{k}" if i.arity > 1 else "x", real=True) for k in range(i.arity))
+                shared[group] = sp.Lambda(xs, _dec(rng, -2.0, 2.0, 2) if constant else sp.Integer(0))
+            else:
+                shared[group] = draw_function(i, rng, reach)
+        out[i.obj] = shared[group]
+    return out
+
+
 class ConcreteInverse(sp.Function):
     """The inverse of one concrete increasing function onto the real line (made per drawn function by
     concrete_inverse). Its value is found by bisection and certified by monotonicity: F(r - e) < y < F(r + e) puts the
@@ -617,8 +636,11 @@ class Sampler:
             # A random function is reused for a few points: instantiating derivatives is the slow part.
             # Every other set is extreme, so each check sees both kinds whatever the seed.
             extreme = self._function_sets % 2 == 1
-            self._functions = {i.obj: draw_function(i, rng, self.reach, extreme) for i in self.infos
-                               if i.kind in ("function", "density")}
+            if self._function_sets % 4 == 2:
+                self._functions = _degenerate_functions(self.infos, rng, self.reach, self._function_sets // 4 % 2)
+            else:
+                self._functions = {i.obj: draw_function(i, rng, self.reach, extreme) for i in self.infos
+                                   if i.kind in ("function", "density")}
             for i in self.infos:
                 if "onto" in i.flags:
                     self._functions[inverse_function(i.obj)] = concrete_inverse(self._functions[i.obj])
@@ -1591,7 +1613,9 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         ce["lhs"], ce["rhs"] = _exact_shown(left2, point, ce["lhs"]), _exact_shown(right2, point, ce["rhs"])
     elif ce["lhs"] == ce["rhs"] and left2.kind == right2.kind == "number":
         with mpmath.workdps(confirm):  # equal to the digits shown (e^2 + 3 10^-24 against e^2)
-            ce["rhs"] += f" (they differ by {mpmath.nstr(left2.data - right2.data, 5)})"
+            gap = left2.data - right2.data
+            if gap:
+                ce["rhs"] += f" (they differ by {mpmath.nstr(gap, 5)})"
 
     if second.nonreal:
         ce[second.nonreal[0] + "hs"] = "not real (" + ce[second.nonreal[0] + "hs"] + ")"

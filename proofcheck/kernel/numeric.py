@@ -164,6 +164,13 @@ def draw_scalar(info: SymbolInfo, rng: random.Random, known: dict, reach: str = 
         for _ in range(2):
             r = rng.random()
             parts.append(_dec(rng, -3, 3) if r < 0.3 else _dec(rng, -12, 12) if r < 0.7 else _signed(rng, MODERATE))
+        # on the real and the imaginary axis some of the time: the branch cuts of sqrt and log lie along them
+        # (conj(sqrt(z + 3)) = sqrt(conj(z) + 3) fails at z = -4 only)
+        axis = rng.random()
+        if axis < 1 / 3:
+            parts[1] = sp.Integer(0)
+        elif axis < 1 / 2:
+            parts[0] = sp.Integer(0)
         return parts[0] + sp.I * parts[1]
     if d == "interval":
         lo = as_basic(info.low).xreplace(known) if info.low is not None else -sp.oo
@@ -1858,6 +1865,11 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
             mentioned |= e.free_symbols
     free = [s for s in free if s in mentioned]
     changes: list[dict] = []
+    for s in free:
+        if infos[s].domain == "complex":
+            # far out on the negative real axis and on the imaginary one: where the branch cuts of sqrt(z + a) and
+            # log(z + a) lie for the shifts a a formula is likely to have
+            changes += [{s: sp.Integer(-20)}, {s: 20 * sp.I}, {s: sp.Rational(-7, 2)}]
     for value in (0, 1, -1):
         changes.append({s: sp.Integer(value) for s in free})
     points = []

@@ -104,9 +104,12 @@ def compose(ops: list[str], statement_chain: bool) -> str | None:
         return "<" if "<" in kinds else "<="
     if kinds <= {"=", ">", ">="}:
         return ">" if ">" in kinds else ">="
+    if kinds <= {"=", "!="} and ops.count("!=") == 1:
+        return "!="  # a = b != c = d; two `!=` say nothing about the ends (1 != 2 != 1)
     return None
 
 
 def implies_relation(have: str, want: str) -> bool:
     """Whether `a have b` implies `a want b`."""
-    return want == have or (have == "=" and want in ("<=", ">=")) or (have, want) in (("<", "<="), (">", ">="))
+    return want == have or (have == "=" and want in ("<=", ">=")) or \
+        (have, want) in (("<", "<="), (">", ">="), ("<", "!="), (">", "!="))

@@ -518,3 +518,14 @@ def test_a_step_into_a_line_that_always_holds_earns_nothing_from_the_keys_premis
     taut = grades["taut.md"]
     assert statuses(taut) == ["proved", "proved"] and taut.parts[0].step_points[1] == 0
     assert grades["right.md"].score == 4
+
+
+def test_an_equation_that_holds_nowhere_is_a_vacuous_premise(tmp_path):
+    # red team 12: `0 = 1 \Rightarrow` and `If $x^2 + 1 = 0$, then` a false equation earned every step point, since the
+    # "holds nowhere" test is a `!=` step and those were never decided (now: by the decision procedure)
+    grades = grade_sheets(tmp_path, KEY, {
+        "zero.md": "## Problem 1\n\n$$0 = 1 \\Rightarrow (x+y)^2 - 2xy = 5$$\n",
+        "square.md": "## Problem 1\n\n$$x^2 + 1 = 0 \\Rightarrow (x+y)^2 - 2xy = 5$$\n",
+        "prose.md": "## Problem 1\n\nIf $x^2 + 1 = 0$, then $(x+y)^2 - 2xy = 5$.\n"})
+    for name, g in grades.items():
+        assert g.score == 0 and "holds for no values" in g.feedback, (name, g.score, g.feedback)

@@ -95,7 +95,14 @@ def discharge(ob, context: Context, clock: Clock, rng) -> StepResult:
     if ob.op == "=":
         return _equality(ob, context, clock, rng)
     if ob.op == "!=":
-        return StepResult(Status.UNKNOWN, "unsupported", "`!=` steps are not checked")
+        # only a proof: the decision procedure finds `lhs = rhs` unsatisfiable (0 = 1, x^2 + 1 = 0 over the reals);
+        # a point where the sides are equal would have to be exact to refute, and random points never are
+        decided = _decided(ob, ob, context, clock)
+        if decided is not None and decided.status == Status.PROVED:
+            return decided
+        return StepResult(Status.UNKNOWN, "unsupported",
+                          "`!=` steps are checked only by the decision procedure (polynomial real arithmetic), which "
+                          "did not decide this one")
     return _inequality(ob, context, clock, rng)
 
 

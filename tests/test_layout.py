@@ -112,3 +112,16 @@ def test_final_points_need_the_key_form():
     unfinished = grade_text(key, "diff((x + y)^3, x)\n  = 3 (x + y)^2 diff(x + y, x)\n", options)
     assert unfinished.parts[0].final_points == 0
     assert "not yet in the key's form" in unfinished.parts[0].feedback
+
+
+def test_a_determinant_left_in_the_last_line_is_not_the_key_form():
+    # red team 12: one row operation under `det` and no determinant computed earned the final points
+    key = KEY.replace("claim: (x + y)^2 = x^2 + 2 x y + y^2", "claim: det([[x, y], [y, x]]) = (x - y) (x + y)").replace(
+        "  (x + y)^2\n    = (x + y) (x + y)\n    = x^2 + 2 x y + y^2\n",
+        "  det([[x, y], [y, x]])\n    = x^2 - y^2\n    = (x - y) (x + y)\n")
+    options = Options(timeout=FAST, seed=0)
+    unfinished = grade_text(key, "det([[x, y], [y, x]])\n  = det([[x - y, y], [y - x, x]])\n", options)
+    assert unfinished.parts[0].steps[0].result.status.value == "proved"
+    assert unfinished.parts[0].final_points == 0 and "still has a determinant" in unfinished.parts[0].feedback
+    done = grade_text(key, "det([[x, y], [y, x]])\n  = x^2 - y^2\n  = (x - y) (x + y)\n", options)
+    assert done.parts[0].final_points == 2

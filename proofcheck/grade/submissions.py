@@ -554,7 +554,8 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
 _UNEVALUATED = {"Integral": "an integral", "Derivative": "a derivative", "Limit": "a limit", "Subs": "a substitution",
                 "Expectation": "an expectation", "Variance": "a variance", "KL": "a KL divergence",
                 "JSD": "a JS divergence", "Entropy": "an entropy", "Optimum": "an optimum", "Sum": "a sum",
-                "Product": "a product"}
+                "Product": "a product", "Determinant": "a determinant", "Trace": "a trace",
+                "Eigenvals": "the eigenvalues of a matrix"}
 
 
 def _unevaluated(e) -> set:

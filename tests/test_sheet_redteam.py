@@ -529,3 +529,14 @@ def test_an_equation_that_holds_nowhere_is_a_vacuous_premise(tmp_path):
         "prose.md": "## Problem 1\n\nIf $x^2 + 1 = 0$, then $(x+y)^2 - 2xy = 5$.\n"})
     for name, g in grades.items():
         assert g.score == 0 and "holds for no values" in g.feedback, (name, g.score, g.feedback)
+
+
+def test_markdown_headings_that_are_numbers_open_their_questions(tmp_path):
+    # red team 12: `## 1` / `## 2` (docs/grading.md lists `## 2`) were no headings: both parts "not attempted", 0/8;
+    # a list item `1.` under `## 2` is an item of question 2, not question 1
+    cube = "$$(x+y)^3 - 3xy(x+y) = x^3 + 3x^2y + 3xy^2 + y^3 - 3x^2y - 3xy^2 = x^3 + y^3$$\n"
+    grades = grade_sheets(tmp_path, TWO_KEY, {
+        "hashes.md": "## 1\n" + WORK + "x^2 + y^2$$\n\n# 2.\n" + cube,
+        "items.md": "## 1\n" + WORK + "x^2 + y^2$$\n\n## 2\n1. The cube:\n" + cube})
+    for name, g in grades.items():
+        assert [(p.name, p.score) for p in g.parts] == [("square", 4), ("cube", 4)], name

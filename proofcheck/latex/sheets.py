@@ -159,6 +159,8 @@ _Q_HEADING = re.compile(_HEAD_PREFIX + _Q_WORDS + r"[ \t]*(\d+|" + "|".join(_PER
                         re.IGNORECASE | re.MULTILINE)
 _NUM_HEADING = re.compile(_HEAD_PREFIX + r"(\d{1,2})[ \t]*(?:\.[ \t]*(\d{1,2}|[a-h])\b|\.[ \t]*\)?[ \t]*([a-h])\)|"
                           r"\.\)?|\))(?![\d])", re.MULTILINE)
+# `## 2`, `# 3.`: a Markdown heading that is a number names the question (a list item `1.` under it is 2.1)
+_HASH_HEADING = re.compile(r"^[ \t]*#+[ \t]*(\d{1,2})[ \t]*[.)]?(?=[ \t]|$)", re.MULTILINE)
 _CIRCLED_HEADING = re.compile(_HEAD_PREFIX + r"([\u2460-\u2473])", re.MULTILINE)  # ① ... ⑳: question 1 ... 20
 _ITEM_HEADING = re.compile(_HEAD_PREFIX + r"(?:\(([a-h]|الف|[آابجدهوزحĨ٥])\)?|([a-h]|الف|[آابجدهوزحĨ٥])\))"
                            r"(?=[\s$]|$)", re.MULTILINE)
@@ -242,6 +244,8 @@ def _headings(text: str, tags: list[tuple[int, str, str, str]]) -> list[tuple[in
         found.append((m.start(), "q", _PERSIAN_ORDINALS.get(q, q), ""))
     for m in _CIRCLED_HEADING.finditer(text):
         found.append((m.start(), "q", str(ord(m.group(1)) - 0x2460 + 1), ""))
+    for m in _HASH_HEADING.finditer(text):
+        found.append((m.start(), "q", m.group(1).translate(_DIGITS), ""))
     for m in _NUM_HEADING.finditer(text):
         found.append((m.start(), "num", m.group(1).translate(_DIGITS),
                       (m.group(2) or m.group(3) or "").lower().translate(_DIGITS)))
@@ -249,7 +253,7 @@ def _headings(text: str, tags: list[tuple[int, str, str, str]]) -> list[tuple[in
         found.append((m.start(), "item", _ITEM_LETTERS.get(m.group(1) or m.group(2), m.group(1) or m.group(2)), ""))
     tag_offsets = {t[0] for t in tags}
     found += tags
-    found.sort()
+    found.sort(key=lambda f: (f[0], f[1] != "q"))  # at one line start a question heading wins (`## 1.`)
     out: list[tuple[int, str, bool]] = []
     q, named, seen = "", False, -1
     for off, kind, a, b in found:

@@ -540,3 +540,15 @@ def test_markdown_headings_that_are_numbers_open_their_questions(tmp_path):
         "items.md": "## 1\n" + WORK + "x^2 + y^2$$\n\n## 2\n1. The cube:\n" + cube})
     for name, g in grades.items():
         assert [(p.name, p.score) for p in g.parts] == [("square", 4), ("cube", 4)], name
+
+
+def test_the_answer_alone_in_another_form_is_no_work(tmp_path):
+    # red team 12: one step from the question to the answer, reordered (`x \cdot x + y \cdot y`), scored 4/4 on a key
+    # that wants work, while the answer exactly as the key writes it scored 0; a wrong one-step answer is refuted
+    grades = grade_sheets(tmp_path, KEY, {
+        "other_form.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x \\cdot x + y \\cdot y$$\n",
+        "wrong.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + y^2 + 1$$\n",
+        "work.md": "## Problem 1\n\n" + WORK + "x \\cdot x + y \\cdot y$$\n"})
+    assert grades["other_form.md"].score == 0 and "answer alone" in grades["other_form.md"].feedback
+    assert statuses(grades["wrong.md"]) == ["refuted"] and grades["wrong.md"].score == 0
+    assert grades["work.md"].score == grades["work.md"].max_score

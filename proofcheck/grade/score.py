@@ -167,7 +167,8 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     if not outcome.attempted or not outcome.readable or outcome.restated_only:
         reason = "was not attempted" if not outcome.attempted else "could not be read, so it earns no points"
         if outcome.attempted and outcome.restated_only:
-            reason = "only restates the question or its result: that is neither work nor proof, so it earns no points"
+            reason = "only restates the question or its result (or writes the answer alone): that is neither work " \
+                     "nor proof, so it earns no points"
         first = None if not outcome.attempted else 0
         matches = outcome.restated_only and valid(outcome.final, strict)
         return PartGrade(outcome.name, 0.0, rubric.max_score, first, matches, 0.0, outcome.steps if matches else [],

@@ -442,6 +442,7 @@ class AttemptPlan:
     premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
     holds: list[int | None] = field(default_factory=list)  # per line of a statement chain: it holds everywhere
     at_checks: list[int] = field(default_factory=list)  # tasks: the steps before each `by at` hold at its point
+    answer_only: bool = False  # one step from the question to a line in the result's form: no work shown
 
 
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -512,6 +513,11 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
                               "result does not: it is not yet in the key's form"
     keyed = {_defined(t) for t in key.parts[name].define}  # rewriting with the key's definitions is a step
     ap.restates = _restates(attempt.part, keyed)
+    # `KL(q || p) = \frac{(\mu_q - \mu_p)^2}{2\sigma^2}`: one step from the question as given to a line in the result's
+    # form is the answer alone, written in another form than the key's (as written it is a restatement)
+    ap.answer_only = result is not None and not statement and len(chain.lines) == 2 and not ap.from_result and \
+        not ap.backwards and not ap.relation_problem and not ap.claims_other and \
+        _starts_at_question(attempt.part, keyed)
     ap.idle = [] if statement else _idle(attempt.part, keyed)
     if start is not None:
         ap.start = planner.add(start)
@@ -583,6 +589,18 @@ def _restates(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
     for r in relations:
         sides.update({_shape(r.children[0]), _shape(r.children[2])})
     return [shape is not None and shape in sides for shape in _line_shapes(part, keyed)]
+
+
+def _starts_at_question(part: Part, keyed: set[str] = frozenset()) -> bool:
+    """Whether the chain's first line is, as written, the left side of the key's (relation) claim: the question."""
+    try:
+        claim = grammar().parse(mark_inner_products(part.claim.text), start="claim")
+    except Exception:  # noqa: BLE001 - the key's claim is checked elsewhere
+        return False
+    if claim.data != "claim_relation":
+        return False
+    shapes = _line_shapes(part, keyed)
+    return bool(shapes) and shapes[0] is not None and shapes[0] == _shape(claim.children[0].children[0])
 
 
 def _idle(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
@@ -828,6 +846,10 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     # the claim itself as the premise (`L = R \Rightarrow R = L \Rightarrow L = R`): the answer assumed, not shown
     restated += [c for c in main if show_work and c not in restated and c.ap.premise is not None and c.ap.restates
                  and c.ap.restates[0]]
+    # (a wrong answer stays a chain of its own, refuted, not set aside)
+    jumps = [c for c in main if show_work and c not in restated and c.ap.answer_only and c.ap.final is not None
+             and valid(results[c.ap.final], strict)]
+    restated += jumps
     holds = {id(c): [t is not None and valid(results[t], strict) for t in c.ap.holds] for c in main}
     for c in main:
         if vacuous[id(c)] in ("always", "trivial") and c not in restated and all(holds[id(c)]):
@@ -840,6 +862,9 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
         line = c.ap.attempt.part.steps[0].span.line
         notes.append(f"Line {line} only states the result under a premise that says nothing (both its sides are "
                      "the same); that is neither work nor proof, so it is not graded" if vacuous[id(c)] == "trivial"
+                     else
+                     f"Line {line} goes from the question to its answer in one step: the answer alone, in another "
+                     "form than the key's, is neither work nor proof, so it is not graded" if c in jumps
                      else
                      f"Line {line} restates the question or its result; that is neither work nor proof, so it is "
                      "not graded")

@@ -552,3 +552,24 @@ def test_the_answer_alone_in_another_form_is_no_work(tmp_path):
     assert grades["other_form.md"].score == 0 and "answer alone" in grades["other_form.md"].feedback
     assert statuses(grades["wrong.md"]) == ["refuted"] and grades["wrong.md"].score == 0
     assert grades["work.md"].score == grades["work.md"].max_score
+
+
+def test_a_result_at_one_value_is_checked_there_and_earns_nothing(tmp_path):
+    # red team 12: `Setting $y = 0$ gives ...`, `... when $y = 0$`, `\text{for } y = 0` after the answer were checked for
+    # every y and refuted (the remark became a wrong last line); and `If $y = 0$, then ...` alone earned every step
+    # point. A result at one value is checked under it, earns no step credit and is not the final answer
+    remark = {"setting.md": "Setting $y = 0$ gives $(x+y)^2 - 2xy = x^2$.\n",
+              "when.md": "In particular $(x+y)^2 - 2xy = x^2$ when $y = 0$.\n",
+              "display.md": "$$(x+y)^2 - 2xy = x^2 \\quad \\text{for } y = 0$$\n"}
+    grades = grade_sheets(tmp_path, KEY, {n: "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\n" + r for n, r in remark.items()})
+    for name, g in grades.items():
+        assert "refuted" not in statuses(g) and g.score == g.max_score, (name, statuses(g), g.feedback)
+    grades = grade_sheets(tmp_path, KEY, {
+        "only_case.md": "## Problem 1\n\nIf $y = 0$, then $(x+y)^2 - 2xy = x^2$.\n",
+        "wrong_case.md": "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\nSetting $y = 0$ gives $(x+y)^2 - 2xy = x^2 + 1$.\n"})
+    assert statuses(grades["only_case.md"]) == ["proved"] and grades["only_case.md"].score == 0
+    assert statuses(grades["wrong_case.md"])[-1] == "refuted"
+    # a list after the equation enumerates: not a case
+    grades = grade_sheets(tmp_path, KEY, {
+        "list.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + 1 \\quad \\text{for } y = 0, 1$$\n"})
+    assert statuses(grades["list.md"]) == ["refuted"]

@@ -878,6 +878,9 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     written: set[tuple[str, str]] = set()  # (line before, line) of every step so far: a copy is no new work
     for n, c in enumerate(work):
         lines = c.ap.attempt.part.steps
+        # `if $y = 0$, then $L = x^2$`: the question at one value, checked (a wrong one is wrong) but no work on it in
+        # general, so no step credit; a case that is a region (`if $\gamma > 1$`) is a proof by cases and earns it
+        special = c.ap.attempt.conditional and _equation_case(c)
         # `2 + 2 = 4` or a chain in none of the question's names: true, but no work on this question
         unrelated = bool(claim_names) and not any(_names(t.text) & claim_names for t in lines) and \
             not any(s.result.status.value == "error" for s in c.steps)
@@ -899,7 +902,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             written.add(pair)
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
-            elif unrelated or copy or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or \
+            elif unrelated or copy or special or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or \
                     vacuous[id(c)] == "never" or vacuous[id(c)] == "trivial" and s.index == 1 or \
                     0 < s.index < len(holds[id(c)]) and holds[id(c)][s.index] and not holds[id(c)][s.index - 1]:
                 idle.add(s.index + offset)
@@ -938,6 +941,13 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                        restating=restating if show_work else set(), idle=idle if show_work else set(),
                        chain_starts=starts, chain_of=chain_of, needs_review=review,
                        restated_only=last in restated)
+
+
+def _equation_case(c: _ChainResult) -> bool:
+    """Whether a chain stated under a case has an equation for its case (the statement chain's first line)."""
+    chain = c.ap.plan.parts[0].chain if c.ap.plan.parts else None
+    first = chain.lines[0] if chain is not None and chain.lines else None
+    return isinstance(first, Relation) and first.op == "="
 
 
 def _vacuous(c: _ChainResult, results, strict: bool) -> str:

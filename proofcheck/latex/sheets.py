@@ -691,7 +691,8 @@ def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int |
     return name, params, text
 
 
-_CASE_WORDS = {"if", "when", "whenever", "all", "every", "each"}  # `for all $x > 0$, $|x| = x$`
+# `for all $x > 0$, $|x| = x$`; `setting $\mu_p = \mu_q$ gives $KL = 0$`
+_CASE_WORDS = {"if", "when", "whenever", "all", "every", "each", "setting", "taking"}
 _TRAILING_CASE = re.compile(r"\s*(?:for|if|when|whenever|provided|assuming)\s*", re.IGNORECASE)
 
 
@@ -705,7 +706,9 @@ def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formu
             not any(sg.rel is not None for sg in result.segments) or \
             _TRAILING_CASE.fullmatch(text, end + 1, start - 1) is None:  # (end, start: inside the `$`s)
         return
-    if any(sg.rel is not None and sg.rel.value in ("<", "<=", ">", ">=") for sg in kept[0].segments):
+    # an inequality, or one equation (`$KL = 0$ when $\mu_p = \mu_q$`): one formula, so not `for $i = 1, \dots, n$`
+    rels = [sg.rel for sg in kept[0].segments if sg.rel is not None]
+    if any(r.value in ("<", "<=", ">", ">=") for r in rels) or [r.value for r in rels] == ["="]:
         result.case = kept[0]
 
 

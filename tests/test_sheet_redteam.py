@@ -573,3 +573,20 @@ def test_a_result_at_one_value_is_checked_there_and_earns_nothing(tmp_path):
     grades = grade_sheets(tmp_path, KEY, {
         "list.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + 1 \\quad \\text{for } y = 0, 1$$\n"})
     assert statuses(grades["list.md"]) == ["refuted"]
+
+
+REQ_KEY = KEY.replace("grading:\n", "grading:\n  required:\n    - x^2 + 2 x y + y^2 - 2 x y\n")
+
+
+def test_a_required_result_is_not_reached_by_a_step_that_does_no_work(tmp_path):
+    # red team 12: a wrong answer plus `A + 0 = A` (A the required intermediate) scored the required points; a circular
+    # side chain `A = B = A` scored them and its steps' points
+    wrong = "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + y^2 + 1$$\n\n"
+    grades = grade_sheets(tmp_path, REQ_KEY, {
+        "padded.md": wrong + "$$x^2 + 2xy + y^2 - 2xy + 0 = x^2 + 2xy + y^2 - 2xy$$\n",
+        "circular.md": wrong + "$$x^2 + 2xy + y^2 - 2xy = (x + y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy$$\n",
+        "work.md": "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n"})
+    for name in ("padded.md", "circular.md"):
+        g = grades[name]
+        assert g.parts[0].required[0][1] is None and g.score == 0, (name, g.score, g.feedback)
+    assert grades["work.md"].parts[0].required[0][1] == 1 and grades["work.md"].score == grades["work.md"].max_score

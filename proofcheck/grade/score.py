@@ -206,8 +206,9 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
 
     required = []
     for req, checks in zip(rubric.required, outcome.required):
-        line = next((i for i, r in checks if valid(r, strict) and counts(i) and _derived(i, steps,
-                                                                                        outcome.chain_of)), None)
+        # reached by a step of work (not `= A` written again, not a restatement) that follows from its chain's start
+        line = next((i for i, r in checks if valid(r, strict) and counts(i) and i not in idle and
+                     _derived(i, steps, outcome.chain_of)), None)
         required.append((req, line, req.points if line is not None else 0.0))
     score = round(sum(points) + final_points + sum(p for _, _, p in required), 2)
     feedback = _part_feedback(rubric, outcome, first, points, final_matches, final_points, "", strict)

@@ -443,6 +443,7 @@ class AttemptPlan:
     holds: list[int | None] = field(default_factory=list)  # per line of a statement chain: it holds everywhere
     at_checks: list[int] = field(default_factory=list)  # tasks: the steps before each `by at` hold at its point
     answer_only: bool = False  # one step from the question to a line in the result's form: no work shown
+    circular: bool = False  # the last line is the first written again
 
 
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -519,6 +520,9 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         not ap.backwards and not ap.relation_problem and not ap.claims_other and \
         _starts_at_question(attempt.part, keyed)
     ap.idle = [] if statement else _idle(attempt.part, keyed)
+    shapes = [] if statement else _line_shapes(attempt.part, keyed)
+    # `A = B = A`: a chain back to its own first line does no work, whatever its steps
+    ap.circular = len(shapes) > 2 and shapes[0] is not None and shapes[0] == shapes[-1]
     if start is not None:
         ap.start = planner.add(start)
     ap.at_checks = list(chain.at_checks)  # verify's: the chain's left end is only right if they hold
@@ -902,7 +906,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             written.add(pair)
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
-            elif unrelated or copy or special or 0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or \
+            elif unrelated or copy or special or c.ap.circular or \
+                    0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or \
                     vacuous[id(c)] == "never" or vacuous[id(c)] == "trivial" and s.index == 1 or \
                     0 < s.index < len(holds[id(c)]) and holds[id(c)][s.index] and not holds[id(c)][s.index - 1]:
                 idle.add(s.index + offset)

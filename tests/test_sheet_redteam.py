@@ -3,7 +3,7 @@ was once graded wrongly (a false line proved, a true one refuted, or points for 
 
 from __future__ import annotations
 
-from test_sheet_honesty import KEY, grade_sheets, statuses
+from test_sheet_honesty import DIFF_KEY, KEY, grade_sheets, statuses
 
 PRODUCT_KEY = """\
 proofcheck: 1
@@ -590,3 +590,11 @@ def test_a_required_result_is_not_reached_by_a_step_that_does_no_work(tmp_path):
         g = grades[name]
         assert g.parts[0].required[0][1] is None and g.score == 0, (name, g.score, g.feedback)
     assert grades["work.md"].parts[0].required[0][1] == 1 and grades["work.md"].score == grades["work.md"].max_score
+
+
+def test_an_answer_stated_after_a_premise_must_be_in_the_key_form(tmp_path):
+    # red team 12: `\sigma > 0 \Rightarrow KL = E[...]` earned the final points with the expectation left standing
+    grades = grade_sheets(tmp_path, DIFF_KEY, {
+        "stated.md": "## Problem 1\n\n$$x > 0 \\Rightarrow \\frac{d}{dx}(x^2 + x) = \\frac{d}{dx}(x^2) + 1$$\n"})
+    g = grades["stated.md"]
+    assert g.parts[0].final_points == 0 and "still has a derivative" in g.feedback, g.feedback

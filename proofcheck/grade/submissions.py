@@ -508,6 +508,9 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         # `(x+y)^2 - 2xy = (x+y)^2 - 2xy + 0`: equal to the result, but it is the question written again
         ap.relation_problem = "the last line is the question's own expression, not the key's result"
     unfinished = _unevaluated(last) - _unevaluated(result) if result is not None and not statement else set()
+    if statement and isinstance(claim, Relation) and isinstance(last, Relation) and not isinstance(last.lhs, Relation):
+        # `\sigma > 0 \Rightarrow KL = E[...]`: the stated answer's right side must be in the key's form too
+        unfinished = _unevaluated(last.rhs) - _unevaluated(claim.rhs)
     if unfinished and not ap.relation_problem:
         # Equal to the result is not enough for the final points: `E[...]` left standing is not the answer.
         ap.relation_problem = f"the last line still has {', '.join(sorted(unfinished))}, which the key's " \

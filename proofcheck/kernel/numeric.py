@@ -2022,27 +2022,43 @@ class _Problem:
 
     @classmethod
     def build(cls, lhs, op, rhs, sampler: Sampler, base: Point, ro: bool):
-        """None when the names cannot move (integers only, equality givens) or a side cannot be
-        compiled by the safe interpreter."""
-        if sampler.equalities or any(rel.op in ("=", "!=") for rel in sampler.checks):
+        """None when the names cannot move (integers only) or a side cannot be compiled by the safe interpreter. A
+        name an equality given solves for follows the others on the point's branch of its solution (given x + y = 1,
+        the search moves x and y = 1 - x goes with it), so a tie inside the given's curve is found too."""
+        if any(rel.op == "!=" for rel in sampler.checks) or \
+                any(rel.op == "=" for rel in sampler.checks) and not sampler.equalities:
             return None
         infos = {i.obj: i for i in sampler.infos}
+        solved = {s: sols[base.branches.get(s, 0)] for s, sols in sampler.equalities}
+
+        def follow(e):
+            for _ in range(len(solved) + 1):  # a solution may be in names solved before it
+                if not e.free_symbols & set(solved):
+                    return e
+                e = e.xreplace(solved)
+            raise Undefined("the givens' solutions depend on each other")
+
         try:
             l_e, r_e = instantiate(lhs, base), instantiate(rhs, base)
             if not (isinstance(l_e, sp.Expr) and isinstance(r_e, sp.Expr)):
                 return None
+            l_e, r_e = follow(l_e), follow(r_e)
             slack_e = r_e - l_e if op in ("<", "<=") else l_e - r_e
             checks_e = []
             for rel in sampler.checks:
+                if rel.op == "=":
+                    continue  # an equality given: it holds by the solution followed (vary checks the point found)
                 a, b = instantiate(rel.lhs, base), instantiate(rel.rhs, base)
                 if not (isinstance(a, sp.Expr) and isinstance(b, sp.Expr)):
                     return None
+                a, b = follow(a), follow(b)
                 checks_e.append((b - a if rel.op in ("<", "<=") else a - b, rel.op in ("<", ">")))
             exprs = [slack_e] + [c for c, _ in checks_e]
             if any(x.has(sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Derivative) for x in exprs):
                 return None
             names = sorted({s for x in exprs for s in x.free_symbols if s in infos and s in base.values
-                            and infos[s].domain not in ("integer", "posint", "complex")}, key=lambda s: s.name)
+                            and infos[s].domain not in ("integer", "posint", "complex") and s not in solved},
+                           key=lambda s: s.name)
             maps = [_VariableMap.of(infos[s], base.values[s], sampler.reach == WIDE) for s in names]
             keep = [k for k, m in enumerate(maps) if m is not None]
             fixed = {s: base.values[s] for k, s in enumerate(names) if maps[k] is None}

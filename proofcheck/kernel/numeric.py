@@ -1566,6 +1566,8 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         # The sides agree only to the size of their terms, far above their own values ((x + e)^2 - x^2 - 2 x e is
         # 7.39 at x = 10^30 against terms of 10^60, and 10^15 would agree with it): judged again with the digits the
         # cancellation took computed, until the values stop shrinking with the precision (a zero's rounding does)
+        # A side computed without cancellation (its value about its terms' size) sets how far the other must be
+        # resolved: to AGREE_DIGITS of that value (cosh(x)^2 - sinh(x)^2 against 1 + exp(x - 200) at x = 200).
         dps, size = DPS, _size(left, right)
         while True:
             dps = min(dps + 2 * lost + 20, CANCEL_DPS)
@@ -1580,8 +1582,17 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
                 break
             before, size = size, _size(left, right)
             lost = _cancelled_digits(left, right)
-            if not lost or size < before * mpmath.mpf(10) ** -10 or dps >= CANCEL_DPS:
-                return first
+            ref = _resolved(left, right)
+            if not lost or ref and first.tol <= ref * mpmath.mpf(10) ** -AGREE_DIGITS or \
+                    not ref and size < before * mpmath.mpf(10) ** -10:
+                return first  # resolved to a side's own value, or both sides zero to the rounding
+            if dps >= CANCEL_DPS:
+                out.reason = f"the sides cancel past {CANCEL_DPS} digits here"
+                return None
+            if ref:
+                with mpmath.workdps(30):  # the precision whose tolerance is AGREE_DIGITS below that value
+                    need = (mpmath.log10(first.tol / ref) + AGREE_DIGITS) * DPS / AGREE_DIGITS
+                lost = max(lost, int(mpmath.ceil(need)) // 2)
     try:
         left2, right2 = evaluate(lhs, point, confirm, ro, memo), evaluate(rhs, point, confirm, ro, memo)
         second = judge(left2, op, right2, ro)
@@ -1638,6 +1649,17 @@ CANCEL_DPS = 400  # up to this precision
 def _size(left: Value, right: Value):
     with mpmath.workdps(CONFIRM_DPS):
         return max(abs(left.data), abs(right.data))
+
+
+def _resolved(left: Value, right: Value):
+    """The largest value of a side that lost no more than half its digits to cancellation (0 if none)."""
+    with mpmath.workdps(CONFIRM_DPS):
+        out = mpmath.mpf(0)
+        for v in (left, right):
+            size = abs(v.data)
+            if size and size >= v.scale * mpmath.mpf(10) ** -(v.digits // 2):
+                out = max(out, size)
+        return out
 
 
 def _cancelled_digits(left: Value, right: Value) -> int:

@@ -1571,12 +1571,10 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         dps, size = DPS, _size(left, right)
         while True:
             dps = min(dps + 2 * lost + 20, CANCEL_DPS)
-            try:
-                left, right = evaluate(lhs, point, dps, ro, memo), evaluate(rhs, point, dps, ro, memo)
-                first = judge(left, op, right, ro)
-            except Undefined as exc:
-                out.reason = str(exc)
+            judged = _judged_at(lhs, op, rhs, point, dps, ro, memo, out)
+            if judged is None:
                 return None
+            left, right, first = judged
             if not first.holds:
                 confirm = min(dps + CONFIRM_DPS - DPS, CANCEL_DPS + CONFIRM_DPS - DPS)
                 break
@@ -1593,12 +1591,10 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
                 with mpmath.workdps(30):  # the precision whose tolerance is AGREE_DIGITS below that value
                     need = (mpmath.log10(first.tol / ref) + AGREE_DIGITS) * DPS / AGREE_DIGITS
                 lost = max(lost, int(mpmath.ceil(need)) // 2)
-    try:
-        left2, right2 = evaluate(lhs, point, confirm, ro, memo), evaluate(rhs, point, confirm, ro, memo)
-        second = judge(left2, op, right2, ro)
-    except Undefined as exc:
-        out.reason = str(exc)
+    judged = _judged_at(lhs, op, rhs, point, confirm, ro, memo, out)
+    if judged is None:
         return None
+    left2, right2, second = judged
     if tied_exactly:
         second = replace(second, holds=False, tied=True)
     elif second.holds:
@@ -1639,6 +1635,16 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         ce[second.nonreal[0] + "hs"] = "not real (" + ce[second.nonreal[0] + "hs"] + ")"
     out.counterexample = ce
     return second
+
+
+def _judged_at(lhs, op: str, rhs, point: Point, dps: int, ro: bool, memo: dict, out: Search):
+    """(left, right, judgement) at `dps` digits, or None (the reason in `out`) where a side has no value."""
+    try:
+        left, right = evaluate(lhs, point, dps, ro, memo), evaluate(rhs, point, dps, ro, memo)
+        return left, right, judge(left, op, right, ro)
+    except Undefined as exc:
+        out.reason = str(exc)
+        return None
 
 
 DEEP_DPS = 120  # a closed equation evaluated by quadrature is re-judged at this precision

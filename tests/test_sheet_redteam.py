@@ -598,3 +598,13 @@ def test_an_answer_stated_after_a_premise_must_be_in_the_key_form(tmp_path):
         "stated.md": "## Problem 1\n\n$$x > 0 \\Rightarrow \\frac{d}{dx}(x^2 + x) = \\frac{d}{dx}(x^2) + 1$$\n"})
     g = grades["stated.md"]
     assert g.parts[0].final_points == 0 and "still has a derivative" in g.feedback, g.feedback
+
+
+def test_a_condition_after_a_chain_holds_for_each_of_its_steps(tmp_path):
+    # red team 13: `A = B = C \quad \text{when } y = 0` checked its steps for every y (the case was kept for one step
+    # only), and the correct chain was refuted; a wrong step under the case is still refuted
+    grades = grade_sheets(tmp_path, KEY, {
+        "chain.md": "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\n$$(x+y)^2 - 2xy = x^2 + y^2 = x^2 \\quad \\text{when } y = 0$$\n",
+        "wrong.md": "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\n$$(x+y)^2 - 2xy = x^2 + y^2 = x^2 + 1 \\quad \\text{when } y = 0$$\n"})
+    assert "refuted" not in statuses(grades["chain.md"]) and grades["chain.md"].score == grades["chain.md"].max_score
+    assert statuses(grades["wrong.md"])[-1] == "refuted"

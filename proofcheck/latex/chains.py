@@ -833,16 +833,17 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         if _values_of_a_name(segs):
             skipped += classified("condition", "the set of values a quantity takes, not a step")
             continue
-        premise = _case_premise(f.case, names, src, where) if f.case is not None and len(segs) == 2 else None
+        premise = _case_premise(f.case, names, src, where) if f.case is not None and len(segs) >= 2 else None
         if premise is not None and segs[0].op is None and all(sg.error is None for sg in segs):
             # `if $A$, then $B$`: B is checked where A holds, as the statement step A ==> B (which can never earn
-            # the credit of an unconditional claim)
-            builder.flush()
-            builder.kind, builder.part, builder.inline = "stmt", part, f.inline
-            builder.lines = [_Line(None, premise[0].start, list(premise))]
-            head = replace(segs[0], op="==>", op_off=segs[0].start)
-            builder.step(_Line("==>", segs[0].start, [head, segs[1]], segs[1].rule))
-            builder.conditional.append(builder.lines)
+            # the credit of an unconditional claim); `B = C = D \quad \text{when } A`: each step of the chain so
+            for a, b in zip(segs, segs[1:]):
+                builder.flush()
+                builder.kind, builder.part, builder.inline = "stmt", part, f.inline
+                builder.lines = [_Line(None, premise[0].start, list(premise))]
+                head = replace(a, op="==>", op_off=a.start)
+                builder.step(_Line("==>", a.start, [head, b], b.rule))
+                builder.conditional.append(builder.lines)
             builder.flush()
             if notes is not None:
                 notes.append(FormulaNote(line, col, "read", "checked under the case written before it in the "

@@ -516,16 +516,17 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         ap.relation_problem = f"the last line still has {', '.join(sorted(unfinished))}, which the key's " \
                               "result does not: it is not yet in the key's form"
     keyed = {_defined(t) for t in key.parts[name].define}  # rewriting with the key's definitions is a step
-    ap.restates = _restates(attempt.part, keyed)
+    shapes = _line_shapes(attempt.part, keyed)
+    claim_tree = _claim_tree(attempt.part)
+    ap.restates = _restates(claim_tree, shapes)
     # `KL(q || p) = \frac{(\mu_q - \mu_p)^2}{2\sigma^2}`: one step from the question as given to a line in the result's
     # form is the answer alone, written in another form than the key's (as written it is a restatement)
     ap.answer_only = result is not None and not statement and len(chain.lines) == 2 and not ap.from_result and \
-        not ap.backwards and not ap.relation_problem and not ap.claims_other and \
-        _starts_at_question(attempt.part, keyed)
-    ap.idle = [] if statement else _idle(attempt.part, keyed)
-    shapes = [] if statement else _line_shapes(attempt.part, keyed)
-    # `A = B = A`: a chain back to its own first line does no work, whatever its steps
-    ap.circular = len(shapes) > 2 and shapes[0] is not None and shapes[0] == shapes[-1]
+        not ap.backwards and not ap.relation_problem and not ap.claims_other and _starts_at_question(claim_tree, shapes)
+    if not statement:
+        ap.idle = _idle(shapes)
+        # `A = B = A`: a chain back to its own first line does no work, whatever its steps
+        ap.circular = len(shapes) > 2 and shapes[0] is not None and shapes[0] == shapes[-1]
     if start is not None:
         ap.start = planner.add(start)
     ap.at_checks = list(chain.at_checks)  # verify's: the chain's left end is only right if they hold
@@ -579,41 +580,40 @@ def _unevaluated(e) -> set:
     return {_UNEVALUATED[type(x).__name__] for x in sp.preorder_traversal(e) if type(x).__name__ in _UNEVALUATED}
 
 
-def _restates(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
-    """Per line of the chain: whether it is, as written, the claim's left or right side (or for a statement
-    chain the claim itself, its premise or its conclusion) — the question or the result copied, not work.
+def _claim_tree(part: Part):
+    """The key's claim as a parse tree, or None (no claim, or one that does not parse: it is checked elsewhere)."""
+    if part.claim is None:
+        return None
+    try:
+        return grammar().parse(mark_inner_products(part.claim.text), start="claim")
+    except Exception:  # noqa: BLE001 - here it only matters whether it parses
+        return None
+
+
+def _restates(claim, shapes: list) -> list[bool]:
+    """Per line of the chain (its _line_shapes): whether it is, as written, the claim's left or right side (or for a
+    statement chain the claim itself, its premise or its conclusion) — the question or the result copied, not work.
 
     Compared on the parse trees, with sums in any order and brackets ignored: parsed SymPy objects would not
     do, since SymPy's own evaluation makes `x^2 + 2xy + y^2 - 2xy` the same object as `x^2 + y^2`."""
-    if part.claim is None:
-        return []
-    try:
-        claim = grammar().parse(mark_inner_products(part.claim.text), start="claim")
-    except Exception:  # noqa: BLE001 - the key's claim is checked elsewhere; here it only matters if it parses
+    if claim is None:
         return []
     relations = [claim.children[0]] if claim.data == "claim_relation" else [claim.children[0], claim.children[2]]
     sides = {_shape(r) for r in relations}
     for r in relations:
         sides.update({_shape(r.children[0]), _shape(r.children[2])})
-    return [shape is not None and shape in sides for shape in _line_shapes(part, keyed)]
+    return [shape is not None and shape in sides for shape in shapes]
 
 
-def _starts_at_question(part: Part, keyed: set[str] = frozenset()) -> bool:
+def _starts_at_question(claim, shapes: list) -> bool:
     """Whether the chain's first line is, as written, the left side of the key's (relation) claim: the question."""
-    try:
-        claim = grammar().parse(mark_inner_products(part.claim.text), start="claim")
-    except Exception:  # noqa: BLE001 - the key's claim is checked elsewhere
-        return False
-    if claim.data != "claim_relation":
-        return False
-    shapes = _line_shapes(part, keyed)
-    return bool(shapes) and shapes[0] is not None and shapes[0] == _shape(claim.children[0].children[0])
+    return claim is not None and claim.data == "claim_relation" and bool(shapes) and shapes[0] is not None and \
+        shapes[0] == _shape(claim.children[0].children[0])
 
 
-def _idle(part: Part, keyed: set[str] = frozenset()) -> list[bool]:
-    r"""Per line: whether it is the line before it written again (terms or factors in another order, brackets,
-    `+ 0`, `1 \cdot`): a step that does no work (`x + y = y + x` padding a sheet)."""
-    shapes = _line_shapes(part, keyed)
+def _idle(shapes: list) -> list[bool]:
+    r"""Per line (its _line_shapes): whether it is the line before it written again (terms or factors in another order,
+    brackets, `+ 0`, `1 \cdot`): a step that does no work (`x + y = y + x` padding a sheet)."""
     return [False] + [a is not None and a == b for a, b in zip(shapes, shapes[1:])]
 
 

@@ -198,7 +198,7 @@ def draw_function(info: SymbolInfo, rng: random.Random, reach: str = WIDE, extre
     """A random smooth concrete function (strictly increasing for `increasing`, a density for
     `density`), from families broad enough that a property they all share is one of the class;
     `extreme` ones are steep or large (g(x) -> A g(k x)), extreme densities sharply peaked."""
-    xs = [sp.Symbol(f"x{i}" if info.arity > 1 else "x", real=True) for i in range(info.arity)]
+    xs = list(_arguments(info))
     if info.kind == "density":
         # Under quadrature a spike is at most 10^4 times the unit's height: the quadrature breaks its range at every
         # bump's centre (mpeval), where its nodes crowd, so the spike is integrated exactly, also when a shift in the
@@ -218,6 +218,11 @@ def draw_function(info: SymbolInfo, rng: random.Random, reach: str = WIDE, extre
     return sp.Lambda(lam.variables, amplitude * body)
 
 
+def _arguments(info: SymbolInfo) -> tuple:
+    """The argument symbols of a drawn function: x, or x0, x1, ... for several."""
+    return tuple(sp.Symbol(f"x{i}" if info.arity > 1 else "x", real=True) for i in range(info.arity))
+
+
 def _degenerate_functions(infos, rng: random.Random, reach: str, constant: int) -> dict:
     """Every fourth set of functions is a degenerate member of each class: names declared alike share one function
     (g = f, two densities equal), and an unconstrained function is 0 (or, every other such set, a constant), so that
@@ -229,8 +234,7 @@ def _degenerate_functions(infos, rng: random.Random, reach: str, constant: int) 
         group = (i.kind, i.arity, i.flags)
         if group not in shared:
             if i.kind == "function" and not i.flags:
-                xs = tuple(sp.Symbol(f"x{k}" if i.arity > 1 else "x", real=True) for k in range(i.arity))
-                shared[group] = sp.Lambda(xs, _dec(rng, -2.0, 2.0, 2) if constant else sp.Integer(0))
+                shared[group] = sp.Lambda(_arguments(i), _dec(rng, -2.0, 2.0, 2) if constant else sp.Integer(0))
             else:
                 shared[group] = draw_function(i, rng, reach)
         out[i.obj] = shared[group]
@@ -1565,9 +1569,9 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
             return first
         # The sides agree only to the size of their terms, far above their own values ((x + e)^2 - x^2 - 2 x e is
         # 7.39 at x = 10^30 against terms of 10^60, and 10^15 would agree with it): judged again with the digits the
-        # cancellation took computed, until the values stop shrinking with the precision (a zero's rounding does)
-        # A side computed without cancellation (its value about its terms' size) sets how far the other must be
-        # resolved: to AGREE_DIGITS of that value (cosh(x)^2 - sinh(x)^2 against 1 + exp(x - 200) at x = 200).
+        # cancellation took computed, until the tolerance is AGREE_DIGITS below the value of a side computed without
+        # cancellation (cosh(x)^2 - sinh(x)^2 against 1 + exp(x - 200) at x = 200), or, with no such side, until the
+        # values shrink with the precision (a zero's rounding does)
         dps, size = DPS, _size(left, right)
         while True:
             dps = min(dps + 2 * lost + 20, CANCEL_DPS)
@@ -1576,7 +1580,7 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
                 return None
             left, right, first = judged
             if not first.holds:
-                confirm = min(dps + CONFIRM_DPS - DPS, CANCEL_DPS + CONFIRM_DPS - DPS)
+                confirm = dps + CONFIRM_DPS - DPS
                 break
             before, size = size, _size(left, right)
             lost = _cancelled_digits(left, right)
@@ -1630,7 +1634,6 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
             gap = left2.data - right2.data
             if gap:
                 ce["rhs"] += f" (they differ by {mpmath.nstr(gap, 5)})"
-
     if second.nonreal:
         ce[second.nonreal[0] + "hs"] = "not real (" + ce[second.nonreal[0] + "hs"] + ")"
     out.counterexample = ce
@@ -1653,6 +1656,7 @@ CANCEL_DPS = 400  # up to this precision
 
 
 def _size(left: Value, right: Value):
+    """The larger magnitude of the two sides' values."""
     with mpmath.workdps(CONFIRM_DPS):
         return max(abs(left.data), abs(right.data))
 

@@ -14,7 +14,7 @@ from proofcheck.latex.tokens import Tok, tokenize
 from proofcheck.latex.normalize import group_end_index
 from proofcheck.latex.formulas import CLOSERS, Formula, OPENERS, token_is
 from proofcheck.latex.translation import derivative_variable, numerator_d
-from proofcheck.latex.grammar import Piece, translate_tokens
+from proofcheck.latex.grammar import UNDECLARED, Piece, translate_tokens
 
 
 _NAME_OR_NUMBER = re.compile(r"\s*(?:-?\s*[A-Za-z][A-Za-z0-9_]*|-?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?)\s*")
@@ -245,7 +245,7 @@ def _marked_definition(f: Formula, names: Names, src: Source) -> bool:
     try:
         translate_tokens(head, names, src, "", head[-1].end)
     except ProofcheckError as exc:
-        return re.match(r"`[^`]*`(?: \(read as `[^`]*`\))? is not declared", exc.message) is not None
+        return UNDECLARED.match(exc.message) is not None
     return False
 
 

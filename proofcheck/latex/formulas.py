@@ -227,18 +227,23 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
         if why:
             for f in (a, b):
                 f.error = f.error or latex_error(why, src, b.start if f is b else a.start)
-    for k, f in enumerate(formulas):
-        # an inequality is a case the result is stated under, and so is one equation (`\text{when } \mu_p = \mu_q`)
-        # unless a list goes on after it: `\text{for } i = 1, \dots, n` enumerates (checking at i = 1 alone would
-        # accept a claim that fails at i = 2)
-        if f.case is None or not any(f.case is g for g in formulas):
+    for f in formulas:
+        # a case the result is stated under, unless a list goes on after it: `\text{for } i = 1, \dots, n`
+        # enumerates (checking at i = 1 alone would accept a claim that fails at i = 2)
+        at = next((i for i, g in enumerate(formulas) if g is f.case), None) if f.case is not None else None
+        if at is None:
             continue
-        rels = [sg.rel.value for sg in f.case.segments if sg.rel is not None]
-        at = next(i for i, g in enumerate(formulas) if g is f.case)
         listed = at + 1 < len(formulas) and formulas[at + 1].joined in (",", ";")
-        if not any(r in ("<", "<=", ">", ">=") for r in rels) and (rels != ["="] or listed):
+        if not states_a_case(f.case) or listed:
             f.case = None
     return formulas
+
+
+def states_a_case(f: Formula) -> bool:
+    """Whether a condition can be the case a result is stated under: an inequality, or one equation (`\text{when }
+    \mu_p = \mu_q`, the question at one value)."""
+    rels = [sg.rel.value for sg in f.segments if sg.rel is not None]
+    return any(r in ("<", "<=", ">", ">=") for r in rels) or rels == ["="]
 
 
 def _expectation_left_open(depth: list[Tok], cur: Formula) -> bool:

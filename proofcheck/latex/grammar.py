@@ -16,6 +16,9 @@ from proofcheck.latex.tokens import Tok
 from proofcheck.latex.vocabulary import MATRIX_ENVS
 from proofcheck.latex.translation import GrammarToken, Translator
 
+# the message of an undeclared name (`\sigma_Q` (read as `sigma_Q`) is not declared ...): group 1 as written, 2 as read
+UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared")
+
 
 class _Feed(Lexer):
     """Lark 'lexer' that hands over the tokens made by _Translator."""
@@ -136,6 +139,7 @@ class _Emit(Transformer):
         return _p(name, g.start, info={"name": name})
 
     def undeclared(self, g: GrammarToken) -> ParseError:
+        """The error for a name the key does not declare (UNDECLARED reads it back)."""
         name = str(g.value)
         latex = g.info.get("latex", name)
         read = f" (read as `{name}`)" if latex != name else ""

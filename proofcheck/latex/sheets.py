@@ -11,8 +11,8 @@ from proofcheck.model import Declaration, Derivation, Part, Span, Text
 from proofcheck.latex.source import LatexText, MAX_BLOCKS, Source
 from proofcheck.latex.names import DEFINED_NAME, Names
 from proofcheck.latex.vocabulary import CONDITION_WORDS
-from proofcheck.latex.formulas import Formula
-from proofcheck.latex.grammar import translate_tokens
+from proofcheck.latex.formulas import Formula, states_a_case
+from proofcheck.latex.grammar import UNDECLARED, translate_tokens
 from proofcheck.latex.chains import Chain, ChainBuilder, FormulaNote, Sheet, build_chains, emit_text
 from proofcheck.latex.blocks import block_formulas, translate
 from proofcheck.latex.tokens import lost_backslashes
@@ -588,7 +588,7 @@ def _new_head(f: Formula, names: Names, src: Source) -> tuple[str, int | None] |
         translate_tokens(head, names, src, "", head[-1].end)
         return None  # the head reads: a claim about the key's names
     except ProofcheckError as exc:
-        m = _UNDECLARED.match(exc.message)
+        m = UNDECLARED.match(exc.message)
         if m is None or exc.span is None or (exc.span.line, exc.span.col) != src.pos(head[0].start):
             return None
         name = m.group(2) or m.group(1)
@@ -625,7 +625,7 @@ def _notation(f: Formula, names: Names, src: Source, seen: set[str]) -> str | No
         translate_tokens(body, trial, src, "", body[-1].end)
         return None  # it reads: _local_definition's business (or a result it declined)
     except ProofcheckError as exc:
-        if _UNDECLARED.match(exc.message) is None:
+        if UNDECLARED.match(exc.message) is None:
             return None  # a formula that does not parse is not read
     rhs = src.text[body[0].start:body[-1].end]
     lhs = src.text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
@@ -698,7 +698,8 @@ _TRAILING_CASE = re.compile(r"\s*(?:for|if|when|whenever|provided|assuming)\s*",
 
 def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
     """`$|x| = x$ for $x > 0$`: a condition right after a result, joined by one word, is the case the result is
-    stated under (checked so, like `if $x > 0$, then $|x| = x$`); only an inequality (`for $i = 1$` enumerates)."""
+    stated under (checked so, like `if $x > 0$, then $|x| = x$`): an inequality or one equation, in one formula
+    (`for $i = 1, \dots, n$` enumerates)."""
     if last is None or len(kept) != 1 or not kept[0].dead or kept[0].error is not None:
         return
     result, end = last
@@ -706,9 +707,7 @@ def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formu
             not any(sg.rel is not None for sg in result.segments) or \
             _TRAILING_CASE.fullmatch(text, end + 1, start - 1) is None:  # (end, start: inside the `$`s)
         return
-    # an inequality, or one equation (`$KL = 0$ when $\mu_p = \mu_q$`): one formula, so not `for $i = 1, \dots, n$`
-    rels = [sg.rel for sg in kept[0].segments if sg.rel is not None]
-    if any(r.value in ("<", "<=", ">", ">=") for r in rels) or [r.value for r in rels] == ["="]:
+    if states_a_case(kept[0]):
         result.case = kept[0]
 
 
@@ -861,7 +860,6 @@ _PROSE_CASE = re.compile(r"(?i:\b(?:if|when|whenever|suppose|assume|assuming)\b)
 _PROSE_MATH = re.compile(r"[\u0391-\u03a9\u03b1-\u03c9]|[A-Za-z0-9]\s*[_^]")
 UP_TO_CONSTANT = ("an equality up to an additive constant (`+ const`) the student does not write out: not an exact "
                   "step, so it starts no chain")
-_UNDECLARED = re.compile(r"^`([^`]*)`(?: \(read as `([^`]*)`\))? is not declared")
 _OTHER_DENSITY = re.compile(r"^`([^`(]*\(\.\.\.\|\.\.\.\))`: .* another density under the same letter")
 
 
@@ -907,7 +905,7 @@ def _note_remarks(sheet: Sheet, labels: list[str], raw: list[Chain], chains: lis
         if f.kind != "not read" or not section_matches(f.section, labels) or (f.line, f.column) >= start or \
                 any(line == f.line for line, _ in held):
             continue
-        m = _UNDECLARED.match(f.reason) or _OTHER_DENSITY.match(f.reason)
+        m = UNDECLARED.match(f.reason) or _OTHER_DENSITY.match(f.reason)
         if m:
             f.kind = "remark"
             f.reason = (f"uses `{m.group(1)}`, which the key does not model: a statement in the student's own "

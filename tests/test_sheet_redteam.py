@@ -548,8 +548,11 @@ def test_the_answer_alone_in_another_form_is_no_work(tmp_path):
     grades = grade_sheets(tmp_path, KEY, {
         "other_form.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x \\cdot x + y \\cdot y$$\n",
         "wrong.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x^2 + y^2 + 1$$\n",
-        "work.md": "## Problem 1\n\n" + WORK + "x \\cdot x + y \\cdot y$$\n"})
+        "work.md": "## Problem 1\n\n" + WORK + "x \\cdot x + y \\cdot y$$\n",
+        # red team 13: a step after it that only reorders it (or adds 0) lifted it to full marks
+        "reordered.md": "## Problem 1\n\n$$(x+y)^2 - 2xy = x \\cdot x + y \\cdot y = y \\cdot y + x \\cdot x + 0$$\n"})
     assert grades["other_form.md"].score == 0 and "answer alone" in grades["other_form.md"].feedback
+    assert grades["reordered.md"].score == 0 and "answer alone" in grades["reordered.md"].feedback
     assert statuses(grades["wrong.md"]) == ["refuted"] and grades["wrong.md"].score == 0
     assert grades["work.md"].score == grades["work.md"].max_score
 
@@ -608,3 +611,19 @@ def test_a_condition_after_a_chain_holds_for_each_of_its_steps(tmp_path):
         "wrong.md": "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\n$$(x+y)^2 - 2xy = x^2 + y^2 = x^2 + 1 \\quad \\text{when } y = 0$$\n"})
     assert "refuted" not in statuses(grades["chain.md"]) and grades["chain.md"].score == grades["chain.md"].max_score
     assert statuses(grades["wrong.md"])[-1] == "refuted"
+
+
+def test_a_condition_in_the_sentence_around_a_display_is_its_case(tmp_path):
+    # red team 13: `$$... = x^2$$ when $y = 0$.` and `Setting $y = 0$: $$... = x^2$$` checked the display for every y,
+    # and its correct step was refuted; under the case a wrong step is still refuted, and a capitalised `For` after a
+    # display opens a sentence about what follows
+    after = "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\n$$(x+y)^2 - 2xy = x^2{}$$\nwhen $y = 0$.\n"
+    before = "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\nSetting $y = 0$:\n$$(x+y)^2 - 2xy = x^2{}$$\n"
+    grades = grade_sheets(tmp_path, KEY, {
+        "after.md": after.format(""), "before.md": before.format(""),
+        "after_wrong.md": after.format(" + 1"), "before_wrong.md": before.format(" + 1"),
+        "sentence.md": "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\n$$(x+y)^2 - 2xy = x^2$$\nFor $y = 0$, it is less.\n"})
+    for name in ("after.md", "before.md"):
+        assert "refuted" not in statuses(grades[name]), (name, statuses(grades[name]))
+    for name in ("after_wrong.md", "before_wrong.md", "sentence.md"):
+        assert statuses(grades[name])[-1] == "refuted", (name, statuses(grades[name]))

@@ -520,11 +520,14 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     claim_tree = _claim_tree(attempt.part)
     ap.restates = _restates(claim_tree, shapes)
     # `KL(q || p) = \frac{(\mu_q - \mu_p)^2}{2\sigma^2}`: one step from the question as given to a line in the result's
-    # form is the answer alone, written in another form than the key's (as written it is a restatement)
-    ap.answer_only = result is not None and not statement and len(chain.lines) == 2 and not ap.from_result and \
-        not ap.backwards and not ap.relation_problem and not ap.claims_other and _starts_at_question(claim_tree, shapes)
+    # form is the answer alone, written in another form than the key's (as written it is a restatement); steps after it
+    # that only reorder it (`= R' = R`) add no work
     if not statement:
         ap.idle = _idle(shapes)
+    ap.answer_only = result is not None and not statement and len(chain.lines) >= 2 and \
+        all(ap.idle[2:len(chain.lines)]) and len(ap.idle) >= len(chain.lines) and not ap.from_result and \
+        not ap.backwards and not ap.relation_problem and not ap.claims_other and _starts_at_question(claim_tree, shapes)
+    if not statement:
         # `A = B = A`: a chain back to its own first line does no work, whatever its steps
         ap.circular = len(shapes) > 2 and shapes[0] is not None and shapes[0] == shapes[-1]
     if start is not None:

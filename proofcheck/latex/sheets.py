@@ -352,6 +352,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     section_part: str | None = None  # the key part answered under the current heading
     case: Formula | None = None  # the case of the sentence being read (`if $0 < x < 1$, then ...`)
     last_inline: tuple[Formula, int] | None = None  # the last inline formula read, and where its `$` closes
+    last_display: tuple[Formula, int] | None = None  # the last display block's formula (if one), and where it ends
     case_end = -1
 
     def flush() -> None:
@@ -440,10 +441,14 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
                 found = []
         elif found:
             prose_case = False
+        if not inline:
+            _leading_case(found, text, start, last_inline)
+            last_display = (found[0], end - 1) if len(found) == 1 else None  # (end - 1: as an inline `$`)
         prev_end = end
         if inline:
             kept = _inline_formulas(found, text, start)
             _trailing_case(kept, text, start, last_inline)
+            _trailing_case(kept, text, start, last_display, _AFTER_DISPLAY_CASE)
             last_inline = (kept[-1], end) if kept else None
             case, case_end = _case_of(kept, text, start, end, case, case_end)
             for f in kept:
@@ -696,19 +701,55 @@ _CASE_WORDS = {"if", "when", "whenever", "all", "every", "each", "setting", "tak
 _TRAILING_CASE = re.compile(r"\s*(?:for|if|when|whenever|provided|assuming)\s*", re.IGNORECASE)
 
 
-def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
+# `$$KL = ... = 0$$ when $\mu_p = \mu_q$.`: the sentence goes on after the display (lower case: `For $x > 0$, ...`
+# after a display opens a sentence about what follows)
+_AFTER_DISPLAY_CASE = re.compile(r"\s*(?:\$\$|\\\]|\\end\{[a-z]+\*?\})?\s*,?\s*(?:for|if|when|whenever|provided|assuming)\s*")
+
+
+def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None,
+                   joined: re.Pattern = _TRAILING_CASE) -> None:
     """`$|x| = x$ for $x > 0$`: a condition right after a result, joined by one word, is the case the result is
     stated under (checked so, like `if $x > 0$, then $|x| = x$`): an inequality or one equation, in one formula
-    (`for $i = 1, \dots, n$` enumerates)."""
+    (`for $i = 1, \dots, n$` enumerates). The result may be a display the sentence goes on after."""
     if last is None or len(kept) != 1 or not kept[0].dead or kept[0].error is not None:
         return
     result, end = last
     if result.dead or result.error is not None or result.case is not None or \
             not any(sg.rel is not None for sg in result.segments) or \
-            _TRAILING_CASE.fullmatch(text, end + 1, start - 1) is None:  # (end, start: inside the `$`s)
+            joined.fullmatch(text, end + 1, start - 1) is None:  # (end, start: inside the `$`s)
         return
     if states_a_case(kept[0]):
         result.case = kept[0]
+
+
+# `Setting $\mu_q = 0$:` (or `,`) and then the display: the display is the result in that case
+_BEFORE_DISPLAY = re.compile(r"\s*[:,]\s*(?:\$\$|\\\[|\\begin\{[a-z]+\*?\})?\s*")
+_LEADING_CASE_WORDS = {"if", "when", "whenever", "setting", "taking", "for", "with", "assuming"}
+
+
+def _leading_case(found: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
+    """`Setting $\mu_q = 0$: $$KL = \frac{\mu_p^2}{2\sigma^2}$$`: a condition opened by a case word that ends its
+    sentence with a colon (or comma) right before a display of one formula is the case that formula is stated
+    under, checked so like `if $\mu_q = 0$, then $...$`. A display that continues a chain (`= ...`) is not."""
+    if last is None or len(found) != 1:
+        return
+    case, end = last
+    f = found[0]
+    if not case.dead or case.error is not None or f.dead or f.error is not None or f.case is not None or \
+            not f.segments or f.segments[0].rel is not None or not any(sg.rel is not None for sg in f.segments) or \
+            _BEFORE_DISPLAY.fullmatch(text, end + 1, start) is None:
+        return
+    line_start = text.rfind("\n", 0, case.start) + 1
+    m = _LAST_WORD.search(text, line_start, _open_dollar(text, case.start))
+    if m and m.group(1).lower() in _LEADING_CASE_WORDS and states_a_case(case):
+        f.case = case
+
+
+def _open_dollar(text: str, at: int) -> int:
+    """Where the `$` (or `\\(`) that opens the inline formula starting at `at` is."""
+    k = text.rfind("$", 0, at)
+    j = text.rfind("\\(", 0, at)
+    return max(k, j, 0)
 
 
 def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula | None,

@@ -160,3 +160,17 @@ def test_a_name_tending_to_a_limit_in_a_sentence_is_a_condition():
     assert _tends_to(r"\eta \to 0^{+}")
     assert not _tends_to(r"x \to y")        # a map or a rewrite, not a limit
     assert not _tends_to(r"f(x) \to 0")
+
+
+def test_a_name_whose_numbered_components_the_key_declares_passes_them_as_arguments():
+    # seed 004, line 486: `\frac{\partial \mathcal{R}_1(\psi)}{\partial \psi_0}` with the key's psi_0, psi_1 (psi itself
+    # undeclared); anywhere but in a call's arguments, and with a component missing, `\psi` stays undeclared
+    names = Names(symbols={"psi_0": "scalar", "psi_1": "scalar", "theta": "scalar"}, defines={"R_1": 2})
+    assert translate(r"\frac{\partial \mathcal{R}_1(\psi)}{\partial \psi_0}", names) == "diff(R_1(psi_0, psi_1), psi_0)"
+    assert translate(r"\mathcal{R}_1(\psi, \theta)", names) == "R_1(psi_0, psi_1, theta)"
+    for latex in (r"\psi + 1", r"(\psi)", r"\theta \psi"):
+        with pytest.raises(ProofcheckError, match="not declared"):
+            translate(latex, names)
+    gap = Names(symbols={"psi_0": "scalar", "psi_2": "scalar"}, defines={"R_1": 2})
+    with pytest.raises(ProofcheckError, match="not declared"):
+        translate(r"\mathcal{R}_1(\psi)", gap)

@@ -126,3 +126,12 @@ def test_a_capitalised_condition_word_in_math_is_prose():
     text = "Question 1\n\n$$\\begin{aligned} As \\, x &\\to 0 \\\\ x + y &= y + x \\end{aligned}$$\n"
     kinds = _kinds(COMMUTATIVE, text)
     assert [kinds[k] for k in sorted(kinds)] == ["condition", "read"]
+
+
+def test_a_reparameterisation_with_its_noise_law_is_a_declaration():
+    # seed 000, lines 81-85: `z = \mu_\phi(x) + \sigma_\phi(x) \odot \epsilon, \epsilon \sim \mathcal{N}(0, I)` says how
+    # z is drawn; without the noise's law beside it (or with a law for a name the right side lacks) it is a claim
+    text = ("Question 1\n\n$$y = x + 2 \\epsilon, \\epsilon \\sim \\mathcal{N}(0, 1)$$\n\n"
+            "$$y = x + 2 \\epsilon$$\n\n$$y = x + 2, \\epsilon \\sim \\mathcal{N}(0, 1)$$\n\n$$x + y = y + x$$\n")
+    kinds = _kinds(COMMUTATIVE.replace("x, y: real", "x, y, epsilon: real"), text)
+    assert [kinds[k] for k in sorted(kinds)] == ["condition", "condition", "read", "read", "condition", "read"]

@@ -122,6 +122,16 @@ class _Emit(Transformer):
     def start(self, e):
         return e
 
+    def _argument(self, k: int) -> bool:
+        """Whether the token at k is in the argument list of a call `f(..., ., ...)` (not a bare bracket)."""
+        depth = 0
+        for j in range(k - 1, -1, -1):
+            u = self.toks[j]
+            depth += (u.type == "RPAR") - (u.type == "LPAR")
+            if depth < 0:
+                return j > 0 and self.toks[j - 1].type == "NAME"
+        return False
+
     def number(self, t):
         return _p(str(t.value) if isinstance(t, Token) else t.text, self.tok(t).start)
 
@@ -135,6 +145,13 @@ class _Emit(Transformer):
         if not g.info.get("builtin") and not self.tr.names.known(name) and name not in self.tr.bound:
             if g.info.get("conditioning"):  # dropped by `call` with the distribution it conditions, else an error there
                 return _p(name, g.start, info={"name": name, "unknown": g})
+            parts = self.tr.names.components(name)
+            k = t.start_pos
+            if parts and 0 < k < len(self.toks) - 1 and self.toks[k - 1].type in ("LPAR", "SEP") and \
+                    self.toks[k + 1].type in ("RPAR", "SEP") and \
+                    str(self.toks[k - 1].value) in "(," and str(self.toks[k + 1].value) in ")," and self._argument(k):
+                # `\mathcal{R}_1(\psi)` for the key's psi_0, psi_1: as an argument, the vector of them
+                return _p(", ".join(parts), g.start, info={"components": name})
             raise self.undeclared(g)
         return _p(name, g.start, info={"name": name})
 

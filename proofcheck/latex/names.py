@@ -157,6 +157,17 @@ class Names:
         return self.defines.get(name, 0) is None and value is not None and \
             re.search(rf"(?<![A-Za-z0-9_]){re.escape(var)}(?![A-Za-z0-9_])", value) is not None
 
+    def components(self, name: str) -> list[str]:
+        """`psi_0, psi_1` for `psi` when the key declares only its numbered components (from 0 or 1, at least two,
+        none missing): a sheet's `\\mathcal{R}(\\psi)` passes them all."""
+        if self.declared(name):
+            return []
+        nums = sorted(int(m.group(1)) for d in self.symbols
+                      if (m := re.fullmatch(rf"{re.escape(name)}_(\d+)", d)) is not None)
+        if len(nums) < 2 or nums[0] not in (0, 1) or nums != list(range(nums[0], nums[0] + len(nums))):
+            return []
+        return [f"{name}_{k}" for k in nums]
+
     def is_array(self, name: str) -> bool:
         """A declared vector or matrix."""
         return self.symbols.get(name) in ("vector", "matrix")

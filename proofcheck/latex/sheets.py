@@ -464,7 +464,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             base = names_for(owner)
             here = local.setdefault(section, {})
             names = _with_local(base, here, laws.get(section, {}))
-            if _states_model_law(f, text, names):
+            if _states_model_law(f, text, names) or _reparameterisation(f, found, text):
                 f.dead = True
             # only where the grader checks chains with the student's definitions (a key with sections)
             d = _local_definition(f, names, src) if sections and key is not None else None
@@ -543,6 +543,29 @@ def _states_model_law(f: Formula, text: str, names: Names) -> bool:
         return False
     head = re.sub(r"[{}\\\s]", "", m.group(1))
     return names.density_letter([head]) is not None
+
+
+def _reparameterisation(f: Formula, found: list[Formula], text: str) -> bool:
+    r"""`z = \mu_\phi(x) + \sigma_\phi(x) \odot \epsilon, \epsilon \sim \mathcal{N}(0, I)` (seed 000, lines 81-85): a
+    name set to an expression in a noise variable whose Gaussian law the next formula of the block states is how
+    that name is drawn (the reparameterisation trick), a declaration like `z \sim \mathcal{N}(\mu, \sigma^2)`, not
+    a step."""
+    k = next((i for i, g in enumerate(found) if g is f), None)
+    if k is None or k + 1 >= len(found) or f.error is not None or f.dead or len(f.segments) != 2 or \
+            not f.segments[0].toks or not f.segments[1].toks or f.segments[1].rel is None or \
+            f.segments[1].rel.value != "=":
+        return False
+    nxt = found[k + 1]
+    if not nxt.segments or not nxt.segments[-1].toks:
+        return False
+    law = _SIM_STATEMENT.fullmatch(text[nxt.start:nxt.segments[-1].toks[-1].end])
+    if law is None or not re.match(r"\s*(?:\\mathcal\s*\{\s*N\s*\}|N)\s*(?:\\left)?\s*\(", law.group(2)):
+        return False
+    noise = rf"{re.escape(law.group(1))}(?![A-Za-z])"
+    head = text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
+    body = text[f.segments[1].toks[0].start:f.segments[1].toks[-1].end]
+    return re.fullmatch(r"\s*\\?[A-Za-z]+(?:_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+))?(?:\^\{\([a-z]\)\})?\s*", head) is not None \
+        and re.search(noise, body) is not None
 
 
 _E_SUBSCRIPT = re.compile(r"(?:\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)\s*_\s*\{")

@@ -627,3 +627,50 @@ def test_a_condition_in_the_sentence_around_a_display_is_its_case(tmp_path):
         assert "refuted" not in statuses(grades[name]), (name, statuses(grades[name]))
     for name in ("after_wrong.md", "before_wrong.md", "sentence.md"):
         assert statuses(grades[name])[-1] == "refuted", (name, statuses(grades[name]))
+
+
+def test_several_conditions_in_one_sentence_are_one_case(tmp_path):
+    # red team 12: in `With $x = 1$, $y = 0$, we get ...` the second condition was read as a claim (refuted) and the
+    # result checked under x = 1 only (refuted); joined by `and` the second was dropped. Both make one case now; a
+    # wrong result under them is refuted, and `If $x = 1$, $y = 2$.` (a value, then the end of the sentence) is a result
+    head = "## Problem 1\n\n" + WORK + "x^2 + y^2$$\n\n"
+    grades = grade_sheets(tmp_path, KEY, {
+        "comma.md": head + "With $x = 1$, $y = 0$, we get $(x+y)^2 - 2xy = 1$.\n",
+        "and.md": head + "If $x = 1$ and $y = 0$, then $(x+y)^2 - 2xy = 1$.\n",
+        "comma_wrong.md": head + "With $x = 1$, $y = 0$, we get $(x+y)^2 - 2xy = 2$.\n",
+        "and_wrong.md": head + "If $x = 1$ and $y = 0$, then $(x+y)^2 - 2xy = 2$.\n",
+        "value.md": head + "If $x = 0$, $(x+y)^2 - 2xy = y^2 + 1$.\n"})
+    for name in ("comma.md", "and.md"):
+        assert "refuted" not in statuses(grades[name]), (name, statuses(grades[name]))
+        assert grades[name].score == grades[name].max_score, (name, grades[name].feedback)
+    for name in ("comma_wrong.md", "and_wrong.md", "value.md"):
+        assert statuses(grades[name])[-1] == "refuted", (name, statuses(grades[name]))
+
+
+def test_a_condition_beside_a_display_makes_it_a_special_case_only_when_it_sets_one_value(tmp_path):
+    # red team 14, against the first version of the rule above: a region after a correct derivation (`for $x > 0$.`)
+    # or an identity before it (`with $(x+y)^2 = ...$:`) made it a special case (0 points); a case before a display
+    # continued by `$$= ...$$` cut the chain; a wrong derivation followed by a correct check at one value took the final
+    # points; a region holding nowhere but on a line credited wrong steps; a condition three blank lines down attached
+    right = WORK + "x^2 + y^2$$\n"
+    wrong = "$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy + xy = x^2 + y^2$$\n"
+    grades = grade_sheets(tmp_path, KEY, {
+        "region.md": "## Problem 1\n\n" + right + "for $x > 0$.\n",
+        "identity.md": "## Problem 1\n\nExpanding the square, with $(x+y)^2 = x^2 + 2xy + y^2$:\n" + right,
+        "continued.md": "## Problem 1\n\nExpanding, setting $x = 1$:\n$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy$$\n$$= x^2 + y^2$$\n",
+        "check.md": "## Problem 1\n\n" + wrong + "\nSetting $y = 0$:\n$$(x+y)^2 - 2xy = x^2$$\n",
+        "line.md": "## Problem 1\n\n" + wrong + "when $(xy)^2 \\le 0$.\n",
+        "far.md": "## Problem 1\n\n" + right + "\n$$(x+y)^2 - 2xy = x^2 + 1$$\n\n\n\nwhen $y = 0$ we are done.\n"})
+    for name in ("region.md", "identity.md", "continued.md"):
+        assert grades[name].score == grades[name].max_score, (name, grades[name].feedback)
+    for name in ("check.md", "line.md"):
+        assert grades[name].score == 0 and "refuted" in statuses(grades[name]), (name, grades[name].feedback)
+    assert statuses(grades["far.md"])[-1] == "refuted"
+
+
+def test_the_answer_at_one_value_alone_earns_no_final_points(tmp_path):
+    # `Setting $y = 0$: $$(x+y)^2 - 2xy = x^2$$` with no general answer: the special case is checked (it holds), but it
+    # is not the question's answer
+    grades = grade_sheets(tmp_path, KEY, {"only.md": "## Problem 1\n\nSetting $y = 0$:\n$$(x+y)^2 - 2xy = x^2$$\n"})
+    g = grades["only.md"]
+    assert "refuted" not in statuses(g) and g.parts[0].final_points == 0, g.feedback

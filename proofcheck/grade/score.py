@@ -39,6 +39,8 @@ class PartOutcome:
     chain_of: dict[int, int] = field(default_factory=dict)  # step index -> which chain of the work it belongs to
     needs_review: list[str] = field(default_factory=list)  # why a person should look (two readings disagree)
     restated_only: bool = False  # the student only restated the question or its result: no work
+    answer_chain: int | None = None  # the chain (chain_of's value) holding the answer; None: the last step's
+    special: bool = False  # the answer is stated only at one value (`Setting $y = 0$: ...`): no final points
 
 
 @dataclass
@@ -201,8 +203,8 @@ def score_part(rubric: PartRubric, outcome: PartOutcome, strict: bool = False) -
     # the key's result reached through a step that does not follow is not derived: two slips that cancel, a jump
     # back to the right answer, or a made-up line closed by a true inequality (x^2 + y^2 = 2xy + 5 >= 2xy). Error
     # carried forward credits the later steps that follow from the student's own lines, not the result.
-    broken = _first_broken(steps, outcome.chain_of)
-    final_points = rubric.final if established and not stopped and broken is None else 0.0
+    broken = _first_broken(steps, outcome.chain_of, outcome.answer_chain)
+    final_points = rubric.final if established and not stopped and broken is None and not outcome.special else 0.0
 
     required = []
     for req, checks in zip(rubric.required, outcome.required):
@@ -223,11 +225,12 @@ def _derived(line: int, steps: list, chain_of: dict[int, int]) -> bool:
                    chain_of.get(s.index) == chain_of.get(line) for s in steps)
 
 
-def _first_broken(steps: list, chain_of: dict[int, int]) -> int | None:
-    """The index of the first refuted (or unreadable) step of the last chain (the one that ends at the final line; a
-    wrong chain of scratch work before it does not break it): no line from there on is shown to follow from the
-    chain's start (`= \\foo{} = x^2 + y^2`, `\\approx`: the answer's points wait for a person, the grade is flagged)."""
-    last = chain_of.get(steps[-1].index) if steps else None
+def _first_broken(steps: list, chain_of: dict[int, int], answer: int | None = None) -> int | None:
+    """The index of the first refuted (or unreadable) step of the answer's chain (the one that ends at the final line,
+    not a remark under a case after it; a wrong chain of scratch work before it does not break it): no line from
+    there on is shown to follow from the chain's start (`= \\foo{} = x^2 + y^2`, `\\approx`: the answer's points wait
+    for a person, the grade is flagged)."""
+    last = answer if answer is not None else chain_of.get(steps[-1].index) if steps else None
     return next((s.index for s in steps if s.result.status in (Status.REFUTED, Status.ERROR) and
                  chain_of.get(s.index) == last), None)
 
@@ -272,13 +275,15 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     if final_matches and final_points:
         out.append("The final line matches the key's result.")
     elif final_matches:
-        broken = _first_broken(steps, o.chain_of)
+        broken = _first_broken(steps, o.chain_of, o.answer_chain)
         unread = next((s for s in steps if s.index == broken), None)
         breaks = f"step {broken} could not be read, so the chain to it is not shown to hold" \
             if unread is not None and unread.result.status == Status.ERROR else \
             f"it does not follow from the line before it (step {broken})" if broken == steps[-1].index else \
             f"the chain to it breaks at step {broken}, so it is not derived"
-        why = o.relation_problem or (_start_problem(o.start, strict) if not valid(o.start, strict) else
+        why = o.relation_problem or ("it is stated only at one value of a variable (a special case), not in general"
+                                     if o.special else
+                                     _start_problem(o.start, strict) if not valid(o.start, strict) else
                                      f"it comes after the first wrong step (policy `{STOP}`)"
                                      if rubric.policy == STOP and first is not None else breaks)
         out.append(f"The final line matches the key's result but earns nothing: {why}.")

@@ -951,7 +951,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                        readable=last.readable, from_result=last.ap.from_result, sources=sources,
                        restating=restating if show_work else set(), idle=idle if show_work else set(),
                        chain_starts=starts, chain_of=chain_of, needs_review=review,
-                       restated_only=last in restated)
+                       restated_only=last in restated, answer_chain=work.index(last),
+                       special=last.ap.attempt.conditional and _equation_case(last))
 
 
 def _equation_case(c: _ChainResult) -> bool:

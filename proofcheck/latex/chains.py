@@ -284,7 +284,11 @@ _NUMBER = re.compile(r"\s*-?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?\s*")
 
 def _case_premise(case: Formula, names: Names, src: Source, where: str) -> tuple["_TSeg", "_TSeg"] | None:
     """The case of `if $x \\geq 1$` or `if $0 < x < 1$` as one relation (lhs, relation seg) to be a premise, or None.
-    A range a < x < b between numbers is (x - a)(b - x) > 0, the same set of real x (>= for a <= x <= b)."""
+    A range a < x < b between numbers is (x - a)(b - x) > 0, the same set of real x (>= for a <= x <= b). Conditions
+    joined to it (`With $a = 2$, $b = 0$`) make one premise with it: equations as |a - 2| + |b - 0| = 0, inequalities
+    of one kind as min(...) > 0 (or >= 0); a mix is None."""
+    if case.also:
+        return _joined_premise([case, *case.also], names, src, where)
     segs = translate_formula(case, names, src, where)
     if any(sg.error is not None or sg.piece is None for sg in segs):
         return None
@@ -313,6 +317,38 @@ def _case_premise(case: Formula, names: Names, src: Source, where: str) -> tuple
     rel = _TSeg(">" if ops[0] in ("<", ">") else ">=", segs[2].op_off, Piece([("0", segs[2].op_off)]), None,
                 segs[2].start, segs[2].end)
     return replace(x, op=None, piece=body, start=segs[0].start, end=segs[2].start), rel
+
+
+def _joined_premise(cases: list[Formula], names: Names, src: Source,
+                    where: str) -> tuple["_TSeg", "_TSeg"] | None:
+    """Several conditions as one premise (see _case_premise), or None."""
+    terms, ops = [], set()
+    for c in cases:
+        one = _case_premise(replace(c, also=[]), names, src, where)
+        if one is None:
+            return None
+        lhs, rel = one
+        o = lhs.start
+        if rel.op == "=":
+            terms.append([("abs((", o)] + lhs.piece.parts + [(") - (", o)] + rel.piece.parts + [("))", o)])
+        elif rel.op in (">", ">="):
+            terms.append([("(", o)] + lhs.piece.parts + [(") - (", o)] + rel.piece.parts + [(")", o)])
+        elif rel.op in ("<", "<="):
+            terms.append([("(", o)] + rel.piece.parts + [(") - (", o)] + lhs.piece.parts + [(")", o)])
+        else:
+            return None
+        ops.add({"<": ">", "<=": ">="}.get(rel.op, rel.op))
+    if len(ops) != 1:
+        return None
+    op = ops.pop()
+    first = translate_formula(replace(cases[0], also=[]), names, src, where)
+    o = first[0].start
+    if op == "=":
+        parts = [p for k, t in enumerate(terms) for p in ([(" + ", o)] if k else []) + t]
+    else:
+        parts = [("min(", o)] + [p for k, t in enumerate(terms) for p in ([(", ", o)] if k else []) + t] + [(")", o)]
+    end = first[-1].end
+    return _TSeg(None, o, Piece(parts), None, o, end), _TSeg(op, end, Piece([("0", end)]), None, end, end)
 
 
 @dataclass
@@ -786,7 +822,7 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
     """Formulas (with their section and names) -> chains, errors, and how many formulas were skipped."""
     builder = builder or ChainBuilder(src)
     skipped = 0
-    for f, part, names in formulas:
+    for k, (f, part, names) in enumerate(formulas):
         line, col = src.pos(f.segments[0].toks[0].start if f.segments[0].toks else f.start)
         relation = any(sg.rel is not None for sg in f.segments)
         latex = " ".join(src.text[f.start:max((t.end for sg in f.segments for t in sg.toks), default=f.start)]
@@ -833,7 +869,16 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
         if _values_of_a_name(segs):
             skipped += classified("condition", "the set of values a quantity takes, not a step")
             continue
-        premise = _case_premise(f.case, names, src, where) if f.case is not None and len(segs) >= 2 else None
+        # a display continued by `$$= ...$$` blocks is one chain with them: a case cannot hold for part of it
+        continued = k + 1 < len(formulas) and not formulas[k + 1][0].inline and formulas[k + 1][0].segments and \
+            formulas[k + 1][0].segments[0].rel is not None and not f.inline
+        premise = _case_premise(f.case, names, src, where) \
+            if f.case is not None and len(segs) >= 2 and not continued else None
+        if premise is None and f.case is not None and f.case.also and not continued:
+            # `With $a = 2$, $b > 0$, ...`: read without its conditions it would be refuted where they fail
+            skipped += classified("not read", "stated under several conditions that do not make one premise (equations "
+                                              "only, or inequalities of one kind): not checked")
+            continue
         if premise is not None and segs[0].op is None and all(sg.error is None for sg in segs):
             # `if $A$, then $B$`: B is checked where A holds, as the statement step A ==> B (which can never earn
             # the credit of an unconditional claim); `B = C = D \quad \text{when } A`: each step of the chain so

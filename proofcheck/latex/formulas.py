@@ -30,6 +30,7 @@ class Formula:
     error: ProofcheckError | None = None  # e.g. a bracket never closed on this line
     inline: bool = False  # from inline math ($...$ in a sentence)
     case: "Formula | None" = None  # `if $0 < x < 1$, then $...$`: the case this formula is stated under
+    also: list = field(default_factory=list)  # of a case: the conditions joined to it (`With $a = 2$, $b = 0$, ...`)
     defines: str | None = None  # `L(w) = ...`: the student's definition of L (its head is dropped from the chain)
     notation: str | None = None  # `C_2 = ...` in names the key does not model: a definition, nothing to check
     joined: str = ""  # the word or comma that separates this formula from the one before it in its display

@@ -353,6 +353,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     case: Formula | None = None  # the case of the sentence being read (`if $0 < x < 1$, then ...`)
     last_inline: tuple[Formula, int] | None = None  # the last inline formula read, and where its `$` closes
     last_display: tuple[Formula, int] | None = None  # the last display block's formula (if one), and where it ends
+    joint, pending = -1, None  # where the case's last condition closes; a `, $b = 0$` that may be another one
     case_end = -1
 
     def flush() -> None:
@@ -447,10 +448,19 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
         prev_end = end
         if inline:
             kept = _inline_formulas(found, text, start)
+            if last_inline is not None and last_inline[0].dead and \
+                    re.fullmatch(r"\s*,?\s*or\s*", text[last_inline[1] + 1:start - 1]):
+                for f in kept:  # `when $y = 0$ or $x > 0$`: the other half of the condition
+                    f.dead = True
             _trailing_case(kept, text, start, last_inline)
             _trailing_case(kept, text, start, last_display, _AFTER_DISPLAY_CASE)
             last_inline = (kept[-1], end) if kept else None
+            opened = case
             case, case_end = _case_of(kept, text, start, end, case, case_end)
+            if case is not opened:
+                joint, pending = (end if case is not None else -1), None
+            elif case is not None and len(kept) == 1:
+                joint, pending = _join_condition(kept[0], case, joint, pending, text, start, end)
             for f in kept:
                 if f.dead and _defines_key_name(f, names_for(current or section_part or default), src):
                     f.dead = False  # `where mu_Q = ...` of a name the key defines: the student's claim, checked
@@ -720,13 +730,41 @@ def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int |
 
 
 # `for all $x > 0$, $|x| = x$`; `setting $\mu_p = \mu_q$ gives $KL = 0$`
-_CASE_WORDS = {"if", "when", "whenever", "all", "every", "each", "setting", "taking"}
+_CASE_WORDS = {"if", "when", "whenever", "all", "every", "each", "setting", "taking", "with"}
+_JOINED_CONDITION = re.compile(r"\s*(,|,?\s*and)\s*")
+_SIMPLE = r"(?:-?\s*\d+(?:\.\d+)?|-?\s*\\frac\s*\{\s*\d+\s*\}\s*\{\s*\d+\s*\}|\\?[A-Za-z]+(?:\s*_\s*(?:\{[^{}=]*\}|\\?[A-Za-z0-9]+))?)"
+_VALUE_ASSIGNMENT = re.compile(rf"\s*{_SIMPLE}\s*(?:=|<|>|\\leq?|\\geq?)\s*{_SIMPLE}\s*")
+
+
+def _join_condition(f: Formula, case: Formula, joint: int, pending: tuple[Formula, int] | None, text: str,
+                    start: int, end: int) -> tuple[int, tuple[Formula, int] | None]:
+    r"""`With $\mu_p = 2$, $\mu_q = 0$, we get $KL = ...$`, `If $a = 1$ and $b = 2$, then ...`: conditions joined to
+    the case by a comma or `and` are part of it (Formula.also). A condition after `and` is one at once; after a comma
+    only a value or bound (`$b = 0$`, `$b > 0$`) with a result after it in the same sentence (in `If $x = 1$, $y =
+    2$.` the value is the result). Returns where the case's last condition closes and the value that may be one."""
+    if pending is not None:
+        value, value_end = pending
+        if not f.dead and any(sg.rel is not None for sg in f.segments) and \
+                not re.search(r"\.\s|\n\s*\n", text[value_end + 1:start - 1]):
+            value.dead, value.case = True, None
+            case.also.append(value)
+            f.case = case
+        pending = None
+    if joint < 0 or _JOINED_CONDITION.fullmatch(text, joint + 1, start - 1) is None or f.error is not None:
+        return joint, pending
+    if f.dead and states_a_case(f):
+        case.also.append(f)
+        return end, None
+    if not f.dead and "and" not in text[joint + 1:start - 1] and \
+            _VALUE_ASSIGNMENT.fullmatch(text[f.start:max((t.end for sg in f.segments for t in sg.toks), default=f.start)]):
+        return end, (f, end)
+    return joint, pending
 _TRAILING_CASE = re.compile(r"\s*(?:for|if|when|whenever|provided|assuming)\s*", re.IGNORECASE)
 
 
 # `$$KL = ... = 0$$ when $\mu_p = \mu_q$.`: the sentence goes on after the display (lower case: `For $x > 0$, ...`
 # after a display opens a sentence about what follows)
-_AFTER_DISPLAY_CASE = re.compile(r"\s*(?:\$\$|\\\]|\\end\{[a-z]+\*?\})?\s*,?\s*(?:for|if|when|whenever|provided|assuming)\s*")
+_AFTER_DISPLAY_CASE = re.compile(r"\s*(?:\$\$|\\\]|\\end\{[a-z]+\*?\})?[ \t]*(?:\n[ \t]*)?,?\s*(?:for|if|when|whenever)\s*")
 
 
 def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None,
@@ -741,13 +779,36 @@ def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formu
             not any(sg.rel is not None for sg in result.segments) or \
             joined.fullmatch(text, end + 1, start - 1) is None:  # (end, start: inside the `$`s)
         return
+    if joined is _AFTER_DISPLAY_CASE:
+        # `$$KL = ... = 0$$ when $\mu_p = \mu_q$.`: the display ends on its value in that case; one that ends on a
+        # formula in the case's names (`= \frac{(\mu_p - \mu_q)^2}{2\sigma^2}$$ when $\mu_p = \mu_q$ this vanishes`)
+        # is the general result, which the sentence remarks on
+        toks = result.segments[-1].toks
+        if not toks or not _one_value(kept[0], text):
+            return
+        case = kept[0]
+        sides = [text[sg.toks[0].start:sg.toks[-1].end] for sg in case.segments if sg.toks]
+        ends_on = _squeezed(text[toks[0].start:toks[-1].end])
+        if any(re.fullmatch(r"\s*\\?[A-Za-z].*", side) and _squeezed(side) in ends_on for side in sides):
+            return
     if states_a_case(kept[0]):
         result.case = kept[0]
 
 
+def _one_value(case: Formula, text: str) -> bool:
+    """Whether a condition written beside a display sets one variable to one value (`$\\mu_q = 0$`, not followed by
+    `or`): the question at that value. A region (`for $x > 0$`) there often states the domain of the whole derivation,
+    and an identity (`with $(x+y)^2 = ...$`) is a fact the student uses: neither makes the display a special case."""
+    end = max((t.end for sg in case.segments for t in sg.toks), default=case.start)
+    body = text[case.start:end]
+    close = text.find("$", end)
+    return "=" in body and _VALUE_ASSIGNMENT.fullmatch(body) is not None and \
+        not re.match(r"\$?\s*or\b", text[close:close + 8] if close >= 0 else "")
+
+
 # `Setting $\mu_q = 0$:` (or `,`) and then the display: the display is the result in that case
 _BEFORE_DISPLAY = re.compile(r"\s*[:,]\s*(?:\$\$|\\\[|\\begin\{[a-z]+\*?\})?\s*")
-_LEADING_CASE_WORDS = {"if", "when", "whenever", "setting", "taking", "for", "with", "assuming"}
+_LEADING_CASE_WORDS = {"if", "when", "setting", "taking", "for"}
 
 
 def _leading_case(found: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
@@ -764,7 +825,7 @@ def _leading_case(found: list[Formula], text: str, start: int, last: tuple[Formu
         return
     line_start = text.rfind("\n", 0, case.start) + 1
     m = _LAST_WORD.search(text, line_start, _open_dollar(text, case.start))
-    if m and m.group(1).lower() in _LEADING_CASE_WORDS and states_a_case(case):
+    if m and m.group(1).lower() in _LEADING_CASE_WORDS and _one_value(case, text):
         f.case = case
 
 

@@ -50,6 +50,12 @@ def check_step(task: StepTask) -> StepResult:
                 context = task.context
                 if outcome.extra:
                     context = replace(context, symbols=context.symbols + tuple(outcome.extra))
+                if outcome.bound:
+                    # `argmin(f, x)` ranges over x's declared type: a given `x > 0` speaks of another x
+                    context = replace(context, givens=tuple(
+                        (n, g) for n, g in context.givens
+                        if not any(b in getattr(side, "free_symbols", ()) for b in outcome.bound
+                                   for side in (getattr(g, "lhs", None), getattr(g, "rhs", None)))))
                 results = [discharge(ob, context, clock, rng) for ob in outcome.obligations]
                 result = weakest(results)
                 ruled = task.rule is not None and task.rule.name not in ("definition", "algebra", "given")

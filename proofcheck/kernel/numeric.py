@@ -1994,7 +1994,55 @@ def _roots_in(a, b, s, base: Point) -> list:
                     out.append(_exact_near(v, 30))
     except (sp.PolynomialError, NotImplementedError, ValueError, TypeError, AttributeError):
         return out  # special points are extra draws: a form SymPy cannot differentiate gives none
+    return out + _inverted_roots(d, s)
+
+
+def _inverted_roots(d, s) -> list:
+    """Exact real points where a one-name expression d may tie or jump: the zeros of d itself and
+    of the arguments of its sign, abs, Heaviside, max and min, and of its denominator, where such a part holds s once
+    (`exp(s) - 3` at log 3, `sin(s) - 1/3` at asin(1/3) and pi - asin(1/3), `s - pi` at pi). A decimal point never
+    lands on them, and `(exp(x) - 3)^2 > 0` fails only there."""
+    from sympy.solvers.solveset import invert_real
+    parts = [d]
+    for f in d.atoms(sp.Abs, sp.sign, sp.Heaviside):
+        parts.append(f.args[0])
+    for f in d.atoms(sp.Max, sp.Min):
+        parts += [a - b for a, b in zip(f.args, f.args[1:])]
+    try:
+        parts.append(sp.denom(sp.together(d)))
+    except (sp.PolynomialError, TypeError, ValueError):
+        pass
+    out: list = []
+    for c in parts:
+        if not isinstance(c, sp.Expr) or c.free_symbols != {s} or \
+                sp.count_ops(c) > 20 or sum(1 for a in sp.preorder_traversal(c) if a == s) != 1:
+            continue
+        try:
+            x0, found = invert_real(c, sp.Integer(0), s)
+        except Exception:  # noqa: BLE001 - SymPy cannot invert it: no special point from this part
+            continue
+        if x0 != s:
+            continue
+        for v in _set_values(found):
+            if v.is_real and v.is_finite and not v.has(sp.Dummy) and len(out) < 6:
+                out.append(v)
     return out
+
+
+def _set_values(found, depth: int = 0) -> list:
+    """A few values of a solution set from invert_real: a finite set's, an image set's at n = 0, 1 and -1."""
+    if depth > 3:
+        return []
+    if isinstance(found, sp.FiniteSet):
+        return list(found)[:4]
+    if isinstance(found, sp.Union):
+        return [v for a in found.args for v in _set_values(a, depth + 1)]
+    if isinstance(found, sp.ImageSet) and len(found.lamda.variables) == 1:
+        return [found.lamda(n) for n in (0, 1, -1)]
+    if isinstance(found, sp.Intersection):
+        return [v for a in found.args if isinstance(a, (sp.FiniteSet, sp.ImageSet, sp.Union))
+                for v in _set_values(a, depth + 1)]
+    return []
 
 
 def _exact_near(v, digits: int = 15) -> sp.Rational:

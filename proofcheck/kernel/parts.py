@@ -8,7 +8,7 @@ from itertools import combinations
 import sympy as sp
 
 from proofcheck.kernel.equivalence import Clock, inner_singularity
-from proofcheck.kernel.terms import Outcome, Relation, StepTask, SymbolInfo, at_point
+from proofcheck.kernel.terms import Outcome, Relation, StepTask, SymbolInfo, at_point, range_ends
 
 MAX_FACTORS = 6  # a boundary given's factors tried as u v splits (2^6 splits at most)
 
@@ -85,7 +85,7 @@ def parts(task: StepTask, clock: Clock) -> Outcome:
         # The integrand only equals u v' after algebra: checked pointwise in x, over the range.
         obligations.insert(0, Relation(integral.function, "=", u * sp.diff(v, x)))
         if not any(i.obj == x for i in task.context.symbols):
-            finite = [e if e not in (sp.oo, -sp.oo) else None for e in (lo, hi)]
+            finite = [e if e not in (sp.oo, -sp.oo) else None for e in range_ends(lo, hi)]
             extra = (SymbolInfo(x.name, "scalar", x, "interval", low=finite[0], high=finite[1])
                      if any(e is not None for e in finite) else SymbolInfo(x.name, "scalar", x, "real"),)
     ends = ", ".join(f"{sp.sstr(e)} (given)" if e in (sp.oo, -sp.oo) else sp.sstr(e) for e in (lo, hi))

@@ -9,7 +9,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from proofcheck.kernel.equivalence import Clock, inner_singularity, sign_shown
 from proofcheck.kernel.parts import parts
 from proofcheck.kernel.terms import (as_basic, at_point, Implication, Optimum, Outcome, Relation, singular_parts,
-                                     StepTask, value_set)
+                                     StepTask, range_ends, value_set)
 
 
 def plain(task: StepTask, clock: Clock) -> Outcome:
@@ -301,7 +301,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
         # f''(x*) < 0 too, the maximisers (an interval, f being concave) cannot extend past x*.
         if kind in ("argmax", "argmin"):
             obligations.append(second_order)
-        return Outcome(obligations, note=f"global optimum: f is {shape} in {x}")
+        return Outcome(obligations, note=f"global optimum: f is {shape} in {x}", bound=(x,))
     # The second-order condition is not asked for here: it is neither needed (f''(0) = 0 at the
     # maximum of (1 + x^2) exp(-x^2)) nor enough; the global comparison below decides.
     # Without concavity the point may be a local optimum only: that f there beats f everywhere in the
@@ -314,7 +314,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
         # makes the claim false even though the value is right.
         obligations.append(Implication(Relation(f, "=", best), Relation(x, "=", point)))
         note += f", and that no other {x} attains it"
-    return Outcome(obligations, note=note)
+    return Outcome(obligations, note=note, bound=(x,))
 
 
 def _jumps(f, x, context) -> bool:
@@ -515,8 +515,9 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
                                    "infinite range one of them 0 (both could be infinite)")
         fb = b.function.xreplace({y: x})
         domain = "real" if (lo, hi) == (-sp.oo, sp.oo) else "interval"
-        info = SymbolInfo(x.name, "scalar", x, domain, low=None if domain == "real" else lo,
-                          high=None if domain == "real" else hi)
+        low, high = range_ends(lo, hi)  # integral(f, x, 1, a) at a = -1 runs over [-1, 1]
+        info = SymbolInfo(x.name, "scalar", x, domain, low=None if domain == "real" else low,
+                          high=None if domain == "real" else high)
         return Outcome([Relation(a.function, task.op, fb)], note="compared the integrands pointwise",
                        extra=(info,))
     return Outcome(unknown="integrand needs an integral (or expectation) on both sides")

@@ -403,6 +403,11 @@ def parametric_limit(body, x, point, direction, budget: list | None = None):
     value = _plain_limit(body, x, point, direction)
     if value is None:
         return None
+    if isinstance(point, sp.Basic) and point.free_symbols:
+        # at a symbolic point SymPy answers for a generic one (limit(sign(x), x, t, '+') = sign(t), though it is 1 at
+        # t = 0): only a body continuous on the whole real line has its value there as the limit at every point
+        return value if _continuous_everywhere(body, x) and \
+            sp.simplify(value - body.xreplace({x: point})) == 0 else None
     if not body.free_symbols - {x}:
         return value
     if _sum_of_limits(body, x, point, direction, value):
@@ -445,6 +450,17 @@ def parametric_limit(body, x, point, direction, budget: list | None = None):
                                           sp.simplify(there - expected) == 0)):
                 return None
     return value
+
+
+def _continuous_everywhere(body, x) -> bool:
+    """Whether SymPy finds body continuous in x on the whole real line, for every value of its other symbols (none)."""
+    if body.free_symbols - {x} or body.has(sp.sign, sp.Abs, sp.Heaviside, sp.floor, sp.ceiling, sp.Piecewise):
+        return False  # a kink or a jump may sit anywhere; continuous_domain does not see every one
+    try:
+        from sympy.calculus.util import continuous_domain
+        return continuous_domain(body, x, sp.S.Reals) == sp.S.Reals
+    except Exception:  # noqa: BLE001 - SymPy gives up on some bodies: then not known to be continuous
+        return False
 
 
 def _sum_of_limits(body, x, point, direction, value) -> bool:
@@ -496,6 +512,15 @@ class Outcome:
     unknown: str = ""  # with obligations: they are necessary only (one refuted refutes, else unknown)
     note: str = ""
     extra: tuple = ()  # SymbolInfo for variables a rule frees (e.g. the integration variable)
+    bound: tuple = ()  # symbols the step binds (argmin's x): the givens about them do not hold inside
+
+
+def range_ends(lo, hi) -> tuple:
+    """The ends of the x-range of integral(f, x, lo, hi), lowest first: a range whose ends may run backwards (hi < lo
+    for some values of a symbolic end) still covers the points between them, which a pointwise check must reach."""
+    if (hi - lo).is_extended_nonnegative or lo in (sp.oo, -sp.oo) or hi in (sp.oo, -sp.oo):
+        return lo, hi
+    return sp.Min(lo, hi), sp.Max(lo, hi)
 
 
 def value_set(info):

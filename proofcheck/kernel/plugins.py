@@ -71,9 +71,15 @@ def facts(expr, context: Context):
     """Symbolic rewrites that hold for the declared objects."""
     expr = symmetric_matrices(canonical_bound(expr), context)
     d = densities(context)
-    for fn in SYMBOLIC_FACTS:
-        expr = fn(expr, d)
-    return expr
+    start = expr
+    for _ in range(3):  # nested expectations: an inner density's integral 1 leaves a sum for the outer one to split
+        before = expr
+        for fn in SYMBOLIC_FACTS:
+            expr = fn(expr, d)
+        if expr == before or not isinstance(expr, sp.Basic) or not expr.has(sp.Integral):
+            break
+    # an inner integral split out of an outer one keeps the name of its old depth: named again by its new one
+    return canonical_bound(expr) if expr != start else expr
 
 
 def symmetric_matrices(expr, context: Context):

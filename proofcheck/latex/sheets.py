@@ -769,7 +769,7 @@ _AFTER_DISPLAY_CASE = re.compile(r"\s*(?:\$\$|\\\]|\\end\{[a-z]+\*?\})?[ \t]*(?:
 
 def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None,
                    joined: re.Pattern = _TRAILING_CASE) -> None:
-    """`$|x| = x$ for $x > 0$`: a condition right after a result, joined by one word, is the case the result is
+    r"""`$|x| = x$ for $x > 0$`: a condition right after a result, joined by one word, is the case the result is
     stated under (checked so, like `if $x > 0$, then $|x| = x$`): an inequality or one equation, in one formula
     (`for $i = 1, \dots, n$` enumerates). The result may be a display the sentence goes on after."""
     if last is None or len(kept) != 1 or not kept[0].dead or kept[0].error is not None:
@@ -812,7 +812,7 @@ _LEADING_CASE_WORDS = {"if", "when", "setting", "taking", "for"}
 
 
 def _leading_case(found: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
-    """`Setting $\mu_q = 0$: $$KL = \frac{\mu_p^2}{2\sigma^2}$$`: a condition opened by a case word that ends its
+    r"""`Setting $\mu_q = 0$: $$KL = \frac{\mu_p^2}{2\sigma^2}$$`: a condition opened by a case word that ends its
     sentence with a colon (or comma) right before a display of one formula is the case that formula is stated
     under, checked so like `if $\mu_q = 0$, then $...$`. A display that continues a chain (`= ...`) is not."""
     if last is None or len(found) != 1:

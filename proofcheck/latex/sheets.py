@@ -358,8 +358,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
 
     def flush() -> None:
         nonlocal formulas, builder
-        for k, (f, _, _) in enumerate(formulas):
-            if f.notation and not _used_later(f, [g for g, _, _ in formulas[k + 1:]], src):
+        for f, _, _ in formulas:
+            if f.notation and not _used_later(f, src):
                 f.notation = None  # named and never used: the student's result under a new name, not notation
         chains, orphans, skipped = build_chains(formulas, src, " in the key", builder, sheet.formulas, section)
         for c in chains:  # the student's definitions the chain's lines may use, for checking them
@@ -662,9 +662,8 @@ def _notation(f: Formula, names: Names, src: Source, seen: set[str]) -> str | No
     try:
         translate_tokens(body, trial, src, "", body[-1].end)
         return None  # it reads: _local_definition's business (or a result it declined)
-    except ProofcheckError as exc:
-        if UNDECLARED.match(exc.message) is None:
-            return None  # a formula that does not parse is not read
+    except ProofcheckError:
+        pass  # a new name set to what does not read (`\mathcal{L}(\theta, \phi; x) = ... KL(q| | p)`): notation all the same
     rhs = src.text[body[0].start:body[-1].end]
     lhs = src.text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
     if body[0].at("matbegin", None) or not re.search(r"[A-Za-z]", rhs) or lhs.strip() in rhs:
@@ -676,13 +675,14 @@ def _squeezed(latex: str) -> str:
     return re.sub(r"[\s{}]|\\left|\\right", "", latex)
 
 
-def _used_later(f: Formula, later: list[Formula], src: Source) -> bool:
-    """Whether the name f defines (its head before any `(`) is written in one of the later formulas."""
+def _used_later(f: Formula, src: Source) -> bool:
+    """Whether the name f defines (its head before any `(`) is written again later in the sheet (also under a later
+    heading: the ELBO `\\mathcal{L}(\\theta, \\phi; x)` defined in one question is used in the next)."""
     head = f.segments[0].toks
     stop = next((t.start for t in head if t.at("char", "(")), head[-1].end)
     name = _squeezed(src.text[head[0].start:stop])
-    return bool(name) and any(name in _squeezed(src.text[g.start:max((t.end for sg in g.segments for t in sg.toks),
-                                                                      default=g.start)]) for g in later)
+    end = max((t.end for sg in f.segments for t in sg.toks), default=f.start)
+    return bool(name) and name in _squeezed(src.text[end:])
 
 
 def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int | None, Text] | None:

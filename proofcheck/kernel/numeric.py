@@ -1647,8 +1647,8 @@ EXACT_CHECK_DPS = 110  # the decimals an exact point is checked at
 
 
 def _exact_point_agrees(lhs, rhs, point: Point, left: Value, right: Value, ro: bool) -> bool:
-    """At a point with exact irrational values (`log(3)`, `7 + acosh(10000000001/10000000000)`), whether each side's value
-    agrees with its value at the point's first 110 decimals. SymPy simplifies on substitution, and not always rightly
+    """At a point with exact irrational values (`log(3)`, `7 + acosh(10000000001/10000000000)`), whether each side's
+    value agrees with its value at the point's first 110 decimals. SymPy simplifies on substitution, and not always rightly
     (1.14 makes `cosh(acosh(10000000001/10000000000))` exactly 1), so a failure seen only at the exact point is no
     counterexample: `cosh(x - 7) >= 1 + 10^-10` holds with equality there."""
     exact = {k for k, v in point.values.items() if not _gaussian_rational(v)}
@@ -1668,13 +1668,14 @@ def _exact_point_agrees(lhs, rhs, point: Point, left: Value, right: Value, ro: b
     except (Undefined, TypeError, ValueError):
         return False
     with mpmath.workdps(EXACT_CHECK_DPS):
-        for exact, approx in pairs:
-            if exact.kind != "number" or approx.kind != "number":
-                if exact.kind != approx.kind:
+        for there, near_there in pairs:
+            if there.kind != "number" or near_there.kind != "number":
+                if there.kind != near_there.kind:
                     return False
                 continue
-            a, b = exact.data, approx.data
-            if abs(a - b) > mpmath.mpf(10) ** -50 * max(1, abs(a), abs(b), abs(exact.scale or 0), abs(approx.scale or 0)):
+            a, b = there.data, near_there.data
+            size = max(1, abs(a), abs(b), abs(there.scale or 0), abs(near_there.scale or 0))
+            if abs(a - b) > mpmath.mpf(10) ** -50 * size:
                 return False
     return True
 

@@ -574,8 +574,11 @@ def _reparameterisation(f: Formula, found: list[Formula], text: str) -> bool:
     noise = rf"{re.escape(law.group(1))}(?![A-Za-z])"
     head = text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
     body = text[f.segments[1].toks[0].start:f.segments[1].toks[-1].end]
-    return re.fullmatch(r"\s*\\?[A-Za-z]+(?:_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+))?(?:\^\{\([a-z]\)\})?\s*", head) is not None \
-        and re.search(noise, body) is not None
+    return _NAME_HEAD.fullmatch(head) is not None and re.search(noise, body) is not None
+
+
+# a name, with a subscript and a sample index (`z^{(i)}`)
+_NAME_HEAD = re.compile(r"\s*\\?[A-Za-z]+(?:_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+))?(?:\^\{\([a-z]\)\})?\s*")
 
 
 _E_SUBSCRIPT = re.compile(r"(?:\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)\s*_\s*\{")
@@ -663,7 +666,7 @@ def _notation(f: Formula, names: Names, src: Source, seen: set[str]) -> str | No
         translate_tokens(body, trial, src, "", body[-1].end)
         return None  # it reads: _local_definition's business (or a result it declined)
     except ProofcheckError:
-        pass  # a new name set to what does not read (`\mathcal{L}(\theta, \phi; x) = ... KL(q| | p)`): notation all the same
+        pass  # a new name set to what does not read (`\mathcal{L}(\theta, \phi; x) = ... KL(q| | p)`): notation too
     rhs = src.text[body[0].start:body[-1].end]
     lhs = src.text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
     if body[0].at("matbegin", None) or not re.search(r"[A-Za-z]", rhs) or lhs.strip() in rhs:
@@ -756,15 +759,19 @@ def _join_condition(f: Formula, case: Formula, joint: int, pending: tuple[Formul
         case.also.append(f)
         return end, None
     if not f.dead and "and" not in text[joint + 1:start - 1] and \
-            _VALUE_ASSIGNMENT.fullmatch(text[f.start:max((t.end for sg in f.segments for t in sg.toks), default=f.start)]):
+            _VALUE_ASSIGNMENT.fullmatch(text[f.start:max((t.end for sg in f.segments for t in sg.toks),
+                                                         default=f.start)]):
         return end, (f, end)
     return joint, pending
+
+
 _TRAILING_CASE = re.compile(r"\s*(?:for|if|when|whenever|provided|assuming)\s*", re.IGNORECASE)
 
 
 # `$$KL = ... = 0$$ when $\mu_p = \mu_q$.`: the sentence goes on after the display (lower case: `For $x > 0$, ...`
 # after a display opens a sentence about what follows)
-_AFTER_DISPLAY_CASE = re.compile(r"\s*(?:\$\$|\\\]|\\end\{[a-z]+\*?\})?[ \t]*(?:\n[ \t]*)?,?\s*(?:for|if|when|whenever)\s*")
+_AFTER_DISPLAY_CASE = re.compile(r"\s*(?:\$\$|\\\]|\\end\{[a-z]+\*?\})?[ \t]*(?:\n[ \t]*)?,?\s*"
+                                 r"(?:for|if|when|whenever)\s*")
 
 
 def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None,

@@ -105,7 +105,15 @@ def discharge(ob, context: Context, clock: Clock, rng) -> StepResult:
         # a point where the sides are equal would have to be exact to refute, and random points never are
         decided = _decided(ob, ob, context, clock)
         if decided is not None and decided.status == Status.PROVED:
-            return decided
+            # the decision procedure counts two sides undefined everywhere as unequal (`1/(abs(x) - max(x, -x))`
+            # on both): a statement about values needs a point where the sides have them
+            sampler = _sampler(context, clock)
+            found = numeric.search(ob.lhs, "!=", ob.rhs, sampler, rng, 1, 60, special=False) \
+                if sampler is not None else None
+            if found is not None and found.valid and not found.counterexample:
+                return decided
+            return StepResult(Status.UNKNOWN, "numeric", "the decision procedure finds the sides never equal, but no "
+                                                         "point was found where both have a value")
         return StepResult(Status.UNKNOWN, "unsupported",
                           "`!=` steps are checked only by the decision procedure (polynomial real arithmetic), which "
                           "did not decide this one")

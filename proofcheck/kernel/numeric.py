@@ -1200,6 +1200,9 @@ def _evalf_once(e, dps: int, subs: dict, real_only: bool, errors=None, strict: b
         if "diverges" in str(exc):  # SymPy's "Sum diverges like (2)^n": like a quadrature that does not settle
             raise Undefined(f"{DIVERGES}: {exc}") from None
         raise Undefined(f"cannot evaluate: {exc}") from None
+    except MemoryError:
+        # mpmath shifts a mantissa by the exponent for sinh(10^30): too large to hold, no value at this point
+        raise Undefined("too large to evaluate here") from None
     if r.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not r.is_number:
         raise Undefined("not finite or not a number here")
     re, im = r.as_real_imag()

@@ -674,3 +674,12 @@ def test_the_answer_at_one_value_alone_earns_no_final_points(tmp_path):
     grades = grade_sheets(tmp_path, KEY, {"only.md": "## Problem 1\n\nSetting $y = 0$:\n$$(x+y)^2 - 2xy = x^2$$\n"})
     g = grades["only.md"]
     assert "refuted" not in statuses(g) and g.parts[0].final_points == 0, g.feedback
+
+
+def test_a_statement_answer_that_does_not_match_names_what_fails(tmp_path):
+    # red team 14: for an answer stated under a premise, the final mismatch said "your last line is 1/2 and the key's
+    # result is 1", the two sides of whichever statement failed, swapped or not
+    grades = grade_sheets(tmp_path, KEY, {
+        "stated.md": "## Problem 1\n\nIf $x > 0$, then $(x+y)^2 - 2xy = x^2 + y^2 + 1$.\n"})
+    g = grades["stated.md"]
+    assert "the key's result holds but your last line does not" in g.feedback, g.feedback

@@ -290,7 +290,13 @@ def _part_feedback(rubric: PartRubric, o: PartOutcome, first: int | None, points
     elif o.relation_problem:
         out.append(f"The chain does not establish the claim: {o.relation_problem}.")
     elif o.final is not None and o.final.status == Status.REFUTED:
-        why = _because(o.final, "your last line", "the key's result")
+        # a statement chain's last line is compared with the claim as statements: the counterexample's two values are
+        # the sides of whichever statement fails there, not the last line and the result
+        why = ": " + _clause(o.final.message).replace(
+            "the previous statement holds but this one does not", "your last line holds but the key's result does not"
+        ).replace("this statement holds but the previous one does not",
+                  "the key's result holds but your last line does not") \
+            if "statement" in o.final.message else _because(o.final, "your last line", "the key's result")
         out.append(f"The final line does not match the key's result{why}.")
     elif o.final is None:
         out.append("The last line could not be read, so it cannot match the key's result.")

@@ -135,3 +135,11 @@ def test_a_reparameterisation_with_its_noise_law_is_a_declaration():
             "$$y = x + 2 \\epsilon$$\n\n$$y = x + 2, \\epsilon \\sim \\mathcal{N}(0, 1)$$\n\n$$x + y = y + x$$\n")
     kinds = _kinds(COMMUTATIVE.replace("x, y: real", "x, y, epsilon: real"), text)
     assert [kinds[k] for k in sorted(kinds)] == ["condition", "condition", "read", "read", "condition", "read"]
+
+
+def test_the_probability_of_an_event_set_to_a_formula_states_the_model():
+    # seed 001, line 130: `p_w(y=1|x) = \frac{1}{1 + \exp(w^T x)}` (the logistic discriminator) was `not read` at its
+    # inner `=`; it is the student's model, like `p_\theta(z) = \mathcal{N}(0, I)`
+    text = "Question 1\n\n$$p_w(y=1|x) = \\frac{1}{1 + \\exp(x)}$$\n\n$$x + y = y + x$$\n"
+    kinds = _kinds(COMMUTATIVE, text)
+    assert [kinds[k] for k in sorted(kinds)] == ["condition", "read"]

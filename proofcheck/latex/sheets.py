@@ -474,7 +474,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
             base = names_for(owner)
             here = local.setdefault(section, {})
             names = _with_local(base, here, laws.get(section, {}))
-            if _states_model_law(f, text, names) or _reparameterisation(f, found, text):
+            if _states_model_law(f, text, names) or _reparameterisation(f, found, text) or _event_model(f, text):
                 f.dead = True
             # only where the grader checks chains with the student's definitions (a key with sections)
             d = _local_definition(f, names, src) if sections and key is not None else None
@@ -575,6 +575,19 @@ def _reparameterisation(f: Formula, found: list[Formula], text: str) -> bool:
     head = text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
     body = text[f.segments[1].toks[0].start:f.segments[1].toks[-1].end]
     return _NAME_HEAD.fullmatch(head) is not None and re.search(noise, body) is not None
+
+
+# `p_w(y=1|x) = \frac{1}{1 + \exp(w^T x)}`: the probability of an event under the student's model
+_EVENT_MODEL = re.compile(r"\s*(?:[a-z]\)\s*)?[A-Za-z](?:_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+))?\s*(?:\\left)?\(\s*[A-Za-z]\s*=\s*"
+                          r"[0-9A-Za-z.-]+\s*(?:\||\\mid)[^()=]*\)\s*=[^=]*", re.S)
+
+
+def _event_model(f: Formula, text: str) -> bool:
+    r"""`p_w(y=1|x) = \frac{1}{1 + \exp(w^T x)}` (seed 001, line 130): one variable's value conditioned on others,
+    set to a formula: the student states the model (a logistic discriminator), not a step."""
+    if f.error is not None or f.dead or not f.segments or not f.segments[-1].toks:
+        return False
+    return _EVENT_MODEL.fullmatch(text[f.start:f.segments[-1].toks[-1].end]) is not None
 
 
 # a name, with a subscript and a sample index (`z^{(i)}`)

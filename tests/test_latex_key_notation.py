@@ -174,3 +174,17 @@ def test_a_name_whose_numbered_components_the_key_declares_passes_them_as_argume
     gap = Names(symbols={"psi_0": "scalar", "psi_2": "scalar"}, defines={"R_1": 2})
     with pytest.raises(ProofcheckError, match="not declared"):
         translate(r"\mathcal{R}_1(\psi)", gap)
+
+
+def test_a_bare_divergence_is_the_one_the_part_asks_for():
+    # seed 000, line 163: `D_{KL} &= ...` without its distributions, in a part whose key names the question's KL value
+    # (`D_KL := KL(q_Q || p_Q)`) or whose claim is about one KL; with neither it stays an error
+    from proofcheck.latex.names import claimed_divergence
+    assert claimed_divergence("KL(q || post) = log(p_x) - ELBO") == "KL(q || post)"
+    assert claimed_divergence("1/(2 s^2) (m - n)^2 = KL(q || p)") is None
+    named = Names(symbols={"m": "scalar"}, defines={"D_KL": None}, divergence="D_KL")
+    assert translate(r"D_{KL} - m", named) == "D_KL - m"
+    claimed = Names(symbols={"q": "density", "post": "density"}, divergence="KL(q || post)")
+    assert translate(r"2 D_{KL}", claimed) == "2 KL(q || post)"
+    with pytest.raises(ProofcheckError, match="needs its two distributions"):
+        translate(r"D_{KL}", Names(defines={"D_KL": None}))

@@ -867,6 +867,12 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             # nor `2 = 1 + 1 \Rightarrow 3 = 2 + 1 \Rightarrow` the answer: every line holds on its own
             review.append(f"line {c.ap.attempt.part.steps[0].span.line} states the result under premises that hold "
                           "for every value: whether they are the argument or padding needs a person")
+    for c in main:
+        if c.ap.attempt.conditional and vacuous[id(c)] == "never":
+            # `With $x = 2$, $y = 5$, we get ...` where the key's givens make y = 4: a check under an impossible case
+            # holds vacuously, whatever it says
+            review.append(f"line {c.ap.attempt.part.steps[-1].span.line} is stated under a case that no values the "
+                          "key allows satisfy, so it holds vacuously: whether its values are wrong needs a person")
     work = [c for c in main if c not in restated] or restated[-1:]
     for c in restated:
         line = c.ap.attempt.part.steps[0].span.line

@@ -1651,36 +1651,54 @@ EXACT_CHECK_DPS = 110  # the decimals an exact point is checked at
 
 def _exact_point_agrees(lhs, rhs, point: Point, left: Value, right: Value, ro: bool) -> bool:
     """At a point with exact irrational values (`log(3)`, `7 + acosh(10000000001/10000000000)`), whether each side's
-    value agrees with its value at the point's first 110 decimals. SymPy simplifies on substitution, and not always rightly
-    (1.14 makes `cosh(acosh(10000000001/10000000000))` exactly 1), so a failure seen only at the exact point is no
-    counterexample: `cosh(x - 7) >= 1 + 10^-10` holds with equality there."""
+    value agrees with its value just below or just above the point's decimals (10^-100 away). SymPy simplifies on
+    substitution, and not always rightly (1.14 makes `cosh(acosh(10000000001/10000000000))` exactly 1), so a failure
+    seen only at the exact point is no counterexample: `cosh(x - 7) >= 1 + 10^-10` holds with equality there. One
+    side of the point is enough where a side jumps there (a branch cut of log or sqrt: `im(log(-1 + I (x - pi)))`
+    at pi); a side with sign, Heaviside, floor, ceiling or a piecewise part jumps to another value on both sides, so
+    the arguments of those are compared instead (one holding a bound name, like a sum's index, is not checked)."""
     exact = {k for k, v in point.values.items() if not _gaussian_rational(v)}
     if not exact:
         return True
-    # a side that jumps (sign(x - pi) at pi) has another value at the decimals: there the arguments of its jumps are
-    # compared instead, which must agree all the same
+    names = set(point.values)
     parts = []
     for side, value in ((lhs, left), (rhs, right)):
         jumps = side.atoms(*_JUMPS) if isinstance(side, sp.Basic) else set()
-        parts += [(a, None) for j in jumps for a in j.args if isinstance(a, sp.Expr)] if jumps else [(side, value)]
+        if not jumps:
+            parts.append((side, value))
+            continue
+        parts += [(a, None) for j in jumps for a in j.args
+                  if isinstance(a, sp.Expr) and a.free_symbols <= names and a.free_symbols & exact]
+    if not parts:
+        return True
     try:
-        decimals = {k: sp.N(v, EXACT_CHECK_DPS + 10) if k in exact else v for k, v in point.values.items()}
-        near = replace(point, values=decimals)
+        near = []
+        for sign in (-1, 1):
+            values = {}
+            for k, v in point.values.items():
+                if k in exact:
+                    d = sp.N(v, EXACT_CHECK_DPS + 10)
+                    values[k] = d + sign * sp.Float(10, EXACT_CHECK_DPS + 10) ** -100 * max(1, abs(d))
+                else:
+                    values[k] = v
+            near.append(replace(point, values=values))
         pairs = [(value if value is not None else evaluate(e, point, EXACT_CHECK_DPS, ro, {}),
-                  evaluate(e, near, EXACT_CHECK_DPS, ro, {})) for e, value in parts]
+                  [evaluate(e, p, EXACT_CHECK_DPS, ro, {}) for p in near]) for e, value in parts]
     except (Undefined, TypeError, ValueError):
-        return False
+        return True  # no value near the point to compare with: SymPy's exact value stands
     with mpmath.workdps(EXACT_CHECK_DPS):
-        for there, near_there in pairs:
-            if there.kind != "number" or near_there.kind != "number":
-                if there.kind != near_there.kind:
-                    return False
-                continue
-            a, b = there.data, near_there.data
-            size = max(1, abs(a), abs(b), abs(there.scale or 0), abs(near_there.scale or 0))
-            if abs(a - b) > mpmath.mpf(10) ** -50 * size:
+        for there, around in pairs:
+            if not any(_close(there, v) for v in around):
                 return False
     return True
+
+
+def _close(a: Value, b: Value) -> bool:
+    """Whether two values agree to 50 digits of their size (numbers), or are of the same kind (anything else)."""
+    if a.kind != "number" or b.kind != "number":
+        return a.kind == b.kind
+    size = max(1, abs(a.data), abs(b.data), abs(a.scale or 0), abs(b.scale or 0))
+    return abs(a.data - b.data) <= mpmath.mpf(10) ** -50 * size
 
 
 _JUMPS = (sp.sign, sp.Heaviside, sp.floor, sp.ceiling, sp.Piecewise, sp.frac)

@@ -618,10 +618,26 @@ _FRIENDLY = {
 }
 
 
+def _bare_divergences(tr: Translator, g: list[GrammarToken]) -> list[GrammarToken]:
+    """`D_{KL} &= ...` with no distributions after it, in a part whose claim is about one KL (`KL(q || post) = ...`) or
+    whose key names the question's KL value (`D_KL := ...`): that divergence (seed 000, line 163). Elsewhere it stays
+    an error."""
+    claimed = tr.names.divergence
+    if claimed is None:
+        return g
+    out = list(g)
+    for i, t in enumerate(g):
+        if t.type == "DIVERGENCE" and str(t.value) == claimed.split("(")[0].replace("D_", "") and \
+                (i + 1 == len(g) or g[i + 1].type not in ("LPAR", "LBRACK", "IDX_OPEN")):
+            out[i] = GrammarToken("RAW", claimed, t.start, t.end, dict(t.info))
+    return out
+
+
 def _parse(tr: Translator, g: list[GrammarToken], end: int) -> Piece:
     """Grammar tokens -> Piece (with errors at their LaTeX position)."""
     if not g:
         raise latex_error("an empty formula", tr.src, end)
+    g = _bare_divergences(tr, g)
     tokens = [Token(t.type, t.value if isinstance(t.value, str) else str(t.value), start_pos=i, line=1, column=i + 1,
                     end_pos=i + 1)
               for i, t in enumerate(g)]

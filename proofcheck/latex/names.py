@@ -49,6 +49,9 @@ class Names:
     # within one formula (chains.translate_formula): declared name -> (how it was first written, its LaTeX); None
     # elsewhere. `\sigma_S - \sigma_s` must not become sigma_s - sigma_s
     spellings: dict[str, tuple] | None = None
+    # what a sheet's bare `D_{KL}` is: the divergence the part's claim is about (`KL(q || post)` for `KL(q || post) =
+    # ...`), or the key's own `D_KL := ...`
+    divergence: str | None = None
 
     @classmethod
     def from_part(cls, part: Part | None, latex_names: dict[str, str] | None = None) -> "Names":
@@ -56,6 +59,9 @@ class Names:
         names = cls(latex_names=dict(latex_names or {}))
         if part is not None:
             names.add(part.symbols, part.define)
+            names.divergence = claimed_divergence(part.claim.text) if part.claim is not None else None
+            if names.divergence is None and names.defines.get("D_KL", 0) is None:
+                names.divergence = "D_KL"  # the key names the question's KL value: `D_KL := ...`
             names.add_densities(part.densities)
             for text in [part.claim, *part.steps, *part.define]:
                 if text is not None:
@@ -212,6 +218,13 @@ class Names:
             if self.symbols.get(small) == "density" or self.defines.get(small) == 1:
                 return small
         return None
+
+
+def claimed_divergence(claim: str) -> str | None:
+    """`KL(q || post)` when a claim's left side is one divergence of two names (`KL(q || post) = ...`), else None."""
+    m = re.match(r"\s*((?:KL|JSD)\(\s*[A-Za-z][A-Za-z0-9_]*\s*(?:\|\||,)\s*[A-Za-z][A-Za-z0-9_]*\s*\))\s*(?:=|<=|>=|<|>)",
+                 claim)
+    return m.group(1) if m else None
 
 
 _DECORATIONS = ("hat", "bar", "tilde", "dot", "ddot", "check", "breve", "vec", "star")

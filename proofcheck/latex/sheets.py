@@ -678,8 +678,9 @@ def _notation(f: Formula, names: Names, src: Source, seen: set[str]) -> str | No
     try:
         translate_tokens(body, trial, src, "", body[-1].end)
         return None  # it reads: _local_definition's business (or a result it declined)
-    except ProofcheckError:
-        pass  # a new name set to what does not read (`\mathcal{L}(\theta, \phi; x) = ... KL(q| | p)`): notation too
+    except ProofcheckError as exc:
+        if UNDECLARED.match(exc.message) is None:
+            return None  # a formula that does not parse is not read (it may be a wrong answer under a new name)
     rhs = src.text[body[0].start:body[-1].end]
     lhs = src.text[f.segments[0].toks[0].start:f.segments[0].toks[-1].end]
     if body[0].at("matbegin", None) or not re.search(r"[A-Za-z]", rhs) or lhs.strip() in rhs:
@@ -692,13 +693,21 @@ def _squeezed(latex: str) -> str:
 
 
 def _used_later(f: Formula, src: Source) -> bool:
-    """Whether the name f defines (its head before any `(`) is written again later in the sheet (also under a later
-    heading: the ELBO `\\mathcal{L}(\\theta, \\phi; x)` defined in one question is used in the next)."""
+    """Whether the name f defines (its head before any `(`) is written again in a later formula of the sheet (also
+    under a later heading: the ELBO defined in one question is used in the next), as a whole name (`S` is not in
+    `SNR`, nor in the prose word `So`)."""
     head = f.segments[0].toks
     stop = next((t.start for t in head if t.at("char", "(")), head[-1].end)
     name = _squeezed(src.text[head[0].start:stop])
     end = max((t.end for sg in f.segments for t in sg.toks), default=f.start)
-    return bool(name) and name in _squeezed(src.text[end:])
+    if not name:
+        return False
+    whole = re.compile(rf"(?<![A-Za-z0-9\\]){re.escape(name)}(?![A-Za-z0-9])")
+    try:
+        blocks = _blocks(src.text)
+    except ReadError:
+        return False
+    return any(whole.search(_squeezed(src.text[max(a, end):b])) for a, b, _ in blocks if b > end)
 
 
 def _local_definition(f: Formula, names: Names, src: Source) -> tuple[str, int | None, Text] | None:

@@ -38,7 +38,9 @@ def test_cpu_seconds_reads_a_process_cpu_time():
 @pytest.mark.slow
 def test_library_statuses_identical_with_the_machine_loaded():
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3 * cpus)]
+    # one busy process per core: every worker gets at most half a core (three per core stalled the test files running
+    # beside this one for its whole run, about 15 s of the suite's wall time)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cpus)]
     try:
         reports = verify_paths([str(ROOT / f) for f in FILES], Options(timeout=10, jobs=2))
     finally:

@@ -1223,8 +1223,9 @@ def _mp_number(v, dps: int):
     if v.is_Rational:
         return mpmath.mpf(int(v.p)) / int(v.q)
     re, im = v.as_real_imag()
-    re_m = mpmath.mpf(sp.Float(re, dps + 10)._mpf_)
-    im_m = mpmath.mpf(sp.Float(im, dps + 10)._mpf_)
+    # an exact irrational (`sqrt(582221)/1000`, a given's solution) is evaluated first: Float() takes only numbers
+    re_m = mpmath.mpf(sp.Float(sp.N(re, dps + 10), dps + 10)._mpf_)
+    im_m = mpmath.mpf(sp.Float(sp.N(im, dps + 10), dps + 10)._mpf_)
     return re_m if im_m == 0 else mpmath.mpc(re_m, im_m)
 
 

@@ -2044,10 +2044,16 @@ def _roots_in(a, b, s, base: Point) -> list:
     if not (isinstance(a, sp.Expr) and isinstance(b, sp.Expr)) or _has_matrix(a) or _has_matrix(b):
         return []
     d = a - b
+    others = {k: v for k, v in base.values.items() if k != s and isinstance(v, sp.Rational)}
+    # an integral or sum that does not hold s is some constant here: 1 stands for it, which keeps the points where
+    # a factor in s vanishes (`integral(sign(t), t, 0, 1) (exp(x) - 3)^2 > 0` ties at log 3); a wrong guess for a
+    # constant in a sum only moves a candidate point, which is checked as written
+    if d.has(sp.Integral, sp.Sum, sp.Product):
+        d = d.xreplace(others).replace(lambda e: isinstance(e, (sp.Integral, sp.Sum, sp.Product)) and
+                                       s not in e.free_symbols, lambda e: sp.Integer(1))
     if d.has(sp.Integral, sp.Sum, sp.Product, sp.Limit, sp.Derivative, sp.Subs, At, AppliedUndef, Unsupported,
              Optimum):
         return []  # heads that are not functions of s for diff (At holds its point in a Tuple)
-    others = {k: v for k, v in base.values.items() if k != s and isinstance(v, sp.Rational)}
     d = d.xreplace(others)
     if d.free_symbols != {s} or sp.count_ops(d) > 80:
         return []

@@ -101,11 +101,16 @@ def test_grade_text_rejects_a_key_with_errors():
         grade_text(KEY.replace("x, y: real", "x, y: sometype"), "x\n  = x\n", Options(timeout=FAST))
 
 
+def _key_for(claim: str, chain: str) -> str:
+    """KEY with another claim and key chain."""
+    return KEY.replace("claim: (x + y)^2 = x^2 + 2 x y + y^2", f"claim: {claim}").replace(
+        "  (x + y)^2\n    = (x + y) (x + y)\n    = x^2 + 2 x y + y^2\n", chain)
+
+
 def test_final_points_need_the_key_form():
     """A last line equal to the result but with an unevaluated head the result lacks earns no final points."""
-    key = KEY.replace("claim: (x + y)^2 = x^2 + 2 x y + y^2", "claim: diff((x + y)^3, x) = 3 (x + y)^2").replace(
-        "  (x + y)^2\n    = (x + y) (x + y)\n    = x^2 + 2 x y + y^2\n",
-        "  diff((x + y)^3, x)\n    = 3 (x + y)^2 diff(x + y, x)\n    = 3 (x + y)^2\n")
+    key = _key_for("diff((x + y)^3, x) = 3 (x + y)^2",
+                   "  diff((x + y)^3, x)\n    = 3 (x + y)^2 diff(x + y, x)\n    = 3 (x + y)^2\n")
     options = Options(timeout=FAST, seed=0)
     done = grade_text(key, "diff((x + y)^3, x)\n  = 3 (x + y)^2 diff(x + y, x)\n  = 3 (x + y)^2\n", options)
     assert done.parts[0].final_points == 2
@@ -116,9 +121,8 @@ def test_final_points_need_the_key_form():
 
 def test_a_determinant_left_in_the_last_line_is_not_the_key_form():
     # red team 12: one row operation under `det` and no determinant computed earned the final points
-    key = KEY.replace("claim: (x + y)^2 = x^2 + 2 x y + y^2", "claim: det([[x, y], [y, x]]) = (x - y) (x + y)").replace(
-        "  (x + y)^2\n    = (x + y) (x + y)\n    = x^2 + 2 x y + y^2\n",
-        "  det([[x, y], [y, x]])\n    = x^2 - y^2\n    = (x - y) (x + y)\n")
+    key = _key_for("det([[x, y], [y, x]]) = (x - y) (x + y)",
+                   "  det([[x, y], [y, x]])\n    = x^2 - y^2\n    = (x - y) (x + y)\n")
     options = Options(timeout=FAST, seed=0)
     unfinished = grade_text(key, "det([[x, y], [y, x]])\n  = det([[x - y, y], [y - x, x]])\n", options)
     assert unfinished.parts[0].steps[0].result.status.value == "proved"

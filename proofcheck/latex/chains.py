@@ -322,12 +322,13 @@ def _case_premise(case: Formula, names: Names, src: Source, where: str) -> tuple
 def _joined_premise(cases: list[Formula], names: Names, src: Source,
                     where: str) -> tuple["_TSeg", "_TSeg"] | None:
     """Several conditions as one premise (see _case_premise), or None."""
-    terms, ops = [], set()
+    terms, ops, ends = [], set(), []
     for c in cases:
         one = _case_premise(replace(c, also=[]), names, src, where)
         if one is None:
             return None
         lhs, rel = one
+        ends.append((lhs.start, rel.end))
         o = lhs.start
         if rel.op == "=":
             terms.append([("abs((", o)] + lhs.piece.parts + [(") - (", o)] + rel.piece.parts + [("))", o)])
@@ -341,13 +342,11 @@ def _joined_premise(cases: list[Formula], names: Names, src: Source,
     if len(ops) != 1:
         return None
     op = ops.pop()
-    first = translate_formula(replace(cases[0], also=[]), names, src, where)
-    o = first[0].start
+    o, end = ends[0]  # the premise stands where the first condition is written
     if op == "=":
         parts = [p for k, t in enumerate(terms) for p in ([(" + ", o)] if k else []) + t]
     else:
         parts = [("min(", o)] + [p for k, t in enumerate(terms) for p in ([(", ", o)] if k else []) + t] + [(")", o)]
-    end = first[-1].end
     return _TSeg(None, o, Piece(parts), None, o, end), _TSeg(op, end, Piece([("0", end)]), None, end, end)
 
 

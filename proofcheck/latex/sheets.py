@@ -453,7 +453,7 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
                 for f in kept:  # `when $y = 0$ or $x > 0$`: the other half of the condition
                     f.dead = True
             _trailing_case(kept, text, start, last_inline)
-            _trailing_case(kept, text, start, last_display, _AFTER_DISPLAY_CASE)
+            _case_after_display(kept, text, start, last_display)
             last_inline = (kept[-1], end) if kept else None
             opened = case
             case, case_end = _case_of(kept, text, start, end, case, case_end)
@@ -800,7 +800,7 @@ def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formu
                    joined: re.Pattern = _TRAILING_CASE) -> None:
     r"""`$|x| = x$ for $x > 0$`: a condition right after a result, joined by one word, is the case the result is
     stated under (checked so, like `if $x > 0$, then $|x| = x$`): an inequality or one equation, in one formula
-    (`for $i = 1, \dots, n$` enumerates). The result may be a display the sentence goes on after."""
+    (`for $i = 1, \dots, n$` enumerates)."""
     if last is None or len(kept) != 1 or not kept[0].dead or kept[0].error is not None:
         return
     result, end = last
@@ -808,20 +808,23 @@ def _trailing_case(kept: list[Formula], text: str, start: int, last: tuple[Formu
             not any(sg.rel is not None for sg in result.segments) or \
             joined.fullmatch(text, end + 1, start - 1) is None:  # (end, start: inside the `$`s)
         return
-    if joined is _AFTER_DISPLAY_CASE:
-        # `$$KL = ... = 0$$ when $\mu_p = \mu_q$.`: the display ends on its value in that case; one that ends on a
-        # formula in the case's names (`= \frac{(\mu_p - \mu_q)^2}{2\sigma^2}$$ when $\mu_p = \mu_q$ this vanishes`)
-        # is the general result, which the sentence remarks on
-        toks = result.segments[-1].toks
-        if not toks or not _one_value(kept[0], text):
-            return
-        case = kept[0]
-        sides = [text[sg.toks[0].start:sg.toks[-1].end] for sg in case.segments if sg.toks]
-        ends_on = _squeezed(text[toks[0].start:toks[-1].end])
-        if any(re.fullmatch(r"\s*\\?[A-Za-z].*", side) and _squeezed(side) in ends_on for side in sides):
-            return
     if states_a_case(kept[0]):
         result.case = kept[0]
+
+
+def _case_after_display(kept: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
+    r"""`$$KL = ... = 0$$ when $\mu_p = \mu_q$.`: a trailing case (as _trailing_case) for a display the sentence goes on
+    after, when the condition sets one value and the display ends on its value there; one that ends on a formula in
+    the case's names (`= \frac{(\mu_p - \mu_q)^2}{2\sigma^2}$$ when $\mu_p = \mu_q$ this vanishes`) is the general
+    result, which the sentence remarks on."""
+    if last is None or len(kept) != 1 or not last[0].segments or not last[0].segments[-1].toks or \
+            not _one_value(kept[0], text):
+        return
+    toks = last[0].segments[-1].toks
+    sides = [text[sg.toks[0].start:sg.toks[-1].end] for sg in kept[0].segments if sg.toks]
+    ends_on = _squeezed(text[toks[0].start:toks[-1].end])
+    if not any(re.fullmatch(r"\s*\\?[A-Za-z].*", side) and _squeezed(side) in ends_on for side in sides):
+        _trailing_case(kept, text, start, last, _AFTER_DISPLAY_CASE)
 
 
 def _one_value(case: Formula, text: str) -> bool:

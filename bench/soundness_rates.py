@@ -82,7 +82,7 @@ def miss_list(misses) -> str:
     order = sorted(by_case, key=lambda c: (c.truth, c.file))
     lines = ["Cases not as demanded (seed: status):", ""]
     for c in order:
-        what = "false, must be " + c.must.replace("_", " ") if not c.truth else "true, must be established"
+        what = ("false" if not c.truth else "true") + ", must be " + c.must.replace("_", " ")
         seen = ", ".join(f"{seed}: {st}" for seed, st in by_case[c])
         lines.append(f"* `{c.file}` ({what}): {seen}")
     return "\n".join(lines) + "\n"

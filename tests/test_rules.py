@@ -81,8 +81,11 @@ def test_integrand_refutes_a_wrong_pointwise_claim():
         """)
     status, _ = _steps(report)[0]
     assert status == "refuted"
-    ce = report.parts[0].steps[0].result.counterexample
-    assert float(ce["x"]) < float(ce["a"])
+    # The integrands do not compare (x < a), which alone only shows that the rule does not apply; the reported
+    # counterexample is one of the step itself: a density f and an a above its mean.
+    result = report.parts[0].steps[0].result
+    assert "(_x - a)*f(_x) >= 0` fails" in result.message and "the step fails as written too" in result.message
+    assert set(result.counterexample) == {"a", "f", "lhs", "rhs"} and float(result.counterexample["lhs"]) < 0
 
 
 def test_substitute_with_a_declared_increasing_bijection():

@@ -59,14 +59,23 @@ def check_step(task: StepTask) -> StepResult:
                 results = [discharge(ob, context, clock, rng) for ob in outcome.obligations]
                 result = weakest(results)
                 ruled = task.rule is not None and task.rule.name not in ("definition", "algebra", "given")
-                if ruled and result.status == Status.REFUTED and len(outcome.obligations) > 1:
-                    # say which of the rule's conditions fails: `-1 > 0` reads better than its two sides
-                    failed = outcome.obligations[results.index(result)]
-                    result.message = f"the rule's condition `{_shown(failed)}` fails: {result.message}"
-                if outcome.unknown and result.status != Status.REFUTED:
+                as_written = False  # the rule did not apply: the verdict is the plain step's, without the rule's note
+                if ruled and result.status == Status.REFUTED:
+                    failed = [(ob, r) for ob, r in zip(outcome.obligations, results) if r.status == Status.REFUTED]
+                    established = all(r.status in (Status.PROVED, Status.NUMERIC)
+                                      for ob, r in zip(outcome.obligations, results)
+                                      if any(ob is s for s in outcome.sufficient))
+                    necessary = [(ob, r) for ob, r in failed if outcome.refutes(ob, established)]
+                    ob, result = (necessary or failed)[0]
+                    if len(outcome.obligations) > 1 or not necessary:
+                        # say which of the rule's conditions fails: `-1 > 0` reads better than its two sides
+                        result.message = f"the rule's condition `{_shown(ob)}` fails: {result.message}"
+                    if not necessary:
+                        result, as_written = _as_written(task, result, clock, rng), True
+                if outcome.unknown and result.status != Status.REFUTED and not as_written:
                     # The obligations were necessary conditions only: they can refute, not prove.
                     result = StepResult(Status.UNKNOWN, "rule", outcome.unknown)
-                if outcome.note and result.status in (Status.PROVED, Status.NUMERIC):
+                if outcome.note and result.status in (Status.PROVED, Status.NUMERIC) and not as_written:
                     result.message = "; ".join(m for m in (outcome.note, result.message) if m)
                 if ruled:
                     result.method = f"{result.method} ({task.rule.name})"
@@ -77,6 +86,25 @@ def check_step(task: StepTask) -> StepResult:
         except Exception as exc:  # noqa: BLE001 - an internal failure must read as unknown, never as a pass
             result = StepResult(Status.UNKNOWN, "error", f"internal error while checking: {type(exc).__name__}: {exc}")
     result.seconds = round(time.monotonic() - start, 4)
+    return result
+
+
+def _as_written(task: StepTask, failed: StepResult, clock: Clock, rng) -> StepResult:
+    """The step checked without its rule, once a condition that is sufficient only has failed: the rule does not
+    apply, which says nothing about the step (x^3 = 8 ==> x = x^3/4 holds, though x^3/4 does not solve x^3 = 8)."""
+    outcome = RULES[None](task, clock)
+    if outcome.unknown and not outcome.obligations:
+        return StepResult(Status.UNKNOWN, "rule", f"{failed.message}; the rule does not apply, and the step was "
+                                                  f"not checked without it: {outcome.unknown}")
+    result = weakest([discharge(ob, task.context, clock, rng) for ob in outcome.obligations])
+    if result.status == Status.REFUTED:
+        result.message = f"{failed.message}; the step fails as written too: {result.message}"
+    elif result.status in (Status.PROVED, Status.NUMERIC):
+        result.message = f"{failed.message}; so the rule does not apply, but the step holds as written: " \
+                         f"{result.message}".rstrip(": ")
+    else:
+        result = StepResult(Status.UNKNOWN, "rule", f"{failed.message}; so the rule does not apply, and the step "
+                                                    f"is not settled without it: {result.message}".rstrip(": "))
     return result
 
 

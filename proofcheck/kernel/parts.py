@@ -80,16 +80,18 @@ def parts(task: StepTask, clock: Clock) -> Outcome:
     rest = sp.Integral(v * sp.diff(u, x), (x, lo, hi))
     replaced = prev.xreplace({integral: sp.Add(*boundary) - rest})
     obligations = [Relation(replaced, task.op, task.cur)]
-    extra = ()
+    extra, sufficient = (), ()
     if not _same(integral.function, u * sp.diff(v, x)):
-        # The integrand only equals u v' after algebra: checked pointwise in x, over the range.
-        obligations.insert(0, Relation(integral.function, "=", u * sp.diff(v, x)))
+        # The integrand only equals u v' after algebra: checked pointwise in x, over the range. Where it does not,
+        # the rule does not apply and the parts computed say nothing about the step.
+        sufficient = (Relation(integral.function, "=", u * sp.diff(v, x)),)
+        obligations.insert(0, sufficient[0])
         if not any(i.obj == x for i in task.context.symbols):
             finite = [e if e not in (sp.oo, -sp.oo) else None for e in range_ends(lo, hi)]
             extra = (SymbolInfo(x.name, "scalar", x, "interval", low=finite[0], high=finite[1])
                      if any(e is not None for e in finite) else SymbolInfo(x.name, "scalar", x, "real"),)
     ends = ", ".join(f"{sp.sstr(e)} (given)" if e in (sp.oo, -sp.oo) else sp.sstr(e) for e in (lo, hi))
-    return Outcome(obligations, extra=extra,
+    return Outcome(obligations, extra=extra, sufficient=sufficient, conditional=obligations[-1:],
                    note=f"integrated by parts with u = {_shown(u, x)}, v = {_shown(v, x)}; boundary term at {ends}")
 
 

@@ -82,6 +82,8 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
     value = task.cur.rhs
     eq = task.prev.lhs - task.prev.rhs
     existence = Relation(_subs(eq, [var], [value]), "=", _zero_like(eq))
+    # A claimed value that holds the variable need not solve the equation (x^3 = 8 ==> x = x^3/4 holds).
+    open_value = (existence,) if var in as_basic(value).free_symbols else ()
     info = next((i for i in task.context.symbols if i.obj == var), None)
     domain = value_set(info)
     parts = list(eq) if isinstance(eq, sp.MatrixBase) else [eq]
@@ -93,9 +95,13 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
         members = clock.attempt(lambda: _some_members(parts, var, domain), share=0.2) or []
         necessary = [existence] + [Implication(Relation(var, "=", r), task.cur) for r in members
                                    if not _same(r, value, clock)]
-        return Outcome(necessary, unknown=f"the claimed value may not be the only solution for {var}: {why}")
+        # Whether the equation has a solution at all is not known here: a claimed value that does not solve it
+        # refutes the step only through a solution that differs from it.
+        return Outcome(necessary, unknown=f"the claimed value may not be the only solution for {var}: {why}",
+                       sufficient=(existence,))
     if not roots:
-        return Outcome([existence], note="the equation has no solution in the declared domain")
+        # with no solution the implication holds whatever the claim: only the rule fails
+        return Outcome([existence], note="the equation has no solution in the declared domain", sufficient=(existence,))
     note = ("the claimed solution satisfies the equation; it is the only solution"
             if len(roots) == 1 else
             f"the claimed solution satisfies the equation; the equation has {len(roots)} solutions "
@@ -104,7 +110,7 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
     # which the equality stages simplify (no point can be drawn to satisfy x = r for a Sum in r).
     obligations = [existence] + [Relation(r, "=", value) if (exact and not r.is_number) or _same(r, value, clock)
                                  else Implication(Relation(var, "=", r), task.cur) for r, exact in roots]
-    return Outcome(obligations, note=note)
+    return Outcome(obligations, note=note, sufficient=open_value)
 
 
 def _same(a, b, clock: Clock) -> bool:
@@ -276,24 +282,37 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     if kind in ("argmax", "argmin"):
         point = task.cur
         obligations = []
+        value = None
     else:
         sols = clock.attempt(lambda: sp.solve(sp.diff(f, x), x), share=0.4)
         if not isinstance(sols, list) or len(sols) != 1:
             n = "no" if sols == [] else ("several" if isinstance(sols, list) else "undecided")
             return Outcome(unknown=f"stationary points of f in {x}: {n}; cannot tell where the optimum is")
         point = sols[0]
-        obligations = [Relation(_subs(f, [x], [point]), task.op, task.cur)]
+        value = Relation(_subs(f, [x], [point]), task.op, task.cur)
+        obligations = [value]
     inside = _declared_range(x, point, task.context)
     if inside is None:
         return Outcome(unknown=f"{x} is declared as integers: stationary points are for a real variable")
     # the optimum must be attained inside the declared domain: argmax(-(x + 1)^2, x) = -1 for positive x is false
     obligations.extend(inside)
-    obligations.append(Relation(_subs(d1, [x], [point]), "=", sp.Integer(0)))
+    first_order = Relation(_subs(d1, [x], [point]), "=", sp.Integer(0))
+    obligations.append(first_order)
     second_order = Relation(_subs(d2, [x], [point]), "<" if want_max else ">", sp.Integer(0))
+    # What fails without the claim being false: f'' = 0 at a maximiser (-x^4), f' != 0 at one on the edge of a
+    # closed domain (-x over x >= 0) or at a kink (-|x| + x/2 at 0). A smooth f over an open domain attains its
+    # optimum at a stationary point only, so there the point must lie in the domain and beat every other; else
+    # those are sufficient conditions for the optimal value, which refutes the claim only where they all hold.
+    jumps = _jumps(f, x, task.context)
+    smooth_inside = all(r.op in (">", "<", "!=") for r in inside) and not jumps and \
+        not f.has(sp.Abs, sp.sign, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.floor, sp.ceiling, sp.re, sp.im)
+    sufficient = (second_order,) if kind in ("argmax", "argmin") and smooth_inside else (first_order, second_order)
+    if value and not smooth_inside:
+        sufficient += tuple(inside)
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)
     shape = "concave" if want_max else "convex"
     # f'' of a function with jumps ignores them (d/dx atan(tan(x)) is 1): concavity from f'' needs f continuous
-    glob = curvature is not None and not _jumps(f, x, task.context) and \
+    glob = curvature is not None and not jumps and \
         sign_shown(curvature, "<=" if want_max else ">=", clock, [{}, interval_substitution(task.context)],
                    any_branch=True)
     if glob:
@@ -301,20 +320,24 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
         # f''(x*) < 0 too, the maximisers (an interval, f being concave) cannot extend past x*.
         if kind in ("argmax", "argmin"):
             obligations.append(second_order)
-        return Outcome(obligations, note=f"global optimum: f is {shape} in {x}", bound=(x,))
+        return Outcome(obligations, note=f"global optimum: f is {shape} in {x}", bound=(x,), sufficient=sufficient,
+                       conditional=(value,) if value else ())
     # The second-order condition is not asked for here: it is neither needed (f''(0) = 0 at the
     # maximum of (1 + x^2) exp(-x^2)) nor enough; the global comparison below decides.
     # Without concavity the point may be a local optimum only: that f there beats f everywhere in the
     # declared domain is one more obligation, proved by a sign argument or at best searched (numeric).
     best = _subs(f, [x], [point])
-    obligations.append(Relation(f, "<=" if want_max else ">=", best))
+    beaten = Relation(f, "<=" if want_max else ">=", best)
+    obligations.append(beaten)
+    if value and not smooth_inside:
+        sufficient += (beaten,)
     note = f"f is not shown {shape} in {x}, so f <= f({sp.sstr(point)}) over the declared domain is checked too"
     if kind in ("argmax", "argmin"):
         # argmax names the maximiser: another point with the same value (x^4 - 2 x^2 at -1 and 1)
         # makes the claim false even though the value is right.
         obligations.append(Implication(Relation(f, "=", best), Relation(x, "=", point)))
         note += f", and that no other {x} attains it"
-    return Outcome(obligations, note=note, bound=(x,))
+    return Outcome(obligations, note=note, bound=(x,), sufficient=sufficient, conditional=(value,) if value else ())
 
 
 def _jumps(f, x, context) -> bool:
@@ -410,18 +433,21 @@ def _jensen_outcome(same: Relation, concave: bool, name: str, binders, inner) ->
     if not concave:
         # exp and the square are convex on the reals only: (E[1 + i z])^2 = 1 > E[(1 + i z)^2] = 0
         real = {z: sp.Dummy(z.name, real=True) for z, _ in binders if isinstance(z, sp.Symbol)}
+        # Each obligation is sufficient only: log(E[x]) >= E[log(x)] - 1 holds, though its right side is not
+        # Jensen's counterpart.
         if as_basic(inner).xreplace(real).is_extended_real is not True:
             return Outcome([same], unknown=f"Jensen for {name} needs the function inside to be real, which is not "
-                                           "shown here")
+                                           "shown here", sufficient=(same,))
         signs, extra = _density_signs(binders)
-        return Outcome([same] + signs, note=note, extra=extra)
+        return Outcome([same] + signs, note=note, extra=extra, sufficient=(same, *signs))
     support = _support(binders)
     if support is None:
         return Outcome([same], unknown=f"Jensen for {name} needs the variable to be nonnegative on the support "
-                                       "of its distribution, which is not known here")
+                                       "of its distribution, which is not known here", sufficient=(same,))
     cases, extra = support
-    domain = [Relation(as_basic(inner).xreplace(c), ">=", sp.Integer(0)) for c in cases]
-    return Outcome([same] + domain + _density_signs(binders)[0], note=note, extra=extra)
+    obligations = [same] + [Relation(as_basic(inner).xreplace(c), ">=", sp.Integer(0)) for c in cases] + \
+        _density_signs(binders)[0]
+    return Outcome(obligations, note=note, extra=extra, sufficient=tuple(obligations))
 
 
 def _density_signs(binders) -> tuple[list, tuple]:
@@ -498,8 +524,9 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
                                    "compared on it")
         cases, extra = support  # on the support only: r^2 = r where r ~ Bernoulli(p) takes the values 0 and 1
         signs = _density_signs([(x, a.args[1])])[0] if task.op != "=" else []
-        return Outcome([Relation(fa.xreplace(c), task.op, fb.xreplace(c)) for c in cases] + signs,
-                       note="compared the integrands pointwise on the support", extra=extra)
+        obligations = [Relation(fa.xreplace(c), task.op, fb.xreplace(c)) for c in cases] + signs
+        return Outcome(obligations, note="compared the integrands pointwise on the support", extra=extra,
+                       sufficient=tuple(obligations))
     if isinstance(a, sp.Integral) and isinstance(b, sp.Integral):
         if len(a.limits) != 1 or len(b.limits) != 1 or len(a.limits[0]) != 3 or len(b.limits[0]) != 3:
             return Outcome(unknown="integrand compares two one-variable definite integrals")
@@ -518,8 +545,8 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
         low, high = range_ends(lo, hi)  # integral(f, x, 1, a) at a = -1 runs over [-1, 1]
         info = SymbolInfo(x.name, "scalar", x, domain, low=None if domain == "real" else low,
                           high=None if domain == "real" else high)
-        return Outcome([Relation(a.function, task.op, fb)], note="compared the integrands pointwise",
-                       extra=(info,))
+        pointwise = Relation(a.function, task.op, fb)
+        return Outcome([pointwise], note="compared the integrands pointwise", extra=(info,), sufficient=(pointwise,))
     return Outcome(unknown="integrand needs an integral (or expectation) on both sides")
 
 

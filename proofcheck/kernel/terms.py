@@ -513,6 +513,18 @@ class Outcome:
     note: str = ""
     extra: tuple = ()  # SymbolInfo for variables a rule frees (e.g. the integration variable)
     bound: tuple = ()  # symbols the step binds (argmin's x): the givens about them do not hold inside
+    # Obligations that are sufficient only: one failing shows that the rule does not apply, not that the step is
+    # false (integrands that do not compare pointwise may still integrate in order). Those in `conditional` refute
+    # the step only where every sufficient one holds (the value at the stationary point is the maximum only if the
+    # point is the maximiser). Otherwise the step is checked as written. Both are held by identity.
+    sufficient: tuple = ()
+    conditional: tuple = ()
+
+    def refutes(self, ob, established: bool) -> bool:
+        """Whether ob's failure refutes the step, given whether every sufficient obligation was established."""
+        if any(ob is s for s in self.sufficient):
+            return False
+        return established or not any(ob is c for c in self.conditional)
 
 
 def range_ends(lo, hi) -> tuple:

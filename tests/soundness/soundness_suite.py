@@ -8,7 +8,9 @@ say (`must`):
 * `refuted`          - a false statement with a concrete counterexample in the domain: only `refuted` passes;
 * `not_established`  - a false statement: anything but `proved`/`numeric` passes; `error` only where the
                        entry says `error_ok` (an input the checker should reject, such as Normal(0, -1));
-* `established`      - a true statement: `proved` or `numeric`.
+* `established`      - a true statement: `proved` or `numeric`;
+* `not_refuted`      - a true statement the kernel cannot be asked to establish (a rule that does not apply to
+                       it): anything but `refuted` passes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ESTABLISHED = ("proved", "numeric")
-MUSTS = ("refuted", "not_established", "established")
+MUSTS = ("refuted", "not_established", "established", "not_refuted")
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ def meets(case: Case, outcome: Outcome) -> bool:
         return st in ESTABLISHED
     if case.must == "refuted":
         return st == "refuted"
+    if case.must == "not_refuted":
+        return st != "refuted"
     # an input error must be the checker's judgement of the formula, not a case file that is not valid YAML
     return st not in ESTABLISHED and (st != "error" or case.error_ok and "YAML:" not in outcome.message)
 

@@ -871,9 +871,14 @@ class ExprBuilder(Transformer):
             if len(items) != 2:
                 self.fail(meta, f"{name} is {rows}×{cols}; index it as {name}[i, j]")
             for it, size in zip(items, (rows, cols)):
-                if it.is_Integer and not (1 <= it and (not size.is_Integer or it <= size)):
-                    self.fail(meta, f"index {it} is outside 1..{size} (indices are 1-based)")
-            return info.obj[items[0] - 1, items[1] - 1]
+                if it.is_Integer and not (1 <= it and (not size.is_Integer or it <= size)) or \
+                        (it - 1).is_negative or (size - it).is_negative:
+                    self.fail(meta, f"index {sp.sstr(it)} is outside 1..{sp.sstr(size)} (indices are 1-based)")
+            try:
+                return info.obj[items[0] - 1, items[1] - 1]
+            except (IndexError, ValueError, TypeError):
+                self.fail(meta, f"{name}[{', '.join(sp.sstr(i) for i in items)}] is not an entry of {name} "
+                                f"({sp.sstr(rows)}×{sp.sstr(cols)}; indices are 1-based)")
         # Not a vector or matrix: the bracket is a factor.
         return _Jux(self.name(meta, name_tok), self.bracket(meta, args))
 
@@ -918,6 +923,10 @@ class ExprBuilder(Transformer):
     def _derivative(self, meta, expr, var, order):
         if not isinstance(var, sp.Symbol):
             self.fail(meta, "differentiate with respect to a name")
+        if var.is_integer:
+            # the body was built with the integer assumption (sin(pi n) is 0): its derivative would be read as 0
+            self.fail(meta, f"`{var.name}` is declared an integer, and a derivative needs a real variable; declare it "
+                            "real")
         if _is_matrix(expr):
             if isinstance(expr, sp.MatrixBase):
                 return sp.ImmutableMatrix(expr.rows, expr.cols, [sp.Derivative(e, (var, order)) for e in expr])
@@ -987,7 +996,8 @@ class ExprBuilder(Transformer):
             if info is not None and b.name not in self.bound:
                 values = {Bernoulli: lambda: sp.FiniteSet(0, 1), Dirac: lambda: sp.FiniteSet(dist.args[0])}.get(type(dist))
                 inside = values().is_subset(value_set(info)) is True if values else \
-                    _inside_declared(info, *(dist.args if isinstance(dist, Uniform) else (-sp.oo, sp.oo)))
+                    _inside_declared(info, *(dist.args if isinstance(dist, Uniform) else (-sp.oo, sp.oo)),
+                                     continuous=True)
                 if not inside:
                     raise DeclarationError(f"`{b.name}` is declared {info.domain}, but `{b.name} ~` draws it outside "
                                            "that type: the body would be simplified with the wrong assumptions; use "
@@ -1080,17 +1090,17 @@ class ExprBuilder(Transformer):
             self.fail(meta, "integral takes (expr, x) or (expr, x, a, b)")
         body, var = self._bound_call(meta, items, "integral", dict(real=True))
         if len(items) == 2:
-            self._bound_in_type(meta, items[1], -sp.oo, sp.oo)
+            self._bound_in_type(meta, items[1], -sp.oo, sp.oo, continuous=True)
             return sp.Integral(body, (var, -sp.oo, sp.oo))
         a, b = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
-        self._bound_in_type(meta, items[1], a, b)
+        self._bound_in_type(meta, items[1], a, b, continuous=True)
         return sp.Integral(body, (var, a, b))
 
-    def _bound_in_type(self, meta, declared, lo, hi) -> None:
+    def _bound_in_type(self, meta, declared, lo, hi, continuous: bool = False) -> None:
         """A bound variable that shares its name with a declared symbol must run inside that symbol's type."""
         declared = self._unwrap(declared)
         info = self.scope.symbols.get(str(declared.name).lstrip("?")) if isinstance(declared, sp.Symbol) else None
-        if not _inside_declared(info, lo, hi):
+        if not _inside_declared(info, lo, hi, continuous):
             self.fail(meta, f"`{info.name}` is declared {info.domain}, but here it is bound over a range outside "
                             f"that type ({sp.sstr(lo)} to {sp.sstr(hi)}): the formula would be simplified with the "
                             "wrong assumptions; use another name for the bound variable, or declare it real")
@@ -1114,6 +1124,9 @@ class ExprBuilder(Transformer):
         info = self.scope.symbols.get(declared.name) if isinstance(declared, sp.Symbol) else None
         # a limit goes to a point of the closure of the declared type (0 for positive or nonzero x); a symbolic point
         # must be known to lie there (x positive, a real: limit(sqrt(x^2), x, a) would be read as a)
+        if info is not None and to not in (sp.oo, -sp.oo) and info.domain in ("integer", "posint"):
+            self.fail(meta, f"`{info.name}` is declared an integer: it can tend to oo or -oo only (a sequence's "
+                            "limit); declare it real for a limit at a point")
         if info is not None and to not in (sp.oo, -sp.oo) and value_set(info).closure.contains(to) is not sp.true:
             self.fail(meta, f"`{info.name}` is declared {info.domain}, so it can only tend to a point of that type or "
                             f"an end of it; {sp.sstr(to)} is not known to be one (declare it so, or declare "
@@ -1126,12 +1139,15 @@ class ExprBuilder(Transformer):
         body, var = self._bound_call(meta, items, fname, dict(integer=True))
         lo, hi = (self._scalar(meta, self._unwrap(i), "a bound") for i in items[2:])
         for end in (lo, hi):
-            # sum(j, j, 1, x) for a real x is SymPy's formal value x (x + 1)/2, not a sum of terms
-            if end not in (sp.oo, -sp.oo) and end.is_integer is False or \
-                    end.is_Symbol and end.is_integer is None and end.is_real:
-                self.fail(meta, f"the bounds of {fname} must be integers; `{sp.sstr(end)}` is declared real "
-                                "(declare it an integer)")
+            # sum(j, j, 1, x) for a real x is SymPy's formal value x (x + 1)/2, not a sum of terms; so is
+            # sum(1, j, 1, n/2) = n/2 for an odd n
+            if end not in (sp.oo, -sp.oo) and end.is_integer is not True:
+                self.fail(meta, f"the bounds of {fname} must be integers; `{sp.sstr(end)}` is not known to be one "
+                                "(declare its names integers, or write floor(...))")
         self._bound_in_type(meta, items[1], lo, hi)
+        problem = _index_outside(body, var, lo, hi)
+        if problem:
+            self.fail(meta, problem)
         return cls(body, (var, lo, hi))
 
     def call_sum(self, meta, items):
@@ -1465,12 +1481,32 @@ def _shown(value, prop: str, symbols: dict | None):
     return None
 
 
-def _inside_declared(info, lo, hi) -> bool:
+def _index_outside(body, var, lo, hi) -> str:
+    """Why an entry u[j] under a sum over j from lo to hi may fall outside u, where it is shown to for an end
+    (u[0] at j = 0: a concrete matrix would wrap it round to the last entry); '' otherwise."""
+    if not isinstance(body, sp.Basic) or sp.oo in (lo, hi, -lo, -hi):
+        return ""
+    for e in body.atoms(sp.matrices.expressions.matexpr.MatrixElement):
+        for idx, size in zip(e.args[1:], e.args[0].shape):
+            if var not in getattr(idx, "free_symbols", ()) or not idx.is_polynomial(var) or \
+                    sp.degree(idx, var) != 1:
+                continue
+            ends = [idx.subs(var, lo), idx.subs(var, hi)]
+            if any(x.is_negative for x in ends) or any((size - 1 - x).is_negative for x in ends):
+                return (f"the sum runs {var.name} from {sp.sstr(lo)} to {sp.sstr(hi)}, which takes the index of "
+                        f"{e.args[0]} outside 1..{sp.sstr(size)} (indices are 1-based)")
+    return ""
+
+
+def _inside_declared(info, lo, hi, continuous: bool = False) -> bool:
     """Whether every value strictly between lo and hi (integers from lo on for a sum) lies in the declared type of
     the symbol of that name: only then may its body have been built with the symbol's assumptions (Abs(z) -> z for
-    a positive z). An end may be the type's own end (an integral from 0 for a positive x)."""
+    a positive z). An end may be the type's own end (an integral from 0 for a positive x). A continuous range (an
+    integral, a uniform draw) never lies in an integer type: sin(pi n) would be 0 under the integral."""
     if info is None or info.domain in ("real", "complex"):
         return True
+    if continuous and info.domain in ("integer", "posint"):
+        return False
 
     def shown(e) -> bool:
         return bool(isinstance(e, sp.Basic) and e.is_nonnegative)

@@ -626,7 +626,10 @@ class Sampler:
                 known[info.obj] = v
                 p.values[info.obj] = v
         for n in self.parameters:
-            known[n] = sp.Integer(rng.randint(-3, 3) if rng.random() < 0.7 else rng.randint(-10 ** 6, 10 ** 6))
+            # which member of a periodic family (x = n for sin(pi x) = 0): as an integer name is drawn, both signs,
+            # mostly small, up to 60 and past it (a claim may fail at x = 11 only)
+            k = rng.randint(-3, 3) if rng.random() < 0.4 else _whole(rng, 0, self.reach) * rng.choice((-1, 1))
+            known[n] = sp.Integer(k)
         p.parameters = {n: known[n] for n in self.parameters}
         for s, sols in self.equalities:
             p.branches[s] = rng.randrange(len(sols))
@@ -686,7 +689,7 @@ class Sampler:
             if rel.op == "=" and _given_exactly(rel, p):
                 continue  # x = 6 pi solves sin(x) = 0 exactly; numerically it is 1e-50, not 0
             try:
-                ok = holds(rel, p, DPS)
+                ok = holds(rel, p, DPS) and (rel.op != "=" or _equality_confirmed(rel, p))
             except Undefined:
                 ok = False
             if not ok:
@@ -715,6 +718,21 @@ class Sampler:
             p.values[s] = known[s] = v
         self._check_givens(p)
         return p
+
+def _equality_confirmed(rel: Relation, p: Point) -> bool:
+    """Whether an equality given that agrees to AGREE_DIGITS at a drawn point agrees to CONFIRM_DPS - 20 digits of the
+    terms' size too. A drawn point that solves a given solves it exactly, so the difference vanishes at any
+    precision; one that only nearly solves it (x = 10^-15 in exp(x) = 1 + x + x^2/2 + x^4, off by 10^-46) is no
+    point of the given, and a counterexample there would be none."""
+    ro = real_only(rel.lhs, rel.rhs)
+    left, right = evaluate(rel.lhs, p, CONFIRM_DPS, ro), evaluate(rel.rhs, p, CONFIRM_DPS, ro)
+    if left.kind != "number" or right.kind != "number" or left.approximate or right.approximate or \
+            left.error or right.error:
+        return True  # a quadrature's or a limit's value is known to fewer digits: the working check stands
+    with mpmath.workdps(CONFIRM_DPS):
+        scale = max(left.scale, right.scale)
+        return abs(left.data - right.data) <= mpmath.mpf(10) ** (20 - CONFIRM_DPS) * scale
+
 
 def _given_exactly(rel: Relation, p: Point) -> bool:
     """Whether both sides of a scalar given are the same number once the point's exact values
@@ -1129,7 +1147,9 @@ def _evalf(e, dps: int, subs: dict, real_only: bool, errors=None):
     if size >= 1:
         raise Undefined("not finite here")  # a division by a sum that cancels to 0
     if subs and all(isinstance(x, sp.Basic) and x.is_number and not x.has(sp.Float) for x in subs.values()):
-        if e.xreplace(subs) == 0:  # at an exact point SymPy may see the cancellation itself: exp(0) - 1 is 0
+        exact = e.xreplace(subs)
+        # at an exact point SymPy may see the cancellation itself (exp(0) - 1 is 0), or it is a polynomial's root
+        if exact == 0 or _zero_at_root(exact):
             return mpmath.mpf(0)
     raise Undefined("the value cancels below the working precision here")
 
@@ -1883,14 +1903,33 @@ def _exact_shown(v: Value, point: Point, fallback: str) -> str:
 
 def _exactly_equal(left: Value, right: Value, point: Point) -> bool:
     if left.exact is not None and right.exact is not None:
-        return left.exact == right.exact
+        return left.exact == right.exact or isinstance(left.exact, sp.Expr) and isinstance(right.exact, sp.Expr) \
+            and _zero_at_root(left.exact - right.exact)
     if not (isinstance(left.expr, sp.Expr) and isinstance(right.expr, sp.Expr)):
         return False
     try:
         d = (left.expr - right.expr).xreplace(point.values)
     except (TypeError, ValueError, ZeroDivisionError):
         return False
-    return d == 0
+    return d == 0 or _zero_at_root(d)
+
+
+def _zero_at_root(d) -> bool:
+    """Whether d, a rational function with rational coefficients of one real root r of a polynomial P (a CRootOf,
+    the special point a tie of degree three or more sits at), is exactly 0: its numerator vanishes modulo P and its
+    denominator does not. SymPy leaves (r^3 + r - 3)^2 unevaluated at the root of x^3 + x - 3."""
+    roots = d.atoms(sp.CRootOf) if isinstance(d, sp.Expr) else set()
+    if len(roots) != 1:
+        return False
+    r = roots.pop()
+    t = sp.Dummy("t")
+    try:
+        e = sp.together(d.xreplace({r: t}))
+        num, den = (sp.Poly(x, t, domain="QQ") for x in sp.fraction(e))
+        minimal = sp.Poly(r.poly.as_expr().xreplace({r.poly.gen: t}), t, domain="QQ")
+    except (sp.PolynomialError, sp.polys.polyerrors.CoercionFailed, ValueError, TypeError):
+        return False
+    return num.rem(minimal).is_zero and not den.rem(minimal).is_zero
 
 
 def _constant_difference(lhs, op, rhs, point: Point, sampler: Sampler, out: Search) -> bool:
@@ -2068,11 +2107,9 @@ def _roots_in(a, b, s, base: Point) -> list:
             if not 1 <= poly.degree() <= 12 or not all(c.is_Rational for c in poly.all_coeffs()):
                 continue
             for r in poly.real_roots()[:6]:
-                if r.is_Rational:
-                    out.append(r)
-                else:
-                    v = mpmath.mpf(sp.Float(r.evalf(40), 40)._mpf_)
-                    out.append(_exact_near(v, 30))
+                # an irrational root exactly (a CRootOf, or a radical): a tie there is decided exactly
+                # (_zero_at_root), while a 30-digit decimal near it never ties
+                out.append(r)
     except (sp.PolynomialError, NotImplementedError, ValueError, TypeError, AttributeError):
         return out  # special points are extra draws: a form SymPy cannot differentiate gives none
     return out + _inverted_roots(d, s)

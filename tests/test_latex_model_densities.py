@@ -120,7 +120,8 @@ def test_the_models_laws_stated_on_the_sheet_are_conditions():
 
 def test_a_statement_then_an_equality_written_on_is_two_chains():
     # seed 001 l.20: `\Rightarrow \log p(x) \geq B = C`: the bound log p(x) >= B, then B = C as an expression chain
-    # (read only: checking these steps means quadratures of random densities, seconds each)
+    # (read only: checking these steps means quadratures of random densities, seconds each). The arrow speaks of the
+    # first line's log p(x), so the equality before it stays a step of its own chain, checked, not an assumption.
     from proofcheck.latex import sheet_sections
     key = key_from_text(KEY, "k.yaml", Options())[0]
     text = ("Question 1\n\n" r"$$\log p_{\theta}(x) = \log \int_{z} p(x, z)$$" "\n\n"
@@ -128,6 +129,7 @@ def test_a_statement_then_an_equality_written_on_is_two_chains():
             r"\mathbb{E}_{z \sim q} \log p(x, z) - \mathbb{E}_{z \sim q} \log q(z) + 1$$" "\n")
     by_part, _ = sheet_sections(text, "s.md", key.derivation, {"main": ["1"]})
     assert [(c.statement, [t.text for t in c.steps]) for c in by_part["main"]] == [
+        (False, ["log(p_x)", "= log(integral(p_xz(z), z))"]),
         (True, ["log(p_x) = log(integral(p_xz(z), z))", "==> log(p_x) >= E[z ~ q](log(p_xz(z)/q(z)))"]),
         (False, ["E[z ~ q](log(p_xz(z)/q(z)))", "= E[z ~ q](log(p_xz(z))) - E[z ~ q](log(q(z))) + 1"])]
 

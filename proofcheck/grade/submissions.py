@@ -264,6 +264,9 @@ def _read_sectioned(sub: Submission, text: str, key: Key, sections: dict[str, li
     by_part, sheet = sheet_sections(text, sub.path, key.derivation, sections)
     sub.targets = list(key.parts)
     sub.formulas = sheet.formulas
+    for e in sheet.errors:
+        if e.message.startswith("`part:") and e.span is not None:  # a marker naming no part of the key
+            sub.errors.append(ErrorInfo(e.span.line, e.span.col, e.message, show_line(sub.lines, e.span), sub.path))
     if sum(len(c.steps) for cs in by_part.values() for c in cs) > MAX_STEPS:
         raise LimitError(f"{sum(len(c.steps) for cs in by_part.values() for c in cs)} lines; the limit is "
                          f"{MAX_STEPS}", Span(sub.path, 1, 1))
@@ -439,6 +442,7 @@ class AttemptPlan:
     idle: list[bool] = field(default_factory=list)  # per line: it is the line before it written again
     claims_other: bool = False  # the steps' relations compose to another relation than the claim's
     backwards: bool = False  # an inequality chain from the claim's right side to its left side
+    off_question: bool = False  # its first line lacks the question's derivative, KL, ...: not the question
     premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
     holds: list[int | None] = field(default_factory=list)  # per line of a statement chain: it holds everywhere
     at_checks: list[int] = field(default_factory=list)  # tasks: the steps before each `by at` hold at its point
@@ -511,11 +515,20 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     if statement and isinstance(claim, Relation) and isinstance(last, Relation) and not isinstance(last.lhs, Relation):
         # `\sigma > 0 \Rightarrow KL = E[...]`: the stated answer's right side must be in the key's form too
         unfinished = _unevaluated(last.rhs) - _unevaluated(claim.rhs)
+    keyed = {_defined(t) for t in key.parts[name].define}  # rewriting with the key's definitions is a step
+    missing = _unevaluated(question) - _unevaluated(first) - {"a substitution", "a limit"} \
+        if question is not None and first is not None and not statement and not ap.backwards else set()
+    if missing and not ap.relation_problem and attempt.part.steps and \
+            not _names(attempt.part.steps[0].text) & keyed:
+        # `x (2 sin x + x cos x) = ... = 2 x sin x + x^2 cos x` for the derivative of x^2 sin x: equal to the
+        # question's value, but no derivative is ever taken; the chain starts from its answer in disguise
+        ap.off_question = True
+        ap.relation_problem = f"the question has {' and '.join(sorted(missing))}, the first line does not: the " \
+                              "chain does not start from the question"
     if unfinished and not ap.relation_problem:
         # Equal to the result is not enough for the final points: `E[...]` left standing is not the answer.
         ap.relation_problem = f"the last line still has {', '.join(sorted(unfinished))}, which the key's " \
                               "result does not: it is not yet in the key's form"
-    keyed = {_defined(t) for t in key.parts[name].define}  # rewriting with the key's definitions is a step
     shapes = _line_shapes(attempt.part, keyed)
     claim_tree = _claim_tree(attempt.part)
     ap.restates = _restates(claim_tree, shapes)
@@ -524,6 +537,10 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     # that only reorder it (`= R' = R`) add no work
     if not statement:
         ap.idle = _idle(shapes)
+        # `y = x^2 + 1` written as a step where the key gives it: the given copied, not work
+        givens = _given_sides(attempt.part)
+        ap.idle = [idle or (i > 0 and shapes[i - 1] is not None and (shapes[i - 1], shapes[i]) in givens)
+                   for i, idle in enumerate(ap.idle)]
     ap.answer_only = result is not None and not statement and len(chain.lines) >= 2 and \
         all(ap.idle[2:len(chain.lines)]) and len(ap.idle) >= len(chain.lines) and not ap.from_result and \
         not ap.backwards and not ap.relation_problem and not ap.claims_other and _starts_at_question(claim_tree, shapes)
@@ -606,6 +623,22 @@ def _restates(claim, shapes: list) -> list[bool]:
     for r in relations:
         sides.update({_shape(r.children[0]), _shape(r.children[2])})
     return [shape is not None and shape in sides for shape in shapes]
+
+
+def _given_sides(part: Part) -> set:
+    """The (left, right) shapes of the part's equality givens, both ways round."""
+    out = set()
+    for g in part.given:
+        try:
+            tree = grammar().parse(mark_inner_products(g.text.text), start="claim")
+        except Exception:  # noqa: BLE001 - a given that does not parse is reported by the checker
+            continue
+        rel = tree.children[0] if tree.data == "claim_relation" and len(tree.children) == 1 else None
+        if rel is None or len(rel.children) != 3 or str(rel.children[1]) != "=":
+            continue
+        a, b = _shape(rel.children[0]), _shape(rel.children[2])
+        out |= {(a, b), (b, a)}
+    return out
 
 
 def _starts_at_question(claim, shapes: list) -> bool:
@@ -892,15 +925,24 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     claim_names = (_names(part.claim.text) if part.claim is not None else set()) | \
         {n for d in part.symbols for n in d.names} | {n for t in part.define for n in _names(t.text)}
     written: set[tuple[str, str]] = set()  # (line before, line) of every step so far: a copy is no new work
+    # `x + x = 2x`, `y y = y^2` in the question's names: true, but when no chain of the part starts from the question
+    # or ends at its result, none is work on it
+    on_question = any(c.start is not None and valid(c.start, strict) and not c.ap.off_question or
+                      c.final is not None and valid(c.final, strict) for c in work)
+    if not on_question and show_work and any(_names(t.text) & claim_names for c in work
+                                             for t in c.ap.attempt.part.steps):
+        notes.append("No chain of this part starts from the question or ends at its result, so its steps earn no "
+                     "credit")
     for n, c in enumerate(work):
         lines = c.ap.attempt.part.steps
         # `if $y = 0$, then $L = x^2$`: the question at one value, checked (a wrong one is wrong) but no work on it in
         # general, so no step credit; a case that is a region (`if $\gamma > 1$`) is a proof by cases and earns it
         special = c.ap.attempt.conditional and _equation_case(c)
         # `2 + 2 = 4` or a chain in none of the question's names: true, but no work on this question
-        unrelated = bool(claim_names) and not any(_names(t.text) & claim_names for t in lines) and \
+        nameless = bool(claim_names) and not any(_names(t.text) & claim_names for t in lines) and \
             not any(s.result.status.value == "error" for s in c.steps)
-        if unrelated and show_work:
+        unrelated = nameless or not on_question
+        if nameless and show_work:
             notes.append(f"The chain at line {lines[0].span.line} uses none of the question's names; it earns no "
                          "step credit")
         if n == 0:
@@ -965,7 +1007,26 @@ def _equation_case(c: _ChainResult) -> bool:
     """Whether a chain stated under a case has an equation for its case (the statement chain's first line)."""
     chain = c.ap.plan.parts[0].chain if c.ap.plan.parts else None
     first = chain.lines[0] if chain is not None and chain.lines else None
-    return isinstance(first, Relation) and first.op == "="
+    return isinstance(first, Relation) and (first.op == "=" or _one_point(first))
+
+
+def _one_point(rel: Relation) -> bool:
+    """Whether an inequality in one name holds at a single point only (`(x - 1)^2 <= 0`, `|x - 1| <= 0`): a case that
+    is an equation in disguise, a check at one value rather than a proof by cases."""
+    import sympy as sp
+    if rel.op not in ("<=", ">=") or not all(isinstance(x, sp.Expr) for x in (rel.lhs, rel.rhs)):
+        return False
+    names = (rel.lhs - rel.rhs).free_symbols
+    if len(names) != 1 or sp.count_ops(rel.lhs - rel.rhs) > 30:
+        return False
+    s = next(iter(names))
+    try:
+        x = sp.Dummy(s.name, real=True)
+        d = (rel.lhs - rel.rhs).xreplace({s: x})
+        found = sp.solveset(d <= 0 if rel.op == "<=" else d >= 0, x, sp.S.Reals)
+    except Exception:  # noqa: BLE001 - SymPy cannot solve it: a region, as written
+        return False
+    return isinstance(found, sp.FiniteSet) and len(found) == 1
 
 
 def _vacuous(c: _ChainResult, results, strict: bool) -> str:

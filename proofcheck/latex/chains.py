@@ -722,14 +722,27 @@ class ChainBuilder:
                 self.lines.append(_Line(lhs.op, lhs.op_off, [lhs, rel], rel.rule, first.error or err))
                 self.kind = "stmt"
                 return
-            last = self.lines.pop()
-            prev = self.lines[-1]
-            start = _Line(None, prev.body[-1].start, [prev.body[-1], last.body[0]], None,
-                          prev.body[-1].error or last.body[0].error)
-            part = self.part
-            if len(self.lines) < 2:  # only the start is left: it is now the left side of the statement
-                self.lines = []
-            self.flush()
+            first, last = self.lines[0], self.lines[-1]
+            op = compose([l.op for l in self.lines[1:]], False)
+            if op is not None and _same_piece(first.body[0], lhs):
+                # `A = B = C \Rightarrow A = C'`: the arrow restates what the chain shows about A, the "Hence" of a
+                # derivation. The chain keeps its steps, each checked (its last step is a claim like the others, not
+                # an assumption), and A OP C is the statement the arrow starts from.
+                start = _Line(None, first.body[0].start, [first.body[0], replace(last.body[0], op=op)], None,
+                              first.body[0].error or last.body[0].error)
+                part = self.part
+                self.flush()
+            else:
+                # `f = 2 a - 2 = 0 \Rightarrow a = 1`: the last relation is the equation the arrow solves, the
+                # statement it starts from
+                last = self.lines.pop()
+                prev = self.lines[-1]
+                start = _Line(None, prev.body[-1].start, [prev.body[-1], last.body[0]], None,
+                              prev.body[-1].error or last.body[0].error)
+                part = self.part
+                if len(self.lines) < 2:  # only the start is left: it is now the left side of the statement
+                    self.lines = []
+                self.flush()
             self.kind, self.part, self.lines = "stmt", part, [start]
         self.step(line)
 
@@ -739,6 +752,13 @@ class ChainBuilder:
 
 
 _BOUNDS = ("<", "<=", ">", ">=")
+
+
+def _same_piece(a: _TSeg, b: _TSeg) -> bool:
+    """Whether two read expressions are written alike (their ASCII, spaces aside)."""
+    if a.piece is None or b.piece is None:
+        return False
+    return "".join(t for t, _ in a.piece.parts).replace(" ", "") == "".join(t for t, _ in b.piece.parts).replace(" ", "")
 
 
 def emit_text(chunks: list[tuple[str, int]], src: Source, end: int, latex: str,

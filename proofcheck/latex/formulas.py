@@ -241,7 +241,7 @@ def split_formulas(toks: list[Tok], src: Source) -> list[Formula]:
 
 
 def states_a_case(f: Formula) -> bool:
-    """Whether a condition can be the case a result is stated under: an inequality, or one equation (`\text{when }
+    r"""Whether a condition can be the case a result is stated under: an inequality, or one equation (`\text{when }
     \mu_p = \mu_q`, the question at one value)."""
     rels = [sg.rel.value for sg in f.segments if sg.rel is not None]
     return any(r in ("<", "<=", ">", ">=") for r in rels) or rels == ["="]

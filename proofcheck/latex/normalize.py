@@ -85,7 +85,9 @@ def normalize_tokens(toks: list[Tok], src: Source) -> list[Tok]:
             i += 1
             continue
         if name in WITH_ARGUMENT_DROPPED:
-            _, _, _, i = raw_argument(toks, i + 1, src)
+            _, s, e, i = raw_argument(toks, i + 1, src)
+            if name == "hspace" and _wide_space(src.text[s:e]):
+                out.append(Tok("sep", name, t.start, t.end))  # `A = B \hspace{1cm} C = D`: two formulas, as \quad
             continue
         if name in ("underbrace", "overbrace"):  # \underbrace{X}_{\text{...}}: X
             inner, s, e, i = raw_argument(toks, i + 1, src)
@@ -463,3 +465,12 @@ def _normalize_stacked(toks, i, src, out) -> int:
         return j
     raise latex_error(f"\\{t.value} is only understood over a relation, e.g. \\stackrel{{\\text{{def}}}}{{=}}",
                       src, t.start)
+
+
+def _wide_space(length: str) -> bool:
+    """Whether an \\hspace length is at least a \\quad's (1em): the gap that separates two formulas, not a nudge."""
+    m = re.fullmatch(r"\s*\{?\s*\*?\s*\{?\s*(\d*\.?\d+)\s*(em|ex|pt|mm|cm|in|pc|bp)\s*\}?\s*\}?\s*", length)
+    if not m:
+        return False
+    per_em = {"em": 1, "ex": 0.45, "pt": 0.1, "bp": 0.1, "mm": 0.35, "cm": 3.5, "in": 9, "pc": 1.2}[m.group(2)]
+    return float(m.group(1)) * per_em >= 1

@@ -21,7 +21,11 @@ from proofcheck.latex.tokens import lost_backslashes
 _MARKER = re.compile(r"^[ \t]*(?:#+[ \t]*|<!--[ \t]*|%[ \t]*)?part[ \t]*:[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:-->)?[ \t]*$",
                      re.MULTILINE | re.IGNORECASE)
 _DISPLAY_ENVS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*",
-                 "eqnarray", "eqnarray*", "displaymath")
+                 "eqnarray", "eqnarray*", "displaymath", "flalign", "flalign*", "alignat", "alignat*", "xalignat",
+                 "xalignat*", "math", "dmath", "dmath*", "darray", "darray*", "IEEEeqnarray", "IEEEeqnarray*",
+                 "empheq", "numcases")
+# the argument after \begin{alignat}{2}, \begin{IEEEeqnarray}{rCl}, \begin{empheq}[box=...]{align}, ...
+_ENV_ARGUMENTS = re.compile(r"(?:\s*\[[^\]\n]*\])?(?:\s*\{[^{}\n]*\})?")
 
 
 def _blocks(text: str) -> list[tuple[int, int, bool]]:
@@ -36,6 +40,9 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
         if line_start and (text.startswith("```", i) or text.startswith("~~~", i)):
             fence = text[i:i + 3]
             j = text.find("\n" + fence, i + 3)
+            head = text.find("\n", i)
+            if fence == "```" and text[i + 3:head].strip() == "math" and j >= 0:
+                out.append((head + 1, j, False))  # a ```math fence is display math where GitHub renders Markdown
             i = n if j < 0 else j + 4
             line_start = False
             continue
@@ -63,11 +70,14 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
                 i = j + 2
                 continue
         if text.startswith("\\begin{", i):
-            m = re.match(r"\\begin\{([a-z]+\*?)\}", text[i:i + 40])
+            m = re.match(r"\\begin\{([A-Za-z]+\*?)\}", text[i:i + 40])
             if m and m.group(1) in _DISPLAY_ENVS:
                 end = text.find(f"\\end{{{m.group(1)}}}", i)
                 if end >= 0:
-                    out.append((i + m.end(), end, False))
+                    body = _ENV_ARGUMENTS.match(text, i + m.end()).end() if m.group(1) not in (
+                        "equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*",
+                        "flalign", "flalign*") else i + m.end()
+                    out.append((body, end, m.group(1) == "math"))
                     i = end + len(m.group(1)) + 6
                     continue
         if c == "$":
@@ -93,6 +103,19 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
     return out
 
 
+_TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*|\\iffalse\b.*?\\fi\b", re.DOTALL)
+
+
+def tex_comments_blanked(text: str) -> str:
+    """A .tex sheet with its comments (`% ...`, `\\iffalse ... \\fi`) blanked out, positions kept: the compiled sheet
+    does not show them, so nothing in them is handed in. A `% part: NAME` marker stays readable."""
+    def blank(m: re.Match) -> str:
+        if _MARKER.fullmatch(m.group(0)):
+            return m.group(0)
+        return re.sub(r"[^\n]", " ", m.group(0))
+    return _TEX_COMMENT.sub(blank, text)
+
+
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$\n]*\S[^$\n]*(?<!\\)\$|\\\(")
 
 
@@ -115,8 +138,8 @@ def lost_backslash_note(text: str, path: str) -> str:
 def is_latex_sheet(text: str) -> bool:
     """Whether a text (not a derivation file) holds LaTeX formulas: $$...$$, \\[...\\], an environment,
     or inline $...$ / \\(...\\)."""
-    return "$$" in text or "\\[" in text or "\\begin{align" in text or "\\begin{equation" in text or \
-        "\\begin{multline" in text or "\\begin{gather" in text or _INLINE.search(text) is not None
+    return "$$" in text or "\\[" in text or "```math" in text or _INLINE.search(text) is not None or \
+        any(f"\\begin{{{env}}}" in text for env in _DISPLAY_ENVS)
 
 
 def _merged_part(key: Derivation) -> Part:
@@ -308,6 +331,8 @@ def read_markdown(text: str, path: str, key: Derivation | None = None, part: str
     (Chain.steps[i].error); blocks that cannot be read at all are in Sheet.errors; Sheet.formulas says
     what became of every formula."""
     text = text.replace("\r\n", "\n")
+    if path.endswith(".tex"):
+        text = tex_comments_blanked(text)
     sheet = Sheet(path, lines=text.splitlines())
     src = Source(text, path)
     key_parts = {p.name: p for p in key.parts} if key is not None else {}
@@ -839,8 +864,11 @@ def _one_value(case: Formula, text: str) -> bool:
 
 
 # `Setting $\mu_q = 0$:` (or `,`) and then the display: the display is the result in that case
-_BEFORE_DISPLAY = re.compile(r"\s*[:,]\s*(?:\$\$|\\\[|\\begin\{[a-z]+\*?\})?\s*")
-_LEADING_CASE_WORDS = {"if", "when", "setting", "taking", "for"}
+# `Let $y = 0$. Then $$...$$` too
+_BEFORE_DISPLAY = re.compile(r"\s*(?:\([^()$]*\))?\s*(?:[:,]|[.;,]?\s*(?:[Tt]hen|[Ss]o|[Ww]e\s+(?:get|have)),?:?)\s*"
+                             r"(?:\$\$|\\\[|\\begin\{[a-z]+\*?\})?\s*")
+_LEADING_CASE_WORDS = {"if", "when", "setting", "taking", "for", "let", "assume", "assuming", "suppose", "generality",
+                       "wlog"}
 
 
 def _leading_case(found: list[Formula], text: str, start: int, last: tuple[Formula, int] | None) -> None:
@@ -856,8 +884,10 @@ def _leading_case(found: list[Formula], text: str, start: int, last: tuple[Formu
             _BEFORE_DISPLAY.fullmatch(text, end + 1, start) is None:
         return
     line_start = text.rfind("\n", 0, case.start) + 1
-    m = _LAST_WORD.search(text, line_start, _open_dollar(text, case.start))
-    if m and m.group(1).lower() in _LEADING_CASE_WORDS and _one_value(case, text):
+    opened = _open_dollar(text, case.start)
+    m = _LAST_WORD.search(text, line_start, opened)
+    if (m and m.group(1).lower() in _LEADING_CASE_WORDS or _PERSIAN_CONDITION.search(text, line_start, opened)) and \
+            _one_value(case, text):
         f.case = case
 
 
@@ -881,7 +911,8 @@ def _case_of(kept: list[Formula], text: str, start: int, end: int, case: Formula
                 f.case = case
     line_start = text.rfind("\n", 0, start - 1) + 1
     m = _LAST_WORD.search(text, line_start, start - 1)
-    if m and m.group(1).lower() in _CASE_WORDS and len(kept) == 1 and kept[0].error is None:
+    persian = _PERSIAN_CONDITION.search(text, line_start, start - 1)  # `اگر $x = 1$ آنگاه $...$`
+    if (m and m.group(1).lower() in _CASE_WORDS or persian) and len(kept) == 1 and kept[0].error is None:
         stop = text.find("\n", end)
         return kept[0], (stop if stop >= 0 else len(text))
     if case is not None and start >= case_end:
@@ -907,7 +938,7 @@ _RELATION_TEXT = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|Rightarrow|
 
 
 _INLINE_CONDITION_WORDS = CONDITION_WORDS | {"all", "every", "each", "at", "setting", "set", "put", "take", "taking", "choose", "choosing",
-                                             "substituting", "plugging", "on", "in", "over", "whose", "such",
+                                             "substituting", "plugging", "on", "in", "over", "whose", "such", "generality", "wlog",
                                              "need", "needs", "require", "requires"}  # `we need $f(x) = 0$`
 _LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z$]*$")
 

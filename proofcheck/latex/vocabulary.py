@@ -47,7 +47,8 @@ WORD_STYLES = {"mathrm", "operatorname", "operatorname*", "text", "textrm", "tex
                "mathsf", "mathtt", "texttt", "textnormal", "mathbb", "mathcal", "mathscr", "mathfrak", "emph"}
 ALIGN_ENVS = {"aligned", "align", "align*", "split", "gathered", "gather", "gather*", "equation", "equation*",
               "eqnarray", "eqnarray*", "multline", "multline*", "flalign", "flalign*", "alignat", "alignat*",
-              "alignedat", "displaymath", "math"}
+              "alignedat", "displaymath", "math", "xalignat", "xalignat*", "dmath", "dmath*", "darray", "darray*",
+              "IEEEeqnarray", "IEEEeqnarray*", "multlined", "dgroup", "dgroup*"}
 MATRIX_ENVS = {"pmatrix": "", "bmatrix": "", "Bmatrix": "", "matrix": "", "smallmatrix": "", "array": "",
                "vmatrix": "det", "Vmatrix": "norm"}
 CONDITION_WORDS = {"if", "when", "whenever", "for", "where", "with", "since", "as", "let", "given", "assume",

@@ -79,16 +79,35 @@ def test_verify_of_a_sheet_without_key_points_to_grade(tmp_path):
     assert "YAML mapping" not in out + err
 
 
-def test_verify_examples_skips_student_submissions():
-    code, doc, err = run_json(["verify", "examples/", "--no-cache", "--timeout", str(FAST), "--jobs", "2"])
+def test_verify_examples_skips_student_submissions(tmp_path):
+    # examples/ as a newcomer has it, with one of the seed keys (verifying all five takes half a minute of CPU; that
+    # each reads without an error is test_every_seed_key_loads)
+    import shutil
+    ex = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", ex, ignore=lambda d, names: [n for n in names if n.endswith(".key.yaml")
+                                                                     and not n.startswith("002_")])
+    code, doc, err = run_json(["verify", "examples/", "--no-cache", "--timeout", str(FAST), "--jobs", "2"],
+                              cwd=tmp_path)
     assert code == 1  # kl_slip.yaml is refuted; nothing is an input error
     # Answer keys are derivations too (the instructor's solution), so they are verified.
-    keys = sorted(f"examples/seeds/{p.name}" for p in (REPO / "examples" / "seeds").glob("*.key.yaml"))
+    keys = sorted(f"examples/seeds/{p.name}" for p in (ex / "seeds").glob("*.key.yaml"))
+    assert keys == ["examples/seeds/002_76b741aadb290eb6.key.yaml"]
     assert sorted(f["path"] for f in doc["files"]) == sorted(["examples/kl_equal_variance.yaml",
                                                               "examples/kl_slip.yaml", *keys])
     assert doc["summary"]["errors"] == 0
     n = len(list((REPO / "examples" / "submissions").glob("*.yaml")))
     assert f"skipped {n} student submission(s)" in err and "proofcheck grade" in err
+
+
+def test_every_seed_key_loads():
+    from proofcheck.grade import load_key
+    from proofcheck.verify import Options
+    keys = sorted((REPO / "examples" / "seeds").glob("*.key.yaml"))
+    assert len(keys) == 5
+    for k in keys:
+        key, errors = load_key(str(k), Options(timeout=FAST))
+        assert errors == [], (k.name, errors)
+        assert key.parts, k.name
 
 
 def test_check_json_does_not_claim_a_refuted_step_established():

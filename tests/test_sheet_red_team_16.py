@@ -168,3 +168,17 @@ def test_true_identities_off_the_question_earn_no_step_points(tmp_path):
         for name, g in grade_sheets(tmp_path, key, sheets).items():
             assert g.score == 0, (name, g.feedback)
             assert "No chain of this part starts from the question" in g.feedback, name
+
+
+def test_a_true_statement_that_is_not_the_claim_is_not_the_answer(tmp_path):
+    # the claim moved to one side and reduced to `0 = 0`: equivalent to the claim as statements (both hold
+    # everywhere), but `0 = 0` is not the claim, and the arrows run from the claim to a truism
+    g = grade_sheets(tmp_path, PER_STEP_KEY, {"s.md": """
+        $$(x+y)^2 - 2xy - x^2 - y^2 = 0 \\Rightarrow x^2 + 2xy + y^2 - 2xy - x^2 - y^2 = 0 \\Rightarrow 0 = 0$$
+        """})["s.md"]
+    assert g.parts[0].final_points == 0 and g.score <= 2, g.feedback
+    assert "its sides are not the claim's two sides" in g.feedback
+    honest = grade_sheets(tmp_path, PER_STEP_KEY, {"h.md": """
+        $$x^2 + y^2 = x^2 + y^2 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$
+        """})["h.md"]
+    assert "its sides are not the claim's two sides" not in honest.feedback

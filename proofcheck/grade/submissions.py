@@ -443,6 +443,8 @@ class AttemptPlan:
     claims_other: bool = False  # the steps' relations compose to another relation than the claim's
     backwards: bool = False  # an inequality chain from the claim's right side to its left side
     off_question: bool = False  # its first line lacks the question's derivative, KL, ...: not the question
+    sides: tuple = ()  # a statement chain's last line against the claim side by side (as written, then swapped)
+    shares_heads: bool = False  # its first line has an integral, derivative, ... as the question has
     premise: tuple[int, int] | None = None  # tasks: the first line of a statement chain holds everywhere; nowhere
     holds: list[int | None] = field(default_factory=list)  # per line of a statement chain: it holds everywhere
     at_checks: list[int] = field(default_factory=list)  # tasks: the steps before each `by at` hold at its point
@@ -516,8 +518,10 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         # `\sigma > 0 \Rightarrow KL = E[...]`: the stated answer's right side must be in the key's form too
         unfinished = _unevaluated(last.rhs) - _unevaluated(claim.rhs)
     keyed = {_defined(t) for t in key.parts[name].define}  # rewriting with the key's definitions is a step
-    missing = _unevaluated(question) - _unevaluated(first) - {"a substitution", "a limit"} \
-        if question is not None and first is not None and not statement and not ap.backwards else set()
+    heads = _families(_unevaluated(question)) if question is not None and first is not None else set()
+    ap.shares_heads = bool(heads & _families(_unevaluated(first)))
+    missing = heads - _families(_unevaluated(first)) - {"a substitution", "a limit"} \
+        if not statement and not ap.backwards else set()
     if missing and not ap.relation_problem and attempt.part.steps and \
             not _names(attempt.part.steps[0].text) & keyed:
         # `x (2 sin x + x cos x) = ... = 2 x sin x + x^2 cos x` for the derivative of x^2 sin x: equal to the
@@ -552,6 +556,13 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
     ap.at_checks = list(chain.at_checks)  # verify's: the chain's left end is only right if they hold
     if end is not None and last is not None:
         ap.final = planner.add(end)
+        if statement and isinstance(claim, Relation) and isinstance(last, Relation) and \
+                not isinstance(last.lhs, Relation) and not isinstance(claim.lhs, Relation):
+            # the claim is true for all values, and so is `0 = 0`: equivalent as statements, but not the claim. The
+            # last statement must have the claim's two sides (either way round)
+            ap.sides = tuple(planner.add(StepTask(a, "=", b, None, ctx, f"{name}:claim-side{i}")) for i, (a, b) in
+                             enumerate(((last.lhs, claim.lhs), (last.rhs, claim.rhs), (last.lhs, claim.rhs),
+                                        (last.rhs, claim.lhs))))
     if statement and not isinstance(claim, Implication) and first.op in _OPPOSITE:
         # a premise of the student's own that holds everywhere (`x = x \Rightarrow ...`) adds nothing to its
         # conclusion, and one that holds nowhere (`x^2 < 0 \Rightarrow ...`) makes every step vacuous
@@ -590,6 +601,16 @@ _UNEVALUATED = {"Integral": "an integral", "Derivative": "a derivative", "Limit"
                 "JSD": "a JS divergence", "Entropy": "an entropy", "Optimum": "an optimum", "Sum": "a sum",
                 "Product": "a product", "Determinant": "a determinant", "Trace": "a trace",
                 "Eigenvals": "the eigenvalues of a matrix"}
+
+
+# an expectation, a divergence, an entropy and a variance are all integrals: a question written with one may be
+# answered starting from another (`JSD(P, Q)` for the integral of the GAN value, seed 001)
+_INTEGRAL_LIKE = {"an integral", "an expectation", "a variance", "a KL divergence", "a JS divergence", "an entropy"}
+
+
+def _families(kinds: set) -> set:
+    """Kinds of unevaluated head, with the integral-like ones as one ("an integral")."""
+    return {"an integral" if k in _INTEGRAL_LIKE else k for k in kinds}
 
 
 def _unevaluated(e) -> set:
@@ -827,8 +848,13 @@ def _chain_result(ap: AttemptPlan, report, results) -> _ChainResult:
         # `(x^2 - 1)/(x - 1) = x + 1 = 2 by at(x = 1)` does not start from subs((x^2 - 1)/(x - 1), x = 1)
         start = replace(missed, message="the steps before `by at` do not hold at the point itself"
                                         + (f": {missed.message}" if missed.message else ""))
-    return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors), start,
-                        results[ap.final] if ap.final is not None else None, pr is not None)
+    final = results[ap.final] if ap.final is not None else None
+    if ap.sides and final is not None and valid(final) and not ap.relation_problem:
+        same, swapped = (all(valid(results[t]) for t in ap.sides[k:k + 2]) for k in (0, 2))
+        if not (same or swapped):
+            ap.relation_problem = "the last statement is equivalent to the claim but is not it: its sides are not " \
+                                  "the claim's two sides"
+    return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors), start, final, pr is not None)
 
 
 def _flag_trailing_answer(o: PartOutcome, sub: Submission) -> None:
@@ -928,7 +954,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     # `x + x = 2x`, `y y = y^2` in the question's names: true, but when no chain of the part starts from the question
     # or ends at its result, none is work on it
     on_question = any(c.start is not None and valid(c.start, strict) and not c.ap.off_question or
-                      c.final is not None and valid(c.final, strict) for c in work)
+                      c.final is not None and valid(c.final, strict) or c.ap.shares_heads for c in work)
     if not on_question and show_work and any(_names(t.text) & claim_names for c in work
                                              for t in c.ap.attempt.part.steps):
         notes.append("No chain of this part starts from the question or ends at its result, so its steps earn no "

@@ -182,3 +182,14 @@ def test_a_true_statement_that_is_not_the_claim_is_not_the_answer(tmp_path):
         $$x^2 + y^2 = x^2 + y^2 \\Rightarrow (x+y)^2 - 2xy = x^2 + y^2$$
         """})["h.md"]
     assert "its sides are not the claim's two sides" not in honest.feedback
+
+
+def test_a_claim_after_since_or_and_is_left_to_a_person(tmp_path):
+    # read as a condition (it may be a hypothesis of the student's), so not checked: the part says so
+    sheets = {"since.md": CHAIN + "\nSince $(x+y)^2 - 2xy = x^2 + y^2 + 9xy$, done.\n",
+              "and.md": CHAIN + "\nAnd $(x+y)^2 - 2xy = x^2 + y^2 + 9xy$.\n"}
+    for name, g in grade_sheets(tmp_path, PER_STEP_KEY, sheets).items():
+        assert g.needs_review, name
+        assert any("read as a condition: not checked" in r and r.startswith("line 3") for r in g.parts[0].needs_review)
+    plain = grade_sheets(tmp_path, PER_STEP_KEY, {"plain.md": CHAIN})["plain.md"]
+    assert not plain.needs_review

@@ -809,6 +809,7 @@ def grade_submissions(subs: list[Submission], key: Key, options: Options,
         show_work = first.group is not None and key.rubric[first.part.name].wants_work
         o = _outcome(members, planner.results, options.strict, show_work)
         _flag_trailing_answer(o, members[0][0].submission)
+        _flag_unchecked_claims(o, members[0][0].submission, key)
         outcomes[id(members[0][0].submission)][o.name] = o
     grades = []
     for sub in subs:
@@ -855,6 +856,16 @@ def _chain_result(ap: AttemptPlan, report, results) -> _ChainResult:
             ap.relation_problem = "the last statement is equivalent to the claim but is not it: its sides are not " \
                                   "the claim's two sides"
     return _ChainResult(ap, list(pr.steps) if pr else [], list(report.errors), start, final, pr is not None)
+
+
+def _flag_unchecked_claims(o: PartOutcome, sub: Submission, key: Key) -> None:
+    """`Since $L = x^2 + y^2 + 9xy$, done.`: a statement the student asserts after `since`, `as`, `and`, ... is read
+    as a condition, not checked; under this part's headings it is left to a person, not passed over."""
+    labels = key.rubric[o.name].sections if o.name in key.rubric else []
+    for f in sub.formulas or ():
+        if f.kind == "condition" and f.reason.startswith("a statement after") and \
+                (not labels or section_matches(f.section, labels)):
+            o.needs_review.append(f"line {f.line}, column {f.column}: {f.reason}")
 
 
 def _flag_trailing_answer(o: PartOutcome, sub: Submission) -> None:

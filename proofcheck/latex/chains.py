@@ -854,7 +854,8 @@ def build_chains(formulas: list[tuple[Formula, str | None, Names]], src: Source,
             return 1
 
         if f.dead:
-            skipped += classified("condition", "a condition or declaration, not a step")
+            skipped += classified("condition", f"a statement after `{f.asserted}`, read as a condition: not checked"
+                                  if f.asserted else "a condition or declaration, not a step")
             continue
         if _tends_to(latex):
             # `$p \to 1$` in a sentence, `As \tau \to 0, T \to \infty` in a display: a name tending to a value is no

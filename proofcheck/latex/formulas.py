@@ -33,6 +33,7 @@ class Formula:
     also: list = field(default_factory=list)  # of a case: the conditions joined to it (`With $a = 2$, $b = 0$, ...`)
     defines: str | None = None  # `L(w) = ...`: the student's definition of L (its head is dropped from the chain)
     notation: str | None = None  # `C_2 = ...` in names the key does not model: a definition, nothing to check
+    asserted: str = ""  # `since $A$`: the word that made this claim of the student's a condition (not checked)
     joined: str = ""  # the word or comma that separates this formula from the one before it in its display
 
 

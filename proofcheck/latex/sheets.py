@@ -965,7 +965,14 @@ def _inline_formulas(found: list[Formula], text: str, start: int) -> list[Formul
             or _SUCH_THAT.search(text, line_start, start - 1):
         for f in found:
             f.dead = True
+            if m and m.group(1).lower() in _ASSERTING:
+                f.asserted = m.group(1).lower()
     return found
+
+
+# `since $A$`, `as $A$`, `and $A$`: A is the student's claim, read as a condition (it may be a hypothesis of theirs),
+# so it is not checked; the part is flagged for a person (a wrong one after a right derivation kept full marks unseen)
+_ASSERTING = {"since", "because", "as", "and"}
 
 
 # `such that $x > 0$`, `in the domain that $C \geq 0$ we have` (seed 001, line 154)

@@ -610,6 +610,8 @@ def test_browser_refuted_then_proved(tmp_path):
         assert "left side" in details.text and "right side" in details.text
         assert details.find_elements(By.CSS_SELECTOR, "table.cex math")  # names typeset (σ)
         assert "refuted" in browser.find_element(By.ID, "chain-status").text
+        # the claim is checked by a request of its own, which may answer after the steps' one
+        wait.until(lambda b: "checking" not in b.find_element(By.ID, "claim-verdict").text)
         assert "not established" in browser.find_element(By.ID, "claim-verdict").text
         assert browser.find_elements(By.CSS_SELECTOR, "#typeset math")  # formulas as MathML
         steps.send_keys(Keys.CONTROL, Keys.HOME)

@@ -214,9 +214,11 @@ def test_dask_engine_gives_the_local_output():
     assert outs[0][0] == 0 and outs[0] == outs[1]
 
 
-def test_dask_engine_reports_an_unreachable_scheduler(capsys):
+def test_dask_engine_reports_an_unreachable_scheduler(capsys, monkeypatch):
     pytest.importorskip("dask.distributed", reason="the Dask engine tests need the dask extra: pip install '.[dask]'")
+    from proofcheck import engines
     from proofcheck.cli import main
+    monkeypatch.setattr(engines, "CONNECT_SECONDS", 1)  # nothing answers on port 9: waiting 5 s shows nothing more
     code = main(["verify", "derivations/cavi.yaml", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9",
                  "--no-cache", "--format", "json"])
     assert code == 2 and "cannot reach the Dask scheduler" in capsys.readouterr().err

@@ -3,6 +3,8 @@ is, or were read without a word about what they hold."""
 
 from __future__ import annotations
 
+import textwrap
+
 from test_sheet_honesty import KEY, grade_sheets, statuses
 
 PER_STEP_KEY = KEY.replace("  steps_total: 2\n", "  per_step: 1\n")
@@ -136,24 +138,10 @@ def test_a_wide_hspace_separates_two_formulas_like_a_quad(tmp_path):
     assert statuses(got["hspace.md"]) == statuses(got["quad.md"]) == ["proved"] * 3
 
 
-SECTIONS_KEY = """\
-proofcheck: 1
-title: Square of a sum, as question 1
-symbols:
-  x, y: real
-parts:
-  - name: square
-    claim: (x + y)^2 - 2 x y = x^2 + y^2
-    steps: |
-      (x + y)^2 - 2 x y
-        = x^2 + 2 x y + y^2 - 2 x y
-        = x^2 + y^2
-grading:
-  final: 2
-  per_step: 1
-  parts:
-    square: {section: "1"}
-"""
+# KEY with its one part under heading 1 of the sheet
+_BODY = KEY[KEY.index("claim:"):KEY.index("grading:")]
+SECTIONS_KEY = KEY[:KEY.index("claim:")] + "parts:\n  - name: square\n" + textwrap.indent(_BODY, "    ") + \
+    "grading:\n  final: 2\n  per_step: 1\n  parts:\n    square: {section: \"1\"}\n"
 
 
 def test_a_part_marker_naming_no_part_of_the_key_is_reported(tmp_path):

@@ -307,7 +307,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     smooth_inside = all(r.op in (">", "<", "!=") for r in inside) and not jumps and \
         not f.has(sp.Abs, sp.sign, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.floor, sp.ceiling, sp.re, sp.im)
     sufficient = (second_order,) if kind in ("argmax", "argmin") and smooth_inside else (first_order, second_order)
-    if value and not smooth_inside:
+    if value is not None and not smooth_inside:
         sufficient += tuple(inside)
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)
     shape = "concave" if want_max else "convex"
@@ -321,7 +321,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
         if kind in ("argmax", "argmin"):
             obligations.append(second_order)
         return Outcome(obligations, note=f"global optimum: f is {shape} in {x}", bound=(x,), sufficient=sufficient,
-                       conditional=(value,) if value else ())
+                       conditional=(value,) if value is not None else ())
     # The second-order condition is not asked for here: it is neither needed (f''(0) = 0 at the
     # maximum of (1 + x^2) exp(-x^2)) nor enough; the global comparison below decides.
     # Without concavity the point may be a local optimum only: that f there beats f everywhere in the
@@ -329,7 +329,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     best = _subs(f, [x], [point])
     beaten = Relation(f, "<=" if want_max else ">=", best)
     obligations.append(beaten)
-    if value and not smooth_inside:
+    if value is not None and not smooth_inside:
         sufficient += (beaten,)
     note = f"f is not shown {shape} in {x}, so f <= f({sp.sstr(point)}) over the declared domain is checked too"
     if kind in ("argmax", "argmin"):
@@ -337,7 +337,8 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
         # makes the claim false even though the value is right.
         obligations.append(Implication(Relation(f, "=", best), Relation(x, "=", point)))
         note += f", and that no other {x} attains it"
-    return Outcome(obligations, note=note, bound=(x,), sufficient=sufficient, conditional=(value,) if value else ())
+    return Outcome(obligations, note=note, bound=(x,), sufficient=sufficient,
+                   conditional=(value,) if value is not None else ())
 
 
 def _jumps(f, x, context) -> bool:

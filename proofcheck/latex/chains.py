@@ -758,7 +758,9 @@ def _same_piece(a: _TSeg, b: _TSeg) -> bool:
     """Whether two read expressions are written alike (their ASCII, spaces aside)."""
     if a.piece is None or b.piece is None:
         return False
-    return "".join(t for t, _ in a.piece.parts).replace(" ", "") == "".join(t for t, _ in b.piece.parts).replace(" ", "")
+    def text(seg: _TSeg) -> str:
+        return "".join(t for t, _ in seg.piece.parts).replace(" ", "")
+    return text(a) == text(b)
 
 
 def emit_text(chunks: list[tuple[str, int]], src: Source, end: int, latex: str,

@@ -24,8 +24,11 @@ _DISPLAY_ENVS = ("equation", "equation*", "align", "align*", "gather", "gather*"
                  "eqnarray", "eqnarray*", "displaymath", "flalign", "flalign*", "alignat", "alignat*", "xalignat",
                  "xalignat*", "math", "dmath", "dmath*", "darray", "darray*", "IEEEeqnarray", "IEEEeqnarray*",
                  "empheq", "numcases")
-# the argument after \begin{alignat}{2}, \begin{IEEEeqnarray}{rCl}, \begin{empheq}[box=...]{align}, ...
+# the argument after \begin{alignat}{2}, \begin{IEEEeqnarray}{rCl}, \begin{empheq}[box=...]{align}, ...; the environments
+# without one may start with a brace group of the formula itself
 _ENV_ARGUMENTS = re.compile(r"(?:\s*\[[^\]\n]*\])?(?:\s*\{[^{}\n]*\})?")
+_PLAIN_ENVS = {"equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*", "flalign",
+               "flalign*", "eqnarray", "eqnarray*", "displaymath", "math", "dmath", "dmath*"}
 
 
 def _blocks(text: str) -> list[tuple[int, int, bool]]:
@@ -74,9 +77,9 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
             if m and m.group(1) in _DISPLAY_ENVS:
                 end = text.find(f"\\end{{{m.group(1)}}}", i)
                 if end >= 0:
-                    body = _ENV_ARGUMENTS.match(text, i + m.end()).end() if m.group(1) not in (
-                        "equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*",
-                        "flalign", "flalign*") else i + m.end()
+                    body = i + m.end()
+                    if m.group(1) not in _PLAIN_ENVS:
+                        body = _ENV_ARGUMENTS.match(text, body).end()
                     out.append((body, end, m.group(1) == "math"))
                     i = end + len(m.group(1)) + 6
                     continue
@@ -937,9 +940,10 @@ _RELATION_TEXT = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|neq|ne|approx|Rightarrow|
                             r"rightarrow|Longrightarrow)\b")
 
 
-_INLINE_CONDITION_WORDS = CONDITION_WORDS | {"all", "every", "each", "at", "setting", "set", "put", "take", "taking", "choose", "choosing",
-                                             "substituting", "plugging", "on", "in", "over", "whose", "such", "generality", "wlog",
-                                             "need", "needs", "require", "requires"}  # `we need $f(x) = 0$`
+_INLINE_CONDITION_WORDS = CONDITION_WORDS | {"all", "every", "each", "at", "setting", "set", "put", "take", "taking",
+                                             "choose", "choosing", "substituting", "plugging", "on", "in", "over",
+                                             "whose", "such", "generality", "wlog", "need", "needs", "require",
+                                             "requires"}  # `we need $f(x) = 0$`
 _LAST_WORD = re.compile(r"([A-Za-z]+)[^A-Za-z$]*$")
 
 

@@ -1290,6 +1290,10 @@ class ExprBuilder(Transformer):
         n = self._unwrap(items[0])
         if n.is_Integer and 1 <= n <= MAX_MATRIX_SIDE:
             return sp.ImmutableMatrix(sp.eye(int(n)))
+        if not (getattr(n, "is_integer", None) and getattr(n, "is_positive", None)):
+            # tr(eye(x)) = x for a real x would be proved of a size that is no size
+            self.fail(meta, f"the size of eye(...) is a positive integer; `{sp.sstr(n)}` is not known to be one "
+                            "(declare it `positive integer`)")
         return sp.Identity(n)
 
     def call_diag(self, meta, items):

@@ -181,3 +181,28 @@ def test_a_claim_after_since_or_and_is_left_to_a_person(tmp_path):
         assert any("read as a condition: not checked" in r and r.startswith("line 3") for r in g.parts[0].needs_review)
     plain = grade_sheets(tmp_path, PER_STEP_KEY, {"plain.md": CHAIN})["plain.md"]
     assert not plain.needs_review
+
+
+def test_round_17_an_arrow_to_the_claim_swapped_keeps_the_chain(tmp_path):
+    g = grade_sheets(tmp_path, PER_STEP_KEY, {"s.md": "$$(x + y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2 \\Rightarrow "
+                                                       "x^2 + y^2 = (x+y)^2 - 2xy$$\n"})["s.md"]
+    assert (g.score, g.max_score) == (4, 4), g.feedback
+    wrong = grade_sheets(tmp_path, PER_STEP_KEY, {"w.md": "$$(x + y)^2 - 2xy = x^2 + 5xy + y^2 = x^2 + 2xy + y^2 - 2xy "
+                                                          "= x^2 + y^2 \\Rightarrow x^2 + y^2 = (x+y)^2 - 2xy$$\n"})["w.md"]
+    assert statuses(wrong)[:2] == ["refuted", "refuted"] and wrong.parts[0].final_points == 0, wrong.feedback
+
+
+def test_round_17_an_answer_stated_after_the_derivation_is_left_to_a_person(tmp_path):
+    sheets = {"hence.md": CHAIN + "\nHence $x^2 + 5 y^2$ is the answer.\n",
+              "boxed.md": CHAIN + "\nSo $\\boxed{x^2 + 5y^2}$.\n"}
+    for name, g in grade_sheets(tmp_path, PER_STEP_KEY, sheets).items():
+        assert g.needs_review and any("states an answer that no step reads" in r for r in g.parts[0].needs_review), name
+
+
+def test_round_17_dmath_options_and_nested_tex_conditionals(tmp_path):
+    sheets = {"dmath.md": "\\begin{dmath}[label={eq:1}]\n(x + y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2\n"
+                          "\\end{dmath}\n",
+              "nested.tex": "\\[ (x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy \\]\n\\iffalse\n\\ifx\\a\\b x \\fi\n"
+                            "\\[ = x^2 + y^2 + 9 \\]\n\\fi\n\\[ = x^2 + y^2 \\]\n"}
+    for name, g in grade_sheets(tmp_path, PER_STEP_KEY, sheets).items():
+        assert (g.score, g.max_score) == (4, 4), (name, g.feedback)

@@ -808,7 +808,7 @@ def grade_submissions(subs: list[Submission], key: Key, options: Options,
         # only sheets: a derivation or plain-text file is written for proofcheck, and its chain is the work
         show_work = first.group is not None and key.rubric[first.part.name].wants_work
         o = _outcome(members, planner.results, options.strict, show_work)
-        _flag_trailing_answer(o, members[0][0].submission)
+        _flag_trailing_answer(o, members[0][0].submission, key)
         _flag_unchecked_claims(o, members[0][0].submission, key)
         outcomes[id(members[0][0].submission)][o.name] = o
     grades = []
@@ -868,7 +868,7 @@ def _flag_unchecked_claims(o: PartOutcome, sub: Submission, key: Key) -> None:
             o.needs_review.append(f"line {f.line}, column {f.column}: {f.reason}")
 
 
-def _flag_trailing_answer(o: PartOutcome, sub: Submission) -> None:
+def _flag_trailing_answer(o: PartOutcome, sub: Submission, key: Key) -> None:
     """`= x^2 + y^2 \\quad \\text{or} \\quad x^2 + y^2 + 1`, `x = 1, 3`: a lone expression on the answer's line after
     it is a second answer (or the rest of this one) that no chain holds; the answer alone must not be scored unseen."""
     if not o.steps or not sub.formulas:
@@ -878,6 +878,19 @@ def _flag_trailing_answer(o: PartOutcome, sub: Submission) -> None:
     if after:
         o.needs_review.append(f"after the answer on line {last.line} comes an expression (column {after[0].column}) "
                               "that no step reads: a second answer, or the rest of this one")
+        return
+    # `Hence $x^2 + 5y^2$ is the answer.`, `Answer: $\boxed{...}$` on a later line: an answer no step reads
+    later = [f for f in sub.formulas if f.kind == "expression" and (f.line, f.column) > (last.line, last.column)
+             and ("\\boxed" in f.latex or 0 < f.line <= len(sub.lines) and
+                  _ANSWER_WORDS.search(sub.lines[f.line - 1]))]
+    labels = key.rubric[o.name].sections if o.name in key.rubric else []
+    later = [f for f in later if not labels or section_matches(f.section, labels)]
+    if later:
+        o.needs_review.append(f"line {later[0].line}, column {later[0].column} states an answer that no step reads "
+                              "(an expression after the derivation): it may differ from the last line")
+
+
+_ANSWER_WORDS = re.compile(r"\b(?:answer|result|final)\b|\\boxed", re.IGNORECASE)
 
 
 def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,

@@ -28,7 +28,9 @@ _DISPLAY_ENVS = ("equation", "equation*", "align", "align*", "gather", "gather*"
 # without one may start with a brace group of the formula itself
 _ENV_ARGUMENTS = re.compile(r"(?:\s*\[[^\]\n]*\])?(?:\s*\{[^{}\n]*\})?")
 _PLAIN_ENVS = {"equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*", "flalign",
-               "flalign*", "eqnarray", "eqnarray*", "displaymath", "math", "dmath", "dmath*"}
+               "flalign*", "eqnarray", "eqnarray*", "displaymath", "math"}
+_OPTIONS_ONLY = {"dmath", "dmath*", "darray", "darray*"}  # `\begin{dmath}[label=...]`: an optional argument only
+_OPTIONS = re.compile(r"\s*\[[^\]\n]*\]")
 
 
 def _blocks(text: str) -> list[tuple[int, int, bool]]:
@@ -78,7 +80,10 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
                 end = text.find(f"\\end{{{m.group(1)}}}", i)
                 if end >= 0:
                     body = i + m.end()
-                    if m.group(1) not in _PLAIN_ENVS:
+                    if m.group(1) in _OPTIONS_ONLY:
+                        options = _OPTIONS.match(text, body)
+                        body = options.end() if options else body
+                    elif m.group(1) not in _PLAIN_ENVS:
                         body = _ENV_ARGUMENTS.match(text, body).end()
                     out.append((body, end, m.group(1) == "math"))
                     i = end + len(m.group(1)) + 6
@@ -106,17 +111,32 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
     return out
 
 
-_TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*|\\iffalse\b.*?\\fi\b", re.DOTALL)
+_TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
+_TEX_CONDITIONAL = re.compile(r"\\(?:if[A-Za-z]*|fi)(?![A-Za-z])")
 
 
 def tex_comments_blanked(text: str) -> str:
-    """A .tex sheet with its comments (`% ...`, `\\iffalse ... \\fi`) blanked out, positions kept: the compiled sheet
-    does not show them, so nothing in them is handed in. A `% part: NAME` marker stays readable."""
-    def blank(m: re.Match) -> str:
-        if _MARKER.fullmatch(m.group(0)):
-            return m.group(0)
-        return re.sub(r"[^\n]", " ", m.group(0))
-    return _TEX_COMMENT.sub(blank, text)
+    """A .tex sheet with its comments (`% ...`, `\\iffalse ... \\fi`, nested `\\if...\\fi` counted) blanked out,
+    positions kept: the compiled sheet does not show them, so nothing in them is handed in. A `% part: NAME` marker
+    stays readable."""
+    def blank(a: int, b: int) -> None:
+        chars[a:b] = [c if c == "\n" else " " for c in chars[a:b]]
+    chars = list(text)
+    for m in _TEX_COMMENT.finditer(text):
+        if not _MARKER.fullmatch(m.group(0)):
+            blank(m.start(), m.end())
+    text = "".join(chars)
+    at = 0
+    while (start := text.find("\\iffalse", at)) >= 0:
+        depth, end = 0, len(text)
+        for m in _TEX_CONDITIONAL.finditer(text, start):
+            depth += -1 if m.group(0) == "\\fi" else 1
+            if depth == 0:
+                end = m.end()
+                break
+        blank(start, end)
+        text, at = "".join(chars), end
+    return text
 
 
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$\n]*\S[^$\n]*(?<!\\)\$|\\\(")

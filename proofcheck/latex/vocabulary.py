@@ -34,7 +34,7 @@ SPACING = {"quad": "sep", "qquad": "sep", ",": None, ";": None, ":": None, "!": 
            "nonumber": None, "notag": None, "relax": None, "mathstrut": None, "strut": None, "nobreak": None,
            "allowbreak": None, "centering": None, "hfill": None, "newline": "rowsep", "cr": "rowsep",
            "checkmark": None, "blacksquare": None, "square": None, "Box": None, "qed": None, "surd": None,
-           "lefteqn": None, "left.": None}
+           "lefteqn": None, "left.": None, "IEEEnonumber": None, "IEEEyesnumber": None}
 WITH_ARGUMENT_DROPPED = {"label", "tag", "hspace", "vspace", "phantom", "hphantom", "vphantom", "color",
                          "textcolor1", "eqref", "ref", "intertext"}
 SIZES = {"left", "right", "middle", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",

@@ -1143,11 +1143,14 @@ class ExprBuilder(Transformer):
             # sum(1, j, 1, n/2) = n/2 for an odd n
             if end not in (sp.oo, -sp.oo) and end.is_integer is not True:
                 self.fail(meta, f"the bounds of {fname} must be integers; `{sp.sstr(end)}` is not known to be one "
-                                "(declare its names integers, or write floor(...))")
+                                "(declare its names integers)")
         self._bound_in_type(meta, items[1], lo, hi)
         problem = _index_outside(body, var, lo, hi)
         if problem:
             self.fail(meta, problem)
+        if isinstance(body, sp.Basic) and any(var in d.variables for d in body.atoms(sp.Derivative)):
+            # the index is an integer: sin(pi j) is already 0, and so would be its derivative
+            self.fail(meta, f"a derivative in {fname}'s own index `{var.name}`, which is an integer")
         return cls(body, (var, lo, hi))
 
     def call_sum(self, meta, items):
@@ -1198,6 +1201,10 @@ class ExprBuilder(Transformer):
             if _is_matrix(x):
                 return None
             self.fail(meta, f"{fname} differentiates with respect to names, e.g. [a, b]")
+        integer = next((v for v in vs if v.is_integer), None)
+        if integer is not None:  # as for diff: its formulas are built knowing it is an integer (sin(pi n) is 0)
+            self.fail(meta, f"`{integer.name}` is declared an integer, and {fname} needs real variables; declare it "
+                            "real")
         return vs
 
     def call_grad(self, meta, items):
@@ -1492,10 +1499,14 @@ def _index_outside(body, var, lo, hi) -> str:
         return ""
     for e in body.atoms(sp.matrices.expressions.matexpr.MatrixElement):
         for idx, size in zip(e.args[1:], e.args[0].shape):
-            if var not in getattr(idx, "free_symbols", ()) or not idx.is_polynomial(var) or \
-                    sp.degree(idx, var) != 1:
+            if var not in getattr(idx, "free_symbols", ()):
                 continue
-            ends = [idx.subs(var, lo), idx.subs(var, hi)]
+            if lo.is_Integer and hi.is_Integer and hi - lo < 1000 and idx.free_symbols == {var}:
+                ends = [idx.subs(var, j) for j in range(int(lo), int(hi) + 1)]  # every index a short sum takes
+            elif idx.is_polynomial(var) and sp.degree(idx, var) == 1:
+                ends = [idx.subs(var, lo), idx.subs(var, hi)]
+            else:
+                continue
             if any(x.is_negative for x in ends) or any((size - 1 - x).is_negative for x in ends):
                 return (f"the sum runs {var.name} from {sp.sstr(lo)} to {sp.sstr(hi)}, which takes the index of "
                         f"{e.args[0]} outside 1..{sp.sstr(size)} (indices are 1-based)")

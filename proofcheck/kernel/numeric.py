@@ -720,10 +720,14 @@ class Sampler:
         return p
 
 def _equality_confirmed(rel: Relation, p: Point) -> bool:
-    """Whether an equality given that agrees to AGREE_DIGITS at a drawn point agrees to CONFIRM_DPS - 20 digits of the
-    terms' size too. A drawn point that solves a given solves it exactly, so the difference vanishes at any
-    precision; one that only nearly solves it (x = 10^-15 in exp(x) = 1 + x + x^2/2 + x^4, off by 10^-46) is no
-    point of the given, and a counterexample there would be none."""
+    """Whether an equality given that agrees to AGREE_DIGITS at a drawn point holds there. A point of rational values
+    that solves it does so exactly, and SymPy sees it (`_given_exactly` came first): one that only nearly solves it
+    (x = 10^-15 in exp(x) = 1 + x + x^2/2 + x^4, off by 10^-46; a tangency of order 11 leaves 10^-100) is no point
+    of the given, and a counterexample there would be none. Elsewhere (a solved name, a random function) the sides
+    must agree to CONFIRM_DPS - 20 digits of their size."""
+    if not p.functions and not p.matrices and all(isinstance(v, sp.Rational) for v in (*p.values.values(),
+                                                                                      *p.parameters.values())):
+        return False
     ro = real_only(rel.lhs, rel.rhs)
     left, right = evaluate(rel.lhs, p, CONFIRM_DPS, ro), evaluate(rel.rhs, p, CONFIRM_DPS, ro)
     if left.kind != "number" or right.kind != "number" or left.approximate or right.approximate or \

@@ -108,8 +108,10 @@ def solve(task: StepTask, clock: Clock) -> Outcome:
             "in the declared domain and each must equal it")
     # A numeric root as `x = r ==> x = s` (refuted with "x = r" shown); one with parameters as r = s,
     # which the equality stages simplify (no point can be drawn to satisfy x = r for a Sum in r).
-    obligations = [existence] + [Relation(r, "=", value) if (exact and not r.is_number) or _same(r, value, clock)
-                                 else Implication(Relation(var, "=", r), task.cur) for r, exact in roots]
+    # (a claimed value that holds the variable is compared at the root itself: x = x^3/a^2 at x = a)
+    obligations = [existence] + [Relation(r, "=", value) if ((exact and not r.is_number) or _same(r, value, clock))
+                                 and not open_value else Implication(Relation(var, "=", r), task.cur)
+                                 for r, exact in roots]
     return Outcome(obligations, note=note, sufficient=open_value)
 
 
@@ -307,7 +309,10 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     smooth_inside = all(r.op in (">", "<", "!=") for r in inside) and not jumps and \
         not f.has(sp.Abs, sp.sign, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.floor, sp.ceiling, sp.re, sp.im)
     sufficient = (second_order,) if kind in ("argmax", "argmin") and smooth_inside else (first_order, second_order)
-    if value is not None and not smooth_inside:
+    # ... and the stationary point SymPy gives is the only one only when f' is a polynomial (sin x - cos x = 0 also
+    # holds at 5 pi/4, beside pi/4)
+    complete = smooth_inside and sp.diff(f, x).is_polynomial(x)
+    if value is not None and not complete:
         sufficient += tuple(inside)
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)
     shape = "concave" if want_max else "convex"
@@ -329,7 +334,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     best = _subs(f, [x], [point])
     beaten = Relation(f, "<=" if want_max else ">=", best)
     obligations.append(beaten)
-    if value is not None and not smooth_inside:
+    if value is not None and not complete:
         sufficient += (beaten,)
     note = f"f is not shown {shape} in {x}, so f <= f({sp.sstr(point)}) over the declared domain is checked too"
     if kind in ("argmax", "argmin"):

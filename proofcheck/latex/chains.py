@@ -724,7 +724,8 @@ class ChainBuilder:
                 return
             first, last = self.lines[0], self.lines[-1]
             op = compose([l.op for l in self.lines[1:]], False)
-            if op is not None and (_same_piece(first.body[0], lhs) or _same_piece(first.body[0], rel)):
+            # (only with the first line on the left: `a = b \Rightarrow b = a` turns an equation round)
+            if op is not None and _same_piece(first.body[0], lhs):
                 # `A = B = C \Rightarrow A = C'`: the arrow restates what the chain shows about A, the "Hence" of a
                 # derivation. The chain keeps its steps, each checked (its last step is a claim like the others, not
                 # an assumption), and A OP C is the statement the arrow starts from.

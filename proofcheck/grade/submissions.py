@@ -861,11 +861,15 @@ def _chain_result(ap: AttemptPlan, report, results) -> _ChainResult:
 def _flag_unchecked_claims(o: PartOutcome, sub: Submission, key: Key) -> None:
     """`Since $L = x^2 + y^2 + 9xy$, done.`: a statement the student asserts after `since`, `as`, `and`, ... is read
     as a condition, not checked; under this part's headings it is left to a person, not passed over."""
-    labels = key.rubric[o.name].sections if o.name in key.rubric else []
-    for f in sub.formulas or ():
-        if f.kind == "condition" and f.reason.startswith("a statement after") and \
-                (not labels or section_matches(f.section, labels)):
+    for f in _part_formulas(o, sub, key):
+        if f.kind == "condition" and f.reason.startswith("a statement after"):
             o.needs_review.append(f"line {f.line}, column {f.column}: {f.reason}")
+
+
+def _part_formulas(o: PartOutcome, sub: Submission, key: Key) -> list:
+    """The sheet's formulas under this part's headings (all of them when the key names none)."""
+    labels = key.rubric[o.name].sections if o.name in key.rubric else []
+    return [f for f in sub.formulas or () if not labels or section_matches(f.section, labels)]
 
 
 def _flag_trailing_answer(o: PartOutcome, sub: Submission, key: Key) -> None:
@@ -880,11 +884,9 @@ def _flag_trailing_answer(o: PartOutcome, sub: Submission, key: Key) -> None:
                               "that no step reads: a second answer, or the rest of this one")
         return
     # `Hence $x^2 + 5y^2$ is the answer.`, `Answer: $\boxed{...}$` on a later line: an answer no step reads
-    later = [f for f in sub.formulas if f.kind == "expression" and (f.line, f.column) > (last.line, last.column)
-             and ("\\boxed" in f.latex or 0 < f.line <= len(sub.lines) and
-                  _ANSWER_WORDS.search(sub.lines[f.line - 1]))]
-    labels = key.rubric[o.name].sections if o.name in key.rubric else []
-    later = [f for f in later if not labels or section_matches(f.section, labels)]
+    later = [f for f in _part_formulas(o, sub, key) if f.kind == "expression" and
+             (f.line, f.column) > (last.line, last.column) and 0 < f.line <= len(sub.lines) and
+             _ANSWER_WORDS.search(f.latex + " " + sub.lines[f.line - 1])]
     if later:
         o.needs_review.append(f"line {later[0].line}, column {later[0].column} states an answer that no step reads "
                               "(an expression after the derivation): it may differ from the last line")

@@ -63,8 +63,7 @@ def check_step(task: StepTask) -> StepResult:
                 if ruled and result.status == Status.REFUTED:
                     failed = [(ob, r) for ob, r in zip(outcome.obligations, results) if r.status == Status.REFUTED]
                     established = all(r.status in (Status.PROVED, Status.NUMERIC)
-                                      for ob, r in zip(outcome.obligations, results)
-                                      if any(ob is s for s in outcome.sufficient))
+                                      for ob, r in zip(outcome.obligations, results) if outcome.only_sufficient(ob))
                     necessary = [(ob, r) for ob, r in failed if outcome.refutes(ob, established)]
                     ob, result = (necessary or failed)[0]
                     if len(outcome.obligations) > 1 or not necessary:

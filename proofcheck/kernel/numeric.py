@@ -689,7 +689,10 @@ class Sampler:
             if rel.op == "=" and _given_exactly(rel, p):
                 continue  # x = 6 pi solves sin(x) = 0 exactly; numerically it is 1e-50, not 0
             try:
-                ok = holds(rel, p, DPS) and (rel.op != "=" or _equality_confirmed(rel, p))
+                if rel.op == "=" and _rational_point(p):
+                    ok = False  # a point of rational values solves an equality given exactly, or not at all
+                else:
+                    ok = holds(rel, p, DPS) and (rel.op != "=" or _equality_confirmed(rel, p))
             except Undefined:
                 ok = False
             if not ok:
@@ -719,15 +722,18 @@ class Sampler:
         self._check_givens(p)
         return p
 
-def _equality_confirmed(rel: Relation, p: Point) -> bool:
-    """Whether an equality given that agrees to AGREE_DIGITS at a drawn point holds there. A point of rational values
-    that solves it does so exactly, and SymPy sees it (`_given_exactly` came first): one that only nearly solves it
+def _rational_point(p: Point) -> bool:
+    """Whether every value of a point is a rational number (no function, matrix or irrational value). Such a point that
+    solves an equality given does so exactly, and SymPy sees it (`_given_exactly`); one that only nearly solves it
     (x = 10^-15 in exp(x) = 1 + x + x^2/2 + x^4, off by 10^-46; a tangency of order 11 leaves 10^-100) is no point
-    of the given, and a counterexample there would be none. Elsewhere (a solved name, a random function) the sides
-    must agree to CONFIRM_DPS - 20 digits of their size."""
-    if not p.functions and not p.matrices and all(isinstance(v, sp.Rational) for v in (*p.values.values(),
-                                                                                      *p.parameters.values())):
-        return False
+    of the given, and a counterexample there would be none."""
+    return not p.functions and not p.matrices and all(isinstance(v, sp.Rational) for v in (*p.values.values(),
+                                                                                           *p.parameters.values()))
+
+
+def _equality_confirmed(rel: Relation, p: Point) -> bool:
+    """Whether an equality given that agrees to AGREE_DIGITS at a drawn point with irrational values, or a random
+    function, agrees to CONFIRM_DPS - 20 digits of its terms' size too (where SymPy cannot tell the exact values)."""
     ro = real_only(rel.lhs, rel.rhs)
     left, right = evaluate(rel.lhs, p, CONFIRM_DPS, ro), evaluate(rel.rhs, p, CONFIRM_DPS, ro)
     if left.kind != "number" or right.kind != "number" or left.approximate or right.approximate or \

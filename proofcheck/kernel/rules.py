@@ -280,13 +280,14 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     if task.rule.args and task.rule.args[0] != x:
         return Outcome(unknown=f"the optimisation is over {x}, not {task.rule.args[0]}")
     d1, d2 = sp.Derivative(f, x), sp.Derivative(f, (x, 2))
+    slope = clock.attempt(lambda: sp.diff(f, x), share=0.1)
     want_max = kind in ("argmax", "maximum")
     if kind in ("argmax", "argmin"):
         point = task.cur
         obligations = []
         value = None
     else:
-        sols = clock.attempt(lambda: sp.solve(sp.diff(f, x), x), share=0.4)
+        sols = clock.attempt(lambda: sp.solve(slope, x), share=0.4) if slope is not None else None
         if not isinstance(sols, list) or len(sols) != 1:
             n = "no" if sols == [] else ("several" if isinstance(sols, list) else "undecided")
             return Outcome(unknown=f"stationary points of f in {x}: {n}; cannot tell where the optimum is")
@@ -311,7 +312,7 @@ def stationary(task: StepTask, clock: Clock) -> Outcome:
     sufficient = (second_order,) if kind in ("argmax", "argmin") and smooth_inside else (first_order, second_order)
     # ... and the stationary point SymPy gives is the only one only when f' is a polynomial (sin x - cos x = 0 also
     # holds at 5 pi/4, beside pi/4)
-    complete = smooth_inside and sp.diff(f, x).is_polynomial(x)
+    complete = smooth_inside and slope is not None and slope.is_polynomial(x)
     if value is not None and not complete:
         sufficient += tuple(inside)
     curvature = clock.attempt(lambda: sp.diff(f, x, 2), share=0.2)

@@ -520,9 +520,13 @@ class Outcome:
     sufficient: tuple = ()
     conditional: tuple = ()
 
+    def only_sufficient(self, ob) -> bool:
+        """Whether ob is one of the sufficient-only obligations."""
+        return any(ob is s for s in self.sufficient)
+
     def refutes(self, ob, established: bool) -> bool:
         """Whether ob's failure refutes the step, given whether every sufficient obligation was established."""
-        if any(ob is s for s in self.sufficient):
+        if self.only_sufficient(ob):
             return False
         return established or not any(ob is c for c in self.conditional)
 

@@ -101,6 +101,23 @@ _OPEN = {("char", "("), ("char", "["), ("char", "{")}
 _CLOSE = {("char", ")"), ("char", "]"), ("char", "}")}
 
 
+def _entry_subscripts(toks: list[Tok], names: Names) -> list[Tok]:
+    r"""`p^2(\boldsymbol{X}^\top \boldsymbol{X})_{ij}` in a sum of matrices: the matrix whose ij entry is that of the
+    bracket, which is the bracket itself (the literal reading of seed 004's l.61, whose student meant the off-diagonal
+    part only). Only for two different letters the key does not declare, the same pair in every such subscript of
+    the side (`(A)_{ij} = (B)_{ji}` is a transpose, `(A)_{ii}` a diagonal: left as they are)."""
+    spots = [k for k in range(len(toks) - 4) if toks[k].at("char", ")") and toks[k + 1].at("char", "_") and
+             toks[k + 2].at("char", "{") and toks[k + 3].kind == "word" and toks[k + 4].at("char", "}")]
+    pairs = {str(toks[k + 3].value) for k in spots}
+    if len(pairs) != 1:
+        return toks
+    pair = pairs.pop()
+    if len(pair) != 2 or pair[0] == pair[1] or any(names.known(c) for c in pair):
+        return toks
+    gone = {k + d for k in spots for d in range(1, 5)}
+    return [t for k, t in enumerate(toks) if k not in gone]
+
+
 def _index_letter(toks: list[Tok], letter: str) -> bool:
     """Whether `letter` is used as an index in these tokens: in a subscript (`x_i`, `\\sum_{i=1}`, `x_{ij}`)."""
     for k, u in enumerate(toks):
@@ -373,6 +390,7 @@ class Translator:
                 raise self.fail(f"`^{self.src.text[b.start:c.end]}`: LaTeX raises to {b.value} only and writes the "
                                 f"rest after it; write ^{{{self.src.text[b.start:c.end]}}}", b)
         toks = _substitute(toks, self.names, self.src)
+        toks = _entry_subscripts(toks, self.names)
         toks = _dots_sums(toks, self.names)
         toks = _derivatives(_frac_digits(toks), self.src)
         g = self.resolve(toks)

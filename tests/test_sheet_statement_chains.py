@@ -1,0 +1,57 @@
+"""Statement chains of real sheets: what comes after an arrow and how it is checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from proofcheck.errors import ProofcheckError
+from test_latex_input import declarations
+from test_sheet_honesty import grade_sheets, statuses
+
+SOLVE_KEY = """\
+proofcheck: 1
+title: A square
+symbols:
+  a, x: real
+given:
+  - a = x^2 + 2 x + 1
+claim: a = (x + 1)^2
+steps: |
+  a = x^2 + 2 x + 1
+    ==> a = (x + 1)^2
+grading:
+  final: 2
+  per_step: 1
+"""
+
+
+def test_an_equation_written_on_after_an_arrow_is_the_next_statement(tmp_path):
+    # `\Rightarrow a = A = B` (seed 004, line 102): a = B is the next statement, implied by a = A (it was not read)
+    g = grade_sheets(tmp_path, SOLVE_KEY, {
+        "good.md": "$$a = x^2 + 2x + 1$$\n\n$$\\Rightarrow a = (x+1)(x+1) = (x+1)^2$$\n",
+        "bad.md": "$$a = x^2 + 2x + 1$$\n\n$$\\Rightarrow a = (x+1)(x+1) = (x+2)^2$$\n",
+        "bound.md": "$$a = x^2 + 2x + 1$$\n\n$$\\Rightarrow a = (x+1)^2 \\geq 0$$\n"})
+    good, bad, bound = g["good.md"], g["bad.md"], g["bound.md"]
+    assert statuses(good)[-2:] == ["proved", "proved"] and good.score == good.max_score
+    steps = [s for p in bad.parts for s in p.steps]
+    assert [s.result.status.value for s in steps][-2:] == ["proved", "refuted"]
+    assert (steps[-1].line, steps[-1].relation, steps[-1].text) == (3, "==>", "a = (x + 2)^2")
+    assert bad.score <= bad.max_score - 2  # no final points: the last line is not the key's result
+    assert statuses(bound)[-1] == "proved"
+    assert not any(n.kind == "not read" for n in good.formulas + bad.formulas + bound.formulas)
+
+
+def test_an_entry_subscript_on_a_bracket_is_read_literally():
+    # `p^2(X^T X)_{ij}` among matrices (seed 004, l.61, SEED_NOTES 1.1 item 5) is the matrix p^2 X^T X; a transpose
+    # (`_{ji}` beside `_{ij}`), a diagonal (`_{ii}`) or a declared index is not dropped
+    from proofcheck.latex import Names, translate
+    names = Names()
+    names.add(declarations({"n, d": "positive integer", "X": "matrix(n, d)", "p": "interval(0, 1)"}), [])
+    assert translate(r"p^2(\boldsymbol{X}^{\top}\boldsymbol{X})_{ij}", names) == "p^2 (X^T X)"
+    for kept in (r"(X^\top X)_{ij} + (X^\top X)_{ji}", r"(X^\top X)_{ii}"):
+        with pytest.raises(ProofcheckError):
+            translate(kept, names)
+    declared = Names()
+    declared.add(declarations({"n, d": "positive integer", "X": "matrix(n, d)", "i, j": "integer"}), [])
+    with pytest.raises(ProofcheckError):
+        translate(r"(X^\top X)_{ij}", declared)

@@ -55,3 +55,14 @@ def test_an_entry_subscript_on_a_bracket_is_read_literally():
     declared.add(declarations({"n, d": "positive integer", "X": "matrix(n, d)", "i, j": "integer"}), [])
     with pytest.raises(ProofcheckError):
         translate(r"(X^\top X)_{ij}", declared)
+
+
+def test_a_dummy_derivative_does_not_dress_the_answer_as_the_question(tmp_path):
+    # round 17: `+ \frac{d}{dx} 5` takes no derivative of anything; the chain still starts from its answer
+    from test_sheet_red_team_16 import DERIVATIVE_KEY
+    g = grade_sheets(tmp_path, DERIVATIVE_KEY, {
+        "dummy.md": "$$x(2\\sin x + x\\cos x) + \\frac{d}{dx} 5 = 2x\\sin x + x^2\\cos x$$\n",
+        "real.md": "$$\\frac{d}{dx}(x^2 \\sin x) = 2x\\sin x + x^2 \\frac{d}{dx} \\sin x = 2x\\sin x + x^2\\cos x$$\n"})
+    assert g["dummy.md"].parts[0].final_points == 0, g["dummy.md"].feedback
+    assert "the question has a derivative, the first line does not" in g["dummy.md"].feedback
+    assert g["real.md"].parts[0].final_points == 2, g["real.md"].feedback

@@ -519,8 +519,8 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         unfinished = _unevaluated(last.rhs) - _unevaluated(claim.rhs)
     keyed = {_defined(t) for t in key.parts[name].define}  # rewriting with the key's definitions is a step
     heads = _families(_unevaluated(question)) if question is not None and first is not None else set()
-    ap.shares_heads = bool(heads & _families(_unevaluated(first)))
-    missing = heads - _families(_unevaluated(first)) - {"a substitution", "a limit"} \
+    ap.shares_heads = bool(heads & _families(_unevaluated(first, working=True)))
+    missing = heads - _families(_unevaluated(first, working=True)) - {"a substitution", "a limit"} \
         if not statement and not ap.backwards else set()
     if missing and not ap.relation_problem and attempt.part.steps and \
             not _names(attempt.part.steps[0].text) & keyed:
@@ -613,12 +613,23 @@ def _families(kinds: set) -> set:
     return {"an integral" if k in _INTEGRAL_LIKE else k for k in kinds}
 
 
-def _unevaluated(e) -> set:
-    """The kinds of unevaluated head in e (integrals, derivatives, expectations, divergences, ...)."""
+def _unevaluated(e, working: bool = False) -> set:
+    """The kinds of unevaluated head in e (integrals, derivatives, expectations, divergences, ...); `working`: only
+    heads whose body has their variable (`\frac{d}{dx} 5` added to an answer takes no derivative of anything)."""
     import sympy as sp
     if not isinstance(e, sp.Basic):
         return set()
-    return {_UNEVALUATED[type(x).__name__] for x in sp.preorder_traversal(e) if type(x).__name__ in _UNEVALUATED}
+    return {_UNEVALUATED[type(x).__name__] for x in sp.preorder_traversal(e) if type(x).__name__ in _UNEVALUATED and
+            not (working and _idle_head(x))}
+
+
+def _idle_head(head) -> bool:
+    """A derivative, integral, sum or product whose body does not have its variable."""
+    import sympy as sp
+    variables = getattr(head, "variables", None) if isinstance(head, (sp.Derivative, sp.Integral, sp.Sum,
+                                                                        sp.Product)) else None
+    body = head.args[0] if head.args else None
+    return bool(variables) and isinstance(body, sp.Basic) and not set(variables) & body.free_symbols
 
 
 def _claim_tree(part: Part):

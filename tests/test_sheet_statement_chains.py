@@ -66,3 +66,14 @@ def test_a_dummy_derivative_does_not_dress_the_answer_as_the_question(tmp_path):
     assert g["dummy.md"].parts[0].final_points == 0, g["dummy.md"].feedback
     assert "the question has a derivative, the first line does not" in g["dummy.md"].feedback
     assert g["real.md"].parts[0].final_points == 2, g["real.md"].feedback
+
+
+def test_numcases_is_a_brace_of_cases_not_steps(tmp_path):
+    # round 17: its condition column (`x \geq 0`) was read as steps; it is listed as not read, with why
+    from test_sheet_honesty import KEY
+    sheet = ("$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2$$\n\n"
+             "\\begin{numcases}{|x| =}\nx, & x \\geq 0 \\\\\n-x, & x < 0\n\\end{numcases}\n")
+    g = grade_sheets(tmp_path, KEY, {"s.md": sheet})["s.md"]
+    assert statuses(g) == ["proved", "proved"] and g.score == g.max_score
+    unread = [n for n in g.formulas if n.kind == "not read"]
+    assert [(n.line, n.reason.split(" (")[0]) for n in unread] == [(3, "cases")]

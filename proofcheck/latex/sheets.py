@@ -78,6 +78,11 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
             m = re.match(r"\\begin\{([A-Za-z]+\*?)\}", text[i:i + 40])
             if m and m.group(1) in _DISPLAY_ENVS:
                 end = text.find(f"\\end{{{m.group(1)}}}", i)
+                if end >= 0 and m.group(1) == "numcases":
+                    # a brace of cases with its left side as the argument: read whole, like `cases`
+                    out.append((i, end + len("\\end{numcases}"), False))
+                    i = end + len("\\end{numcases}")
+                    continue
                 if end >= 0:
                     body = i + m.end()
                     if m.group(1) in _OPTIONS_ONLY:

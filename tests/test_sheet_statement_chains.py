@@ -77,3 +77,13 @@ def test_numcases_is_a_brace_of_cases_not_steps(tmp_path):
     assert statuses(g) == ["proved", "proved"] and g.score == g.max_score
     unread = [n for n in g.formulas if n.kind == "not read"]
     assert [(n.line, n.reason.split(" (")[0]) for n in unread] == [(3, "cases")]
+
+
+def test_the_branch_a_tex_switch_hides_is_not_graded(tmp_path):
+    # round 17: `\iftrue A \else B \fi` compiles to A; B (a wrong step here) was graded
+    from test_sheet_red_team_16 import PER_STEP_KEY
+    start = "\\[ (x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy \\]\n"
+    sheets = {"iftrue.tex": start + "\\iftrue\n\\[ = x^2 + y^2 \\]\n\\else\n\\[ = x^2 + y^2 + 9 \\]\n\\fi\n",
+              "iffalse.tex": start + "\\iffalse\n\\[ = x^2 + y^2 + 9 \\]\n\\else\n\\[ = x^2 + y^2 \\]\n\\fi\n"}
+    for name, g in grade_sheets(tmp_path, PER_STEP_KEY, sheets).items():
+        assert (g.score, g.max_score, statuses(g)) == (4, 4, ["proved", "proved"]), (name, g.feedback)

@@ -117,13 +117,14 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
 
 
 _TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
-_TEX_CONDITIONAL = re.compile(r"\\(?:if[A-Za-z]*|fi)(?![A-Za-z])")
+_TEX_CONDITIONAL = re.compile(r"\\(?:if[A-Za-z]*|fi|else)(?![A-Za-z])")
+_TEX_SWITCH = re.compile(r"\\if(false|true)(?![A-Za-z])")
 
 
 def tex_comments_blanked(text: str) -> str:
-    """A .tex sheet with its comments (`% ...`, `\\iffalse ... \\fi`, nested `\\if...\\fi` counted) blanked out,
-    positions kept: the compiled sheet does not show them, so nothing in them is handed in. A `% part: NAME` marker
-    stays readable."""
+    """A .tex sheet with its comments (`% ...`, `\\iffalse ... \\fi`, the `\\else` of `\\iftrue`; nested `\\if...\\fi`
+    counted) blanked out, positions kept: the compiled sheet does not show them, so nothing in them is handed in. A
+    `% part: NAME` marker stays readable."""
     def blank(a: int, b: int) -> None:
         chars[a:b] = [c if c == "\n" else " " for c in chars[a:b]]
     chars = list(text)
@@ -132,15 +133,26 @@ def tex_comments_blanked(text: str) -> str:
             blank(m.start(), m.end())
     text = "".join(chars)
     at = 0
-    while (start := text.find("\\iffalse", at)) >= 0:
-        depth, end = 0, len(text)
+    while (found := _TEX_SWITCH.search(text, at)) is not None:
+        # `\iffalse A \else B \fi` shows B, `\iftrue A \else B \fi` shows A (no `\else`: nothing, or all of A)
+        start, shown = found.start(), found.group(1) == "true"
+        depth, end, other, closing = 0, len(text), None, len(text)
         for m in _TEX_CONDITIONAL.finditer(text, start):
+            if m.group(0) == "\\else":
+                other = m if depth == 1 and other is None else other
+                continue
             depth += -1 if m.group(0) == "\\fi" else 1
             if depth == 0:
-                end = m.end()
+                end, closing = m.end(), m.start()
                 break
-        blank(start, end)
-        text, at = "".join(chars), end
+        if shown:
+            blank(start, found.end())
+            blank(other.start() if other is not None else closing, end)
+        else:
+            blank(start, other.end() if other is not None else end)
+            blank(closing, end)
+        # what is shown may hold switches of its own
+        text, at = "".join(chars), found.end() if shown else other.end() if other is not None else end
     return text
 
 

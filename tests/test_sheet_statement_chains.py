@@ -37,8 +37,9 @@ def test_an_equation_written_on_after_an_arrow_is_the_next_statement(tmp_path):
     assert [s.result.status.value for s in steps][-2:] == ["proved", "refuted"]
     assert (steps[-1].line, steps[-1].relation, steps[-1].text) == (3, "==>", "a = (x + 2)^2")
     assert bad.score <= bad.max_score - 2  # no final points: the last line is not the key's result
-    assert statuses(bound)[-1] == "proved"
-    assert not any(n.kind == "not read" for n in good.formulas + bad.formulas + bound.formulas)
+    assert not any(n.kind == "not read" for n in good.formulas + bad.formulas)
+    # a bound written on may hold by a line before the last one only: not read, as before
+    assert statuses(bound)[-2:] == ["proved", "error"]
 
 
 def test_an_entry_subscript_on_a_bracket_is_read_literally():
@@ -87,3 +88,27 @@ def test_the_branch_a_tex_switch_hides_is_not_graded(tmp_path):
               "iffalse.tex": start + "\\iffalse\n\\[ = x^2 + y^2 + 9 \\]\n\\else\n\\[ = x^2 + y^2 \\]\n\\fi\n"}
     for name, g in grade_sheets(tmp_path, PER_STEP_KEY, sheets).items():
         assert (g.score, g.max_score, statuses(g)) == (4, 4, ["proved", "proved"]), (name, g.feedback)
+
+
+def test_padding_beside_a_wrong_answer_earns_nothing(tmp_path):
+    # round 17: one chain from the question (here a wrong one) made every trivial chain of the part "work on it"
+    from test_sheet_red_team_16 import DERIVATIVE_KEY, PER_STEP_KEY
+    pad = "$$x \\cdot x = x^2$$\n\n$$x + x = 2x$$\n\n$$y \\cdot y = y^2$$\n"
+    g = grade_sheets(tmp_path, PER_STEP_KEY, {"wrong.md": pad + "\n$$(x+y)^2 - 2xy = 7$$\n",
+                                              "right.md": pad + "\n$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = "
+                                                                "x^2 + y^2$$\n"})
+    assert g["wrong.md"].score == 0, g["wrong.md"].feedback
+    assert g["right.md"].score == 4, g["right.md"].feedback  # the real derivation keeps every point
+    d = grade_sheets(tmp_path, DERIVATIVE_KEY, {
+        "c7.md": "$$\\frac{d}{dx}\\left(x^2 \\sin x\\right) = 7$$\n\n$$x \\cdot x = x^2$$\n\n$$x + x = 2x$$\n"})
+    assert d["c7.md"].score == 0, d["c7.md"].feedback
+
+
+def test_a_lemma_the_derivation_uses_keeps_its_credit(tmp_path):
+    # `(x+y)^2 = (x+y)(x+y) = x^2 + 2xy + y^2` works out a part of the main chain's first line: work on the question
+    from test_sheet_red_team_16 import PER_STEP_KEY
+    sheet = ("$$(x+y)^2 = (x+y)(x+y) = x^2 + 2xy + y^2$$\n\n"
+             "$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2$$\n")
+    part = grade_sheets(tmp_path, PER_STEP_KEY, {"lemma.md": sheet})["lemma.md"].parts[0]
+    lemma = [pts for s, pts in zip(part.steps, part.step_points) if s.line == 1]
+    assert len(lemma) == 2 and all(pts > 0 for pts in lemma), part.feedback

@@ -600,7 +600,8 @@ _UNEVALUATED = {"Integral": "an integral", "Derivative": "a derivative", "Limit"
                 "Expectation": "an expectation", "Variance": "a variance", "KL": "a KL divergence",
                 "JSD": "a JS divergence", "Entropy": "an entropy", "Optimum": "an optimum", "Sum": "a sum",
                 "Product": "a product", "Determinant": "a determinant", "Trace": "a trace",
-                "Eigenvals": "the eigenvalues of a matrix"}
+                "Eigenvals": "the eigenvalues of a matrix", "MatExpectation": "an expectation", "MatGrad": "a derivative",
+                "MatHessian": "a derivative"}
 
 
 # an expectation, a divergence, an entropy and a variance are all integrals: a question written with one may be
@@ -990,8 +991,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     written: set[tuple[str, str]] = set()  # (line before, line) of every step so far: a copy is no new work
     # `x + x = 2x`, `y y = y^2` in the question's names: true, but when no chain of the part starts from the question
     # or ends at its result, none is work on it
-    on_question = any(c.start is not None and valid(c.start, strict) and not c.ap.off_question or
-                      c.final is not None and valid(c.final, strict) or c.ap.shares_heads for c in work)
+    on = _on_question(work, strict)
+    on_question = any(on.values())
     if not on_question and show_work and any(_names(t.text) & claim_names for c in work
                                              for t in c.ap.attempt.part.steps):
         notes.append("No chain of this part starts from the question or ends at its result, so its steps earn no "
@@ -1004,7 +1005,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
         # `2 + 2 = 4` or a chain in none of the question's names: true, but no work on this question
         nameless = bool(claim_names) and not any(_names(t.text) & claim_names for t in lines) and \
             not any(s.result.status.value == "error" for s in c.steps)
-        unrelated = nameless or not on_question
+        unrelated = nameless or not on[id(c)]
         if nameless and show_work:
             notes.append(f"The chain at line {lines[0].span.line} uses none of the question's names; it earns no "
                          "step credit")
@@ -1064,6 +1065,45 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                        chain_starts=starts, chain_of=chain_of, needs_review=review,
                        restated_only=last in restated, answer_chain=work.index(last),
                        special=last.ap.attempt.conditional and _equation_case(last))
+
+
+def _on_question(work: list[_ChainResult], strict: bool) -> dict[int, bool]:
+    """Per chain: whether it is work on the question. It starts from the question, ends at the key's result or takes
+    the question's kind of derivative, integral, ...; or its first or last line (of two operations or more) is a part
+    of a line of such a chain, a lemma the derivation uses. Padding beside a wrong answer (`x + x = 2x` next to
+    `(x+y)^2 - 2xy = 7`) is not: that one chain starts from the question does not make the others work on it."""
+    on = {id(c): bool(c.start is not None and valid(c.start, strict) and not c.ap.off_question or
+                      c.final is not None and valid(c.final, strict) or c.ap.shares_heads) for c in work}
+    grown = True
+    while grown:
+        grown = False
+        parts = {x for c in work if on[id(c)] for e in _chain_lines(c) for x in _subterms(e)}
+        for c in work:
+            lines = _chain_lines(c)
+            if not on[id(c)] and lines and any(_subterms(e, top=True) & parts for e in (lines[0], lines[-1])):
+                on[id(c)] = grown = True
+    return on
+
+
+def _chain_lines(c: _ChainResult) -> list:
+    chain = c.ap.plan.parts[0].chain if c.ap.plan.parts else None
+    return list(chain.lines) if chain is not None else []
+
+
+def _subterms(e, top: bool = False) -> set:
+    """The subterms of a line (both sides of a relation) that are more than a name or a number; `top`: the line's
+    own expressions only, each of at least two operations."""
+    import sympy as sp
+    sides = [e.lhs, e.rhs] if isinstance(e, Relation) else [e]
+    out = set()
+    for side in sides:
+        if not isinstance(side, sp.Basic):
+            continue
+        for x in ([side] if top else sp.preorder_traversal(side)):
+            # (a line of the chain itself must be more than `x^2` or `2 x`, which padding rederives at will)
+            if not x.is_Atom and not isinstance(x, Relation) and (not top or sp.count_ops(x) >= 2):
+                out.add(x)
+    return out
 
 
 def _equation_case(c: _ChainResult) -> bool:

@@ -692,9 +692,11 @@ class ChainBuilder:
                 self.lines = [_Line(None, rhs.start, [replace(rhs, op=None)], None, None)]
                 self.step(_Line(s.op, s.op_off, [s], s.rule, s.error))
             elif self.kind == "stmt" and self.lines[-1].error is None and len(self.lines[-1].body) == 2 and \
-                    self.lines[-1].body[-1].op == "=" and s.op in ("=", *_BOUNDS):
+                    self.lines[-1].body[-1].op == "=" and s.op == "=":
                 # `\Rightarrow p w = A = B` goes on with what p w equals (seed 004, l.102): the next statement is
-                # p w = B, implied by p w = A. That implication is the step checked, so B is never taken on trust
+                # p w = B, implied by p w = A. That implication is the step checked, so B is never taken on trust.
+                # Not a bound: `\Rightarrow \lambda^T H \lambda = c \|\lambda\|^2 > 0` (seed 001, l.140) holds by
+                # c > 0 from a line before, which the step from the line before alone does not have
                 lhs = self.lines[-1].body[0]
                 self.step(_Line("==>", s.op_off, [lhs, s], s.rule, s.error))
             elif self.kind == "stmt":

@@ -1421,6 +1421,36 @@ def _judge_structures(left: Value, right: Value) -> Judgement:
     return Judgement(False, exact=True)
 
 
+SETTLE_DPS = 67  # a side computed by quadrature is computed again at this precision (quadrature at 40 digits)
+
+
+def _moved(a: Value, b: Value) -> bool:
+    """Whether a value computed by quadrature (a) came out different at a higher precision (b) by more than a
+    thousandth of its size. A divergent integral cut off where the nodes' weights underflow grows with the precision
+    (the integral of 1/x over [1, oo) is 79 at 30 digits, 105 at 40; of 1/(x log x) over [2, oo) several percent);
+    a convergent one computed roughly (a kink inside the range) moves by far less."""
+    if not (a.error or b.error) or a.kind != "number" or b.kind != "number":
+        return False
+    with mpmath.workdps(CONFIRM_DPS):
+        size = max(abs(a.data), abs(b.data), a.scale, b.scale)
+        return abs(a.data - b.data) > size / 1000
+
+
+def _quadrature_settles(lhs, rhs, ro: bool, memo: dict, out: "Search") -> bool:
+    """Whether the sides computed by quadrature at the first such point keep their values at SETTLE_DPS: every
+    point may agree (185 < 1000) with an integral that diverges, whose "value" only creeps up with the precision."""
+    point, left, right = out.quadrature
+    try:
+        left2, right2 = evaluate(lhs, point, SETTLE_DPS, ro, memo), evaluate(rhs, point, SETTLE_DPS, ro, memo)
+    except Undefined as exc:
+        out.reason = f"a quadrature has no value at a higher precision ({exc})"
+        return False
+    if _moved(left, left2) or _moved(right, right2):
+        out.reason = "a quadrature gives different values at different precisions (the integral may diverge)"
+        return False
+    return True
+
+
 def stable(first: Judgement, second: Judgement) -> bool:
     """Whether a failure seen at the working precision (first) and at CONFIRM_DPS (second) is the
     same difference to a few digits: a real difference does not move when precision rises, a
@@ -1498,6 +1528,7 @@ class Search:
     undefined_at: str = ""  # "the left side is not defined at x = 0": a special point of the domain
     tie: dict | None = None  # the first such point, described as a counterexample would be
     imprecise: int = 0  # points where a quadrature did not settle the relation (it may diverge there)
+    quadrature: tuple | None = None  # (point, left, right) of the first point a side's value came from quadrature
 
     def describe(self) -> str:
         """What was searched, for a verdict message."""
@@ -1560,6 +1591,8 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
                 out.sizes.append(size)
     if tested and _constant_difference(lhs, op, rhs, tested[0][1], sampler, out):
         return out
+    if out.quadrature is not None and not _quadrature_settles(lhs, rhs, ro, memo, out):
+        out.imprecise += 1
     if deep and tested and not _deep_constant(lhs, op, rhs, tested[0][1], sampler, out):
         return out
     if special and tested:
@@ -1592,6 +1625,8 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
         # a limit that does not settle may diverge there (limit(x exp(a x), x, oo) for a >= 0): like a quadrature
         out.imprecise += str(exc).startswith(("quadrature was not precise enough", DIVERGES, LIMIT_UNSETTLED))
         return None
+    if out.quadrature is None and (left.error or right.error):
+        out.quadrature = (point, left, right)
     # At a closed-form point ((x - pi)^2 > 0 at pi) rounding leaves a tiny "difference" of either
     # sign; the exact values tie, and a strict relation fails there.
     tied_exactly = first.holds and op in ("<", ">", "!=") and \
@@ -1645,7 +1680,7 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
             if out.tie is None:
                 out.tie = {**point.describe(_names_in(lhs, rhs, sampler)), "lhs": _show(left2), "rhs": _show(right2)}
             return None
-    elif not stable(first, second):
+    elif not stable(first, second) or _moved(left, left2) or _moved(right, right2):
         if left.error or right.error or left2.error or right2.error:
             # a quadrature whose value moves with the precision has not converged (exp(t x) over [0, oo) for t > 0
             # gives 10^(10^43) at one precision and another such number at the next): no verdict, never "holds"
@@ -1955,7 +1990,13 @@ def _constant_difference(lhs, op, rhs, point: Point, sampler: Sampler, out: Sear
     try:
         v1, v2 = _evalf(d, DPS, {}, True), _evalf(d, CONFIRM_DPS, {}, True)
     except Undefined:
-        return False
+        v1 = v2 = mpmath.mpf(0)
+    if v2 == 0:
+        # cos(10^-200) - 1, tanh(500) - 1: a difference below the 10^-110 CONFIRM_DPS resolves; every "random point"
+        # is the same here, so agreement to 40 digits is no evidence. Resolved to DEEP_DIGITS, or left to it.
+        v1, v2 = _deep_difference(d)
+        if v2 is None:
+            return False
     if isinstance(v2, mpmath.mpc) or v2 == 0:
         return False
     with mpmath.workdps(CONFIRM_DPS + 10):
@@ -1969,6 +2010,24 @@ def _constant_difference(lhs, op, rhs, point: Point, sampler: Sampler, out: Sear
     ce["rhs"] = "the right side"
     out.counterexample = ce
     return True
+
+
+DEEP_DIGITS = 3000  # a constant difference SymPy cannot resolve at CONFIRM_DPS is sought down to 10^-DEEP_DIGITS
+
+
+def _deep_difference(d) -> tuple:
+    """A closed number's value at 30 significant digits found with up to DEEP_DIGITS of working precision, twice
+    (at two precisions, which must agree), or (None, None) where it stays 0 or has no value (an exact zero)."""
+    values = []
+    for digits in (30, 40):
+        try:
+            v = d.evalf(digits, maxn=DEEP_DIGITS + 10 * digits, strict=True)
+        except (PrecisionExhausted, ValueError, TypeError, ArithmeticError):
+            return None, None
+        if not v.is_Float:
+            return None, None
+        values.append(mpmath.mpf(v._mpf_))
+    return values[0], values[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -126,6 +126,10 @@ CAUGHT = [
      ["refuted"]),
     (S004, "5.2 item 3: Jacobian entry (1, 3)", r"$$J(\boldsymbol{v}) = \begin{pmatrix}", "dirac_jacobian",
      ["refuted"]),
+    # `p^2(X^T X)_{ij}` among matrices read literally is p^2 X^T X (docs/latex.md); the matrix-valued E_R[M] is not
+    # checked (unknown), and the next equality does not follow from the literal reading
+    (S004, "1.1 item 5: E_R[M] read literally", r"p^2(\boldsymbol{X}^{\top}\boldsymbol{X})_{ij} = p^2",
+     "dropout_expected_loss", ["unknown", "refuted"]),
     (S004, "5.5 item 3: Jacobian entry (1, 3)", r"\bar{J}(\bar{\boldsymbol{v}}) &= \begin{pmatrix}",
      "penalty_jacobian", ["refuted", "proved"]),
 ]
@@ -198,8 +202,6 @@ MISSED = [
             r"$$= E_{z \sim N(0,1)}\left[\frac{1}{1-0} \cdot 0(0-1)",
             "the step substitutes the limit value sigma = 0 inside E[z ~ N(0, 1)](... d/dtheta h(G_theta(z))); the "
             "kernel times out on the expectation of an unevaluated derivative (unknown), so it is not refuted"),
-    _missed(S004, "1.1 item 5: E_R[M] read literally", r"p^2(\boldsymbol{X}^{\top}\boldsymbol{X})_{ij} = p^2",
-            "a subscript of an expression, `(X^T X)_{ij}`, is not read"),
     _missed(S004, "2.1 item 2: the maximum of a sum split", r"\Big) + \max_{\theta} \int q(\boldsymbol{z} \mid \boldsymbol{x}) \log q",
             "`\\max_\\theta` of expressions in the student's densities q(z|x), p_theta(z|x), p_theta(x) is not "
             "read"),
@@ -219,7 +221,7 @@ def test_mistake_not_caught_yet(seed, snippet, tmp_path_factory):
 # lines with a refuted step that is one of the seed's mistakes (or a step from such a line, error carried forward)
 # (002 l.55 goes from the wrong l.53 back to the right expectation: it does not follow from it)
 MISTAKE_LINES = {S000: {139, 141, 145, 155, 163, 165, 305}, S001: {18, 42, 44, 176}, S002: {53, 55}, S003: {46},
-                 S004: {121, 242, 317, 419, 498, 522}}
+                 S004: {61, 121, 242, 317, 419, 498, 522}}
 # correct lines refuted today, each for a construct the reader gets wrong (none now: seed 004's line 516, a result in
 # the sentence after a prose case, is checked under the case, which holds to the end of its paragraph)
 WRONGLY_REFUTED: dict[str, dict[int, str]] = {}
@@ -256,9 +258,9 @@ def test_no_correct_line_refuted(seed, tmp_path_factory):
 # --------------------------------------------------------------------------- score and accounting
 # (score, max, counts of the formula records by kind, (read or classified, with a relation))
 REPORT = {
-    S000: (9.55, 27.0, {"definition": 13, "read": 41, "remark": 52, "expression": 32, "not read": 23, "condition": 28,
-                        "outside": 4}, (134, 154)),
-    S001: (13.48, 48.0, {"read": 24, "expression": 20, "outside": 16, "condition": 15, "not read": 32, "definition": 4,
+    S000: (9.85, 27.0, {"definition": 13, "read": 42, "remark": 52, "expression": 32, "not read": 22, "condition": 28,
+                        "outside": 4}, (135, 154)),
+    S001: (13.06, 48.0, {"read": 24, "expression": 20, "outside": 16, "condition": 15, "not read": 32, "definition": 4,
                          "remark": 10}, (53, 80)),
     # 002: question 1 has no key part (outside); question 2's lines after the KL (the VAE's ELBO, sigma_phi -> 0) and
     # question 4's mean-field lines other than l.85 and l.87 (\hat{q}_j, \propto) are not read
@@ -266,15 +268,15 @@ REPORT = {
     # prior P_theta(z) before it on l.37 is read)
     S002: (5.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 8, "read": 7, "remark": 5},
            (15, 23)),
-    S003: (3.38, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 4, "definition": 2}, (48, 48)),
-    S004: (15.61, 45.0, {"expression": 111, "outside": 17, "condition": 50, "remark": 53, "read": 98,
-                         "not read": 37, "definition": 6}, (207, 243)),
+    S003: (3.21, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 4, "definition": 2}, (48, 48)),
+    S004: (18.78, 45.0, {"expression": 111, "outside": 17, "condition": 50, "remark": 58, "read": 102,
+                         "not read": 28, "definition": 6}, (216, 243)),
 }
 
 
 # the scores seen when a SLOW line is unknown (over the time budget) instead of refuted (001: gaussian_nll's final
 # points are lost either way: refuted, the chain to its final line breaks; unknown, the chain is not established)
-SLOW_SCORE = {S000: {9.55}, S001: {13.48}, S004: {15.61}}  # 004: flow_kl's chain starts from the result, 0 points either way
+SLOW_SCORE = {S000: {9.85}, S001: {13.06}, S004: {18.78}}  # 004: flow_kl's chain starts from the result, 0 points either way
 
 
 @pytest.mark.parametrize("seed", ALL, ids=[s[:3] for s in ALL])

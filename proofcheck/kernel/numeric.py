@@ -2181,10 +2181,10 @@ def _roots_in(a, b, s, base: Point) -> list:
                 out.append(r)
     except (sp.PolynomialError, NotImplementedError, ValueError, TypeError, AttributeError):
         return out  # special points are extra draws: a form SymPy cannot differentiate gives none
-    return out + _inverted_roots(d, s)
+    return out + _inverted_roots(d, s, base.values.get(s))
 
 
-def _inverted_roots(d, s) -> list:
+def _inverted_roots(d, s, near=None) -> list:
     """Exact real points where a one-name expression d may tie or jump: the zeros of d itself and
     of the arguments of its sign, abs, Heaviside, max and min, and of its denominator, where such a part holds s once
     (`exp(s) - 3` at log 3, `sin(s) - 1/3` at asin(1/3) and pi - asin(1/3), `s - pi` at pi). A decimal point never
@@ -2210,26 +2210,46 @@ def _inverted_roots(d, s) -> list:
             continue
         if x0 != s:
             continue
-        for v in _set_values(found):
-            if v.is_real and v.is_finite and not v.has(sp.Dummy) and len(out) < 6:
+        for v in _set_values(found, near=near):
+            if v.is_real and v.is_finite and not v.has(sp.Dummy) and len(out) < 8:
                 out.append(v)
     return out
 
 
-def _set_values(found, depth: int = 0) -> list:
-    """A few values of a solution set from invert_real: a finite set's, an image set's at n = 0, 1 and -1."""
+def _set_values(found, depth: int = 0, near=None) -> list:
+    """A few values of a solution set from invert_real: a finite set's, an image set's at n = 0, 1 and -1 and, with
+    `near` (a drawn value of the name), the members on either side of it: a given `x > 100` or a declared
+    `interval(1000, 2000)` keeps the members near 0 out (`sin(x) < 1` fails at 9 pi/2 under `x > 10`)."""
     if depth > 3:
         return []
     if isinstance(found, sp.FiniteSet):
         return list(found)[:4]
     if isinstance(found, sp.Union):
-        return [v for a in found.args for v in _set_values(a, depth + 1)]
+        return [v for a in found.args for v in _set_values(a, depth + 1, near)]
     if isinstance(found, sp.ImageSet) and len(found.lamda.variables) == 1:
-        return [found.lamda(n) for n in (0, 1, -1)]
+        return _members_near(found.lamda, near) + [found.lamda(n) for n in (0, 1, -1)]
     if isinstance(found, sp.Intersection):
         return [v for a in found.args if isinstance(a, (sp.FiniteSet, sp.ImageSet, sp.Union))
-                for v in _set_values(a, depth + 1)]
+                for v in _set_values(a, depth + 1, near)]
     return []
+
+
+def _members_near(lamda, near) -> list:
+    """The members of a family a n + b (n an integer) just below and above `near`, or none."""
+    if near is None or not isinstance(near, sp.Expr) or not near.is_number:
+        return []
+    n = lamda.variables[0]
+    body = lamda.expr
+    if not body.is_polynomial(n) or sp.degree(body, n) != 1:
+        return []
+    a, b = sp.diff(body, n), body.subs(n, 0)
+    if not (a.is_number and b.is_number) or a == 0:
+        return []
+    try:
+        k = int(sp.floor(((near - b) / a).evalf(30)))
+    except (TypeError, ValueError):
+        return []
+    return [lamda(m) for m in (k, k + 1)]
 
 
 def _exact_near(v, digits: int = 15) -> sp.Rational:

@@ -1596,6 +1596,17 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
     if deep and tested and not _deep_constant(lhs, op, rhs, tested[0][1], sampler, out):
         return out
     if special and tested:
+        # (from the tested point whose values are nearest 1 in scale: at 10^30 a relative move leaves no digits
+        # below the point)
+        near_one = min(tested, key=lambda t: max([abs(math.log10(abs(float(v)))) for v in t[1].values.values()
+                                                  if isinstance(v, sp.Rational) and v != 0] or [0.0]))[1]
+        off = _off_grid(near_one, sampler, lhs, rhs)
+        j = _try(lhs, op, rhs, off, ro, memo, sampler, out) if off is not None else None
+        if out.counterexample:
+            return out
+        if j is not None:
+            tested.append((j.margin, off))
+    if special and tested:
         # Equalities fail at single points rarely (an identity false somewhere is false on an open
         # set): a few special points there; inequalities and statements get the full list.
         limit = SPECIAL_POINTS if op != "=" else EQUALITY_SPECIAL_POINTS
@@ -2144,6 +2155,27 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
         if len(points) >= limit:
             break
     return points
+
+
+def _off_grid(base: Point, sampler: Sampler, lhs, rhs) -> Point | None:
+    """`base` with each free real name moved by a relative 10^-7 with 25 random digits: the drawn values have six
+    significant digits, so `cos(2 pi 10^20 x)` is 1 at every one of them (round 18); None where the move leaves
+    the declared types or the givens (an equality given is met only by recomputed names)."""
+    infos = {i.obj: i for i in sampler.infos}
+    rng = rng_for("off-grid", lhs, rhs)
+    changes = {}
+    for s, v in base.values.items():
+        info = infos.get(s)
+        if info is None or info.kind != "scalar" or s in sampler.dependent or s in sampler.dims or \
+                info.domain in ("integer", "posint", "complex") or s.is_integer or not isinstance(v, sp.Rational) or v == 0:
+            continue
+        changes[s] = v * (1 + sp.Rational(rng.randint(10 ** 24, 2 * 10 ** 24), 10 ** 31))
+    if not changes:
+        return None
+    try:
+        return sampler.vary(base, changes)
+    except Undefined:
+        return None
 
 
 def _roots_in(a, b, s, base: Point) -> list:

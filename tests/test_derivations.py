@@ -56,15 +56,35 @@ def test_enough_planted_mistakes():
 @pytest.fixture(scope="module")
 def planted_reports(tmp_path_factory):
     # Each planted file is a whole library file with one mistake: only the parts holding a planted mistake are
-    # verified (the rest is the library, checked above), which takes a third of the time.
+    # verified, up to their last planted step and without their claims (the rest is the library, checked above).
     out = tmp_path_factory.mktemp("planted")
     for f in sorted({f for f, _, _ in PLANTED}):
         doc = yaml.safe_load((DATA / "planted" / f).read_text(encoding="utf-8"))
         if isinstance(doc.get("parts"), list):
-            doc["parts"] = [p for p in doc["parts"] if any(p.get("name") == part for g, part, _ in PLANTED if g == f)]
+            last = {part: max(i for g, q, i in PLANTED if g == f and q == part) for g, part, _ in PLANTED if g == f}
+            doc["parts"] = [_up_to_step(p, last[p["name"]]) for p in doc["parts"] if p.get("name") in last]
         (out / f).write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     reports = verify_paths(sorted(str(p) for p in out.glob("*.yaml")), Options(timeout=10, jobs=2))
     return {Path(r.path).name: r for r in reports}
+
+
+_STEP_START = re.compile(r"\s*(=|<|>|!=|==>|<==>|~)")
+
+
+def _up_to_step(part: dict, index: int) -> dict:
+    """A part's chain cut after its step `index` (a step starts with its relation; other lines continue one)."""
+    if not isinstance(part.get("steps"), str):
+        return part
+    kept, seen = [], 0
+    for line in part["steps"].splitlines():
+        if kept and _STEP_START.match(line):
+            seen += 1
+            if seen > index:
+                break
+        kept.append(line)
+    part = {k: v for k, v in part.items() if k != "claim"}
+    part["steps"] = "\n".join(kept) + "\n"
+    return part
 
 
 @pytest.mark.parametrize("name,part,index", PLANTED)

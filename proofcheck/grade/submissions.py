@@ -600,8 +600,8 @@ _UNEVALUATED = {"Integral": "an integral", "Derivative": "a derivative", "Limit"
                 "Expectation": "an expectation", "Variance": "a variance", "KL": "a KL divergence",
                 "JSD": "a JS divergence", "Entropy": "an entropy", "Optimum": "an optimum", "Sum": "a sum",
                 "Product": "a product", "Determinant": "a determinant", "Trace": "a trace",
-                "Eigenvals": "the eigenvalues of a matrix", "MatExpectation": "an expectation", "MatGrad": "a derivative",
-                "MatHessian": "a derivative"}
+                "Eigenvals": "the eigenvalues of a matrix", "MatExpectation": "an expectation",
+                "MatGrad": "a derivative", "MatHessian": "a derivative"}
 
 
 # an expectation, a divergence, an entropy and a variance are all integrals: a question written with one may be
@@ -616,7 +616,7 @@ def _families(kinds: set) -> set:
 
 def _unevaluated(e, working: bool = False) -> set:
     """The kinds of unevaluated head in e (integrals, derivatives, expectations, divergences, ...); `working`: only
-    heads whose body has their variable (`\frac{d}{dx} 5` added to an answer takes no derivative of anything)."""
+    heads whose body has their variable (`diff(5, x)` added to an answer takes no derivative of anything)."""
     import sympy as sp
     if not isinstance(e, sp.Basic):
         return set()

@@ -2167,7 +2167,8 @@ def _off_grid(base: Point, sampler: Sampler, lhs, rhs) -> Point | None:
     for s, v in base.values.items():
         info = infos.get(s)
         if info is None or info.kind != "scalar" or s in sampler.dependent or s in sampler.dims or \
-                info.domain in ("integer", "posint", "complex") or s.is_integer or not isinstance(v, sp.Rational) or v == 0:
+                info.domain in ("integer", "posint", "complex") or s.is_integer or not isinstance(v, sp.Rational) \
+                or v == 0:
             continue
         changes[s] = v * (1 + sp.Rational(rng.randint(10 ** 24, 2 * 10 ** 24), 10 ** 31))
     if not changes:

@@ -255,6 +255,14 @@ def _declare(name: str, text: Text, scope: Scope) -> SymbolInfo:
         if len(args) != 2:
             raise DeclarationError("interval takes two bounds: interval(a, b)", text.span)
         low, high = (sub.finish(a) for a in args)
+        # a bound must be real (`interval(I, 2)` made every step about the name unknown, and `im(x) = 0` proved), and
+        # the interval must not be empty where both bounds are numbers (`interval(1, 0)`)
+        for bound in (low, high):
+            if not isinstance(bound, sp.Expr) or bound.is_extended_real is False or bound.has(sp.I, sp.zoo, sp.nan):
+                raise DeclarationError(f"the bounds of an interval must be real; {sp.sstr(bound)} is not", text.span)
+        if low.is_number and high.is_number and (high - low).is_nonpositive:
+            raise DeclarationError(f"interval({sp.sstr(low)}, {sp.sstr(high)}) is empty: the first bound must be the "
+                                   "smaller", text.span)
         assume = dict(positive=True) if low.is_nonnegative else dict(real=True)
         return SymbolInfo(name, "scalar", sp.Symbol(name, **assume), "interval", low=low, high=high)
     if call_name == "function" and len(args) == 1 and words in ([], ["increasing"]):

@@ -613,3 +613,16 @@ def test_given_with_unknown_label_is_an_error():
     e = only_error(verify(text))
     assert e["line"] == 10
     assert "nosuch" in e["message"]
+
+
+@pytest.mark.parametrize("bounds, message", [("I, 2", "must be real; I is not"), ("2 + I, 3", "must be real"),
+                                             ("1, 0", "interval(1, 0) is empty")])
+def test_an_interval_with_a_complex_bound_or_empty_is_an_input_error(bounds, message):
+    # red team 18: `interval(I, 2)` made every step about the name unknown and `im(x) = 0` proved
+    doc = verify(derivation(f"x: interval({bounds})", "im(x) = 0", "im(x)\n  = 0"))
+    assert doc["status"] == "error" and any(message in e["message"] for e in doc["errors"]), doc["errors"]
+
+
+def test_an_interval_may_run_to_infinity():
+    doc = verify(derivation("x: interval(0, oo)", "x + 1 > 0", "x + 1\n  > 0"))
+    assert doc["errors"] == [] and statuses(doc) == ["proved"]

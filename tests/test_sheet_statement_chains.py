@@ -10,36 +10,30 @@ from test_sheet_honesty import grade_sheets, statuses
 
 SOLVE_KEY = """\
 proofcheck: 1
-title: A square
+title: A double root
 symbols:
-  a, x: real
-given:
-  - a = x^2 + 2 x + 1
-claim: a = (x + 1)^2
+  x: real
+claim: x^2 - 4 x + 4 = 0 ==> x = 2
 steps: |
-  a = x^2 + 2 x + 1
-    ==> a = (x + 1)^2
+  x^2 - 4 x + 4 = 0
+    ==> (x - 2)^2 = 0
+    ==> x = 2
 grading:
   final: 2
   per_step: 1
 """
 
 
-def test_an_equation_written_on_after_an_arrow_is_the_next_statement(tmp_path):
-    # `\Rightarrow a = A = B` (seed 004, line 102): a = B is the next statement, implied by a = A (it was not read)
+def test_an_equation_written_on_after_an_arrow_is_not_read(tmp_path):
+    # red team 19: read as the implication (x-2)^2 = x^2 - 4x + 4 ==> (x-2)^2 = 0 from the line before alone, a
+    # correct `= 0` (true under the premise two lines up) was refuted and a false `= x^2 - 4` passed; not read, as
+    # before this session, with the sheet flagged for review
     g = grade_sheets(tmp_path, SOLVE_KEY, {
-        "good.md": "$$a = x^2 + 2x + 1$$\n\n$$\\Rightarrow a = (x+1)(x+1) = (x+1)^2$$\n",
-        "bad.md": "$$a = x^2 + 2x + 1$$\n\n$$\\Rightarrow a = (x+1)(x+1) = (x+2)^2$$\n",
-        "bound.md": "$$a = x^2 + 2x + 1$$\n\n$$\\Rightarrow a = (x+1)^2 \\geq 0$$\n"})
-    good, bad, bound = g["good.md"], g["bad.md"], g["bound.md"]
-    assert statuses(good)[-2:] == ["proved", "proved"] and good.score == good.max_score
-    steps = [s for p in bad.parts for s in p.steps]
-    assert [s.result.status.value for s in steps][-2:] == ["proved", "refuted"]
-    assert (steps[-1].line, steps[-1].relation, steps[-1].text) == (3, "==>", "a = (x + 2)^2")
-    assert bad.score <= bad.max_score - 2  # no final points: the last line is not the key's result
-    assert not any(n.kind == "not read" for n in good.formulas + bad.formulas)
-    # a bound written on may hold by a line before the last one only: not read, as before
-    assert statuses(bound)[-2:] == ["proved", "error"]
+        "right.md": "$$x^2 - 4x + 4 = 0$$\n\n$$\\Rightarrow (x-2)^2 = x^2 - 4x + 4 = 0$$\n\n$$\\Rightarrow x = 2$$\n",
+        "wrong.md": "$$x^2 - 4x + 4 = 0$$\n\n$$\\Rightarrow (x-2)^2 = x^2 - 4 = 0$$\n\n$$\\Rightarrow x = 2$$\n"})
+    for name, sheet in g.items():
+        assert "refuted" not in statuses(sheet) and "error" in statuses(sheet), (name, statuses(sheet))
+        assert sheet.needs_review and sheet.score < sheet.max_score, (name, sheet.feedback)
 
 
 def test_an_entry_subscript_on_a_bracket_is_read_literally():
@@ -48,8 +42,10 @@ def test_an_entry_subscript_on_a_bracket_is_read_literally():
     from proofcheck.latex import Names, translate
     names = Names()
     names.add(declarations({"n, d": "positive integer", "X": "matrix(n, d)", "p": "interval(0, 1)"}), [])
-    assert translate(r"p^2(\boldsymbol{X}^{\top}\boldsymbol{X})_{ij}", names) == "p^2 (X^T X)"
-    for kept in (r"(X^\top X)_{ij} + (X^\top X)_{ji}", r"(X^\top X)_{ii}"):
+    assert translate(r"\operatorname{diag}(X^\top X) + p^2(\boldsymbol{X}^{\top}\boldsymbol{X})_{ij}", names) == \
+        "diag(X^T X) + p^2 (X^T X)"
+    # red team 19: `((AB)^T)_{ij} = (AB)_{ji}`, each side an entry alone, read as (AB)^T = AB was refuted
+    for kept in (r"(X^\top X)_{ij} + (X^\top X)_{ji}", r"(X^\top X)_{ii}", r"p^2 (X^\top X)_{ij}"):
         with pytest.raises(ProofcheckError):
             translate(kept, names)
     declared = Names()

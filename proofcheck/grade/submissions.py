@@ -991,7 +991,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     written: set[tuple[str, str]] = set()  # (line before, line) of every step so far: a copy is no new work
     # `x + x = 2x`, `y y = y^2` in the question's names: true, but when no chain of the part starts from the question
     # or ends at its result, none is work on it
-    on = _on_question(work, strict)
+    on = _on_question(work, strict, {_defined(t) for t in part.define} - {""})
     on_question = any(on.values())
     if not on_question and show_work and any(_names(t.text) & claim_names for c in work
                                              for t in c.ap.attempt.part.steps):
@@ -1024,7 +1024,7 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             written.add(pair)
             if 0 < s.index < len(c.ap.restates) and c.ap.restates[s.index] and c.ap.restates[s.index - 1]:
                 restating.add(s.index + offset)
-            elif unrelated or copy or special or c.ap.circular or \
+            elif unrelated and valid(s.result, strict) or copy or special or c.ap.circular or \
                     0 < s.index < len(c.ap.idle) and c.ap.idle[s.index] or \
                     vacuous[id(c)] == "never" or vacuous[id(c)] == "trivial" and s.index == 1 or \
                     0 < s.index < len(holds[id(c)]) and holds[id(c)][s.index] and not holds[id(c)][s.index - 1]:
@@ -1067,27 +1067,47 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                        special=last.ap.attempt.conditional and _equation_case(last))
 
 
-def _on_question(work: list[_ChainResult], strict: bool) -> dict[int, bool]:
-    """Per chain: whether it is work on the question. It starts from the question, ends at the key's result or takes
-    the question's kind of derivative, integral, ...; or its first or last line (of two operations or more) is a part
-    of a line of such a chain, a lemma the derivation uses. Padding beside a wrong answer (`x + x = 2x` next to
+def _on_question(work: list[_ChainResult], strict: bool, keyed: set[str]) -> dict[int, bool]:
+    """Per chain: whether it is work on the question. It starts from the question, ends at the key's result, takes
+    the question's kind of derivative, integral, ..., or starts from a quantity the key defines for the question
+    (`C = a_t \sigma_s^2 I` for the key's C); or its first or last line (of two operations or more) is a part of a
+    line of such a chain, a lemma the derivation uses. Padding beside a wrong answer (`x + x = 2x` next to
     `(x+y)^2 - 2xy = 7`) is not: that one chain starts from the question does not make the others work on it."""
     on = {id(c): bool(c.start is not None and valid(c.start, strict) and not c.ap.off_question or
-                      c.final is not None and valid(c.final, strict) or c.ap.shares_heads) for c in work}
+                      c.final is not None and valid(c.final, strict) or c.ap.shares_heads or
+                      c.ap.attempt.part.steps and _names(c.ap.attempt.part.steps[0].text) & keyed) for c in work}
     grown = True
     while grown:
         grown = False
         parts = {x for c in work if on[id(c)] for e in _chain_lines(c) for x in _subterms(e)}
+        written = [w for c in work if on[id(c)] for w in _line_texts(c)]
         for c in work:
-            lines = _chain_lines(c)
-            if not on[id(c)] and lines and any(_subterms(e, top=True) & parts for e in (lines[0], lines[-1])):
-                on[id(c)] = grown = True
+            lines, texts = _chain_lines(c), _line_texts(c)
+            if on[id(c)] or not lines or len(texts) != len(lines) or \
+                    all(_same(a, b) for a, b in zip(lines, lines[1:])):
+                continue  # (a chain of rewrites SymPy makes by itself, `(x+y)(x+y) = (x+y)^2`, is no lemma)
+            for k in (0, -1):
+                top = _subterms(lines[k], top=True)
+                # a part of a line of such a chain, as SymPy has it or as written (SymPy turns the `x^3 + ... - x^3`
+                # that uses a lemma's result into something else)
+                if top & parts or top and any(texts[k] in w for w in written):
+                    on[id(c)] = grown = True
+                    break
     return on
 
 
 def _chain_lines(c: _ChainResult) -> list:
     chain = c.ap.plan.parts[0].chain if c.ap.plan.parts else None
     return list(chain.lines) if chain is not None else []
+
+
+def _line_texts(c: _ChainResult) -> list[str]:
+    """A chain's lines as written (ASCII), without their relation, rule and spaces."""
+    out = []
+    for t in c.ap.attempt.part.steps:
+        text = re.sub(r"\s+by\s+.*$", "", t.text.strip())
+        out.append(re.sub(r"\s+", "", re.sub(r"^(<==>|==>|<=|>=|!=|=|<|>)", "", text)))
+    return out
 
 
 def _subterms(e, top: bool = False) -> set:

@@ -683,23 +683,18 @@ class ChainBuilder:
             if self.kind == "stmt" and self.lines[-1].error is None and len(self.lines[-1].body) == 2 and \
                     self.lines[-1].body[-1].op in _BOUNDS and s.op in ("=", *_BOUNDS):
                 # `\Rightarrow A \geq B = C`: the bound A >= B, then B = C written on as an expression chain (seed
-                # 001 l.20). Not after `A = B` (below): a chain B = C followed by `\Rightarrow` would become that
-                # statement's unchecked premise
+                # 001 l.20). Not after `A = B`: `\Rightarrow p w = A = B` goes on with what p w equals, and a chain
+                # B = C followed by `\Rightarrow` would become that statement's unchecked premise
                 rhs = self.lines[-1].body[-1]
                 part = self.part
                 self.flush()
                 self.kind, self.part = "expr", part
                 self.lines = [_Line(None, rhs.start, [replace(rhs, op=None)], None, None)]
                 self.step(_Line(s.op, s.op_off, [s], s.rule, s.error))
-            elif self.kind == "stmt" and self.lines[-1].error is None and len(self.lines[-1].body) == 2 and \
-                    self.lines[-1].body[-1].op == "=" and s.op == "=":
-                # `\Rightarrow p w = A = B` goes on with what p w equals (seed 004, l.102): the next statement is
-                # p w = B, implied by p w = A. That implication is the step checked, so B is never taken on trust.
-                # Not a bound: `\Rightarrow \lambda^T H \lambda = c \|\lambda\|^2 > 0` (seed 001, l.140) holds by
-                # c > 0 from a line before, which the step from the line before alone does not have
-                lhs = self.lines[-1].body[0]
-                self.step(_Line("==>", s.op_off, [lhs, s], s.rule, s.error))
             elif self.kind == "stmt":
+                # `\Rightarrow p w = A = B` (seed 004, l.102) is not read: B = A may hold only under the statements
+                # before it (`x^2 - 4x + 4 = 0 \Rightarrow (x - 2)^2 = x^2 - 4x + 4 = 0`), which a step from the line
+                # before alone does not have, and `(x - 2)^2 = x^2 - 4 = 0` would pass as an implication
                 err = s.error or latex_error("after ⟹ comes one relation; start a new formula for the next step",
                                              self.src, s.op_off)
                 self.step(_Line(s.op, s.op_off, [s], s.rule, err))

@@ -105,7 +105,8 @@ def _entry_subscripts(toks: list[Tok], names: Names) -> list[Tok]:
     r"""`p^2(\boldsymbol{X}^\top \boldsymbol{X})_{ij}` in a sum of matrices: the matrix whose ij entry is that of the
     bracket, which is the bracket itself (the literal reading of seed 004's l.61, whose student meant the off-diagonal
     part only). Only for two different letters the key does not declare, the same pair in every such subscript of
-    the side (`(A)_{ij} = (B)_{ji}` is a transpose, `(A)_{ii}` a diagonal: left as they are)."""
+    the side, and a term of the sum without one (`(A)_{ij} = (B)_{ji}` is a transpose, `(A)_{ii}` a diagonal, and
+    `((AB)^T)_{ij}` alone an entry: left as they are)."""
     spots = [k for k in range(len(toks) - 4) if toks[k].at("char", ")") and toks[k + 1].at("char", "_") and
              toks[k + 2].at("char", "{") and toks[k + 3].kind == "word" and toks[k + 4].at("char", "}")]
     pairs = {str(toks[k + 3].value) for k in spots}
@@ -113,6 +114,20 @@ def _entry_subscripts(toks: list[Tok], names: Names) -> list[Tok]:
         return toks
     pair = pairs.pop()
     if len(pair) != 2 or pair[0] == pair[1] or any(names.known(c) for c in pair):
+        return toks
+    # only beside a whole matrix in the same sum: `((AB)^T)_{ij} = (AB)_{ji}` is entrywise on both sides (each side is
+    # read alone here, and dropping the subscripts would state (AB)^T = AB)
+    term, depth, owner = 0, 0, {}
+    for k, t in enumerate(toks):
+        if t.kind == "char" and t.value in "([{":
+            depth += 1
+        elif t.kind == "char" and t.value in ")]}":
+            depth -= 1
+        elif depth == 0 and k > 0 and t.kind in ("char", "op") and t.value in "+-":
+            term += 1
+        owner[k] = term
+    plain = set(range(term + 1)) - {owner[k] for k in spots}
+    if not plain:
         return toks
     gone = {k + d for k in spots for d in range(1, 5)}
     return [t for k, t in enumerate(toks) if k not in gone]

@@ -108,3 +108,39 @@ def test_a_lemma_the_derivation_uses_keeps_its_credit(tmp_path):
     part = grade_sheets(tmp_path, PER_STEP_KEY, {"lemma.md": sheet})["lemma.md"].parts[0]
     lemma = [pts for s, pts in zip(part.steps, part.step_points) if s.line == 1]
     assert len(lemma) == 2 and all(pts > 0 for pts in lemma), part.feedback
+
+
+CUBE_KEY = """\
+proofcheck: 1
+title: Cube of a sum
+symbols:
+  x, y: real
+claim: (x + y)^3 - x^3 - y^3 = 3 x y (x + y)
+steps: |
+  (x + y)^3 - x^3 - y^3
+    = (x + y)(x + y)^2 - x^3 - y^3
+    = (x + y)(x^2 + 2 x y + y^2) - x^3 - y^3
+    = x^3 + 3 x^2 y + 3 x y^2 + y^3 - x^3 - y^3
+    = 3 x y (x + y)
+grading:
+  final: 2
+  per_step: 1
+"""
+
+
+def test_a_derivation_over_three_displays_keeps_its_credit(tmp_path):
+    # red team 19: the middle display (the expansion) is a lemma as written, though SymPy rewrites the lines using it
+    sheet = ("We write the cube as a product:\n$$(x+y)^3 - x^3 - y^3 = (x+y)(x+y)^2 - x^3 - y^3$$\n"
+             "The product expands as\n$$(x+y)(x^2 + 2xy + y^2) = x^3 + 2x^2y + xy^2 + x^2y + 2xy^2 + y^3 = "
+             "x^3 + 3x^2y + 3xy^2 + y^3$$\nso that\n$$x^3 + 3x^2y + 3xy^2 + y^3 - x^3 - y^3 = 3x^2y + 3xy^2 = "
+             "3xy(x+y)$$\n")
+    g = grade_sheets(tmp_path, CUBE_KEY, {"m3.md": sheet})["m3.md"]
+    assert (g.score, g.max_score) == (6, 6), g.feedback
+
+
+def test_sympy_s_own_rewrites_are_no_lemma_beside_a_wrong_answer(tmp_path):
+    # red team 19: `(x+y)(x+y) = (x+y)^2` beside a wrong answer earned step points as a "lemma"
+    from test_sheet_red_team_16 import PER_STEP_KEY
+    sheet = ("$$(x+y)^2 - 2xy = 7$$\n\n$$(x+y)(x+y) = (x+y)^2$$\n\n$$(x+y)^{2} = (x+y)^1 (x+y)^1$$\n")
+    g = grade_sheets(tmp_path, PER_STEP_KEY, {"p5.md": sheet})["p5.md"]
+    assert g.score == 0, g.feedback

@@ -144,3 +144,12 @@ def test_sympy_s_own_rewrites_are_no_lemma_beside_a_wrong_answer(tmp_path):
     sheet = ("$$(x+y)^2 - 2xy = 7$$\n\n$$(x+y)(x+y) = (x+y)^2$$\n\n$$(x+y)^{2} = (x+y)^1 (x+y)^1$$\n")
     g = grade_sheets(tmp_path, PER_STEP_KEY, {"p5.md": sheet})["p5.md"]
     assert g.score == 0, g.feedback
+
+
+def test_iff_is_no_tex_conditional(tmp_path):
+    # red team 19: `\iff` inside an `\iffalse` draft was counted as an `\if...`, so the draft ran to the end of the file
+    from test_sheet_red_team_16 import PER_STEP_KEY
+    sheet = ("\\iffalse\ndraft: $x = y \\iff (x-y)^2 = 0$\n\\fi\n"
+             "\\[ (x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2 \\]\n")
+    g = grade_sheets(tmp_path, PER_STEP_KEY, {"t1.tex": sheet})["t1.tex"]
+    assert (g.score, g.max_score) == (4, 4), g.feedback

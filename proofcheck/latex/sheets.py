@@ -117,7 +117,7 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
 
 
 _TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
-_TEX_CONDITIONAL = re.compile(r"\\(?:if[A-Za-z]*|fi|else)(?![A-Za-z])")
+_TEX_CONDITIONAL = re.compile(r"\\(?:if(?!f(?![A-Za-z]))[A-Za-z]*|fi|else)(?![A-Za-z])")  # not `\iff` (⟺)
 _TEX_SWITCH = re.compile(r"\\if(false|true)(?![A-Za-z])")
 
 

@@ -59,9 +59,12 @@ def test_a_dummy_derivative_does_not_dress_the_answer_as_the_question(tmp_path):
     from test_sheet_red_team_16 import DERIVATIVE_KEY
     g = grade_sheets(tmp_path, DERIVATIVE_KEY, {
         "dummy.md": "$$x(2\\sin x + x\\cos x) + \\frac{d}{dx} 5 = 2x\\sin x + x^2\\cos x$$\n",
+        # red team 19: a derivative of a linear body is a constant too
+        "linear.md": "$$x(2\\sin x + x\\cos x) - 1 + \\frac{d}{dx}(x) = 2x\\sin x + x^2\\cos x$$\n",
         "real.md": "$$\\frac{d}{dx}(x^2 \\sin x) = 2x\\sin x + x^2 \\frac{d}{dx} \\sin x = 2x\\sin x + x^2\\cos x$$\n"})
-    assert g["dummy.md"].parts[0].final_points == 0, g["dummy.md"].feedback
-    assert "the question has a derivative, the first line does not" in g["dummy.md"].feedback
+    for name in ("dummy.md", "linear.md"):
+        assert g[name].parts[0].final_points == 0, g[name].feedback
+        assert "the question has a derivative, the first line does not" in g[name].feedback
     assert g["real.md"].parts[0].final_points == 2, g["real.md"].feedback
 
 

@@ -625,12 +625,21 @@ def _unevaluated(e, working: bool = False) -> set:
 
 
 def _idle_head(head) -> bool:
-    """A derivative, integral, sum or product whose body does not have its variable."""
+    """A derivative, integral, sum or product whose body does not have its variable, or a derivative of a body linear
+    in it (`\frac{d}{dx}(x) - 1` added to an answer: a constant, no derivative of the question)."""
     import sympy as sp
     variables = getattr(head, "variables", None) if isinstance(head, (sp.Derivative, sp.Integral, sp.Sum,
                                                                         sp.Product)) else None
     body = head.args[0] if head.args else None
-    return bool(variables) and isinstance(body, sp.Basic) and not set(variables) & body.free_symbols
+    if not variables or not isinstance(body, sp.Basic):
+        return False
+    if not set(variables) & body.free_symbols:
+        return True
+    try:
+        return isinstance(head, sp.Derivative) and all(body.is_polynomial(v) and sp.degree(body, v) <= 1
+                                                       for v in set(variables))
+    except (sp.PolynomialError, ValueError, TypeError):
+        return False
 
 
 def _claim_tree(part: Part):

@@ -156,3 +156,14 @@ def test_iff_is_no_tex_conditional(tmp_path):
              "\\[ (x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2 \\]\n")
     g = grade_sheets(tmp_path, PER_STEP_KEY, {"t1.tex": sheet})["t1.tex"]
     assert (g.score, g.max_score) == (4, 4), g.feedback
+
+
+def test_subnumcases_is_listed_too(tmp_path):
+    # red team 19: a `subnumcases` block got no formula record at all
+    from test_sheet_honesty import KEY
+    sheet = ("$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2$$\n\n"
+             "\\begin{subnumcases}{(x+y)^2 - 2xy =}\nx^2 + y^2, & always \\\\\nx^2 + y^2 + 1, & never\n"
+             "\\end{subnumcases}\n")
+    g = grade_sheets(tmp_path, KEY, {"s.md": sheet})["s.md"]
+    assert g.score == g.max_score
+    assert [(n.line, n.reason.split(" (")[0]) for n in g.formulas if n.kind == "not read"] == [(3, "cases")]

@@ -377,7 +377,7 @@ def _normalize_env(toks, i, src, out) -> int:
         out.append(Tok("align" if begin else "endalign", name, t.start, e))
     elif name in MATRIX_ENVS:
         out.append(Tok("matbegin" if begin else "matend", name, t.start, e))
-    elif name in ("cases", "numcases"):  # a brace of conditions: a condition after `s.t.`, ...; otherwise not read
+    elif name in ("cases", "numcases", "subnumcases"):  # a brace of conditions: after `s.t.`, ...; else not read
         out.append(Tok("cases", "begin" if begin else "end", t.start, e))
     else:
         raise latex_error(f"the environment {name!r} is not supported in formulas", src, t.start)

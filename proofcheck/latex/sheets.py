@@ -23,7 +23,7 @@ _MARKER = re.compile(r"^[ \t]*(?:#+[ \t]*|<!--[ \t]*|%[ \t]*)?part[ \t]*:[ \t]*(
 _DISPLAY_ENVS = ("equation", "equation*", "align", "align*", "gather", "gather*", "multline", "multline*",
                  "eqnarray", "eqnarray*", "displaymath", "flalign", "flalign*", "alignat", "alignat*", "xalignat",
                  "xalignat*", "math", "dmath", "dmath*", "darray", "darray*", "IEEEeqnarray", "IEEEeqnarray*",
-                 "empheq", "numcases")
+                 "empheq", "numcases", "subnumcases")
 # the argument after \begin{alignat}{2}, \begin{IEEEeqnarray}{rCl}, \begin{empheq}[box=...]{align}, ...; the environments
 # without one may start with a brace group of the formula itself
 _ENV_ARGUMENTS = re.compile(r"(?:\s*\[[^\]\n]*\])?(?:\s*\{[^{}\n]*\})?")
@@ -78,10 +78,11 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
             m = re.match(r"\\begin\{([A-Za-z]+\*?)\}", text[i:i + 40])
             if m and m.group(1) in _DISPLAY_ENVS:
                 end = text.find(f"\\end{{{m.group(1)}}}", i)
-                if end >= 0 and m.group(1) == "numcases":
+                if end >= 0 and m.group(1) in ("numcases", "subnumcases"):
                     # a brace of cases with its left side as the argument: read whole, like `cases`
-                    out.append((i, end + len("\\end{numcases}"), False))
-                    i = end + len("\\end{numcases}")
+                    close = end + len(m.group(1)) + 6
+                    out.append((i, close, False))
+                    i = close
                     continue
                 if end >= 0:
                     body = i + m.end()

@@ -626,7 +626,7 @@ def _unevaluated(e, working: bool = False) -> set:
 
 def _idle_head(head) -> bool:
     """A derivative, integral, sum or product whose body does not have its variable, or a derivative of a body linear
-    in it (`\frac{d}{dx}(x) - 1` added to an answer: a constant, no derivative of the question)."""
+    in it (`diff(x, x) - 1` added to an answer: a constant, no derivative of the question)."""
     import sympy as sp
     variables = getattr(head, "variables", None) if isinstance(head, (sp.Derivative, sp.Integral, sp.Sum,
                                                                         sp.Product)) else None
@@ -1085,23 +1085,24 @@ def _on_question(work: list[_ChainResult], strict: bool, keyed: set[str]) -> dic
     on = {id(c): bool(c.start is not None and valid(c.start, strict) and not c.ap.off_question or
                       c.final is not None and valid(c.final, strict) or c.ap.shares_heads or
                       c.ap.attempt.part.steps and _names(c.ap.attempt.part.steps[0].text) & keyed) for c in work}
+    lines = {id(c): _chain_lines(c) for c in work}
+    texts = {id(c): _line_texts(c) for c in work}
+    # the candidates: a chain's first and last line, as SymPy has it and as written; a chain of rewrites SymPy makes by
+    # itself (`(x+y)(x+y) = (x+y)^2`) is no lemma
+    ends = {id(c): [(_subterms(ls[k], top=True), texts[id(c)][k]) for k in (0, -1)] for c in work
+            if (ls := lines[id(c)]) and len(texts[id(c)]) == len(ls) and
+            not all(_same(a, b) for a, b in zip(ls, ls[1:]))}
     grown = True
     while grown:
         grown = False
-        parts = {x for c in work if on[id(c)] for e in _chain_lines(c) for x in _subterms(e)}
-        written = [w for c in work if on[id(c)] for w in _line_texts(c)]
+        parts = {x for c in work if on[id(c)] for e in lines[id(c)] for x in _subterms(e)}
+        written = [w for c in work if on[id(c)] for w in texts[id(c)]]
         for c in work:
-            lines, texts = _chain_lines(c), _line_texts(c)
-            if on[id(c)] or not lines or len(texts) != len(lines) or \
-                    all(_same(a, b) for a, b in zip(lines, lines[1:])):
-                continue  # (a chain of rewrites SymPy makes by itself, `(x+y)(x+y) = (x+y)^2`, is no lemma)
-            for k in (0, -1):
-                top = _subterms(lines[k], top=True)
-                # a part of a line of such a chain, as SymPy has it or as written (SymPy turns the `x^3 + ... - x^3`
-                # that uses a lemma's result into something else)
-                if top & parts or top and any(texts[k] in w for w in written):
-                    on[id(c)] = grown = True
-                    break
+            # a part of a line of such a chain, as SymPy has it or as written (SymPy turns the `x^3 + ... - x^3` that
+            # uses a lemma's result into something else)
+            if not on[id(c)] and any(top & parts or top and any(text in w for w in written)
+                                     for top, text in ends.get(id(c), ())):
+                on[id(c)] = grown = True
     return on
 
 

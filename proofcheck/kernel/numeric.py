@@ -1598,7 +1598,8 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
     if special and tested:
         # (from the tested point whose values are nearest 1 in scale: at 10^30 a relative move leaves no digits
         # below the point)
-        near_one = min(tested, key=lambda t: max([abs(math.log10(abs(float(v)))) for v in t[1].values.values()
+        near_one = min(tested, key=lambda t: max([abs(math.log10(abs(v.p)) - math.log10(v.q))
+                                                  for v in t[1].values.values()
                                                   if isinstance(v, sp.Rational) and v != 0] or [0.0]))[1]
         off = _off_grid(near_one, sampler, lhs, rhs)
         j = _try(lhs, op, rhs, off, ro, memo, sampler, out) if off is not None else None

@@ -119,9 +119,9 @@ def _entry_subscripts(toks: list[Tok], names: Names) -> list[Tok]:
     # read alone here, and dropping the subscripts would state (AB)^T = AB)
     term, depth, owner = 0, 0, {}
     for k, t in enumerate(toks):
-        if t.kind == "char" and t.value in "([{":
+        if (t.kind, t.value) in _OPEN:
             depth += 1
-        elif t.kind == "char" and t.value in ")]}":
+        elif (t.kind, t.value) in _CLOSE:
             depth -= 1
         elif depth == 0 and k > 0 and t.kind in ("char", "op") and t.value in "+-":
             term += 1

@@ -95,3 +95,32 @@ def test_a_failure_while_planning_leaves_no_worker_behind(monkeypatch):
     with pytest.raises(RuntimeError, match="planning failed"):
         verify.verify_paths(["derivations/elbo.yaml", "derivations/cavi.yaml"], verify.Options(jobs=2))
     assert set(multiprocessing.active_children()) <= before
+
+
+def _where_and_deadline(_):
+    import inspect
+
+    from proofcheck.kernel.equivalence import Clock
+    depth = len(inspect.stack(0))
+    # a soft deadline needs the main thread's signals: an endless loop must come back as None, not be killed
+    def spin():
+        while True:
+            pass
+    stopped = Clock(0.3).attempt(spin) is None
+    return StepResult(Status.PROVED, "test", f"{depth} {threading.current_thread() is threading.main_thread()} {stopped}")
+
+
+def _deep(n, fn):
+    return fn() if n == 0 else _deep(n - 1, fn)
+
+
+def test_a_worker_forked_deep_in_its_caller_checks_near_the_bottom_of_its_stack_on_the_main_thread():
+    # Forked from the caller's own depth, a worker checked on top of the caller's frames, where CPython 3.11
+    # mapped and unmapped a frame-stack chunk at every crossing of its edge (a third more CPU under pytest).
+    def run():
+        with WorkerPool(_where_and_deadline, 1) as pool:
+            return pool.map([0], [10])[0]
+    out = _deep(300, run)
+    depth, main, stopped = out.message.split()
+    assert int(depth) < 40, out.message
+    assert (main, stopped) == ("True", "True")

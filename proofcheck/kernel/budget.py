@@ -7,11 +7,13 @@ backs it up, at a generous multiple, for a worker stuck without using the proces
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import os
 import queue
 import resource
 import signal
+import threading
 import time
 from collections import deque
 from multiprocessing.connection import wait
@@ -23,6 +25,20 @@ POLL = 0.005  # seconds between looks at an open feed while a worker is idle
 MEMORY_LIMIT = 3 * 1024 ** 3  # bytes of address space per worker
 WALL_FACTOR = 20  # the wall-clock safety net: this many times the budget (plus grace)
 CPU_POLL = 0.05  # seconds between looks at a busy worker's CPU time
+# SymPy imports these on first use (simplify its units, integrate its Risch and manual integrators,
+# ask its SAT handlers). Imported here once before forking, they are not imported again by every
+# worker: the test-suite forks thousands of workers.
+LAZY_MODULES = (
+    "sympy.assumptions.lra_satask", "sympy.assumptions.satask", "sympy.assumptions.wrapper",
+    "sympy.codegen.ast", "sympy.combinatorics", "sympy.concrete.delta", "sympy.integrals.heurisch",
+    "sympy.integrals.manualintegrate", "sympy.integrals.prde", "sympy.integrals.rde",
+    "sympy.integrals.risch", "sympy.matrices.expressions.applyfunc",
+    "sympy.matrices.expressions.factorizations", "sympy.matrices.expressions.fourier",
+    "sympy.physics.units", "sympy.polys.domains.old_fractionfield",
+    "sympy.polys.domains.old_polynomialring", "sympy.polys.polymatrix",
+    "sympy.sets.handlers.functions", "sympy.sets.handlers.issubset",
+    "sympy.tensor.array.expressions", "sympy.tensor.tensor",
+)
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -71,12 +87,46 @@ def _worker_main(conn, fn) -> None:
             conn.send((index, StepResult(Status.UNKNOWN, "error", f"could not return the result: {exc}")))
 
 
+def preload() -> None:
+    """Import what SymPy would otherwise import lazily in each worker (LAZY_MODULES)."""
+    for name in LAZY_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # another SymPy: its workers import what it needs themselves
+            pass
+
+
+def _fork_shallow(proc) -> None:
+    """Start proc (fork) from a fresh thread, so the worker runs near the bottom of its frame stack.
+
+    A worker forked deep in its caller's stack (inside a test runner, say) checks on top of that
+    stack. CPython 3.11 keeps Python frames in 16 KB chunks and unmaps a chunk as soon as it
+    empties; SymPy's recursion going back and forth over a chunk's edge then maps and unmaps it
+    every time (180,000 mmap/munmap pairs and a third more CPU for the same checks). Forked from
+    a fresh thread, every worker starts at the same shallow depth, and that thread is the child's
+    main thread (the soft deadlines' signals reach it)."""
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            proc.start()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            failed.append(exc)
+
+    starter = threading.Thread(target=start, name="proofcheck-fork")
+    starter.start()
+    starter.join()
+    if failed:
+        raise failed[0]
+
+
 class _Worker:
     def __init__(self, ctx, fn):
         parent, child = ctx.Pipe()
         self.conn = parent
         self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
-        self.proc.start()
+        preload()
+        _fork_shallow(self.proc)
         child.close()
         self.busy: tuple[int, float, float] | None = None  # (index, started, budget)
         self.cpu_start: float | None = None  # the worker's CPU time when its task started

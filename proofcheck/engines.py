@@ -12,6 +12,7 @@ import threading
 
 from proofcheck.kernel.budget import WorkerPool
 from proofcheck.kernel.check import check_step
+from proofcheck.kernel.warm import warm_up
 from proofcheck.kernel.verdict import StepResult
 
 ENGINES = ("local", "dask")
@@ -29,7 +30,7 @@ CONNECT_SECONDS = 5  # waiting for a Dask scheduler that does not answer
 
 def run_batch(tasks: list, timeout: float, jobs: int = 1, on_done=None) -> list[StepResult]:
     """Check tasks in `jobs` time-budgeted worker processes; results in task order."""
-    with WorkerPool(check_step, jobs) as pool:
+    with WorkerPool(check_step, jobs, warm=warm_up) as pool:
         return pool.map(tasks, [timeout] * len(tasks), on_done=on_done)
 
 
@@ -49,7 +50,7 @@ class Stream:
 
     def __init__(self, jobs: int, on_done=None):
         self._feed: queue.SimpleQueue = queue.SimpleQueue()
-        self._pool = WorkerPool(check_step, jobs)
+        self._pool = WorkerPool(check_step, jobs, warm=warm_up)
         self._pool.start()
         self._results: dict[int, StepResult] = {}
         self._error: BaseException | None = None

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from proofcheck.errors import ProofcheckError, ReadError
 from proofcheck.kernel.budget import WorkerPool
 from proofcheck.kernel.verdict import Status, StepResult
+from proofcheck.kernel.warm import warm_up
 from proofcheck.model import Declaration, Derivation, Given, Part, Span, Text
 from proofcheck.read import split_steps
 from proofcheck.verify import ErrorInfo, FileReport, Options, run_plans
@@ -369,7 +370,7 @@ class Checker:
         return None  # "warm": the process has started
 
     def _new_pool(self) -> WorkerPool:
-        pool = WorkerPool(self._work, self.options.jobs)
+        pool = WorkerPool(self._work, self.options.jobs, warm=warm_up)
         pool.map([("warm", None)] * pool.jobs, [PLAN_BUDGET] * pool.jobs)  # start the processes now
         return pool
 

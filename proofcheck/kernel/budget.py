@@ -7,7 +7,6 @@ backs it up, at a generous multiple, for a worker stuck without using the proces
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing as mp
 import os
 import queue
@@ -25,20 +24,6 @@ POLL = 0.005  # seconds between looks at an open feed while a worker is idle
 MEMORY_LIMIT = 3 * 1024 ** 3  # bytes of address space per worker
 WALL_FACTOR = 20  # the wall-clock safety net: this many times the budget (plus grace)
 CPU_POLL = 0.05  # seconds between looks at a busy worker's CPU time
-# SymPy imports these on first use (simplify its units, integrate its Risch and manual integrators,
-# ask its SAT handlers). Imported here once before forking, they are not imported again by every
-# worker: the test-suite forks thousands of workers.
-LAZY_MODULES = (
-    "sympy.assumptions.lra_satask", "sympy.assumptions.satask", "sympy.assumptions.wrapper",
-    "sympy.codegen.ast", "sympy.combinatorics", "sympy.concrete.delta", "sympy.integrals.heurisch",
-    "sympy.integrals.manualintegrate", "sympy.integrals.prde", "sympy.integrals.rde",
-    "sympy.integrals.risch", "sympy.matrices.expressions.applyfunc",
-    "sympy.matrices.expressions.factorizations", "sympy.matrices.expressions.fourier",
-    "sympy.physics.units", "sympy.polys.domains.old_fractionfield",
-    "sympy.polys.domains.old_polynomialring", "sympy.polys.polymatrix",
-    "sympy.sets.handlers.functions", "sympy.sets.handlers.issubset",
-    "sympy.tensor.array.expressions", "sympy.tensor.tensor",
-)
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -87,15 +72,6 @@ def _worker_main(conn, fn) -> None:
             conn.send((index, StepResult(Status.UNKNOWN, "error", f"could not return the result: {exc}")))
 
 
-def preload() -> None:
-    """Import what SymPy would otherwise import lazily in each worker (LAZY_MODULES)."""
-    for name in LAZY_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError:  # another SymPy: its workers import what it needs themselves
-            pass
-
-
 def _fork_shallow(proc) -> None:
     """Start proc (fork) from a fresh thread, so the worker runs near the bottom of its frame stack.
 
@@ -125,7 +101,6 @@ class _Worker:
         parent, child = ctx.Pipe()
         self.conn = parent
         self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
-        preload()
         _fork_shallow(self.proc)
         child.close()
         self.busy: tuple[int, float, float] | None = None  # (index, started, budget)
@@ -167,9 +142,10 @@ class _Worker:
 class WorkerPool:
     """Runs fn(task) for many tasks in `jobs` worker processes, each under its own budget."""
 
-    def __init__(self, fn, jobs: int = 1):
+    def __init__(self, fn, jobs: int = 1, warm=None):
         self.fn = fn
         self.jobs = max(1, jobs)
+        self.warm = warm  # called once before the first fork: what every worker would load, loaded here once
         self.ctx = mp.get_context("fork")
         self.workers: list[_Worker] = []
         self.cancelled = False
@@ -189,6 +165,9 @@ class WorkerPool:
     def start(self, count: int | None = None) -> None:
         """Start the worker processes now (before any thread is started: forking is then safe)."""
         want = self.jobs if count is None else min(self.jobs, max(count, 1))
+        if self.warm is not None and len(self.workers) < want:
+            self.warm()
+            self.warm = None
         while len(self.workers) < want:
             self.workers.append(_Worker(self.ctx, self.fn))
 

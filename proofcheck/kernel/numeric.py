@@ -1045,6 +1045,12 @@ def evaluate(expr, point: Point, dps: int, real_only: bool, memo: dict | None = 
         e = instantiate(expr, point, dps)
         if reusable:
             memo[key] = e
+    # A side that is a constant with integrals (E[exp(z^2/4)] under Normal(0, 1)) is the same quadrature at every
+    # point: computed once per precision for this search, not at each of its forty points.
+    constant = ("constant", e, dps, real_only) if memo is not None and not approx and isinstance(e, sp.Basic) \
+        and not e.free_symbols and e.has(sp.Integral, sp.Sum) else None
+    if constant is not None and constant in memo:
+        return copy.copy(memo[constant])
     errors = mpeval.Errors()
     value = _evaluate(e, point, dps, real_only, errors, approx)
     value.error = errors.total
@@ -1052,6 +1058,8 @@ def evaluate(expr, point: Point, dps: int, real_only: bool, memo: dict | None = 
         value.expr = e
         if _rational_form(e):
             value.exact = _exact_value(e, point)
+    if constant is not None:
+        memo[constant] = copy.copy(value)
     return value
 
 

@@ -45,34 +45,34 @@ def compile_expr(e, errors: Errors):
     """A function env -> value computing e."""
     if not e.free_symbols and not e.is_Number:
         # A constant subtree (sqrt(2*pi), ...) is computed once per precision, not at every point.
-        inner = _compile(e, errors)
         if e.has(sp.Integral, sp.Sum):
-            return _counted_at_every_use(inner, errors)
+            return _counted_at_every_use(e, errors)
+        inner = _compile(e, errors)
         return _per_precision(lambda: inner({}))
     return _compile(e, errors)
 
 
-def _counted_at_every_use(inner, errors: Errors):
+def _counted_at_every_use(e, errors: Errors):
     """A constant with integrals in it (a normalising constant inside an integrand) computed once per precision,
     its quadrature error added at every use as if it were computed again: the same number, the same error total
     as before, without a quadrature at every node of the outer one (146,000 nested evaluations for one point)."""
-    cache: dict = {}
+    own = Errors()
+    inner = _compile(e, own)
+
+    def make():
+        before = own.total
+        return inner({}), own.total - before
+    cached = _per_precision(make)
 
     def number(env):
-        key = mpmath.mp.prec
-        if key not in cache:
-            before = errors.total
-            value = inner({})
-            cache[key] = (value, errors.total - before)
-            return value
-        value, err = cache[key]
+        value, err = cached(env)
         errors.total += err
         return value
     return number
 
 
 def _per_precision(make):
-    """A number made once per working precision (a quadrature evaluates its integrand at thousands of nodes)."""
+    """A value made once per working precision (a quadrature evaluates its integrand at thousands of nodes)."""
     cache: dict = {}
 
     def number(env):

@@ -161,7 +161,8 @@ def _lowered(ob, context: Context):
 
 def _heads(exprs, context: Context, clock: Clock):
     """Evaluated forms for the symbolic attempts (derivatives done, plug-in facts applied), or None."""
-    return clock.attempt(lambda: [plugins.facts(evaluate_heads(x), context) for x in exprs], share=0.3)
+    return clock.attempt(lambda: [plugins.facts(evaluate_heads(x, plugins.densities(context)), context) for x in exprs],
+                         share=0.3)
 
 
 def _given_branches(context: Context, clock: Clock) -> list[dict] | None:
@@ -441,8 +442,8 @@ def _matrix_statements(p: Relation, q: Relation, context: Context, clock: Clock,
     Q = c P itself is checked like any equality (symbolically, or at several sizes)."""
     if p.op != "=" or q.op != "=":
         return StepResult(Status.UNKNOWN, "unsupported", "only matrix equations are compared")
-    dp = clock.attempt(lambda: plugins.facts(evaluate_heads(p.lhs - p.rhs), context), share=0.3)
-    dq = clock.attempt(lambda: plugins.facts(evaluate_heads(q.lhs - q.rhs), context), share=0.3)
+    dp = clock.attempt(lambda: plugins.facts(evaluate_heads(p.lhs - p.rhs, plugins.densities(context)), context), share=0.3)
+    dq = clock.attempt(lambda: plugins.facts(evaluate_heads(q.lhs - q.rhs, plugins.densities(context)), context), share=0.3)
     if dp is None or dq is None or getattr(dp, "shape", None) != getattr(dq, "shape", None):
         return StepResult(Status.UNKNOWN, "unsupported", "the two matrix equations have different shapes")
     c = clock.attempt(lambda: _ratio(dp, dq), share=0.2)

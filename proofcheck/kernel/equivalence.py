@@ -82,21 +82,22 @@ def unsupported_reason(*exprs) -> str:
     return ""
 
 
-def evaluate_heads(e):
-    """Evaluate derivatives, substitutions, matrix operations and eigenvalues (may be slow)."""
+def evaluate_heads(e, densities: frozenset = frozenset()):
+    """Evaluate derivatives, substitutions, matrix operations and eigenvalues (may be slow); `densities`: the declared
+    density functions (terms.derivative_doit)."""
     if not isinstance(e, sp.Basic):
         return e
     if isinstance(e, Eigenvals):
-        m = deep_doit(e.args[0])
+        m = deep_doit(e.args[0], densities)
         if not isinstance(m, sp.MatrixBase):
             return e
         vals = sp.Matrix(m).eigenvals()
         return Bag(*[v for v, k in vals.items() for _ in range(k)])
     if e.has(Eigenvals):
-        e = e.replace(lambda x: isinstance(x, Eigenvals), evaluate_heads)
+        e = e.replace(lambda x: isinstance(x, Eigenvals), lambda x: evaluate_heads(x, densities))
     if e.has(Optimum):
         return e
-    out = deep_doit(e)
+    out = deep_doit(e, densities)
     if isinstance(out, sp.MatrixExpr) and not isinstance(out, sp.MatrixBase):
         try:
             out = out.as_explicit()

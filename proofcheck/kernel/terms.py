@@ -222,8 +222,9 @@ def singular_parts(e) -> set:
     return {e}
 
 
-def derivative_doit(d: sp.Derivative) -> sp.Expr:
-    """d.doit(), undefined at the kinks and jumps of the function differentiated.
+def derivative_doit(d: sp.Derivative, densities: frozenset = frozenset()) -> sp.Expr:
+    """d.doit(), undefined at the kinks and jumps of the function differentiated; `densities`: the declared density
+    functions (an integrand dominated by one may be differentiated under an infinite integral, see leibniz_justified).
 
     SymPy writes d|u|/dx as sign(u) u' and dMax(0, u)/dx as Heaviside(u) u', which are 0 and 1/2
     where u = 0: a derivative that does not exist there would come out as a number. sign(u) is
@@ -237,6 +238,8 @@ def derivative_doit(d: sp.Derivative) -> sp.Expr:
            for a in d.expr.atoms(AppliedUndef)):
         # SymPy 1.14 differentiates h(g(x), g(x)) to twice the chain rule (2 (h_1 + h_2) g'): not taken
         return unsupported("the derivative of a function whose arguments repeat (h(g(x), g(x)))", sp.Dummy())
+    if _held(d, densities):
+        return d
     out = _ambiguous_partials(d.doit(integrals=False))
 
     def kink(u):
@@ -248,26 +251,80 @@ def derivative_doit(d: sp.Derivative) -> sp.Expr:
         lambda x: isinstance(x, sp.Heaviside) and kink(x.args[0]), lambda x: (1 + sign(x.args[0])) / 2)
 
 
-def deep_doit(e):
-    """doit(), applying each Subs only after its body is evaluated.
+def _held(x, densities: frozenset) -> bool:
+    """Whether x, a derivative (or a Subs of one), would differentiate under an integral over an infinite range
+    without leibniz_justified: such a derivative is left standing, and what holds it cannot be evaluated.
+
+    Leibniz's rule needs the integrand's derivative dominated by an integrable function near the point; over an
+    infinite range it can fail (d/dt of the integral of t^3 exp(-t^2 x) over x > 0 is 1 at t = 0, the rule gives 0,
+    and a quadrature near t = 0 is no better)."""
+    d = x.expr if isinstance(x, sp.Subs) else x
+    if not isinstance(d, sp.Derivative):
+        return False
+    counts = dict(d.variable_count)
+    return any(any(lim.has(sp.oo, -sp.oo) for lim in i.limits) and bool(i.free_symbols & set(counts)) and
+               not leibniz_justified(i, counts, densities) for i in d.expr.atoms(sp.Integral))
+
+
+def leibniz_justified(integral: sp.Integral, counts: dict, densities: frozenset) -> bool:
+    """A sufficient condition for differentiating under an integral over the line (dominated convergence): one
+    variable x, an integrand p(x) B with p a declared density and B a function of x - t alone (t the one variable
+    differentiated in) which, with its derivatives up to the order taken, is continuous and has finite limits at both
+    ends of the line: each is then bounded, so p times its bound dominates it for every t.
+    (The Gaussian kernel's marginal: d/dx of the integral of q0(x0) K(x, x0) over x0.)"""
+    if len(integral.limits) != 1 or len(integral.limits[0]) != 3 or len(counts) != 1:
+        return False
+    (t, order), = counts.items()
+    x, lo, hi = integral.limits[0]
+    if lo.has(t) or hi.has(t) or not isinstance(order, (int, sp.Integer)) or int(order) > 3:
+        return False
+    factors = sp.Mul.make_args(integral.function)
+    free = [f for f in factors if not f.has(t)]
+    weight = [f for f in free if isinstance(f, AppliedUndef) and f.func in densities and f.args == (x,)]
+    if len(weight) != 1 or any(f.has(x) for f in free if f is not weight[0]):
+        return False
+    v = sp.Dummy("v", real=True)
+    shifted = sp.Mul(*[f for f in factors if f.has(t)]).xreplace({x: t + v})
+    if shifted.has(t):
+        return False
+    return all(_bounded_on_the_line(sp.diff(shifted, v, k), v) for k in range(int(order) + 1))
+
+
+def _bounded_on_the_line(h, v) -> bool:
+    """Whether h, a function of v alone, is shown continuous on the real line with finite limits at both ends."""
+    from sympy.calculus.util import continuous_domain
+    if any(not (s.is_positive or s.is_negative) for s in h.free_symbols - {v}):
+        return False  # a parameter that may be 0 (exp(-v^2 / sigma^2) at sigma = 0) is not bounded away from it
+    if h.has(AppliedUndef, sp.Integral, sp.Derivative, sp.Sum, sp.Limit):
+        return False
+    try:
+        if continuous_domain(h, v, sp.S.Reals) != sp.S.Reals:
+            return False
+        return all(sp.limit(h, v, end).is_finite for end in (sp.oo, -sp.oo))
+    except (NotImplementedError, ValueError, TypeError, AttributeError):
+        return False
+
+
+def deep_doit(e, densities: frozenset = frozenset()):
+    """doit(), applying each Subs only after its body is evaluated; `densities` as for derivative_doit.
 
     SymPy's own Subs.doit mishandles a Derivative inside (e.g. the Jacobian of f'(theta psi)
     evaluated at the origin comes out wrong), so substitutions are done here, innermost first."""
     if not isinstance(e, sp.Basic):
         return e
     if isinstance(e, sp.MatrixBase):  # entry by entry: applyfunc merges entries that compare equal
-        return sp.ImmutableMatrix(e.rows, e.cols, [deep_doit(x) for x in e])
+        return sp.ImmutableMatrix(e.rows, e.cols, [deep_doit(x, densities) for x in e])
     e = _ambiguous_partials(inverse_cancelled(e))
     if e.has(At):
-        e = e.replace(lambda x: isinstance(x, At), lambda a: _apply_at(deep_doit(a.args[0]), a))
+        e = e.replace(lambda x: isinstance(x, At), lambda a: _apply_at(deep_doit(a.args[0], densities), a))
     if e.has(sp.Subs):
-        e = e.replace(lambda x: isinstance(x, sp.Subs), lambda s: _substituted(deep_doit(s.expr), s.variables, s.point))
+        e = e.replace(lambda x: isinstance(x, sp.Subs), lambda s: _substituted(deep_doit(s.expr, densities), s.variables, s.point))
     if e.has(sp.Derivative):
-        e = e.replace(lambda x: isinstance(x, sp.Derivative), derivative_doit)
+        e = e.replace(lambda x: isinstance(x, sp.Derivative), lambda d: derivative_doit(d, densities))
     held = {}
     if e.has(sp.Limit):
         def hold(lim):
-            body = deep_doit(lim.args[0])
+            body = deep_doit(lim.args[0], densities)
             value = parametric_limit(body, *lim.args[1:])
             if value is not None:
                 return value
@@ -275,6 +332,13 @@ def deep_doit(e):
             held[d] = sp.Limit(body, *lim.args[1:])
             return d
         e = e.replace(lambda x: isinstance(x, sp.Limit) and bool(x.free_symbols), hold)
+    if e.has(sp.Derivative):
+        def keep(x):
+            d = sp.Dummy("derivative")
+            held[d] = x
+            return d
+        # doit() would take them by Leibniz's rule after all (a Subs of one, too)
+        e = e.replace(lambda x: isinstance(x, (sp.Derivative, sp.Subs)) and _held(x, densities), keep)
     # Integrals stay unevaluated: SymPy's integrate can take minutes; quadrature evaluates them numerically.
     out = _ambiguous_partials(inverse_cancelled(e.doit(integrals=False)))
     return out.xreplace(held) if held else out

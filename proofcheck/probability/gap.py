@@ -30,7 +30,7 @@ def constant_gap(prev, cur, context: Context, clock: Clock, share: float = 0.2):
         return None
 
     def gap():
-        sides = [plugins.facts(evaluate_heads(plugins.lower(x, context)), context) for x in (prev, cur)]
+        sides = [plugins.facts(evaluate_heads(plugins.lower(x, context), plugins.densities(context)), context) for x in (prev, cur)]
         d = sp.expand(sides[0] - sides[1])
         if d.free_symbols or d.has(sp.Integral, AppliedUndef, sp.Function) and not d.is_number:
             return None

@@ -314,7 +314,7 @@ def _inequality(ob: Relation, context: Context, clock: Clock, rng) -> StepResult
 
 def _implication(ob: Implication, context: Context, clock: Clock, rng) -> StepResult:
     results = [_implies(ob.premise, ob.conclusion, context, clock, rng)]
-    if ob.both:
+    if ob.both and results[0].status != Status.REFUTED:  # refuted one way is refuted
         back = _implies(ob.conclusion, ob.premise, context, clock, rng)
         if back.status == Status.REFUTED:  # the converse failed: say so the right way round
             back.message = back.message.replace("the previous statement holds but this one does not",
@@ -458,10 +458,85 @@ def _matrix_statements(p: Relation, q: Relation, context: Context, clock: Clock,
     elif result.status == Status.REFUTED:
         # Not a multiple is no counterexample to the step: the point need not satisfy the previous equation, and a
         # solve (-2 X^T (y - X w) + 2 lambda w = 0 ==> w = (X^T X + lambda I)^-1 X^T y) follows without being one.
-        return StepResult(Status.UNKNOWN, "numeric",
-                          f"the new equation is not {sp.sstr(c)} times the previous one, and whether it follows "
-                          "from it otherwise is not checked for matrix equations")
+        return _matrix_counterexample(p, q, dp, dq, context, clock, rng) or StepResult(
+            Status.UNKNOWN, "numeric", f"the new equation is not {sp.sstr(c)} times the previous one, and no point "
+                                       "on the previous one was found where the new one fails")
     return result
+
+
+MATRIX_DRAWS = 4
+
+
+def _matrix_counterexample(p: Relation, q: Relation, dp, dq, context: Context, clock: Clock, rng) -> StepResult | None:
+    """A point on the previous matrix equation (dp = 0) where the new one (dq = 0) fails, or None.
+
+    Random points never lie on a matrix equation, so one is made: every name drawn as usual but one vector the
+    previous equation is affine in, which is then solved for exactly. The point
+    counts only if dp is exactly 0 there (a rational solve), the givens hold, and an entry of dq is nonzero at 60
+    digits."""
+    sampler = _sampler(context, clock)
+    unknowns = [i.obj for i in context.symbols if i.kind == "matrix" and not i.flags and i.obj in dp.free_symbols
+                and i.shape[1] == 1]
+    if sampler is None or not unknowns:
+        return None
+
+    def attempt():
+        for _ in range(MATRIX_DRAWS):
+            try:
+                point = sampler.draw(rng)
+            except numeric.Undefined:
+                continue
+            for w in unknowns:
+                found = _solved_for(w, point, dp, dq, sampler)
+                if found is not None:
+                    return found
+        return None
+    found = clock.attempt(attempt, share=0.5)
+    if found is None:
+        return None
+    point, entry, value = found
+    ce = point.describe(used=set().union(*(x.free_symbols for x in (p.lhs, p.rhs, q.lhs, q.rhs)
+                                           if isinstance(x, sp.Basic))))
+    ce["lhs"], ce["rhs"] = f"entry {entry} of (left side - right side) = {value}", "0"
+    return StepResult(Status.REFUTED, "numeric",
+                      "the previous equation holds but this one does not at "
+                      + ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs"))
+                      + f" (there entry {entry} of the new equation's left side minus its right side is {value})",
+                      counterexample=ce, details={"stage": "matrix solve"})
+
+
+def _solved_for(w, point: numeric.Point, dp, dq, sampler: numeric.Sampler):
+    """(point with w solving dp = 0, an entry of dq that is nonzero there, its value), or None."""
+    rows = int(sp.sympify(w.shape[0]).xreplace(point.values))
+    unknown = [sp.Dummy(f"w{k}") for k in range(rows)]
+
+    def at(e, pt):  # instantiate gives functions and matrices their values; the scalars are put in here
+        return numeric.instantiate(e, pt).xreplace(pt.values)
+    trial = numeric.Point(dict(point.values), point.functions, {**point.matrices, w: sp.ImmutableMatrix(unknown)},
+                          dict(point.branches), dict(point.parameters))
+    try:
+        equations = at(dp, trial)
+        if not isinstance(equations, sp.MatrixBase) or any(not e.is_polynomial(*unknown) or sp.Poly(e, *unknown)
+                                                               .total_degree() > 1 for e in equations):
+            return None
+        a, b = sp.linear_eq_to_matrix(list(equations), unknown)
+        # rational coefficients only (radicals made the solve and its checks take seconds), and an exact solve, so dp
+        # is exactly 0 there; checked again at 60 digits all the same
+        if a.shape[0] != a.shape[1] or not all(x.is_Rational for x in (*a, *b)) or a.det() == 0:
+            return None
+        solution = sp.ImmutableMatrix(a.LUsolve(b))
+        solved = numeric.Point(dict(point.values), point.functions, {**point.matrices, w: solution},
+                               dict(point.branches), dict(point.parameters))
+        sampler._check_givens(solved)
+        if any(abs(sp.N(e, 60)) > sp.Float(10) ** -40 for e in at(dp, solved)):
+            return None
+        for k, e in enumerate(at(dq, solved)):
+            value = sp.N(e, 60)
+            if value.is_number and abs(value) > sp.Float(10) ** -30:
+                return solved, k + 1, sp.N(e, 15)
+    except (numeric.Undefined, ValueError, TypeError, ZeroDivisionError, NotImplementedError, sp.ShapeError):
+        return None
+    return None
 
 
 def _ratio(dp, dq):

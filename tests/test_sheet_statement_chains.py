@@ -61,11 +61,20 @@ def test_a_dummy_derivative_does_not_dress_the_answer_as_the_question(tmp_path):
         "dummy.md": "$$x(2\\sin x + x\\cos x) + \\frac{d}{dx} 5 = 2x\\sin x + x^2\\cos x$$\n",
         # red team 19: a derivative of a linear body is a constant too
         "linear.md": "$$x(2\\sin x + x\\cos x) - 1 + \\frac{d}{dx}(x) = 2x\\sin x + x^2\\cos x$$\n",
-        "real.md": "$$\\frac{d}{dx}(x^2 \\sin x) = 2x\\sin x + x^2 \\frac{d}{dx} \\sin x = 2x\\sin x + x^2\\cos x$$\n"})
+        # red team 19: a nonlinear body, its derivative's value taken away beside it (3/4 before); a polynomial too
+        "sine.md": "$$x(2\\sin x + x\\cos x) - \\cos x + \\frac{d}{dx}\\sin x = 2x\\sin x + x^2\\cos x$$\n",
+        "square.md": "$$x(2\\sin x + x\\cos x) - 2x + \\frac{d}{dx}x^2 = 2x\\sin x + x^2\\cos x$$\n",
+        "real.md": "$$\\frac{d}{dx}(x^2 \\sin x) = 2x\\sin x + x^2 \\frac{d}{dx} \\sin x = 2x\\sin x + x^2\\cos x$$\n",
+        # the product rule applied on the first line, no derivative worked out yet: the question, rewritten
+        "product.md": "$$\\frac{d}{dx}(x^2) \\sin x + x^2 \\frac{d}{dx}\\sin x = 2x\\sin x + x^2\\cos x$$\n"})
     for name in ("dummy.md", "linear.md"):
         assert g[name].parts[0].final_points == 0, g[name].feedback
         assert "the question has a derivative, the first line does not" in g[name].feedback
+    for name in ("sine.md", "square.md"):
+        assert g[name].parts[0].final_points == 0, g[name].feedback
+        assert "equals the question only through derivatives already worked out" in g[name].feedback
     assert g["real.md"].parts[0].final_points == 2, g["real.md"].feedback
+    assert g["product.md"].parts[0].final_points == 2, g["product.md"].feedback
 
 
 def test_numcases_is_a_brace_of_cases_not_steps(tmp_path):
@@ -167,3 +176,37 @@ def test_subnumcases_is_listed_too(tmp_path):
     g = grade_sheets(tmp_path, KEY, {"s.md": sheet})["s.md"]
     assert g.score == g.max_score
     assert [(n.line, n.reason.split(" (")[0]) for n in g.formulas if n.kind == "not read"] == [(3, "cases")]
+
+
+def test_a_justification_after_the_answer_is_not_the_answer(tmp_path):
+    # red team 19: `since $(x+y)^2 = x^2 + 2xy + y^2$` after a correct derivation was taken as the answer (2/4)
+    from test_sheet_red_team_16 import PER_STEP_KEY
+    chain = "$$(x+y)^2 - 2xy = x^2 + 2xy + y^2 - 2xy = x^2 + y^2$$\n"
+    g = grade_sheets(tmp_path, PER_STEP_KEY, {
+        "since.md": chain + "\nsince $$(x+y)^2 = x^2 + 2xy + y^2.$$\n",
+        "inline.md": chain + "\nThis uses $(x+y)^2 = x^2 + 2xy + y^2$.\n",
+        "where.md": chain + "\nwhere we used $(x+y)^2 = (x+y)(x+y)$.\n",
+        # a false justification is no remark to pass over: the answer is still the last line written
+        "false.md": chain + "\nsince $$(x+y)^2 = x^2 + y^2.$$\n",
+        # nor is a line that goes on from the answer
+        "on.md": chain + "\n$$x^2 + y^2 = y^2 + x^2 + 1$$\n"})
+    for name in ("since.md", "inline.md", "where.md"):
+        assert (g[name].score, g[name].max_score) == (4, 4), (name, g[name].feedback)
+    for name in ("false.md", "on.md"):
+        assert g[name].parts[0].final_points == 0, (name, g[name].feedback)
+
+
+def test_the_claim_written_after_its_lemmas_is_the_answer(tmp_path):
+    # red team 19: "First ... Hence (question) = (result)" scored 0: the conclusion was set aside as a restatement
+    from test_sheet_red_team_16 import PER_STEP_KEY
+    claim = "Hence $$(x+y)^2 - 2xy = x^2 + y^2.$$\n"
+    g = grade_sheets(tmp_path, PER_STEP_KEY, {
+        "first.md": "First, $$(x+y)^2 = x^2 + 2xy + y^2.$$\n" + claim,
+        # no lemma of the claim before it, or the claim first: a restatement, as before
+        "padding.md": "First, $$x + x = 2x.$$\n" + claim,
+        "alone.md": claim,
+        "before.md": "We show $$(x+y)^2 - 2xy = x^2 + y^2.$$\nFirst, $$(x+y)^2 = x^2 + 2xy + y^2.$$\n"})
+    first = g["first.md"]
+    assert (first.score, first.max_score, first.parts[0].final_points) == (3, 4, 2), first.feedback
+    for name in ("padding.md", "alone.md", "before.md"):
+        assert g[name].parts[0].final_points == 0, (name, g[name].feedback)

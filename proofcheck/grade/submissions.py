@@ -529,6 +529,15 @@ def plan_attempt(planner: Planner, key: Key, sub: Submission, attempt: Attempt) 
         ap.off_question = True
         ap.relation_problem = f"the question has {' and '.join(sorted(missing))}, the first line does not: the " \
                               "chain does not start from the question"
+    if not missing and not ap.relation_problem and "a derivative" in heads and not statement and \
+            not ap.backwards and attempt.part.steps and not _names(attempt.part.steps[0].text) & keyed and \
+            _dressed(question, first):
+        # `x (2 sin x + x cos x) - cos x + d/dx sin x` for the derivative of x^2 sin x: a derivative is written, but
+        # beside its own value taken away; the line equals the question only because cos is the derivative of sin
+        ap.off_question = True
+        ap.relation_problem = "the first line has a derivative, but it is not the question's: it equals the " \
+                              "question only through derivatives already worked out beside it, so the chain does " \
+                              "not start from the question"
     if unfinished and not ap.relation_problem:
         # Equal to the result is not enough for the final points: `E[...]` left standing is not the answer.
         ap.relation_problem = f"the last line still has {', '.join(sorted(unfinished))}, which the key's " \
@@ -622,6 +631,40 @@ def _unevaluated(e, working: bool = False) -> set:
         return set()
     return {_UNEVALUATED[type(x).__name__] for x in sp.preorder_traversal(e) if type(x).__name__ in _UNEVALUATED and
             not (working and _idle_head(x))}
+
+
+def _dressed(question, first) -> bool:
+    """Whether first, a line with derivatives equal to the question (which has some), is not the question with
+    differentiation rules applied: it keeps none of the question's derivatives as written, and it stops being equal
+    to the question once every elementary function is an arbitrary one (so sin' is no longer cos). The product rule,
+    the chain rule and linearity hold for arbitrary functions; `- cos x + d/dx sin x` beside the answer does not."""
+    import sympy as sp
+    from sympy.core.function import AppliedUndef
+    from sympy.functions.elementary.hyperbolic import HyperbolicFunction, InverseHyperbolicFunction
+    from sympy.functions.elementary.trigonometric import InverseTrigonometricFunction, TrigonometricFunction
+    elementary = (TrigonometricFunction, InverseTrigonometricFunction, HyperbolicFunction, InverseHyperbolicFunction,
+                  sp.exp, sp.log, sp.erf)
+    if not isinstance(question, sp.Expr) or not isinstance(first, sp.Expr):
+        return False
+    wanted = question.atoms(sp.Derivative)
+    if not wanted or wanted <= first.atoms(sp.Derivative):
+        return False
+    try:
+        opaque = {}
+
+        def arbitrary(a):
+            if a.func not in opaque:
+                opaque[a.func] = sp.Function(f"{a.func.__name__}_arbitrary")
+            return opaque[a.func](*a.args)
+
+        def model(e):
+            return e.replace(lambda a: isinstance(a, elementary) and not isinstance(a, AppliedUndef),
+                             arbitrary).doit()
+        # only a line that is the question's value as it stands (not through the givens: the start task checks
+        # those) and stops being it once the functions are arbitrary
+        return sp.expand((first - question).doit()) == 0 and sp.expand(model(first) - model(question)) != 0
+    except Exception:  # noqa: BLE001 - not worked out: the line is taken as the question, as before
+        return False
 
 
 def _idle_head(head) -> bool:
@@ -980,6 +1023,18 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
             review.append(f"line {c.ap.attempt.part.steps[-1].span.line} is stated under a case that no values the "
                           "key allows satisfy, so it holds vacuously: whether its values are wrong needs a person")
     work = [c for c in main if c not in restated] or restated[-1:]
+    concl = main[-1]
+    if show_work and concl in restated and concl not in work and concl not in jumps and \
+            not vacuous[id(concl)] and concl.ap.premise is None and len(concl.ap.restates) == 2:
+        # `First $(x+y)^2 = x^2 + 2xy + y^2$. Hence $(x+y)^2 - 2xy = x^2 + y^2$`: the claim written last, after work
+        # that is only lemmas of it (every step holding), concludes them: it is the answer (its own step, the claim
+        # as written, earns no step credit). Without such work it stays a restatement, as does a claim written first.
+        keyed = {_defined(t) for t in concl.ap.attempt.part.define} - {""}
+        trial = _on_question(work + [concl], strict, keyed)
+        if not any(trial[id(c)] is True for c in work) and any(
+                trial[id(c)] == "lemma" and c.steps and all(valid(s.result, strict) for s in c.steps) for c in work):
+            restated.remove(concl)
+            work.append(concl)
     for c in restated:
         line = c.ap.attempt.part.steps[0].span.line
         notes.append(f"Line {line} only states the result under a premise that says nothing (both its sides are "
@@ -1045,8 +1100,16 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
     for c in main:
         if c not in work:
             errors += c.errors
-    # the answer is the last line of the work, not a remark stated under a case after it
-    last = next((c for c in reversed(work) if not c.ap.attempt.conditional), work[-1])
+    # the answer is the last line of the work, not a remark stated under a case after it, nor a justification written
+    # after it (`since $(x+y)^2 = x^2 + 2xy + y^2$`: a lemma of the derivation, every step of it holding, that does not
+    # go on from the line before it)
+    # (`where we used $(x+y)^2 = (x+y)(x+y)$` is no lemma, as SymPy writes both sides alike, nor work on the question)
+    answers = [c for c in work if not c.ap.attempt.conditional]
+    while len(answers) > 1 and on[id(answers[-1])] is not True and answers[-1].steps and \
+            all(valid(s.result, strict) for s in answers[-1].steps) and \
+            _line_texts(answers[-1])[:1] != _line_texts(answers[-2])[-1:]:
+        answers.pop()
+    last = answers[-1] if answers else work[-1]
     for c in work:  # a line of the work that could not be read (`= \dots =`): the answer may not follow from it
         for s in c.steps:
             if s.result.status.value == "error" and c.final is not None:
@@ -1076,8 +1139,8 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
                        special=last.ap.attempt.conditional and _equation_case(last))
 
 
-def _on_question(work: list[_ChainResult], strict: bool, keyed: set[str]) -> dict[int, bool]:
-    """Per chain: whether it is work on the question. It starts from the question, ends at the key's result, takes
+def _on_question(work: list[_ChainResult], strict: bool, keyed: set[str]) -> dict[int, bool | str]:
+    """Per chain: whether it is work on the question (`"lemma"` when only as a part of such a chain's line). It starts from the question, ends at the key's result, takes
     the question's kind of derivative, integral, ..., or starts from a quantity the key defines for the question
     (`C = a_t sigma_s^2 I` for the key's C); or its first or last line (of two operations or more) is a part of a
     line of such a chain, a lemma the derivation uses. Padding beside a wrong answer (`x + x = 2x` next to
@@ -1102,7 +1165,8 @@ def _on_question(work: list[_ChainResult], strict: bool, keyed: set[str]) -> dic
             # uses a lemma's result into something else)
             if not on[id(c)] and any(top & parts or top and any(text in w for w in written)
                                      for top, text in ends.get(id(c), ())):
-                on[id(c)] = grown = True
+                on[id(c)] = "lemma"
+                grown = True
     return on
 
 

@@ -426,6 +426,14 @@ def _is_matrix(x) -> bool:
     return isinstance(x, (sp.MatrixBase, sp.MatrixExpr))
 
 
+def _identity_multiple(s):
+    """c when s is c I with c real and free of I (`lambda I`, `I`), else None."""
+    if not isinstance(s, sp.Expr) or not s.has(sp.I):
+        return None
+    c, rest = s.as_independent(sp.I, as_Add=False)
+    return c if rest == sp.I and not c.has(sp.I) and c.is_extended_real is not False else None
+
+
 def _is_density(x) -> bool:
     # A density named on its own (a declared density, a one-argument definition, a mixture of them).
     return isinstance(x, sp.Lambda) and len(x.variables) == 1
@@ -563,8 +571,15 @@ class ExprBuilder(Transformer):
             return sp.Lambda(x, a(x) + b(x) if op == "+" else a(x) - b(x))
         if _is_matrix(a) != _is_matrix(b):
             m = a if _is_matrix(a) else b
+            c = _identity_multiple(b if m is a else a)
             if m.shape == (1, 1):
                 a, b = (a[0, 0] if _is_matrix(a) else a), (b[0, 0] if _is_matrix(b) else b)
+            elif m.shape[0] == m.shape[1] and c is not None:
+                # `X^T X + lambda I`: I added to a square matrix is the identity of its size (a scalar there would
+                # be an error), as sheets write it; elsewhere I is the imaginary unit
+                eye = c * (sp.Identity(m.shape[0]) if not all(k.is_Integer for k in m.shape) else
+                           sp.ImmutableMatrix(sp.eye(int(m.shape[0]))))
+                a, b = (a, eye) if m is a else (eye, b)
             else:
                 self.fail(meta, f"cannot add a scalar and a {m.shape[0]}×{m.shape[1]} matrix")
         if _is_matrix(a) and _is_matrix(b) and a.shape != b.shape:

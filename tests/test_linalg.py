@@ -230,3 +230,17 @@ def test_bug_trace_of_diag_of_a_vector_at_one_size():
 def test_bug_variance_of_an_entry():
     assert _status("  p: interval(0, 1)\n  r: real", "Var[r ~ Bernoulli(p)](r) = p (1 - p)",
                    "Var[r ~ Bernoulli(p)](r)\n  = p (1 - p)") == "proved"
+
+
+def test_i_added_to_a_square_matrix_is_the_identity_of_its_size():
+    # seed 004 l.127: `(X^T X + \lambda \boldsymbol{I})^{-1}` was "cannot add a scalar and a d×d matrix"
+    import sympy as sp
+    from testlib import parse_expr
+    sym = {"n, d": "positive integer", "X": "matrix(n, d)", "y": "vector(n)", "lambda": "positive"}
+    e = parse_expr("(X^T X + lambda I)^-1 X^T y", sym)
+    assert e == parse_expr("(X^T X + lambda eye(d))^-1 X^T y", sym)
+    assert parse_expr("A + 2 I", {"A": "matrix(2, 2)"}) == parse_expr("A + 2 eye(2)", {"A": "matrix(2, 2)"})
+    # not beside a matrix that is not square, and a scalar's I is the imaginary unit
+    with pytest.raises(Exception, match="cannot add a scalar"):
+        parse_expr("B + I", {"B": "matrix(2, 3)"})
+    assert parse_expr("x + I", {"x": "real"}) == sp.Symbol("x", real=True) + sp.I

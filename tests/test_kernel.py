@@ -11,6 +11,7 @@ import sympy as sp
 from testlib import derivation, run_json, statuses, verify, write_yaml
 
 x, y, a, b = sp.symbols("x y a b", real=True)
+ROOT_CASES = Path(__file__).parent / "soundness" / "cases" / "integral_limits"
 
 
 def rat(s: str) -> sp.Rational:
@@ -684,3 +685,13 @@ def test_large_difference_skips_simplify_but_is_still_checked():
     big = step(verify(chain(25)))
     assert big["status"] == "numeric", big
     assert step(verify(chain(25, " + x^2")))["status"] == "refuted"
+
+
+def test_expectations_whose_integrands_agree_are_proved_from_the_integrands():
+    # seed 003 l.28: the same integrand written twice (d/dtheta log(1 - sigmoid(u)) = -sigmoid(u) u') timed out at
+    # the random points (quadratures of random h and G); the integrands, added over the one range, cancel
+    doc = verify(ROOT_CASES.joinpath("true_expectations_of_one_integrand_written_twice.yaml").read_text(), timeout=10)
+    assert statuses(doc) == ["proved", "proved"]
+    # and integrands that cancel prove nothing where the integrals diverge (oo - oo against log 2)
+    doc = verify(ROOT_CASES.joinpath("false_merge_of_two_divergent_integrals.yaml").read_text(), timeout=10)
+    assert statuses(doc) != ["proved"] and statuses(doc) != ["numeric"]

@@ -271,7 +271,8 @@ REPORT = {
     # prior P_theta(z) before it on l.37 is read)
     S002: (5.0, 11.0, {"expression": 6, "outside": 10, "condition": 3, "not read": 8, "read": 7, "remark": 5},
            (15, 23)),
-    S003: (3.21, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 4, "definition": 2}, (48, 48)),
+    # 003: l.28's rewrite of the integrand (1/(1 - \sigma) \sigma (\sigma - 1) h') is proved from the integrands
+    S003: (3.59, 10.0, {"expression": 5, "condition": 13, "read": 29, "remark": 4, "definition": 2}, (48, 48)),
     S004: (17.47, 45.0, {"expression": 111, "outside": 17, "condition": 50, "remark": 58, "read": 100,
                          "not read": 30, "definition": 6}, (214, 243)),
 }

@@ -11,14 +11,10 @@ import sympy as sp
 from sympy.functions.elementary.hyperbolic import HyperbolicFunction, InverseHyperbolicFunction
 from sympy.functions.elementary.trigonometric import InverseTrigonometricFunction, TrigonometricFunction
 
-from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, Unsupported, deep_doit
+from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, OutOfTime, Unsupported, deep_doit, integrable
 
 
 STRONG_MAX_OPS = 100  # larger differences get only the cheap test (expand, cancel), not simplify
-
-
-class OutOfTime(Exception):
-    """The soft deadline inside a worker passed (the hard kill is the parent's job)."""
 
 
 @contextmanager
@@ -128,7 +124,27 @@ def _zero_cheap(d) -> bool:
         e = sp.expand(canonical_bound(linear_sums(e)))  # by its new depth, so equal sums meet again
         if e == 0:
             return True
+    if e.has(sp.Integral) and _integrands_cancel(e):
+        return True
     return sp.cancel(sp.together(e)) == 0
+
+
+def _integrands_cancel(e) -> bool:
+    """Whether e is a sum of integrals whose integrands, added over each range, are 0: the integrals of E[f] = E[g]
+    with f and g equal written differently (SymPy compares integrals by their integrands as written). Each integral
+    must have an integral of its own (terms.integrable): 1/x - 1/(x + 1) over x > 1 adds to an integrand that is
+    no 0 of the split 1/x and 1/(x + 1), which diverge."""
+    groups: dict = {}
+    parts = []
+    for term in sp.Add.make_args(e):
+        c, i = term.as_independent(sp.Integral, as_Add=False)
+        if not isinstance(i, sp.Integral) or len(i.limits) != 1 or len(i.limits[0]) != 3 or c.has(i.limits[0][0]):
+            return False
+        groups[i.limits] = groups.get(i.limits, 0) + c * i.function
+        parts.append(i)
+    # the integrands first (cheap, and mostly they do not cancel), then whether each integral exists
+    return all(_zero_cheap(sp.expand(total)) for total in groups.values()) and \
+        all(integrable(i.function, *i.limits[0]) for i in parts)
 
 
 def linear_sums(e):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from proofcheck.kernel.terms import integrable
 from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Distribution, Expectation, MvNormal,
                                           Normal, Uniform, pdf)
 
@@ -210,31 +209,6 @@ def _expand_log(body, densities: frozenset):
     return sp.expand_log(body, force=False).xreplace(back)
 
 
-@lru_cache(maxsize=2048)
-def _integrable(piece, x, lo, hi) -> bool:
-    """Whether a piece of an integrand has an integral of its own over (lo, hi): continuous on the range (declared
-    functions and densities are smooth, a density positive) and, at an infinite end, at most a constant over x^2 when
-    it is built from closed forms alone. A piece with a declared function or density in it is a statement about the
-    functions for which its integral exists, as every integral of a declared function is (E[x ~ p](s(x)^2))."""
-    from sympy.calculus.util import continuous_domain
-    marginals = {i: sp.Dummy("smooth", positive=True) for i in piece.atoms(sp.Integral) if i.has(AppliedUndef)}
-    smooth = piece.xreplace(marginals).replace(lambda e: isinstance(e, (AppliedUndef, sp.Derivative)),
-                                               lambda e: sp.Dummy("smooth", positive=True))
-    if smooth.has(sp.Integral, sp.Sum, sp.Limit):
-        return False
-    try:
-        if x in smooth.free_symbols:
-            inside = sp.Interval(lo, hi, lo.is_infinite, hi.is_infinite)
-            if not inside.is_subset(continuous_domain(smooth, x, inside)):
-                return False
-        # f(y) / x is no integral of f; an integral of q0(x0) against a kernel in x is (a marginal q(x))
-        declared = any(a.has(x) for a in piece.atoms(AppliedUndef)) or \
-            any(i.has(AppliedUndef) and x in i.free_symbols for i in piece.atoms(sp.Integral))
-        return all(declared or not end.is_infinite or sp.limit(x ** 2 * piece, x, end).is_finite for end in (lo, hi))
-    except Exception:  # noqa: BLE001 - not worked out: not shown integrable
-        return False
-
-
 def split_integrals(expr, densities: frozenset = frozenset()):
     """Linearity over the real line: integral(a + b) = integral(a) + integral(b), logs expanded.
 
@@ -251,7 +225,7 @@ def split_integrals(expr, densities: frozenset = frozenset()):
         if len(pieces) == 1:
             coeff, rest = body.as_independent(x, as_Add=False)
             return coeff * sp.Integral(rest, integral.limits[0]) if coeff != 1 else integral
-        if not all(_integrable(t, x, lo, hi) for t in pieces):
+        if not all(integrable(t, x, lo, hi) for t in pieces):
             # the integral of 1/x - 1/(x + 1) over x > 1 is log 2; split, it is oo - oo
             return integral
         return sp.Add(*[split(sp.Integral(t, integral.limits[0])) for t in pieces])

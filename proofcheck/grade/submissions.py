@@ -1140,8 +1140,9 @@ def _outcome(members: list[tuple[AttemptPlan, object]], results, strict: bool,
 
 
 def _on_question(work: list[_ChainResult], strict: bool, keyed: set[str]) -> dict[int, bool | str]:
-    """Per chain: whether it is work on the question (`"lemma"` when only as a part of such a chain's line). It starts from the question, ends at the key's result, takes
-    the question's kind of derivative, integral, ..., or starts from a quantity the key defines for the question
+    """Per chain: whether it is work on the question (`"lemma"` when only as a part of such a chain's line). It
+    starts from the question, ends at the key's result, takes the question's kind of derivative, integral, ..., or
+    starts from a quantity the key defines for the question
     (`C = a_t sigma_s^2 I` for the key's C); or its first or last line (of two operations or more) is a part of a
     line of such a chain, a lemma the derivation uses. Padding beside a wrong answer (`x + x = 2x` next to
     `(x+y)^2 - 2xy = 7`) is not: that one chain starts from the question does not make the others work on it."""

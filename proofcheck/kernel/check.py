@@ -442,8 +442,9 @@ def _matrix_statements(p: Relation, q: Relation, context: Context, clock: Clock,
     Q = c P itself is checked like any equality (symbolically, or at several sizes)."""
     if p.op != "=" or q.op != "=":
         return StepResult(Status.UNKNOWN, "unsupported", "only matrix equations are compared")
-    dp = clock.attempt(lambda: plugins.facts(evaluate_heads(p.lhs - p.rhs, plugins.densities(context)), context), share=0.3)
-    dq = clock.attempt(lambda: plugins.facts(evaluate_heads(q.lhs - q.rhs, plugins.densities(context)), context), share=0.3)
+    densities = plugins.densities(context)
+    dp = clock.attempt(lambda: plugins.facts(evaluate_heads(p.lhs - p.rhs, densities), context), share=0.3)
+    dq = clock.attempt(lambda: plugins.facts(evaluate_heads(q.lhs - q.rhs, densities), context), share=0.3)
     if dp is None or dq is None or getattr(dp, "shape", None) != getattr(dq, "shape", None):
         return StepResult(Status.UNKNOWN, "unsupported", "the two matrix equations have different shapes")
     c = clock.attempt(lambda: _ratio(dp, dq), share=0.2)
@@ -471,9 +472,8 @@ def _matrix_counterexample(p: Relation, q: Relation, dp, dq, context: Context, c
     """A point on the previous matrix equation (dp = 0) where the new one (dq = 0) fails, or None.
 
     Random points never lie on a matrix equation, so one is made: every name drawn as usual but one vector the
-    previous equation is affine in, which is then solved for exactly. The point
-    counts only if dp is exactly 0 there (a rational solve), the givens hold, and an entry of dq is nonzero at 60
-    digits."""
+    previous equation is affine in, which is then solved for exactly. The point counts only if dp is exactly 0 there
+    (a rational solve), the givens hold, and an entry of dq is nonzero at 60 digits."""
     sampler = _sampler(context, clock)
     unknowns = [i.obj for i in context.symbols if i.kind == "matrix" and not i.flags and i.obj in dp.free_symbols
                 and i.shape[1] == 1]
@@ -527,7 +527,7 @@ def _solved_for(w, point: numeric.Point, dp, dq, sampler: numeric.Sampler):
         solution = sp.ImmutableMatrix(a.LUsolve(b))
         solved = numeric.Point(dict(point.values), point.functions, {**point.matrices, w: solution},
                                dict(point.branches), dict(point.parameters))
-        sampler._check_givens(solved)
+        sampler.check_givens(solved)
         if any(abs(sp.N(e, 60)) > sp.Float(10) ** -40 for e in at(dp, solved)):
             return None
         for k, e in enumerate(at(dq, solved)):

@@ -679,11 +679,11 @@ class Sampler:
                 style = ("ones", "identity")[(i // 4) % 2] if i % 4 == 2 else None
                 p.matrices[info.obj] = draw_matrix(info, rng, known, style)
             drawn[info.obj] = info
-        self._check_givens(p)
+        self.check_givens(p)
         return p
 
 
-    def _check_givens(self, p: Point) -> None:
+    def check_givens(self, p: Point) -> None:
         """Raise Undefined unless p satisfies every given that is tested rather than solved."""
         for rel in self.checks:
             if rel.op == "=" and _given_exactly(rel, p):
@@ -719,7 +719,7 @@ class Sampler:
                     or not _in_domain(num, infos[s]):
                 raise Undefined("a given has no solution in the declared type here")
             p.values[s] = known[s] = v
-        self._check_givens(p)
+        self.check_givens(p)
         return p
 
 def _rational_point(p: Point) -> bool:
@@ -2124,7 +2124,7 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
             matrices = {**base.matrices, m: sp.ImmutableMatrix(sp.zeros(*v.shape))}
             zero = Point(dict(base.values), base.functions, matrices, dict(base.branches), dict(base.parameters))
             try:
-                sampler._check_givens(zero)
+                sampler.check_givens(zero)
             except Undefined:
                 continue
             points.append(zero)

@@ -267,7 +267,9 @@ def _held(x, densities: frozenset) -> bool:
     if not isinstance(d, sp.Derivative):
         return False
     counts = dict(d.variable_count)
-    return any(any(lim.has(sp.oo, -sp.oo) for lim in i.limits) and bool(i.free_symbols & set(counts)) and
+    # (an integrand free of the variable, with it in a limit only, is the fundamental theorem: d/dt of the integral
+    # of p(x) from -oo to t is p(t), no limit taken under the integral)
+    return any(any(lim.has(sp.oo, -sp.oo) for lim in i.limits) and i.function.has(*counts) and
                not leibniz_justified(i, counts, densities) for i in d.expr.atoms(sp.Integral))
 
 

@@ -690,8 +690,7 @@ def test_large_difference_skips_simplify_but_is_still_checked():
 def test_expectations_whose_integrands_agree_are_proved_from_the_integrands():
     # seed 003 l.28: the same integrand written twice (d/dtheta log(1 - sigmoid(u)) = -sigmoid(u) u') timed out at
     # the random points (quadratures of random h and G); the integrands, added over the one range, cancel
+    # (the soundness suite asks only for established, and has the divergent case: integrands that cancel prove
+    # nothing where the integrals diverge)
     doc = verify(ROOT_CASES.joinpath("true_expectations_of_one_integrand_written_twice.yaml").read_text(), timeout=10)
     assert statuses(doc) == ["proved", "proved"]
-    # and integrands that cancel prove nothing where the integrals diverge (oo - oo against log 2)
-    doc = verify(ROOT_CASES.joinpath("false_merge_of_two_divergent_integrals.yaml").read_text(), timeout=10)
-    assert statuses(doc) != ["proved"] and statuses(doc) != ["numeric"]

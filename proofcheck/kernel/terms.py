@@ -258,7 +258,8 @@ def derivative_doit(d: sp.Derivative, densities: frozenset = frozenset()) -> sp.
 
 def _held(x, densities: frozenset) -> bool:
     """Whether x, a derivative (or a Subs of one), would differentiate under an integral over an infinite range
-    without leibniz_justified: such a derivative is left standing, and what holds it cannot be evaluated.
+    without leibniz_justified: such a derivative is left standing, so nothing is proved from it (the random points
+    cannot evaluate it either, except through an expectation's own head, for their smooth concrete functions).
 
     Leibniz's rule needs the integrand's derivative dominated by an integrable function near the point; over an
     infinite range it can fail (d/dt of the integral of t^3 exp(-t^2 x) over x > 0 is 1 at t = 0, the rule gives 0,

@@ -426,6 +426,11 @@ def _is_matrix(x) -> bool:
     return isinstance(x, (sp.MatrixBase, sp.MatrixExpr))
 
 
+def _identity(n):
+    """The n x n identity: explicit for a small whole n, SymPy's Identity for a symbolic size."""
+    return sp.ImmutableMatrix(sp.eye(int(n))) if n.is_Integer and 1 <= n <= MAX_MATRIX_SIDE else sp.Identity(n)
+
+
 def _identity_multiple(s):
     """c when s is c I with c real and free of I (`lambda I`, `I`), else None."""
     if not isinstance(s, sp.Expr) or not s.has(sp.I):
@@ -577,8 +582,7 @@ class ExprBuilder(Transformer):
             elif m.shape[0] == m.shape[1] and c is not None:
                 # `X^T X + lambda I`: I added to a square matrix is the identity of its size (a scalar there would
                 # be an error), as sheets write it; elsewhere I is the imaginary unit
-                eye = c * (sp.Identity(m.shape[0]) if not all(k.is_Integer for k in m.shape) else
-                           sp.ImmutableMatrix(sp.eye(int(m.shape[0]))))
+                eye = c * _identity(m.shape[0])
                 a, b = (a, eye) if m is a else (eye, b)
             else:
                 self.fail(meta, f"cannot add a scalar and a {m.shape[0]}×{m.shape[1]} matrix")
@@ -1318,13 +1322,12 @@ class ExprBuilder(Transformer):
     def call_eye(self, meta, items):
         self._arity(meta, "eye", items, 1)
         n = self._unwrap(items[0])
-        if n.is_Integer and 1 <= n <= MAX_MATRIX_SIDE:
-            return sp.ImmutableMatrix(sp.eye(int(n)))
-        if not (getattr(n, "is_integer", None) and getattr(n, "is_positive", None)):
+        if not (n.is_Integer and 1 <= n <= MAX_MATRIX_SIDE) and \
+                not (getattr(n, "is_integer", None) and getattr(n, "is_positive", None)):
             # tr(eye(x)) = x for a real x would be proved of a size that is no size
             self.fail(meta, f"the size of eye(...) is a positive integer; `{sp.sstr(n)}` is not known to be one "
                             "(declare it `positive integer`)")
-        return sp.Identity(n)
+        return _identity(n)
 
     def call_diag(self, meta, items):
         self._arity(meta, "diag", items, 1)

@@ -15,7 +15,7 @@ import sympy as sp
 from proofcheck.kernel import numeric, plugins, smt
 from proofcheck.kernel.equivalence import Clock, equal, evaluate_heads, sign_shown, unsupported_reason
 from proofcheck.kernel.rules import RULES, interval_substitution, poles_may_solve
-from proofcheck.kernel.terms import Context, Implication, Relation, StepTask, singular_parts
+from proofcheck.kernel.terms import Context, Implication, Relation, StepTask, as_basic, singular_parts
 from proofcheck.kernel.verdict import Status, StepResult, weakest
 
 SCREEN_POINTS = 3
@@ -507,7 +507,7 @@ def _matrix_counterexample(p: Relation, q: Relation, dp, dq, context: Context, c
 
 def _solved_for(w, point: numeric.Point, dp, dq, sampler: numeric.Sampler):
     """(point with w solving dp = 0, an entry of dq that is nonzero there, its value), or None."""
-    rows = int(sp.sympify(w.shape[0]).xreplace(point.values))
+    rows = int(as_basic(w.shape[0]).xreplace(point.values))
     unknown = [sp.Dummy(f"w{k}") for k in range(rows)]
 
     def at(e, pt):  # instantiate gives functions and matrices their values; the scalars are put in here

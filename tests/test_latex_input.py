@@ -1284,8 +1284,11 @@ def test_sum_over_z_weighted_by_its_density_is_an_expectation():
         "E[z ~ q]((z - mu_q)^2) - mu_q^2 E[z ~ q](1)"
     assert translate(r"\sum_z p(z) z", names) == "E[z ~ p](z)"  # a declared density of z
     assert translate(r"KL(q(z|\mu), p(z))", names) == "KL(q || p)"
-    # not a density of the summed variable, or not first: the sum keeps needing a range
-    for latex in (r"\sum_x q(z|\mu) x", r"\sum_z z q(z|\mu)", r"\sum_z r(z) z"):
+    # the weight later in the product (seed 001 l.56, `\sum_z p_\theta(u|z) p(z)`) is taken off the same way
+    assert translate(r"\sum_z z q(z|\mu)", names) == "E[z ~ q](z)"
+    assert translate(r"\sum_z (z - \mu_q) \cdot q(z|\mu) \cdot z", names) == "E[z ~ q]((z - mu_q) * z)"
+    # not a density of the summed variable: the sum keeps needing a range
+    for latex in (r"\sum_x q(z|\mu) x", r"\sum_z r(z) z", r"\sum_z z q(z|\mu)^2", r"\sum_z \frac{z}{q(z|\mu)}"):
         with pytest.raises(ProofcheckError, match="has no range|not declared"):
             translate(latex, names)
     # an undeclared name after the bar is dropped only with a distribution the key defines

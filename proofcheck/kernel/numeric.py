@@ -631,18 +631,14 @@ class Sampler:
             k = rng.randint(-3, 3) if rng.random() < 0.4 else _whole(rng, 0, self.reach) * rng.choice((-1, 1))
             known[n] = sp.Integer(k)
         p.parameters = {n: known[n] for n in self.parameters}
+        later = []  # solutions in the random functions (lambda = log q(z) + 1 for log q(z) = lambda - 1): once drawn
         for s, sols in self.equalities:
             p.branches[s] = rng.randrange(len(sols))
             sol = sols[p.branches[s]]
-            v = sol.xreplace(known)
-            num = v.evalf(DPS)
-            if not num.is_number or not num.is_real or num.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-                raise Undefined("a given has no real solution here")
-            info = next(i for i in self.infos if i.obj == s)
-            if not _in_domain(num, info):
-                raise Undefined("a given's solution is outside the declared type")
-            known[s] = v
-            p.values[s] = v
+            if sol.atoms(AppliedUndef):
+                later.append((s, sol))
+                continue
+            self._solved(s, sol.xreplace(known), known, p)
         # Under quadrature nothing is differentiated, and what an expectation says is about the functions more
         # than the point: every point gets a fresh set (E_q[log p] <= 0 held for the two sets 8 points drew)
         reuse = 1 if self.reach == QUADRATURE else FUNCTION_REUSE
@@ -662,6 +658,8 @@ class Sampler:
             self._function_sets += 1
         self._function_uses += 1
         p.functions = self._functions
+        for s, sol in later:
+            self._solved(s, instantiate(sol.xreplace(known), p), known, p)
         drawn: dict = {}  # matrices drawn so far -> their declarations
         for info in self.infos:
             if info.kind != "matrix":
@@ -682,6 +680,17 @@ class Sampler:
         self.check_givens(p)
         return p
 
+
+    def _solved(self, s, v, known: dict, p: Point) -> None:
+        """Give s the value v of a given's solution, or raise Undefined where it is not real or not of s's type."""
+        num = v.evalf(DPS)
+        if not num.is_number or not num.is_real or num.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise Undefined("a given has no real solution here")
+        info = next(i for i in self.infos if i.obj == s)
+        if not _in_domain(num, info):
+            raise Undefined("a given's solution is outside the declared type")
+        known[s] = v
+        p.values[s] = v
 
     def check_givens(self, p: Point) -> None:
         """Raise Undefined unless p satisfies every given that is tested rather than solved."""

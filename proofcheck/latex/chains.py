@@ -718,6 +718,16 @@ class ChainBuilder:
             self.lines = [_Line(None, lhs.start, [replace(lhs, op=None)], None, None)]
             self.step(_Line(rel.op, rel.op_off, [rel], rel.rule, None))
             return
+        if self.kind == "stmt" and self.lines and self.lines[-1].error is not None and lhs.error is None and \
+                rel.error is None:
+            # `\Rightarrow A = B` after a statement that could not be read (seed 001, l.56 after the derivative with
+            # respect to q(z|u) on l.54): what it follows from is unknown, so A = B starts a statement chain of its own
+            # (the lines before keep their error, recorded as not read) instead of continuing from nothing
+            part = self.part
+            self.flush()
+            self.kind, self.part = "stmt", part
+            self.lines = [_Line(None, lhs.start, [replace(lhs, op=None), rel], None, None)]
+            return
         if self.kind == "expr":
             if len(self.lines) < 2:
                 first = self.lines[0]

@@ -78,14 +78,22 @@ def _cat(*items, level=ATOM, info=None) -> Piece:
     return Piece(parts, level, info)
 
 
-def _first_factor(a: Piece) -> dict:
-    """For a product whose left factor is `a`: its first factor when that is a call (`q(z|x) \\log ...`), and how many
-    chunks it has (the chunk after them is the product sign), so that `\\sum_z q(z|x) [...]` can take it off."""
+def _first_factor(a: Piece, b: Piece | None = None) -> dict:
+    """For a product `a b`: its first factor when that is a call (`q(z|x) \\log ...`), and how many chunks it has (the
+    chunk after them is the product sign), so that `\\sum_z q(z|x) [...]` can take it off; and every factor that is a
+    call at the top of the product, as (piece, first chunk, chunk count), so that a weight written later in the product
+    (`\\sum_z p(u|z) p(z)`) can be taken off too."""
+    out: dict = {}
     if "first" in a.info:
-        return {"first": a.info["first"], "nfirst": a.info["nfirst"]}
-    if "call" in a.info and a.level == ATOM:
-        return {"first": a, "nfirst": len(a.parts)}
-    return {}
+        out = {"first": a.info["first"], "nfirst": a.info["nfirst"]}
+    elif "call" in a.info and a.level == ATOM:
+        out = {"first": a, "nfirst": len(a.parts)}
+    if b is None:
+        return out
+    calls = list(a.info.get("calls", [(a, 0, len(a.parts))] if "call" in a.info and a.level == ATOM else []))
+    if "call" in b.info and b.level == ATOM:
+        calls.append((b, len(a.parts) + 1, len(b.parts)))  # one chunk for the product sign between
+    return {**out, "calls": calls} if calls else out
 
 
 def _inner(p: Piece) -> Piece:
@@ -387,6 +395,13 @@ class _Emit(Transformer):
             var = args[0].text
             rest = _p("1", first.start) if first is body else Piece(body.parts[body.info["nfirst"] + 1:])
             return _cat((f"E[{var} ~ {first.info['call']}](", g.start), rest, (")", self.tok(rp).start))
+        if g.value == "sum" and var is not None:
+            for call, k, n in body.info.get("calls", []):
+                args = call.info.get("args")
+                if args and len(args) == 1 and args[0].text == var and self.tr.names.is_distribution_name(call.info["call"]):
+                    # the weight later in the product: the factors before it and after it (without its product sign)
+                    rest = Piece(body.parts[:k - 1] + body.parts[k + n:])
+                    return _cat((f"E[{var} ~ {call.info['call']}](", g.start), rest, (")", self.tok(rp).start))
         raise self.fail(f"this \\{self.tok(op).value} has no range: write \\{self.tok(op).value}_{{i=1}}^{{N}}", op)
 
     def integral(self, i, lp, body, rp, d):
@@ -553,8 +568,8 @@ class _Emit(Transformer):
     plus_minus1 = plus_minus
 
     def mul(self, a, op, b):
-        return _cat(_wrap(a) if a.level == SUM else a, (" * ", self.tok(op).start),
-                    _wrap(b) if b.level == SUM else b, level=PROD, info=_first_factor(a))
+        a2, b2 = _wrap(a) if a.level == SUM else a, _wrap(b) if b.level == SUM else b
+        return _cat(a2, (" * ", self.tok(op).start), b2, level=PROD, info=_first_factor(a2, b2))
 
     def div(self, a, op, b):
         return _cat(_wrap(a) if a.level == SUM else a, ("/", self.tok(op).start),
@@ -573,7 +588,7 @@ class _Emit(Transformer):
         at, bt = a2.text, b2.text
         tail = re.search(r"[A-Za-z0-9_.']+$", at)
         explicit = tail is not None and not tail.group()[0].isdigit() and tail.group()[0] != "." and bt[:1] in "(["
-        return _cat(a2, (" * " if explicit else " ", b2.start), b2, level=PROD, info=_first_factor(a))
+        return _cat(a2, (" * " if explicit else " ", b2.start), b2, level=PROD, info=_first_factor(a2, b2))
 
     def neg(self, op, a):
         return _cat(("-", self.tok(op).start), _wrap(a) if a.level == SUM else a, level=NEG)

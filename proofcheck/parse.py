@@ -22,6 +22,11 @@ from proofcheck.probability.heads import parameter_problem
 from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, MvNormal, Normal, Uniform,
                                           bind, is_distribution, pdf)
 
+# The bound variable of a density built here (a mixture, a scaled density, a density named on its own): a Dummy, so
+# that a user's symbol x in a parameter (`(Normal(x, 1) + p)/2`) is never captured, and one Dummy, so that the same
+# density written twice is the same Lambda
+_DENSITY_POINT = sp.Dummy("x", real=True)
+
 MAX_FORMULA_CHARS = 4000
 MAX_NESTING = 48
 MAX_NUMBER_DIGITS = 300
@@ -546,7 +551,7 @@ class ExprBuilder(Transformer):
         if info is not None:
             if info.kind == "density" and info.arity == 1:
                 # A density named on its own is the distribution it defines (KL(f0 || f1), z ~ f).
-                x = sp.Symbol("x", real=True)
+                x = _DENSITY_POINT
                 return sp.Lambda(x, info.obj(x))
             if info.kind in ("function", "density"):
                 self.fail(tok, f"{name!r} is a function; call it, e.g. {name}(x)")
@@ -572,7 +577,7 @@ class ExprBuilder(Transformer):
             if not (_is_density(a) and _is_density(b)):
                 self.fail(meta, f"`{op}` combines two densities (a mixture such as (p + q)/2), "
                                 "not a density and a number")
-            x = sp.Symbol("x", real=True)
+            x = _DENSITY_POINT
             return sp.Lambda(x, a(x) + b(x) if op == "+" else a(x) - b(x))
         if _is_matrix(a) != _is_matrix(b):
             m = a if _is_matrix(a) else b
@@ -639,7 +644,7 @@ class ExprBuilder(Transformer):
             self.fail(meta, "a density is scaled by a number or a scalar weight only, as in (p + q)/2")
         if op == "/" and weight == 0:
             self.fail(meta, "division by zero", ParseError)
-        x = sp.Symbol("x", real=True)
+        x = _DENSITY_POINT
         return sp.Lambda(x, dens(x) / weight if op == "/" else weight * dens(x))
 
     def elemwise(self, meta, a, op, b):
@@ -1611,6 +1616,8 @@ def parse_define(text: Text, scope: Scope):
     params = [str(t) for t in params_tree.children]
     if len(set(params)) != len(params):
         raise DeclarationError("a parameter name appears twice", text.span)
-    bound = {p: sp.Symbol(p, real=True) for p in params}
+    # Dummies: a parameter named like a declared symbol (`g(u) := u c` with `c := u + 1`) must not capture that
+    # symbol where the body holds it through another definition; Symbol(p, real=True) would be the same object
+    bound = {p: sp.Dummy(p, real=True) for p in params}
     b = ExprBuilder(scope, text, bound)
     return str(name_tok), b.finish(_transform(b, body)), [bound[p] for p in params]

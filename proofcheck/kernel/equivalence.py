@@ -11,7 +11,7 @@ import sympy as sp
 from sympy.functions.elementary.hyperbolic import HyperbolicFunction, InverseHyperbolicFunction
 from sympy.functions.elementary.trigonometric import InverseTrigonometricFunction, TrigonometricFunction
 
-from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, OutOfTime, Unsupported, deep_doit, integrable
+from proofcheck.kernel.terms import Bag, Eigenvals, Optimum, OutOfTime, Unsupported, deep_doit, given_substituted, integrable
 
 
 STRONG_MAX_OPS = 100  # larger differences get only the cheap test (expand, cancel), not simplify
@@ -264,7 +264,7 @@ def equal(lhs, rhs, clock: Clock, strong: bool, substitutions: list[dict] | None
     branches = substitutions or [{}]
     for sub in branches:
         try:
-            l, r = (x.xreplace(sub) if sub and isinstance(x, sp.Basic) else x for x in (lhs, rhs))
+            l, r = (given_substituted(x, sub) for x in (lhs, rhs))
         except (ValueError, TypeError):  # e.g. a derivative with respect to a substituted symbol
             return False
         if not _equal_once(l, r, clock, strong):
@@ -323,7 +323,7 @@ def sign_shown(d, op: str, clock: Clock, substitutions: list[dict] | None = None
 
     for sub in branches:
         try:
-            x = d.xreplace(sub) if sub else d
+            x = given_substituted(d, sub)
         except (ValueError, TypeError):
             x = None
         ok = x is not None and clock.attempt(test, x, share=0.6) is True

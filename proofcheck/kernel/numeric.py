@@ -15,7 +15,7 @@ from sympy.core.evalf import PrecisionExhausted
 from sympy.core.function import AppliedUndef
 
 from proofcheck.kernel import mpeval, plugins
-from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deciding_coefficients, deep_doit, real_roots, derivative_doit, inverse_cancelled, inverse_function, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported, unsupported
+from proofcheck.kernel.terms import value_set, At, Bag, as_basic, resolve_matrix_at, Context, deciding_coefficients, deep_doit, given_substituted, real_roots, derivative_doit, inverse_cancelled, inverse_function, singular_parts, Eigenvals, Optimum, Relation, SymbolInfo, Unsupported, unsupported
 
 DPS = 50  # working precision of a check (digits)
 CONFIRM_DPS = 110  # a mismatch is re-evaluated at this precision before it is reported
@@ -1520,7 +1520,7 @@ def rewrite(e, rules: dict):
         return e
     if isinstance(e, sp.MatrixBase):
         return sp.ImmutableMatrix(e.rows, e.cols, [rewrite(x, rules) for x in e])
-    return deep_doit(e).xreplace(rules)
+    return given_substituted(deep_doit(e), rules)
 
 
 def holds(rel: Relation, point: Point, dps: int) -> bool:
@@ -1584,6 +1584,13 @@ def search(lhs, op: str, rhs, sampler: Sampler, rng: random.Random, want: int, m
     memo: dict = {}
     if sampler.rewrites:
         lhs, rhs = rewrite(lhs, sampler.rewrites), rewrite(rhs, sampler.rewrites)
+        kept = [k for k in sampler.rewrites if any(isinstance(x, sp.Basic) and x.has(k) for x in (lhs, rhs))]
+        if kept:
+            # a given about f at the point (f(x) = x) left inside a derivative over x: the drawn f does not satisfy
+            # it there, so a point would test another statement (f'(x) = 1 would be "refuted" by an f with f(x) != x)
+            out.reason = f"the given about {sp.sstr(kept[0])} applies at the point, not inside a derivative or " \
+                         f"integral over its variable"
+            return out
     ro = real_only(lhs, rhs)
     closed = all(isinstance(x, sp.Basic) for x in (lhs, rhs)) and not _names_in(lhs, rhs, None)
     sampler.reach = _reach([lhs, rhs] + [x for rel in sampler.checks for x in (rel.lhs, rel.rhs)])
@@ -2198,7 +2205,9 @@ def _off_grid(base: Point, sampler: Sampler, lhs, rhs) -> Point | None:
                 info.domain in ("integer", "posint", "complex") or s.is_integer or not isinstance(v, sp.Rational) \
                 or v == 0:
             continue
-        changes[s] = v * (1 + sp.Rational(rng.randint(10 ** 24, 2 * 10 ** 24), 10 ** 31))
+        # over 3^65 (about 10^31), not 10^31: a denominator of powers of 10 keeps 10^40 x a whole number, and
+        # `sin(pi 10^40 x)` 0 at the moved point too (red team 20)
+        changes[s] = v * (1 + sp.Rational(rng.randint(10 ** 24, 2 * 10 ** 24), 3 ** 65))
     if not changes:
         return None
     try:

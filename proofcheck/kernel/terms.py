@@ -133,6 +133,40 @@ class At(sp.Function):
     and Subs(d/dpsi(..), (theta, psi), (0, 0)) as equal, so matrices of them get merged entries."""
 
 
+def given_substituted(e, sub: dict):
+    """e with a given's substitution (m0 -> m, f(x) -> x) applied where it holds: at the point, so never inside a
+    derivative, integral, sum, limit or Lambda over a name the substitution mentions. Inside d/dm, m0 = m says nothing
+    (diff(integral(m0 exp(-(t - m)^2), t), m) is 0, not sqrt(pi)); f(x) = x at the point says nothing of f'(x)."""
+    if not sub or not isinstance(e, sp.Basic):
+        return e
+    if isinstance(e, sp.MatrixBase):
+        return sp.ImmutableMatrix(e.rows, e.cols, [given_substituted(x, sub) for x in e])
+    names = set()
+    for k, v in sub.items():
+        names |= getattr(k, "free_symbols", set()) | getattr(v, "free_symbols", set())
+
+    def walk(node):
+        if node in sub:
+            return sub[node]
+        if not node.args:
+            return node
+        if isinstance(node, sp.Derivative):
+            bound = set().union(*(v.free_symbols for v, _ in node.variable_count))  # d/dg(x) is over x too
+        elif isinstance(node, (sp.Integral, sp.Sum, sp.Product)):
+            bound = {lim[0] for lim in node.limits}
+        elif isinstance(node, (sp.Lambda, sp.Subs)):
+            bound = set(node.variables)
+        elif isinstance(node, sp.Limit):
+            bound = {node.args[1]}
+        else:
+            bound = set()
+        if bound & names:
+            return node
+        args = [walk(a) for a in node.args]
+        return node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
+    return walk(e)
+
+
 def inverse_function(f):
     """The inverse of a declared increasing bijection f, as a function symbol of its own (`F⁻¹`, a name no one can
     type). Symbolically it is an arbitrary real function, so what is proved about it holds for every function; the

@@ -15,6 +15,9 @@ from proofcheck.kernel.terms import Relation
 from proofcheck.probability.heads import (Bernoulli, Binder, Dirac, Distribution, MvNormal, Normal, Uniform,
                                           pdf)
 
+# the fresh point at which two densities are compared: a Dummy, never a user's name (a declared x_law)
+LAW_POINT = sp.Dummy("point x", real=True)  # named so in a counterexample, apart from any user name
+
 
 class Law(Distribution):
     """Law[z1 ~ D1, ..., zk ~ Dk](body): the distribution of body; args (Lambda((z1..zk), body), Tuple(D1..Dk)).
@@ -96,7 +99,7 @@ def equality_obligations(p, q):
     if isinstance(p, continuous) and isinstance(q, continuous) and not isinstance(p, MvNormal) \
             and not isinstance(q, MvNormal):
         # A density is determined by its values: compare them at a free point (a fresh real symbol).
-        x = sp.Symbol("x_law", real=True)
+        x = LAW_POINT
         return [Relation(pdf(p, x), "=", pdf(q, x))]
     return (f"cannot compare a {type(p).__name__} with a {type(q).__name__} as distributions")
 
@@ -111,6 +114,6 @@ def step_outcome(p, op: str, q):
         return Outcome(unknown=got)
     extra = tuple(SymbolInfo(s.name, "scalar", s, "real") for s in
                   sorted({s for r in got for s in (r.lhs.free_symbols | r.rhs.free_symbols)
-                          if s.name == "x_law"}, key=str))
+                          if s == LAW_POINT}, key=str))
     note = "equal distributions: " + ("equal densities at every point" if extra else "equal parameters")
     return Outcome(got, note=note, extra=extra)

@@ -10,6 +10,9 @@ from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Distributio
                                           Normal, Uniform, pdf)
 
 _HEADS = (Expectation, KL, JSD)
+# the variables of the expectations KL and JSD are written as: Dummies, never a user's name (a declared x_kl)
+_KL_POINT = sp.Dummy("x_kl", real=True)
+_JS_POINT = sp.Dummy("x_js", real=True)
 
 
 def lower(expr, densities: frozenset = frozenset()):
@@ -152,7 +155,7 @@ def kl(p, q):
     if _discrete(p) != _discrete(q):
         # a mass function against a density is no likelihood ratio (the KL is infinite): left as it is, unknown
         return KL(p, q)
-    x = sp.Symbol("x_kl", real=True)
+    x = _KL_POINT
     return expectation(sp.Lambda(x, sp.log(pdf(p, x)) - sp.log(pdf(q, x))), p)
 
 
@@ -164,7 +167,7 @@ def jsd(p, q):
     """JSD(p || q) by its definition through the mixture M = (p + q)/2."""
     if _discrete(p) != _discrete(q):
         return JSD(p, q)  # mutually singular: the mixture has no density to divide by
-    x = sp.Symbol("x_js", real=True)
+    x = _JS_POINT
     m = (pdf(p, x) + pdf(q, x)) / 2
     return (expectation(sp.Lambda(x, sp.log(pdf(p, x) / m)), p)
             + expectation(sp.Lambda(x, sp.log(pdf(q, x) / m)), q)) / 2

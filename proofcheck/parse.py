@@ -15,7 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from proofcheck import linalg
 from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
 from proofcheck.probability.laws import law, normalized
-from proofcheck.kernel.terms import (at_point, inverse_function, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
+from proofcheck.kernel.terms import (at_point, inverse_function, At, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported, value_set)
 from proofcheck.model import Span, Text
 from proofcheck.probability.heads import parameter_problem
@@ -215,6 +215,47 @@ def build_scope(declarations, defines, errors: list | None = None) -> Scope:
         else:
             scope.functions[name] = sp.Lambda(tuple(params), value)
     return scope
+
+
+def _applied(lam: sp.Lambda, args: list):
+    """A definition applied to arguments without capture: `D(u) := diff(t^2 u, t)` at `u = t` is 2 t^2 (the derivative
+    in t of t^2 u, then u = t), not diff(t^3, t); likewise a `subs` or an optimum over a name the arguments hold
+    (red team 21)."""
+    clash = set().union(*(a.free_symbols for a in args if isinstance(a, sp.Basic)))
+    body = lam.expr
+    if clash and isinstance(body, sp.Basic) and body.has(sp.Derivative, sp.Subs, At, Optimum):
+        body = _binders_renamed(body, clash)
+    return body.xreplace(dict(zip(lam.variables, args)))
+
+
+def _binders_renamed(e, clash: set):
+    """e with each derivative, substitution and optimum over a name in `clash` taken over a fresh name instead (a
+    derivative in t becomes one in a fresh s, then evaluated at s = t)."""
+    if not isinstance(e, sp.Basic) or not e.args:
+        return e
+    args = [_binders_renamed(a, clash) for a in e.args]
+    node = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+    if isinstance(node, sp.Derivative):
+        hit = [v for v, _ in node.variable_count if v in clash and isinstance(v, sp.Symbol)]
+        if hit:
+            new = {v: sp.Dummy(v.name, **v.assumptions0) for v in hit}
+            inner = sp.Derivative(node.expr.xreplace(new), *[(new.get(v, v), n) for v, n in node.variable_count])
+            return sp.Subs(inner, tuple(new.values()), tuple(new.keys()))
+    elif isinstance(node, sp.Subs):
+        hit = [v for v in node.variables if v in clash]
+        if hit:
+            new = {v: sp.Dummy(v.name, **v.assumptions0) for v in hit}
+            return sp.Subs(node.expr.xreplace(new), tuple(new.get(v, v) for v in node.variables), node.point)
+    elif isinstance(node, At):
+        hit = [v for v in node.args[1] if v in clash and isinstance(v, sp.Symbol)]
+        if hit:
+            new = {v: sp.Dummy(v.name, **v.assumptions0) for v in hit}
+            return At(node.args[0].xreplace(new), sp.Tuple(*[new.get(v, v) for v in node.args[1]]), node.args[2])
+    elif isinstance(node, Optimum) and node.args[2] in clash:
+        kind, f, x = node.args
+        d = sp.Dummy(x.name, **x.assumptions0)
+        return Optimum(kind, f.xreplace({x: d}), d)
+    return node
 
 
 _DOMAIN_WORDS = {
@@ -842,7 +883,7 @@ class ExprBuilder(Transformer):
             self._arity(meta, name, items, len(lam.variables))
             if self.display:
                 return sp.Function(name)(*[self._unwrap(i) for i in items])
-            return lam(*[self._scalar(meta, self._unwrap(i), name) for i in items])
+            return _applied(lam, [self._scalar(meta, self._unwrap(i), name) for i in items])
         info = self.scope.symbols.get(name)
         if info is not None and info.kind in ("function", "density"):
             self._arity(meta, name, items, info.arity)

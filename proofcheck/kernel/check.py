@@ -341,7 +341,9 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
                                             Relation(*(_sub(x, b) for x in (ql, q.op, qr))), clock)
                             for b in branches):
             return StepResult(Status.PROVED, "symbolic", "the two statements are equivalent under the givens", details={"stage": "statement"})
-        if p.op == "=" and q.op == "=" and _solved_implies(pl - pr, ql - qr, context, clock):
+        # (not when a side of the new equation divides by what may vanish: at the solution x = 1 of x = 1, the sides
+        # of 1/(x - 1) + x = 1/(x - 1) + 1 are undefined, though their difference cancels to x - 1)
+        if p.op == "=" and q.op == "=" and not _holes(ql, qr) and _solved_implies(pl - pr, ql - qr, context, clock):
             return StepResult(Status.PROVED, "symbolic", "solving the previous equation gives this one", details={"stage": "statement"})
         decided = _decided(Implication(Relation(pl, p.op, pr), Relation(ql, q.op, qr)),
                            Implication(p, q), context, clock)
@@ -357,6 +359,9 @@ def _implies(p: Relation, q: Relation, context: Context, clock: Clock, rng) -> S
                           "the previous statement holds but this one does not at "
                           + ", ".join(f"{k} = {v}" for k, v in ce.items() if k not in ("lhs", "rhs"))
                           + f" (left side {ce['lhs']}, right side {ce['rhs']})", counterexample=ce)
+    if found.undefined_at:
+        # (x > 0 ==> 1/(x - 1) + x > 1/(x - 1) at x = 1: the premise holds and the new statement says nothing)
+        return StepResult(Status.UNKNOWN, "numeric", found.undefined_at + "; the step says nothing there")
     return _numeric_verdict(found.valid, found, numeric.Search(),
                             "the statement holds wherever the previous one does,")
 
@@ -375,7 +380,7 @@ def _decided(goal, written, context: Context, clock: Clock) -> StepResult | None
         return None
     if decision.status == "valid":
         premises = hypotheses + ([goal.premise] if isinstance(goal, Implication) else [])
-        if any(_holes(h.lhs - h.rhs) for h in premises if isinstance(h, Relation)):
+        if any(_holes(h.lhs, h.rhs) for h in premises if isinstance(h, Relation)):
             # the decision procedure reads a premise with a hole ((x^2 - 1)/(x - 1) = 2 at x = 1) as false there,
             # while a removable hole is read as its limit: "valid" could rest on the premise never holding
             return None
@@ -567,10 +572,13 @@ def _sub(x, b: dict):
     return given_substituted(x, b)
 
 
-def _holes(e) -> set:
-    """The divisions in e by what may vanish in the declared types (1/(x - 1)): where a removable one is read as its
-    limit. (A root or log of what may be negative is not real there, not a hole.)"""
-    return {x for x in singular_parts(e) if isinstance(x, sp.Pow) and x.exp.is_negative}
+def _holes(*sides) -> set:
+    """What the sides divide by, where it may vanish in the declared types (1/(x - 1)), each side on its own (in a
+    difference SymPy cancels 1/(x - 1) + x - 1/(x - 1) to x). (A root or log of what may be negative is not real
+    there, not a hole.)"""
+    bases = {x.base for e in sides if not isinstance(e, sp.MatrixBase)
+             for x in singular_parts(e) if isinstance(x, sp.Pow) and x.exp.is_negative}
+    return {-b if b.could_extract_minus_sign() else b for b in bases}  # 1/(1 - D) and 1/(D - 1)^2 vanish alike
 
 
 def _same_statement(p: Relation, q: Relation, clock: Clock) -> bool:
@@ -581,7 +589,7 @@ def _same_statement(p: Relation, q: Relation, clock: Clock) -> bool:
             and equal(dp, dq, clock, strong=False)
     if dp == 0:
         return False
-    if _holes(dp) != _holes(dq):
+    if _holes(p.lhs, p.rhs) != _holes(q.lhs, q.rhs):
         # a factor cancelled between them may vanish where one side has a hole the other has not ((x^2 - 1)/(x - 1)
         # = 2 against x = 1): the two need not hold at the same points
         return False

@@ -758,10 +758,14 @@ def _given_exactly(rel: Relation, p: Point) -> bool:
     (which may be multiples of pi from a periodic solution) are put in."""
     if p.matrices or p.functions or not all(isinstance(x, sp.Expr) for x in (rel.lhs, rel.rhs)):
         return False
+    values = {**p.values, **p.parameters}
     try:
-        d = (rel.lhs - rel.rhs).xreplace({**p.values, **p.parameters})
+        sides = [x.xreplace(values) for x in (rel.lhs, rel.rhs)]
+        d = (rel.lhs - rel.rhs).xreplace(values)
     except (TypeError, ValueError):
         return False
+    if any(x.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for x in sides):
+        return False  # a side undefined there (1/(x - 1) + x = 1/(x - 1) + 1 at x = 1): the difference cancelled it
     return d == 0 or (d.is_number and d.is_zero is True)
 
 
@@ -1740,6 +1744,9 @@ def _try(lhs, op, rhs, point: Point, ro: bool, memo: dict, sampler: Sampler | No
     if sampler is not None and sampler.for_rules and not _limit_givens_hold(sampler, point):
         out.reason = "a counterexample candidate does not satisfy the limit givens"
         return None
+    if sampler is not None and sampler.rewrites and _rewrite_bypassed(sampler, point, lhs, rhs):
+        out.reason = "a counterexample candidate applies a function where a given fixes its value"
+        return None
     if not _exact_point_agrees(lhs, rhs, point, left2, right2, ro):
         out.reason = "SymPy's value at an exact point differs from its value at the point's decimals"
         return None
@@ -1960,6 +1967,26 @@ def _removable(side, point: Point, ro: bool):
             return None
         near.append(v.data)
     return near[0] if _agree(*near, digits=6) else None
+
+
+def _rewrite_bypassed(sampler: Sampler, point: Point, lhs, rhs) -> bool:
+    """Whether a side applies a function at arguments that equal, at this point, those of a given about its value
+    (f(y) with the givens f(x) = x and y = x): the random f does not satisfy the given there, so the point is no
+    counterexample (red team 21)."""
+    keys = [k for k in sampler.rewrites if isinstance(k, AppliedUndef)]
+    calls = {a for e in (lhs, rhs) if isinstance(e, sp.Basic) for a in e.atoms(AppliedUndef)}
+    for key in keys:
+        for call in calls:
+            if call.func != key.func or call == key:
+                continue
+            try:
+                same = all(_agree(evaluate(a, point, DPS, False).data, evaluate(b, point, DPS, False).data, 20)
+                           for a, b in zip(call.args, key.args))
+            except (Undefined, TypeError, ValueError):
+                return True  # not known to differ
+            if same:
+                return True
+    return False
 
 
 def _limit_givens_hold(sampler: Sampler, point: Point) -> bool:
@@ -2192,6 +2219,9 @@ def _special_points(lhs, rhs, sampler: Sampler, base: Point, rng: random.Random,
     return points
 
 
+OFF_GRID_PRIME = 10 ** 31 + 33  # sympy.nextprime(10^31)
+
+
 def _off_grid(base: Point, sampler: Sampler, lhs, rhs) -> Point | None:
     """`base` with each free real name moved by a relative 10^-7 with 25 random digits: the drawn values have six
     significant digits, so `cos(2 pi 10^20 x)` is 1 at every one of them (round 18); None where the move leaves
@@ -2205,9 +2235,9 @@ def _off_grid(base: Point, sampler: Sampler, lhs, rhs) -> Point | None:
                 info.domain in ("integer", "posint", "complex") or s.is_integer or not isinstance(v, sp.Rational) \
                 or v == 0:
             continue
-        # over 3^65 (about 10^31), not 10^31: a denominator of powers of 10 keeps 10^40 x a whole number, and
-        # `sin(pi 10^40 x)` 0 at the moved point too (red team 20)
-        changes[s] = v * (1 + sp.Rational(rng.randint(10 ** 24, 2 * 10 ** 24), 3 ** 65))
+        # over a prime just past 10^31, not 10^31 (powers of 10 kept `sin(pi 10^40 x)` 0 at the moved point, red team
+        # 20) nor a power of a small prime (3^65 kept `sin(pi 30^70 x)` 0, red team 21)
+        changes[s] = v * (1 + sp.Rational(rng.randint(10 ** 24, 2 * 10 ** 24), OFF_GRID_PRIME))
     if not changes:
         return None
     try:

@@ -156,6 +156,8 @@ def given_substituted(e, sub: dict):
             bound = {lim[0] for lim in node.limits}
         elif isinstance(node, (sp.Lambda, sp.Subs)):
             bound = set(node.variables)
+        elif isinstance(node, At):
+            bound = set(node.args[1])
         elif isinstance(node, sp.Limit):
             bound = {node.args[1]}
         else:

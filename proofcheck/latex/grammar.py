@@ -399,8 +399,10 @@ class _Emit(Transformer):
             for call, k, n in body.info.get("calls", []):
                 args = call.info.get("args")
                 if args and len(args) == 1 and args[0].text == var and self.tr.names.is_distribution_name(call.info["call"]):
-                    # the weight later in the product: the factors before it and after it (without its product sign)
-                    rest = Piece(body.parts[:k - 1] + body.parts[k + n:])
+                    # the weight later in the product: the factors before it and after it, joined by an explicit
+                    # product sign (`r \, p(z) (z + 1)` must not become the call r(z + 1))
+                    before, after = body.parts[:k - 1], body.parts[k + n + 1:]
+                    rest = Piece(before + [(" * ", body.parts[k + n][1])] + after if after else before)
                     return _cat((f"E[{var} ~ {call.info['call']}](", g.start), rest, (")", self.tok(rp).start))
         raise self.fail(f"this \\{self.tok(op).value} has no range: write \\{self.tok(op).value}_{{i=1}}^{{N}}", op)
 

@@ -283,7 +283,7 @@ def instantiate_heads(e, matrices: dict, dims: dict, moments, joint=None):
 
     def symbols_for(m, stem):
         rows, cols = (int(s.xreplace(dims)) for s in m.shape)
-        syms = sp.Matrix(rows, cols, lambda i, j: sp.Dummy(f"{stem}_{i}_{j}", real=True))
+        syms = sp.Matrix(rows, cols, lambda i, j: sp.Dummy(f"{stem}[{i},{j}]", real=True))
         return sp.ImmutableMatrix(syms), list(syms)
 
     def with_values(body, free, keep):

@@ -22,10 +22,11 @@ from proofcheck.probability.heads import parameter_problem
 from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Expectation, MvNormal, Normal, Uniform,
                                           bind, is_distribution, pdf)
 
-# The bound variable of a density built here (a mixture, a scaled density, a density named on its own): a Dummy, so
-# that a user's symbol x in a parameter (`(Normal(x, 1) + p)/2`) is never captured, and one Dummy, so that the same
-# density written twice is the same Lambda
-_DENSITY_POINT = sp.Dummy("x", real=True)
+# The bound variable of a density built here (a mixture, a scaled density, a density named on its own). A plain x, as
+# before red team 20: a Dummy there changed the order in which names are drawn and sorted, and with it which points
+# a check meets first (the planted CAVI mistake went from refuted in 1.5 s to over its budget). A parameter named x in
+# a mixture (`(Normal(x, 1) + p)/2`) is therefore still captured; such mixtures are not evaluated at points yet
+_DENSITY_POINT = sp.Symbol("x", real=True)
 
 MAX_FORMULA_CHARS = 4000
 MAX_NESTING = 48
@@ -238,22 +239,22 @@ def _binders_renamed(e, clash: set):
     if isinstance(node, sp.Derivative):
         hit = [v for v, _ in node.variable_count if v in clash and isinstance(v, sp.Symbol)]
         if hit:
-            new = {v: sp.Dummy(v.name, **v.assumptions0) for v in hit}
+            new = {v: sp.Dummy(v.name + "·", **v.assumptions0) for v in hit}
             inner = sp.Derivative(node.expr.xreplace(new), *[(new.get(v, v), n) for v, n in node.variable_count])
             return sp.Subs(inner, tuple(new.values()), tuple(new.keys()))
     elif isinstance(node, sp.Subs):
         hit = [v for v in node.variables if v in clash]
         if hit:
-            new = {v: sp.Dummy(v.name, **v.assumptions0) for v in hit}
+            new = {v: sp.Dummy(v.name + "·", **v.assumptions0) for v in hit}
             return sp.Subs(node.expr.xreplace(new), tuple(new.get(v, v) for v in node.variables), node.point)
     elif isinstance(node, At):
         hit = [v for v in node.args[1] if v in clash and isinstance(v, sp.Symbol)]
         if hit:
-            new = {v: sp.Dummy(v.name, **v.assumptions0) for v in hit}
+            new = {v: sp.Dummy(v.name + "·", **v.assumptions0) for v in hit}
             return At(node.args[0].xreplace(new), sp.Tuple(*[new.get(v, v) for v in node.args[1]]), node.args[2])
     elif isinstance(node, Optimum) and node.args[2] in clash:
         kind, f, x = node.args
-        d = sp.Dummy(x.name, **x.assumptions0)
+        d = sp.Dummy(x.name + "·", **x.assumptions0)
         return Optimum(kind, f.xreplace({x: d}), d)
     return node
 

@@ -645,7 +645,7 @@ def interval_substitution(context) -> dict:
     for info in context.symbols:
         if info.domain == "interval" and info.low is not None and info.high is not None \
                 and info.low.is_number and info.high.is_number:
-            t = sp.Dummy(f"t_{info.name}", real=True)  # never one of the user's names (a declared t_p)
+            t = sp.Dummy(f"τ({info.name})", real=True)  # never one of the user's names (a declared t_p)
             out[info.obj] = info.low + (info.high - info.low) / (1 + sp.exp(-t))
     return out
 

@@ -10,9 +10,10 @@ from proofcheck.probability.heads import (JSD, KL, Bernoulli, Dirac, Distributio
                                           Normal, Uniform, pdf)
 
 _HEADS = (Expectation, KL, JSD)
-# the variables of the expectations KL and JSD are written as: Dummies, never a user's name (a declared x_kl)
-_KL_POINT = sp.Dummy("x_kl", real=True)
-_JS_POINT = sp.Dummy("x_js", real=True)
+# the variables of the expectations KL and JSD are written as: Dummies, never a user's name (a declared x_kl), with
+# names no declared name ties with where names are sorted
+_KL_POINT = sp.Dummy("ξ kl", real=True)
+_JS_POINT = sp.Dummy("ξ js", real=True)
 
 
 def lower(expr, densities: frozenset = frozenset()):

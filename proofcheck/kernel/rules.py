@@ -61,9 +61,42 @@ def limit(task: StepTask, clock: Clock) -> Outcome:
         # the lines before hold where the givens do; whether they hold all the way to the limit point is not checked
         return Outcome(unknown=f"the given {bound[0]} restricts {name}: the limit would leave the points where "
                                f"the lines before it were checked")
+    info = next((i for i in task.context.symbols if i.obj == x), None)
+    leaves = _limit_leaves_type(info, x, to, side, task.context)
+    if leaves:
+        # the lines before hold on x's declared type only (abs(x - 1) = 1 - x for x in (0, 1), not at 2)
+        return Outcome(unknown=leaves)
     shown = {"+": " from above", "-": " from below"}.get(side, "") if to not in (sp.oo, -sp.oo) else ""
     return Outcome([Relation(sp.Limit(task.prev, x, to, side), task.op, task.cur)],
                    note=f"limit as {name} -> {sp.sstr(to)}{shown}")
+
+
+def _limit_leaves_type(info, x, to, side: str, context) -> str:
+    """Why `x -> to` (from `side`) would leave the points where the lines before were checked, or "": the point must
+    be in the closure of x's declared type, approached from inside it, and no other name's type may depend on x
+    (red team 22: `abs(x - 1) = 1 - x` for x in (0, 1), then `by limit(x -> 2)`)."""
+    name = info.name if info is not None else str(x)
+    if info is not None and info.kind == "scalar" and (info.domain == "complex" or (
+            info.domain in ("integer", "posint") and to not in (sp.oo, -sp.oo))):
+        # (a sequence's limit, T -> oo over the positive integers, is taken)
+        return f"{name} is declared {info.domain}: a limit in it at a point is not taken from the lines before"
+    for other in context.symbols:
+        if other.obj != x and any(isinstance(b, sp.Basic) and b.has(x) for b in (other.low, other.high)):
+            return f"the declared type of {other.name} depends on {name}: the limit would move it"
+    allowed = value_set(info)
+    if to in (sp.oo, -sp.oo):
+        ok = (allowed.sup == sp.oo) if to == sp.oo else (allowed.inf == -sp.oo)
+    else:
+        eps = sp.Rational(1, 10 ** 9)  # some neighbourhood on the side approached from lies inside the type
+        near = {"+": sp.Interval.open(to, to + eps), "-": sp.Interval.open(to - eps, to)}
+        try:
+            ok = all(allowed.is_superset(near[d]) is True for d in ([side] if side in near else ["+", "-"]))
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        where = {"+": " from above", "-": " from below"}.get(side, "")
+        return f"{name} -> {sp.sstr(to)}{where} leaves the declared type of {name}, where the lines before were checked"
+    return ""
 
 
 def solve(task: StepTask, clock: Clock) -> Outcome:
@@ -517,8 +550,8 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
     """integral(f, x) op integral(g, x)  (or E[x ~ D](f) op E[x ~ D](g))
     --------------------------------------------------------------------
     f(x) op g(x) for every x in the range (monotonicity of the integral)."""
-    from proofcheck.kernel.terms import SymbolInfo
-    from proofcheck.probability.heads import Expectation, bind
+    from proofcheck.kernel.terms import SymbolInfo, integrable
+    from proofcheck.probability.heads import Bernoulli, Dirac, Expectation, bind, pdf
     a, b = task.prev, task.cur
     if isinstance(a, Expectation) and isinstance(b, Expectation):
         if a.args[1] != b.args[1]:
@@ -530,6 +563,11 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
             return Outcome(unknown="the support of the distribution is not known here: the integrands cannot be "
                                    "compared on it")
         cases, extra = support  # on the support only: r^2 = r where r ~ Bernoulli(p) takes the values 0 and 1
+        dist = a.args[1]
+        if task.op in ("<", ">") and not isinstance(dist, (Bernoulli, Dirac)) and \
+                not all(integrable(f * pdf(dist, x), x, -sp.oo, sp.oo) for f in (fa, fb)):
+            # both may be infinite: E[exp(z^2)] < E[exp(z^2) + 1] under Normal(0, 1) is oo < oo (red team 22)
+            return Outcome(unknown="a strict comparison of expectations needs both to be finite, which is not shown")
         signs = _density_signs([(x, a.args[1])])[0] if task.op != "=" else []
         obligations = [Relation(fa.xreplace(c), task.op, fb.xreplace(c)) for c in cases] + signs
         return Outcome(obligations, note="compared the integrands pointwise on the support", extra=extra,
@@ -548,6 +586,9 @@ def integrand(task: StepTask, clock: Clock) -> Outcome:
             return Outcome(unknown="a strict comparison of integrals needs a range of positive length, and over an "
                                    "infinite range one of them 0 (both could be infinite)")
         fb = b.function.xreplace({y: x})
+        if task.op in ("<", ">") and not all(integrable(f, x, lo, hi) for f in (a.function, fb)):
+            # integral(1/x, x, 0, 1) < integral(1/x + 1, x, 0, 1) is oo < oo (red team 22)
+            return Outcome(unknown="a strict comparison of integrals needs both to be finite, which is not shown")
         domain = "real" if (lo, hi) == (-sp.oo, sp.oo) else "interval"
         low, high = range_ends(lo, hi)  # integral(f, x, 1, a) at a = -1 runs over [-1, 1]
         info = SymbolInfo(x.name, "scalar", x, domain, low=None if domain == "real" else low,

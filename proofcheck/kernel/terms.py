@@ -343,7 +343,7 @@ def integrable(piece, x, lo, hi) -> bool:
     it is built from closed forms alone. A piece with a declared function or density in it is a statement about the
     functions for which its integral exists, as every integral of a declared function is (E[x ~ p](s(x)^2))."""
     from sympy.calculus.util import continuous_domain
-    if _gaussian_times_polynomial(piece, x):
+    if gaussian_times_polynomial(piece, x):
         return True
     marginals = {i: sp.Dummy("smooth", positive=True) for i in piece.atoms(sp.Integral) if i.has(AppliedUndef)}
     smooth = piece.xreplace(marginals).replace(lambda e: isinstance(e, (AppliedUndef, sp.Derivative)),
@@ -365,7 +365,7 @@ def integrable(piece, x, lo, hi) -> bool:
         return False
 
 
-def _gaussian_times_polynomial(piece, x) -> bool:
+def gaussian_times_polynomial(piece, x) -> bool:
     """Whether piece is a polynomial in x times exp of a polynomial of even degree with a negative leading coefficient
     (a Gaussian density times moments): continuous, and past any power of x at both ends. SymPy's limit takes seconds
     on these."""

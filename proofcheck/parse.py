@@ -1205,6 +1205,11 @@ class ExprBuilder(Transformer):
             self.fail(meta, f"`{info.name}` is declared {info.domain}, so it can only tend to a point of that type or "
                             f"an end of it; {sp.sstr(to)} is not known to be one (declare it so, or declare "
                             f"`{info.name}` real)")
+        inside = limit_direction(info, to)
+        if side and inside in ("+", "-") and side != inside:
+            # y -> 0- for a positive y leaves its type, and SymPy, knowing y > 0, would read abs(y)/y there as 1
+            self.fail(meta, f"`{info.name}` is declared {info.domain}: it reaches {sp.sstr(to)} from "
+                            f"{'above' if inside == '+' else 'below'} only ({sp.sstr(to)}{inside})")
         return sp.Limit(body, var, to, limit_direction(info, to, side))
 
     def _sum_or_prod(self, meta, items, cls, fname):

@@ -15,7 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from proofcheck import linalg
 from proofcheck.errors import DeclarationError, LimitError, ParseError, ProofcheckError
 from proofcheck.probability.laws import law, normalized
-from proofcheck.kernel.terms import (at_point, inverse_function, At, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
+from proofcheck.kernel.terms import (at_point, bound_names, inverse_function, At, Bag, Eigenvals, Implication, Norm, Optimum, Relation, RuleCall,
                                      SymbolInfo, unsupported, value_set)
 from proofcheck.model import Span, Text
 from proofcheck.probability.heads import parameter_problem
@@ -236,27 +236,21 @@ def _binders_renamed(e, clash: set):
         return e
     args = [_binders_renamed(a, clash) for a in e.args]
     node = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+    hit = {v for v in bound_names(node) & clash if isinstance(v, sp.Symbol)}
+    if isinstance(node, sp.Derivative):  # (a derivative in g(x) is left alone, as SymPy writes f'(g(x)))
+        hit &= {v for v, _ in node.variable_count}
+    if not hit or not isinstance(node, (sp.Derivative, sp.Subs, At, Optimum)):
+        return node  # (integrals, sums and limits bind Dummies of their own)
+    new = {v: sp.Dummy(v.name + "·", **v.assumptions0) for v in hit}
     if isinstance(node, sp.Derivative):
-        hit = [v for v, _ in node.variable_count if v in clash and isinstance(v, sp.Symbol)]
-        if hit:
-            new = {v: sp.Dummy(v.name + "·", **v.assumptions0) for v in hit}
-            inner = sp.Derivative(node.expr.xreplace(new), *[(new.get(v, v), n) for v, n in node.variable_count])
-            return sp.Subs(inner, tuple(new.values()), tuple(new.keys()))
-    elif isinstance(node, sp.Subs):
-        hit = [v for v in node.variables if v in clash]
-        if hit:
-            new = {v: sp.Dummy(v.name + "·", **v.assumptions0) for v in hit}
-            return sp.Subs(node.expr.xreplace(new), tuple(new.get(v, v) for v in node.variables), node.point)
-    elif isinstance(node, At):
-        hit = [v for v in node.args[1] if v in clash and isinstance(v, sp.Symbol)]
-        if hit:
-            new = {v: sp.Dummy(v.name + "·", **v.assumptions0) for v in hit}
-            return At(node.args[0].xreplace(new), sp.Tuple(*[new.get(v, v) for v in node.args[1]]), node.args[2])
-    elif isinstance(node, Optimum) and node.args[2] in clash:
-        kind, f, x = node.args
-        d = sp.Dummy(x.name + "·", **x.assumptions0)
-        return Optimum(kind, f.xreplace({x: d}), d)
-    return node
+        inner = sp.Derivative(node.expr.xreplace(new), *[(new.get(v, v), n) for v, n in node.variable_count])
+        return sp.Subs(inner, tuple(new.values()), tuple(new.keys()))
+    if isinstance(node, sp.Subs):  # (the point is outside the binding: it keeps the names)
+        return sp.Subs(node.expr.xreplace(new), tuple(new.get(v, v) for v in node.variables), node.point)
+    if isinstance(node, At):
+        return At(node.args[0].xreplace(new), sp.Tuple(*[new.get(v, v) for v in node.args[1]]), node.args[2])
+    kind, f, x = node.args
+    return Optimum(kind, f.xreplace(new), new[x])
 
 
 _DOMAIN_WORDS = {

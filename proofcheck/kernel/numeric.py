@@ -761,7 +761,7 @@ def _given_exactly(rel: Relation, p: Point) -> bool:
     values = {**p.values, **p.parameters}
     try:
         sides = [x.xreplace(values) for x in (rel.lhs, rel.rhs)]
-        d = (rel.lhs - rel.rhs).xreplace(values)
+        d = sides[0] - sides[1]
     except (TypeError, ValueError):
         return False
     if any(x.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for x in sides):

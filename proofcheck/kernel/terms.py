@@ -135,7 +135,7 @@ class At(sp.Function):
 
 def given_substituted(e, sub: dict):
     """e with a given's substitution (m0 -> m, f(x) -> x) applied where it holds: at the point, so never inside a
-    derivative, integral, sum, limit or Lambda over a name the substitution mentions. Inside d/dm, m0 = m says nothing
+    derivative, integral, sum, limit, optimum or Lambda over a name the substitution mentions (bound_names). Inside d/dm, m0 = m says nothing
     (diff(integral(m0 exp(-(t - m)^2), t), m) is 0, not sqrt(pi)); f(x) = x at the point says nothing of f'(x)."""
     if not sub or not isinstance(e, sp.Basic):
         return e
@@ -148,25 +148,29 @@ def given_substituted(e, sub: dict):
     def walk(node):
         if node in sub:
             return sub[node]
-        if not node.args:
-            return node
-        if isinstance(node, sp.Derivative):
-            bound = set().union(*(v.free_symbols for v, _ in node.variable_count))  # d/dg(x) is over x too
-        elif isinstance(node, (sp.Integral, sp.Sum, sp.Product)):
-            bound = {lim[0] for lim in node.limits}
-        elif isinstance(node, (sp.Lambda, sp.Subs)):
-            bound = set(node.variables)
-        elif isinstance(node, At):
-            bound = set(node.args[1])
-        elif isinstance(node, sp.Limit):
-            bound = {node.args[1]}
-        else:
-            bound = set()
-        if bound & names:
+        if not node.args or bound_names(node) & names:
             return node
         args = [walk(a) for a in node.args]
         return node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
     return walk(e)
+
+
+def bound_names(node) -> set:
+    """The names a node binds in its body: the variables of a derivative (d/dg(x) is over x too), integral, sum,
+    product, limit, Lambda, Subs, `subs` (At) or optimum; empty for any other node."""
+    if isinstance(node, sp.Derivative):
+        return set().union(*(v.free_symbols for v, _ in node.variable_count))
+    if isinstance(node, (sp.Integral, sp.Sum, sp.Product)):
+        return {lim[0] for lim in node.limits}
+    if isinstance(node, (sp.Lambda, sp.Subs)):
+        return set(node.variables)
+    if isinstance(node, At):
+        return set(node.args[1])
+    if isinstance(node, sp.Limit):
+        return {node.args[1]}
+    if isinstance(node, Optimum):
+        return {node.args[2]}
+    return set()
 
 
 def inverse_function(f):
